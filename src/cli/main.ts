@@ -1,0 +1,90 @@
+import { Command, CommanderError } from 'commander';
+import { envTableMarkdown, loadConfig, scrubSecrets, type Config } from '../config/index.ts';
+import { UserError } from '../errors.ts';
+import { dbMigrate, queueStats, showConfig, withDatabase, formatQueueStats } from './commands.ts';
+import { stats } from '../queue/index.ts';
+
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+const defaultIO: CliIO = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+};
+
+/** Run the CLI; resolves to the process exit code. */
+export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<number> {
+  let config: Config | null = null;
+  const getConfig = () => (config ??= loadConfig({ env: io.env, cwd: io.cwd }));
+
+  const program = new Command('tutordex')
+    .description('Telegram tuition assignments → structured assignments → tutors')
+    .option('--debug', 'show stack traces for errors')
+    .exitOverride()
+    .showHelpAfterError('(run tutordex --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  const db = program.command('db').description('database administration');
+  db.command('migrate')
+    .description('apply pending schema migrations (every command also does this on start)')
+    .action(async () => dbMigrate(getConfig(), io.out));
+
+  const queue = program.command('queue').description('the extraction queue');
+  queue
+    .command('stats')
+    .description('jobs by pipeline version and status')
+    .option('--version <version>', 'only this pipeline version')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { version?: string; json?: boolean }) => queueStats(getConfig(), io.out, opts));
+
+  program
+    .command('config')
+    .description('effective configuration (secrets redacted) and where each value came from')
+    .option('--json', 'machine-readable output')
+    .option('--markdown', 'the table of every variable, as in the README')
+    .action((opts: { json?: boolean; markdown?: boolean }) => (opts.markdown ? io.out(envTableMarkdown()) : showConfig(getConfig(), io.out, opts)));
+
+  program
+    .command('start')
+    .description('the main job on the configured database (today: migrate and show the queue)')
+    .action(async () => {
+      const cfg = getConfig();
+      await withDatabase(cfg, async (database) => {
+        io.out(`database ready: ${database.location} (schema migration ${database.migration?.current ?? '?'})`);
+        io.out(formatQueueStats(await stats(database)));
+      });
+    });
+
+  for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  }
+
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // commander has already printed the problem and the usage hint
+      return 2;
+    }
+    const secrets = config ? (config as Config).secrets : [];
+    if (err instanceof UserError) {
+      io.err(`tutordex: ${scrubSecrets(err.message, secrets)}`);
+      if (debug && err.stack) io.err(scrubSecrets(err.stack, secrets));
+      return err.exitCode;
+    }
+    const e = err as Error;
+    io.err(`tutordex: unexpected error: ${scrubSecrets(e.message ?? String(err), secrets).split('\n')[0]}${debug ? '' : ' (run with --debug for details)'}`);
+    if (debug && e.stack) io.err(scrubSecrets(e.stack, secrets));
+    return 1;
+  }
+}

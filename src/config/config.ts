@@ -1,0 +1,178 @@
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { defaultEnvFile, ENV_VARS, loadEnv, type EnvName, type EnvValues } from './env.ts';
+
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'postgres'; url: string; source: 'DATABASE_URL' | 'SUPABASE_DB_URL' };
+
+/** Configuration resolved once at the edge and passed down; nothing below `src/config` reads `process.env`. */
+export interface Config {
+  database: DatabaseTarget;
+  pipelineVersion: string;
+  schemaVersion: string;
+  channels: string[];
+  extractionQueueEnabled: boolean;
+  extractionMode: 'llm' | 'rules';
+  worker: {
+    broadcast: boolean;
+    dms: boolean;
+    oneshot: boolean;
+    maxJobs: number;
+    batchSize: number;
+    concurrency: number;
+    idleSeconds: number;
+    maxAttempts: number;
+    backoffBaseSeconds: number;
+    backoffMaxSeconds: number;
+    staleProcessingSeconds: number;
+  };
+  recovery: {
+    enabled: boolean;
+    checkIntervalSeconds: number;
+    chunkHours: number;
+    overlapMinutes: number;
+    targetLagMinutes: number;
+    queueLowWatermark: number;
+    maxAttempts: number;
+    baseBackoffSeconds: number;
+  };
+  telegram: {
+    apiId: number | null;
+    apiHash: string | null;
+    sessionString: string | null;
+    sessionFile: string;
+    recoverySessionString: string | null;
+    recoverySessionFile: string;
+    waitForCredentials: boolean;
+  };
+  llm: {
+    apiUrl: string | null;
+    model: string;
+    apiKey: string | null;
+    timeoutSeconds: number;
+    maxTokens: number;
+    systemPromptText: string | null;
+    systemPromptFile: string | null;
+    includeExamples: boolean;
+    examplesDir: string | null;
+    examplesVariant: string | null;
+    breakerThreshold: number;
+    breakerTimeoutSeconds: number;
+  };
+  delivery: { botToken: string | null; botApiUrl: string | null; broadcastChatIds: string[] };
+  web: { metricsPort: number | null; dashboardToken: string | null };
+  logLevel: EnvValues['LOG_LEVEL'];
+  appEnv: string;
+  /** Every secret value in this configuration, for scrubbing logs and errors. */
+  secrets: string[];
+  /** Remarks for `tutordex config` (e.g. seed switches that are no longer needed). */
+  notes: string[];
+  /** The raw parsed variables and where each came from. */
+  env: { values: EnvValues; origin: Partial<Record<EnvName, string>>; envFile: string | null };
+}
+
+export interface LoadConfigOptions {
+  env?: Record<string, string | undefined>;
+  /** `.env` file; undefined = TUTORDEX_ENV_FILE or `./.env` when present; null = none */
+  envFile?: string | null;
+  cwd?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const envFile = options.envFile === undefined ? defaultEnvFile(env, cwd) : options.envFile;
+  const { values: e, origin, notes } = loadEnv({ env, envFile });
+
+  let database: DatabaseTarget;
+  if (e.DATABASE_URL) database = { kind: 'postgres', url: e.DATABASE_URL, source: 'DATABASE_URL' };
+  else if (e.SUPABASE_DB_URL) database = { kind: 'postgres', url: e.SUPABASE_DB_URL, source: 'SUPABASE_DB_URL' };
+  else {
+    const supabase = (['SUPABASE_URL', 'SUPABASE_URL_HOST', 'SUPABASE_URL_DOCKER', 'SUPABASE_SERVICE_ROLE_KEY'] as const).find((k) => e[k]);
+    if (supabase) {
+      throw new ConfigError(
+        `${origin[supabase] ?? supabase} is set but DATABASE_URL is not: TutorDex talks to Postgres directly; put your Supabase project's Postgres connection string (Project Settings → Database) in DATABASE_URL`,
+      );
+    }
+    database = { kind: 'pglite', dataDir: path.resolve(cwd, e.TUTORDEX_DATA_DIR) };
+  }
+
+  const secrets: string[] = [];
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const value = e[name as EnvName];
+    if ('secret' in spec && spec.secret && typeof value === 'string' && value.length > 0) {
+      secrets.push(value);
+      if (/^postgres(ql)?:/.test(value)) {
+        const password = new URL(value).password;
+        if (password) secrets.push(password, decodeURIComponent(password));
+      }
+    }
+  }
+
+  return {
+    database,
+    pipelineVersion: e.EXTRACTION_PIPELINE_VERSION,
+    schemaVersion: e.SCHEMA_VERSION,
+    channels: e.CHANNEL_LIST,
+    extractionQueueEnabled: e.EXTRACTION_QUEUE_ENABLED,
+    extractionMode: e.EXTRACTION_MODE ?? (e.LLM_API_URL ? 'llm' : 'rules'),
+    worker: {
+      broadcast: e.EXTRACTION_WORKER_BROADCAST,
+      dms: e.EXTRACTION_WORKER_DMS,
+      oneshot: e.EXTRACTION_WORKER_ONESHOT,
+      maxJobs: e.EXTRACTION_WORKER_MAX_JOBS,
+      batchSize: e.EXTRACTION_WORKER_BATCH_SIZE,
+      concurrency: e.EXTRACTION_WORKER_CONCURRENCY,
+      idleSeconds: e.EXTRACTION_WORKER_IDLE_S,
+      maxAttempts: e.EXTRACTION_MAX_ATTEMPTS,
+      backoffBaseSeconds: e.EXTRACTION_BACKOFF_BASE_S,
+      backoffMaxSeconds: e.EXTRACTION_BACKOFF_MAX_S,
+      staleProcessingSeconds: e.EXTRACTION_STALE_PROCESSING_SECONDS,
+    },
+    recovery: {
+      enabled: e.RECOVERY_CATCHUP_ENABLED,
+      checkIntervalSeconds: e.RECOVERY_CATCHUP_CHECK_INTERVAL_SECONDS,
+      chunkHours: e.RECOVERY_CATCHUP_CHUNK_HOURS,
+      overlapMinutes: e.RECOVERY_CATCHUP_OVERLAP_MINUTES,
+      targetLagMinutes: e.RECOVERY_CATCHUP_TARGET_LAG_MINUTES,
+      queueLowWatermark: e.RECOVERY_CATCHUP_QUEUE_LOW_WATERMARK,
+      maxAttempts: e.RECOVERY_BACKFILL_MAX_ATTEMPTS,
+      baseBackoffSeconds: e.RECOVERY_BACKFILL_BASE_BACKOFF_SECONDS,
+    },
+    telegram: {
+      apiId: e.TELEGRAM_API_ID,
+      apiHash: e.TELEGRAM_API_HASH,
+      sessionString: e.SESSION_STRING,
+      sessionFile: e.TG_SESSION,
+      recoverySessionString: e.SESSION_STRING_RECOVERY,
+      recoverySessionFile: e.TG_SESSION_RECOVERY,
+      waitForCredentials: e.COLLECTOR_WAIT_FOR_TELEGRAM_CREDS,
+    },
+    llm: {
+      apiUrl: e.LLM_API_URL,
+      model: e.LLM_MODEL_NAME,
+      apiKey: e.LLM_API_KEY,
+      timeoutSeconds: e.LLM_TIMEOUT_SECONDS,
+      maxTokens: e.LLM_MAX_TOKENS,
+      systemPromptText: e.LLM_SYSTEM_PROMPT_TEXT,
+      systemPromptFile: e.LLM_SYSTEM_PROMPT_FILE,
+      includeExamples: e.LLM_INCLUDE_EXAMPLES,
+      examplesDir: e.LLM_EXAMPLES_DIR,
+      examplesVariant: e.LLM_EXAMPLES_VARIANT,
+      breakerThreshold: e.LLM_CIRCUIT_BREAKER_THRESHOLD,
+      breakerTimeoutSeconds: e.LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS,
+    },
+    delivery: {
+      botToken: e.GROUP_BOT_TOKEN,
+      botApiUrl: e.BOT_API_URL,
+      broadcastChatIds: (e.AGGREGATOR_CHANNEL_ID ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    },
+    web: { metricsPort: e.METRICS_PORT, dashboardToken: e.DASHBOARD_TOKEN },
+    logLevel: e.LOG_LEVEL,
+    appEnv: e.APP_ENV,
+    secrets,
+    notes,
+    env: { values: e, origin, envFile },
+  };
+}

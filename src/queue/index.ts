@@ -1,0 +1,16 @@
+export * from './types.ts';
+export {
+  enqueue,
+  claim,
+  complete,
+  fail,
+  skip,
+  release,
+  requeueStale,
+  stats,
+  outstanding,
+  backoffSeconds,
+  type EnqueueInput,
+  type FailOutcome,
+} from './queue.ts';
+export { waitForWork, type WaitOptions, type WakeReason } from './wait.ts';

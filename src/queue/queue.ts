@@ -1,0 +1,194 @@
+import type { Queryable } from '../db/index.ts';
+import type {
+  ClaimedJob,
+  JobRef,
+  JobResult,
+  JobFailure,
+  JobSkip,
+  QueueStatsRow,
+  RetryPolicy,
+  JobStatus,
+} from './types.ts';
+
+/**
+ * The extraction queue. One named function per operation, each one SQL statement; batch operations send all
+ * their jobs in one statement. Every write to a claimed job is fenced by (id, attempt, status = processing), so
+ * a worker whose job was requeued meanwhile (stale sweep, re-enqueue of an edit) cannot overwrite the newer run.
+ */
+
+export interface EnqueueInput {
+  pipelineVersion: string;
+  channelLink: string;
+  messageIds: readonly (string | number)[];
+  force?: boolean;
+}
+
+/** One job per (raw row, version); see enqueue_telegram_extractions. Returns rows inserted or reset. */
+export async function enqueue(db: Queryable, input: EnqueueInput): Promise<number> {
+  const ids = input.messageIds.map((id) => String(id).trim()).filter((id) => id !== '');
+  if (ids.length === 0) return 0;
+  const [row] = await db.query<{ n: number }>('select enqueue_telegram_extractions($1, $2, $3::text[], $4) as n', [
+    input.pipelineVersion,
+    input.channelLink,
+    ids,
+    input.force ?? false,
+  ]);
+  return row?.n ?? 0;
+}
+
+interface ExtractionRow {
+  id: number;
+  raw_id: number;
+  pipeline_version: string;
+  channel_link: string | null;
+  message_id: number | null;
+  message_date: Date | null;
+  meta: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+function toJob(row: ExtractionRow): ClaimedJob {
+  const meta = row.meta ?? {};
+  return {
+    id: row.id,
+    rawId: row.raw_id,
+    pipelineVersion: row.pipeline_version,
+    channelLink: row.channel_link,
+    messageId: row.message_id,
+    messageDate: row.message_date,
+    attempt: Number(meta.attempt ?? 1),
+    meta,
+    createdAt: row.created_at,
+  };
+}
+
+/** Claim up to `limit` pending jobs of one version, oldest first (FOR UPDATE SKIP LOCKED). */
+export async function claim(db: Queryable, pipelineVersion: string, limit: number): Promise<ClaimedJob[]> {
+  const rows = await db.query<ExtractionRow>(
+    'select * from claim_telegram_extractions($1, $2) order by created_at, id',
+    [pipelineVersion, limit],
+  );
+  return rows.map(toJob);
+}
+
+/** Mark jobs ok with their canonical output. Returns the ids actually completed (fenced). */
+export async function complete(db: Queryable, results: readonly JobResult[]): Promise<number[]> {
+  if (results.length === 0) return [];
+  const rows = await db.query<{ id: number }>(
+    `update telegram_extractions e
+        set status = 'ok', canonical_json = r.canonical, error_json = null, next_attempt_at = null,
+            meta = e.meta || coalesce(r.meta, '{}'::jsonb) || jsonb_build_object('finished_at', now()),
+            llm_model = coalesce(r.llm_model, e.llm_model), updated_at = now()
+       from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer, canonical jsonb, meta jsonb, llm_model text)
+      where e.id = r.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = r.attempt
+      returning e.id`,
+    [results.map((r) => ({ id: r.id, attempt: r.attempt, canonical: r.canonical, meta: r.meta ?? null, llm_model: r.llmModel ?? null }))],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Seconds to wait before attempt `attempt + 1`: base · 2^(attempt-1), capped. */
+export function backoffSeconds(attempt: number, policy: RetryPolicy): number {
+  return Math.min(policy.backoffMaxSeconds, policy.backoffBaseSeconds * 2 ** Math.max(0, attempt - 1));
+}
+
+export interface FailOutcome {
+  /** back to pending for another attempt */
+  retried: number[];
+  /** terminal */
+  failed: number[];
+}
+
+/**
+ * Record failures. A transient failure with attempts left goes back to `pending` and is not claimed again
+ * before its backoff has passed; anything else becomes `failed` with the error kept in error_json.
+ */
+export async function fail(db: Queryable, failures: readonly JobFailure[], policy: RetryPolicy): Promise<FailOutcome> {
+  if (failures.length === 0) return { retried: [], failed: [] };
+  const rows = await db.query<{ id: number; status: JobStatus }>(
+    `update telegram_extractions e
+        set status = case when r.retry then 'pending' else 'failed' end,
+            next_attempt_at = case when r.retry then now() + make_interval(secs => r.delay) else null end,
+            error_json = r.error,
+            meta = e.meta || coalesce(r.meta, '{}'::jsonb)
+                   || jsonb_build_object('last_error_type', r.error ->> 'type', 'failed_at', now()),
+            updated_at = now()
+       from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer, retry boolean, delay double precision, error jsonb, meta jsonb)
+      where e.id = r.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = r.attempt
+      returning e.id, e.status`,
+    [
+      failures.map((f) => {
+        const retry = f.transient && f.attempt < policy.maxAttempts;
+        return { id: f.id, attempt: f.attempt, retry, delay: retry ? backoffSeconds(f.attempt, policy) : 0, error: f.error, meta: f.meta ?? null };
+      }),
+    ],
+  );
+  return {
+    retried: rows.filter((r) => r.status === 'pending').map((r) => r.id),
+    failed: rows.filter((r) => r.status === 'failed').map((r) => r.id),
+  };
+}
+
+/** Mark jobs skipped (not an assignment, empty, deleted…) with the reason in meta. */
+export async function skip(db: Queryable, skips: readonly JobSkip[]): Promise<number[]> {
+  if (skips.length === 0) return [];
+  const rows = await db.query<{ id: number }>(
+    `update telegram_extractions e
+        set status = 'skipped', error_json = null, next_attempt_at = null,
+            meta = e.meta || coalesce(r.meta, '{}'::jsonb) || jsonb_build_object('skip_reason', r.reason, 'finished_at', now()),
+            updated_at = now()
+       from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer, reason text, meta jsonb)
+      where e.id = r.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = r.attempt
+      returning e.id`,
+    [skips.map((s) => ({ id: s.id, attempt: s.attempt, reason: s.reason, meta: s.meta ?? null }))],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Give claimed jobs back untouched (shutdown, LLM breaker open): `pending` again and the attempt that claimed
+ * them is not counted, so an outage never spends a job's budget.
+ */
+export async function release(db: Queryable, jobs: readonly JobRef[], reason: string): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const rows = await db.query<{ id: number }>(
+    `update telegram_extractions e
+        set status = 'pending', updated_at = now(),
+            meta = e.meta || jsonb_build_object('attempt', greatest(0, r.attempt - 1), 'released_at', now(), 'release_reason', $2::text)
+       from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer)
+      where e.id = r.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = r.attempt
+      returning e.id`,
+    [jobs.map((j) => ({ id: j.id, attempt: j.attempt })), reason],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Jobs left `processing` for longer than this go back to `pending` (every version). Returns how many. */
+export async function requeueStale(db: Queryable, olderThanSeconds: number): Promise<number> {
+  const [row] = await db.query<{ result: { count: number } }>('select requeue_stale_extractions($1) as result', [
+    Math.max(0, Math.floor(olderThanSeconds)),
+  ]);
+  return row?.result.count ?? 0;
+}
+
+/** Counts by pipeline version × status, with the oldest job of each group. */
+export async function stats(db: Queryable, pipelineVersion?: string): Promise<QueueStatsRow[]> {
+  const rows = await db.query<{ pipeline_version: string; status: JobStatus; n: number; oldest: Date | null }>(
+    `select pipeline_version, status, count(*) as n, min(created_at) as oldest
+       from telegram_extractions
+      where $1::text is null or pipeline_version = $1::text
+      group by pipeline_version, status
+      order by pipeline_version, status`,
+    [pipelineVersion ?? null],
+  );
+  return rows.map((r) => ({ pipelineVersion: r.pipeline_version, status: r.status, count: r.n, oldestCreatedAt: r.oldest }));
+}
+
+/** Jobs of this version still pending or processing (oneshot workers exit when this reaches 0). */
+export async function outstanding(db: Queryable, pipelineVersion: string): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `select count(*) as n from telegram_extractions where pipeline_version = $1 and status in ('pending', 'processing')`,
+    [pipelineVersion],
+  );
+  return row?.n ?? 0;
+}

@@ -1,0 +1,96 @@
+import { spawnSync } from 'node:child_process';
+import { expect, it } from 'vitest';
+import { claim, complete, enqueue } from '../src/queue/index.ts';
+import type { Queryable } from '../src/db/index.ts';
+import { describeEachDatabase } from './support/databases.ts';
+
+const CH = 't.me/bulk';
+
+async function fillQueue(db: Queryable, version: string, n: number): Promise<void> {
+  await db.query(
+    `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json)
+     select $1, m, now() - make_interval(secs => $2 - m), 'post ' || m, jsonb_build_object('id', m) from generate_series(1, $2::integer) as m`,
+    [CH, n],
+  );
+  const ids = Array.from({ length: n }, (_, i) => String(i + 1));
+  expect(await enqueue(db, { pipelineVersion: version, channelLink: CH, messageIds: ids })).toBe(n);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describeEachDatabase('queue at scale', (t) => {
+  it('claim uses the pending partial index, so its cost stays flat while a 20,000-job queue drains', async () => {
+    await fillQueue(t.db, 'scale', 20_000);
+    // Fresh statistics say "almost everything is pending": the situation in which a planner walking the wrong
+    // index re-scans every already-claimed row on each claim.
+    await t.db.exec('analyze telegram_extractions');
+    const plan = (await t.db.query<Record<string, string>>(
+      `explain select id from telegram_extractions where status = 'pending' and pipeline_version = 'scale'
+         and (next_attempt_at is null or next_attempt_at <= now()) order by created_at, id limit 20 for update skip locked`,
+    )).map((r) => Object.values(r)[0]).join('\n');
+    expect(plan).toContain('telegram_extractions_claim_idx');
+
+    const timings: number[] = [];
+    let claimed = 0;
+    for (;;) {
+      const started = performance.now();
+      const jobs = await claim(t.db, 'scale', 20);
+      timings.push(performance.now() - started);
+      if (jobs.length === 0) break;
+      claimed += jobs.length;
+      await complete(t.db, jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+    }
+    expect(claimed).toBe(20_000);
+    // skip the first claims (warm-up) and compare the start of the drain with its end
+    const start = median(timings.slice(20, 120));
+    const end = median(timings.slice(-101, -1));
+    console.log(`[${t.driver}] claim of 20: ${start.toFixed(2)} ms at the start, ${end.toFixed(2)} ms at the end of the drain`);
+    expect(end).toBeLessThan(start * 2);
+  });
+});
+
+describeEachDatabase('exactly-once claiming', (t) => {
+  it.runIf(t.driver === 'postgres')('4 claimers on 4 separate connections drain 2,000 jobs, each claimed exactly once', async () => {
+    await fillQueue(t.db, 'race', 2_000);
+    const connections = await Promise.all([1, 2, 3, 4].map(() => t.connect(1)));
+    const seen = await Promise.all(
+      connections.map(async (db) => {
+        const mine: number[] = [];
+        for (;;) {
+          const jobs = await claim(db, 'race', 20);
+          if (jobs.length === 0) return mine;
+          mine.push(...jobs.map((j) => j.id));
+          await complete(db, jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: { by: 'test' } })));
+        }
+      }),
+    );
+    const all = seen.flat();
+    expect(all.length).toBe(2_000);
+    expect(new Set(all).size).toBe(2_000);
+    expect(seen.filter((s) => s.length > 0).length).toBeGreaterThan(1); // they really raced
+    const [row] = await t.db.query<{ ok: number; max_attempt: number }>(
+      `select count(*) filter (where status = 'ok') as ok, max((meta->>'attempt')::int) as max_attempt from telegram_extractions`,
+    );
+    expect(row).toEqual({ ok: 2_000, max_attempt: 1 });
+  });
+});
+
+describeEachDatabase('queue functions by hand', (t) => {
+  const psql = spawnSync('psql', ['--version']).status === 0;
+  it.runIf(t.driver === 'postgres' && psql)('are callable from psql with the seed signatures', async () => {
+    await t.db.query(
+      `insert into telegram_messages_raw (channel_link, message_id, message_date, message_json) values ('t.me/handmade', 5, now(), '{}'), ('t.me/handmade', 6, now(), '{}')`,
+    );
+    const run = (sql: string) => {
+      const r = spawnSync('psql', [t.url!, '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      return r.stdout.trim();
+    };
+    expect(run(`select enqueue_telegram_extractions('manual', 't.me/handmade', array['5','6','7'])`)).toBe('2');
+    expect(run(`select enqueue_telegram_extractions('manual', 't.me/handmade', array['5'], true)`)).toBe('1');
+    expect(run(`select message_id || ':' || status || ':' || (meta->>'attempt') from claim_telegram_extractions('manual', 1)`)).toBe('5:processing:1');
+    expect(run(`select message_id from claim_telegram_extractions('manual')`)).toBe('6');
+    expect(run(`select requeue_stale_extractions(0)`)).toBe('{"count": 2}');
+  });
+});
+
