@@ -32,6 +32,7 @@ begin
   ), up as (
     insert into telegram_extractions as e (raw_id, pipeline_version, status, channel_link, message_id, message_date)
     select src.id, p_pipeline_version, 'pending', src.channel_link, src.message_id, src.message_date from src
+    order by src.message_date, src.message_id  -- ids, and so claim order, follow posting order within a call
     on conflict (raw_id, pipeline_version) do update
       set status = 'pending',
           channel_link = excluded.channel_link,
