@@ -6,7 +6,7 @@ import { runCli } from '../src/cli/main.ts';
 import { openPglite } from '../src/db/index.ts';
 import { enqueue } from '../src/queue/index.ts';
 import { insertRaw } from './support/raw.ts';
-import { describeEachDatabase } from './support/databases.ts';
+import { describePostgres } from './support/databases.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -116,8 +116,8 @@ describe('db migrate, start and queue stats on the embedded database', () => {
   });
 });
 
-describeEachDatabase('queue stats over DATABASE_URL', (t) => {
-  it.runIf(t.driver === 'postgres')('reads the shared Postgres queue', async () => {
+describePostgres('queue stats over DATABASE_URL', (t) => {
+  it('reads the shared Postgres queue', async () => {
     await insertRaw(t.db, 't.me/agency', [1]);
     await enqueue(t.db, { pipelineVersion: 'pg', channelLink: 't.me/agency', messageIds: [1] });
     const r = await cli(['queue', 'stats'], { DATABASE_URL: t.url! });

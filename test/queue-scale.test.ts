@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { claim, complete, enqueue } from '../src/queue/index.ts';
 import type { Queryable } from '../src/db/index.ts';
-import { describeEachDatabase } from './support/databases.ts';
+import { describeEachDatabase, describePostgres } from './support/databases.ts';
 
 const CH = 't.me/bulk';
 
@@ -49,8 +49,8 @@ describeEachDatabase('queue at scale', (t) => {
   });
 });
 
-describeEachDatabase('exactly-once claiming', (t) => {
-  it.runIf(t.driver === 'postgres')('4 claimers on 4 separate connections drain 2,000 jobs, each claimed exactly once', async () => {
+describePostgres('exactly-once claiming', (t) => {
+  it('4 claimers on 4 separate connections drain 2,000 jobs, each claimed exactly once', async () => {
     await fillQueue(t.db, 'race', 2_000);
     const connections = await Promise.all([1, 2, 3, 4].map(() => t.connect(1)));
     const seen = await Promise.all(
@@ -75,9 +75,9 @@ describeEachDatabase('exactly-once claiming', (t) => {
   });
 });
 
-describeEachDatabase('queue functions by hand', (t) => {
+describePostgres('queue functions by hand', (t) => {
   const psql = spawnSync('psql', ['--version']).status === 0;
-  it.runIf(t.driver === 'postgres' && psql)('are callable from psql with the seed signatures', async () => {
+  it.runIf(psql)('are callable from psql with the seed signatures', async () => {
     await t.db.query(
       `insert into telegram_messages_raw (channel_link, message_id, message_date, message_json) values ('t.me/handmade', 5, now(), '{}'), ('t.me/handmade', 6, now(), '{}')`,
     );

@@ -90,7 +90,16 @@ export const postgresAvailable = (): boolean => inject('postgresTemplate') !== n
  * Each driver's suite gets its own database; every table is emptied before each test.
  */
 export function describeEachDatabase(title: string, body: (t: TestDatabase) => void): void {
-  for (const driver of ['pglite', 'postgres'] as const) {
+  describeOn(['pglite', 'postgres'], title, body);
+}
+
+/** A suite that only makes sense on real Postgres (several connections, psql); skipped without TEST_DATABASE_URL. */
+export function describePostgres(title: string, body: (t: TestDatabase) => void): void {
+  describeOn(['postgres'], title, body);
+}
+
+function describeOn(drivers: Driver[], title: string, body: (t: TestDatabase) => void): void {
+  for (const driver of drivers) {
     const run = driver === 'pglite' || postgresAvailable();
     describe.skipIf(!run)(`${title} [${driver}]`, () => {
       let opened: Awaited<ReturnType<typeof openTestDatabase>> | null = null;
