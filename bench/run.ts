@@ -1,6 +1,7 @@
+import { ingestBenchmark } from './ingest.ts';
 import { queueBenchmark } from './queue.ts';
 
-const suites: Record<string, () => Promise<void>> = { queue: queueBenchmark };
+const suites: Record<string, () => Promise<void>> = { queue: queueBenchmark, ingest: ingestBenchmark };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));

@@ -16,7 +16,7 @@ async function cli(argv: string[], env: Record<string, string> = {}) {
   const err: string[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-cli-'));
   dirs.push(dir);
-  const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t), env: { TUTORDEX_DATA_DIR: path.join(dir, 'db'), ...env }, cwd: dir });
+  const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t), errStream: { write: (t: string) => err.push(t) }, env: { TUTORDEX_DATA_DIR: path.join(dir, 'db'), ...env }, cwd: dir });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -87,7 +87,7 @@ describe('db migrate, start and queue stats on the embedded database', () => {
     const run = async (argv: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t), env, cwd: dir });
+      const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t), errStream: { write: (t: string) => err.push(t) }, env, cwd: dir });
       return { code, out: out.join('\n'), err: err.join('\n') };
     };
     const first = await run(['db', 'migrate']);

@@ -3,23 +3,23 @@ import { envTableMarkdown, loadConfig, scrubSecrets, type Config } from '../conf
 import { UserError } from '../errors.ts';
 import { dbMigrate, queueStats, showConfig, withDatabase, formatQueueStats } from './commands.ts';
 import { stats } from '../queue/index.ts';
+import { registerCollectorCommands } from './collector-commands.ts';
+import { registerLoginCommand } from './login-command.ts';
+import type { CliIO } from './runtime.ts';
 
-export interface CliIO {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  env: Record<string, string | undefined>;
-  cwd: string;
-}
+export type { CliIO } from './runtime.ts';
 
-const defaultIO: CliIO = {
+export const processIO = (signal?: AbortSignal): CliIO => ({
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
+  errStream: process.stderr,
   env: process.env,
   cwd: process.cwd(),
-};
+  signal,
+});
 
 /** Run the CLI; resolves to the process exit code. */
-export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<number> {
+export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
   let config: Config | null = null;
   const getConfig = () => (config ??= loadConfig({ env: io.env, cwd: io.cwd }));
 
@@ -60,6 +60,9 @@ export async function runCli(argv: string[], io: CliIO = defaultIO): Promise<num
         io.out(formatQueueStats(await stats(database)));
       });
     });
+
+  registerCollectorCommands(program, { io, getConfig });
+  registerLoginCommand(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

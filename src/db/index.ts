@@ -4,3 +4,4 @@ export { openDatabase, type OpenOptions, type OpenedDatabase } from './open.ts';
 export { openPglite, type PgliteDatabase, type PgliteOptions } from './pglite.ts';
 export { openPostgres, type PostgresOptions } from './postgres.ts';
 export { migrate, loadMigrations, type Migration, type MigrateResult } from './migrate.ts';
+export { retryTransient, isTransientDbError, type RetryOptions } from './retry.ts';

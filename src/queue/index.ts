@@ -1,6 +1,9 @@
 export * from './types.ts';
 export {
   enqueue,
+  enqueueRawIds,
+  enqueueRawWindow,
+  type RawWindowPage,
   claim,
   complete,
   fail,

@@ -36,6 +36,45 @@ export async function enqueue(db: Queryable, input: EnqueueInput): Promise<numbe
   return row?.n ?? 0;
 }
 
+/** Enqueue raw rows by their raw ids (the collector's path after a batch upsert). */
+export async function enqueueRawIds(db: Queryable, pipelineVersion: string, rawIds: readonly number[], force = false): Promise<number> {
+  if (rawIds.length === 0) return 0;
+  const [row] = await db.query<{ n: number }>('select enqueue_raw_ids($1, $2::bigint[], $3) as n', [pipelineVersion, rawIds, force]);
+  return row?.n ?? 0;
+}
+
+export interface RawWindowPage {
+  scanned: number;
+  enqueued: number;
+  /** keyset cursor to continue from; null when the page was empty */
+  last: { date: Date; messageId: number } | null;
+}
+
+/** Enqueue the next page of a channel's raw rows in a window, after a keyset cursor (one statement). */
+export async function enqueueRawWindow(
+  db: Queryable,
+  input: { pipelineVersion: string; channelLink: string; since: Date | null; until: Date | null; after: RawWindowPage['last']; limit: number; force: boolean },
+): Promise<RawWindowPage> {
+  const [row] = await db.query<{ out_scanned: number; out_enqueued: number; out_last_date: Date | null; out_last_id: number | null }>(
+    'select * from enqueue_raw_window($1, $2, $3, $4, $5, $6, $7, $8)',
+    [
+      input.pipelineVersion,
+      input.channelLink,
+      input.since?.toISOString() ?? null,
+      input.until?.toISOString() ?? null,
+      input.after?.date.toISOString() ?? null,
+      input.after?.messageId ?? null,
+      input.limit,
+      input.force,
+    ],
+  );
+  return {
+    scanned: row?.out_scanned ?? 0,
+    enqueued: row?.out_enqueued ?? 0,
+    last: row?.out_last_date && row.out_last_id !== null ? { date: row.out_last_date, messageId: row.out_last_id } : null,
+  };
+}
+
 interface ExtractionRow {
   id: number;
   raw_id: number;

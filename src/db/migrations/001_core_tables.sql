@@ -36,7 +36,8 @@ create table telegram_messages_raw (
   deleted_at timestamptz,
   unique (channel_link, message_id)
 );
-create index telegram_messages_raw_channel_date_idx on telegram_messages_raw (channel_link, message_date desc);
+-- window scans (enqueue from raw, catch-up cursors) in posting order, either direction
+create index telegram_messages_raw_channel_date_idx on telegram_messages_raw (channel_link, message_date, message_id);
 create index telegram_messages_raw_last_seen_idx on telegram_messages_raw (last_seen_at desc);
 create index telegram_messages_raw_deleted_idx on telegram_messages_raw (deleted_at) where deleted_at is not null;
 

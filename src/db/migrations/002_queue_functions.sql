@@ -1,38 +1,24 @@
 -- Queue functions with the earlier system's names and signatures, callable by hand from psql.
 -- Message ids are passed as text (as before) and compared as bigint.
 
-create or replace function enqueue_telegram_extractions(
-  p_pipeline_version text,
-  p_channel_link text,
-  p_message_ids text[],
-  p_force boolean default false
-) returns integer
+-- The one place jobs are created or reset: one job per (raw row, version), deleted rows never, ids (and so
+-- claim order) in posting order. Without force an ok job is left alone and any other status goes back to
+-- pending; with force every matching job goes back to pending. Returns rows inserted or reset.
+create or replace function enqueue_raw_ids(p_pipeline_version text, p_raw_ids bigint[], p_force boolean default false)
+returns integer
 language plpgsql as $$
 declare
   v_count integer;
-  v_ids bigint[];
 begin
   if p_pipeline_version is null or btrim(p_pipeline_version) = '' then
-    raise exception 'enqueue_telegram_extractions: pipeline version must not be empty';
+    raise exception 'enqueue: pipeline version must not be empty';
   end if;
-  v_ids := array(
-    select distinct btrim(x)::bigint
-    from unnest(coalesce(p_message_ids, '{}'::text[])) as x
-    where btrim(x) ~ '^-?[0-9]{1,18}$'
-  );
-  -- "= any(array)" on the (channel_link, message_id) unique index: one index probe per id whatever the
-  -- statistics say (a join against unnest() was planned as a nested loop over the whole channel when the
-  -- raw table had not been analysed yet, quadratic in the batch size).
-  with src as (
-    select r.id, r.channel_link, r.message_id, r.message_date
-    from telegram_messages_raw r
-    where r.channel_link = lower(btrim(p_channel_link))
-      and r.message_id = any(v_ids)
-      and r.deleted_at is null
-  ), up as (
+  with up as (
     insert into telegram_extractions as e (raw_id, pipeline_version, status, channel_link, message_id, message_date)
-    select src.id, p_pipeline_version, 'pending', src.channel_link, src.message_id, src.message_date from src
-    order by src.message_date, src.message_id  -- ids, and so claim order, follow posting order within a call
+    select r.id, p_pipeline_version, 'pending', r.channel_link, r.message_id, r.message_date
+      from telegram_messages_raw r
+     where r.id = any(p_raw_ids) and r.deleted_at is null
+     order by r.message_date, r.message_id
     on conflict (raw_id, pipeline_version) do update
       set status = 'pending',
           channel_link = excluded.channel_link,
@@ -48,6 +34,32 @@ begin
     perform pg_notify('tutordex_extractions', p_pipeline_version);
   end if;
   return v_count;
+end
+$$;
+
+create or replace function enqueue_telegram_extractions(
+  p_pipeline_version text,
+  p_channel_link text,
+  p_message_ids text[],
+  p_force boolean default false
+) returns integer
+language plpgsql as $$
+declare
+  v_ids bigint[];
+begin
+  v_ids := array(
+    select distinct btrim(x)::bigint
+    from unnest(coalesce(p_message_ids, '{}'::text[])) as x
+    where btrim(x) ~ '^-?[0-9]{1,18}$'
+  );
+  -- "= any(array)" on the (channel_link, message_id) unique index: one index probe per id whatever the
+  -- statistics say (a join against unnest() was planned as a nested loop over the whole channel when the
+  -- raw table had not been analysed yet, quadratic in the batch size).
+  return enqueue_raw_ids(
+    p_pipeline_version,
+    array(select r.id from telegram_messages_raw r
+           where r.channel_link = lower(btrim(p_channel_link)) and r.message_id = any(v_ids)),
+    p_force);
 end
 $$;
 

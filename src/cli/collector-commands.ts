@@ -1,0 +1,206 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseChannelList, parseWindow, type Config } from '../config/index.ts';
+import {
+  collectStatus,
+  runBackfill,
+  runEnqueue,
+  runImport,
+  runLive,
+  RUN_TYPES,
+  type CollectorContext,
+  type RunType,
+} from '../collector/index.ts';
+import { ConfigError, UserError } from '../errors.ts';
+import { formatQueueStats, withDatabase } from './commands.ts';
+import { table } from './format.ts';
+import { createProgress } from './progress.ts';
+import { createLogger, telegramSource, type CliIO } from './runtime.ts';
+
+export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function channelsFrom(flag: string | undefined, config: Config): string[] {
+  const fromFlag = flag === undefined ? [] : parseChannelList(flag);
+  const channels = fromFlag.length > 0 ? fromFlag : config.channels;
+  if (channels.length === 0) throw new UserError('no channels provided: set CHANNEL_LIST in .env or pass --channels');
+  return channels;
+}
+
+function stateFile(config: Config, cwd: string): string {
+  return path.resolve(cwd, config.env.values.RECOVERY_CATCHUP_STATE_FILE);
+}
+
+interface Shared {
+  io: CliIO;
+  getConfig: () => Config;
+}
+
+/** Open the database and run a collector command with logs, progress and cancellation wired in. */
+async function withCollector<T>(shared: Shared, quietOnTty: boolean, fn: (ctx: CollectorContext, config: Config) => Promise<T>): Promise<T> {
+  const config = shared.getConfig();
+  const io = shared.io;
+  // On a terminal the progress bar is the feedback; JSON info logs would tear it apart.
+  const level = quietOnTty && io.errStream.isTTY && !config.env.origin.LOG_LEVEL ? 'warn' : config.logLevel;
+  const log = createLogger(config, io, level);
+  const progress = createProgress(io.errStream);
+  const signal = io.signal ?? new AbortController().signal;
+  try {
+    return await withDatabase(config, (db) => fn({ db, config, log, signal, onProgress: (e) => progress.update(e) }, config));
+  } finally {
+    progress.end();
+  }
+}
+
+function summary(io: CliIO, result: { runId: number; status: string; totals: Record<string, unknown> }): void {
+  const parts = Object.entries(result.totals)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k.replace(/^total_/, '')}=${v as number}`);
+  io.out(`run ${result.runId} ${result.status}: ${parts.join(' ')}`);
+}
+
+export function registerCollectorCommands(program: Command, shared: Shared): void {
+  const { io } = shared;
+
+  program
+    .command('backfill')
+    .description('read Telegram history into the raw log and enqueue it (resumes an interrupted run of the same window)')
+    .option('--channels <list>', 'channels (comma-separated or JSON array); default CHANNEL_LIST')
+    .option('--since <iso>', 'oldest message date, inclusive (ISO-8601 with Z or offset)')
+    .option('--until <iso>', 'newest message date, exclusive')
+    .option('--max-messages <n>', 'at most N messages per channel (0 = all)', intOption('--max-messages', 0))
+    .option('--batch-size <n>', 'rows per write', intOption('--batch-size', 20, 1000), 200)
+    .option('--channel-retries <n>', 'attempts per channel on Telegram trouble', intOption('--channel-retries', 1, 100), 3)
+    .option('--force-enqueue', 're-queue jobs that are already ok')
+    .option('--restart', 'ignore an unfinished checkpoint of this window and start from the top')
+    .action(async (opts: { channels?: string; since?: string; until?: string; maxMessages?: number; batchSize: number; channelRetries: number; forceEnqueue?: boolean; restart?: boolean }) => {
+      const config = shared.getConfig();
+      const channels = channelsFrom(opts.channels, config);
+      const window = parseWindow(opts);
+      await withCollector(shared, true, async (ctx) => {
+        const source = telegramSource(config, io, 'collector', ctx.log);
+        try {
+          const result = await runBackfill(ctx, source, {
+            channels,
+            window,
+            maxMessages: opts.maxMessages ? opts.maxMessages : null,
+            batchSize: opts.batchSize,
+            forceEnqueue: Boolean(opts.forceEnqueue),
+            channelAttempts: opts.channelRetries,
+            restart: Boolean(opts.restart),
+          });
+          summary(io, result);
+        } finally {
+          await source.close();
+        }
+      });
+    });
+
+  for (const name of ['tail', 'live'] as const) {
+    program
+      .command(name)
+      .description(name === 'tail' ? 'follow new, edited and deleted posts' : 'tail plus the automated catch-up of what was missed while down (production mode)')
+      .option('--channels <list>', 'channels (comma-separated or JSON array); default CHANNEL_LIST')
+      .action(async (opts: { channels?: string }) => {
+        const config = shared.getConfig();
+        const channels = channelsFrom(opts.channels, config);
+        await withCollector(shared, false, async (ctx) => {
+          const source = telegramSource(config, io, 'collector', ctx.log);
+          const catchupSource = name === 'live' && config.recovery.enabled ? telegramSource(config, io, 'catchup', ctx.log) : null;
+          try {
+            const result = await runLive(ctx, source, { channels, catchupSource, stateFile: stateFile(config, io.cwd) });
+            summary(io, result);
+          } finally {
+            await source.close();
+            if (catchupSource && catchupSource !== source) await catchupSource.close();
+          }
+        });
+      });
+  }
+
+  program
+    .command('enqueue')
+    .description('enqueue extraction jobs from stored raw messages (no Telegram), for EXTRACTION_PIPELINE_VERSION')
+    .option('--channels <list>', 'channels (comma-separated or JSON array); default CHANNEL_LIST')
+    .option('--since <iso>', 'oldest message date, inclusive')
+    .option('--until <iso>', 'newest message date, exclusive')
+    .option('--max-messages <n>', 'at most N messages per channel (0 = all)', intOption('--max-messages', 0))
+    .option('--page-size <n>', 'rows per statement', intOption('--page-size', 50, 5000), 500)
+    .option('--force', 're-queue jobs that are already ok')
+    .action(async (opts: { channels?: string; since?: string; until?: string; maxMessages?: number; pageSize: number; force?: boolean }) => {
+      const config = shared.getConfig();
+      const channels = channelsFrom(opts.channels, config);
+      const window = parseWindow(opts);
+      await withCollector(shared, true, async (ctx) => {
+        const result = await runEnqueue(ctx, { channels, window, maxMessages: opts.maxMessages ? opts.maxMessages : null, force: Boolean(opts.force), pageSize: opts.pageSize });
+        summary(io, result);
+      });
+    });
+
+  program
+    .command('import')
+    .description('import a Telegram Desktop export (result.json or a folder of them) into the raw log')
+    .argument('<path>', 'result.json, or a folder of exports')
+    .option('--channel <ref>', 'the channel a single-chat export belongs to (default t.me/c/<id> from the file)')
+    .option('--since <iso>', 'oldest message date, inclusive')
+    .option('--until <iso>', 'newest message date, exclusive')
+    .option('--enqueue', 'enqueue extraction jobs (default: EXTRACTION_QUEUE_ENABLED)')
+    .option('--no-enqueue', 'only store raw messages')
+    .option('--batch-size <n>', 'rows per write', intOption('--batch-size', 20, 5000), 500)
+    .action(async (file: string, opts: { channel?: string; since?: string; until?: string; enqueue?: boolean; batchSize: number }) => {
+      const config = shared.getConfig();
+      const window = parseWindow(opts);
+      await withCollector(shared, true, async (ctx) => {
+        const result = await runImport(ctx, {
+          path: path.resolve(io.cwd, file),
+          channel: opts.channel ?? null,
+          window,
+          enqueue: opts.enqueue ?? config.extractionQueueEnabled,
+          batchSize: opts.batchSize,
+        });
+        summary(io, result);
+      });
+    });
+
+  program
+    .command('status')
+    .description('the latest ingestion run (or one by id/type), per-channel progress, queue and catch-up state')
+    .option('--run-id <n>', 'a run id', intOption('--run-id', 1))
+    .option('--run-type <type>', `latest run of this type (${RUN_TYPES.join(', ')})`)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { runId?: number; runType?: string; json?: boolean }) => {
+      if (opts.runType !== undefined && !RUN_TYPES.includes(opts.runType as RunType)) {
+        throw new ConfigError(`--run-type must be one of ${RUN_TYPES.join(', ')}`);
+      }
+      const config = shared.getConfig();
+      await withDatabase(config, async (db) => {
+        const report = await collectStatus(db, { runId: opts.runId, runType: opts.runType as RunType | undefined, pipelineVersion: config.pipelineVersion, stateFile: stateFile(config, io.cwd) });
+        if (opts.json) return io.out(JSON.stringify(report, null, 2));
+        if (!report.run) {
+          throw new UserError(opts.runId !== undefined ? `no ingestion run with id ${opts.runId}` : 'no ingestion runs found');
+        }
+        const r = report.run;
+        io.out(`run ${r.id}: ${r.runType} ${r.status}, started ${r.startedAt.toISOString()}${r.finishedAt ? `, finished ${r.finishedAt.toISOString()}` : ''}`);
+        const totals = Object.entries(r.meta).filter(([, v]) => typeof v === 'number' || typeof v === 'string').map(([k, v]) => `${k}=${String(v)}`);
+        if (totals.length) io.out(`  ${totals.join(' ')}`);
+        if (report.progress.length) {
+          io.out('');
+          io.out(table(['channel', 'scanned', 'inserted', 'updated', 'errors', 'last id', 'last date'], report.progress.map((p) => [p.channelLink, p.scanned, p.inserted, p.updated, p.errors, p.lastMessageId ?? '', p.lastMessageDate?.toISOString() ?? ''])));
+        }
+        io.out('');
+        io.out(`queue (${config.pipelineVersion}):`);
+        io.out(formatQueueStats(report.queue));
+        if (report.catchup) {
+          const c = report.catchup;
+          io.out('');
+          io.out(`catch-up: ${c.status}, target ${c.target_iso}, ${Object.values(c.cursors).filter((v) => v >= c.target_iso).length}/${Object.keys(c.cursors).length} channels caught up${c.errors.length ? `, last error: ${c.errors[c.errors.length - 1]!.error}` : ''}`);
+        }
+      });
+    });
+}

@@ -1,0 +1,53 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { scrubSecrets, type Config } from '../config/index.ts';
+import type { Log } from '../collector/index.ts';
+import { UserError } from '../errors.ts';
+import { GramjsSource, type ChannelSource } from '../telegram/index.ts';
+
+export type SourcePurpose = 'collector' | 'catchup';
+
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** raw stderr for progress bars and logs */
+  errStream: { isTTY?: boolean; columns?: number; write(s: string): unknown };
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Replace the Telegram source (tests use the in-memory source). */
+  telegramSource?: (purpose: SourcePurpose, config: Config) => ChannelSource;
+  /** Aborts long-running commands (SIGINT/SIGTERM in the real CLI). */
+  signal?: AbortSignal;
+}
+
+/** JSON logs on stderr, with every configured secret scrubbed from every line. */
+export function createLogger(config: Config, io: CliIO, level?: string): Log & { flush?: () => void } {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      io.errStream.write(scrubSecrets(chunk.toString('utf8'), config.secrets));
+      done();
+    },
+  });
+  return pino({ level: level ?? config.logLevel, base: { app: 'tutordex' }, timestamp: pino.stdTimeFunctions.isoTime }, sink);
+}
+
+/**
+ * The Telegram source for a purpose. The catch-up gets its own session (SESSION_STRING_RECOVERY or the
+ * TG_SESSION_RECOVERY file), so it never shares one with the tail.
+ */
+export function telegramSource(config: Config, io: CliIO, purpose: SourcePurpose, log: Log): ChannelSource {
+  if (io.telegramSource) return io.telegramSource(purpose, config);
+  const t = config.telegram;
+  const missing = [t.apiId === null ? 'TELEGRAM_API_ID' : null, t.apiHash === null ? 'TELEGRAM_API_HASH' : null].filter(Boolean);
+  if (missing.length > 0) {
+    throw new UserError(`missing Telegram credentials: set ${missing.join(' and ')} (from my.telegram.org), then create a session with tutordex login`);
+  }
+  const sessionString = purpose === 'catchup' ? t.recoverySessionString : t.sessionString;
+  const sessionFile = purpose === 'catchup' ? t.recoverySessionFile : t.sessionFile;
+  return new GramjsSource({
+    apiId: t.apiId!,
+    apiHash: t.apiHash!,
+    session: sessionString ? { kind: 'string', value: sessionString } : { kind: 'file', path: sessionFile },
+    log: (level, event, fields) => log[level](fields, event),
+  });
+}

@@ -1,0 +1,10 @@
+export { type CollectorContext, type Log, type ProgressEvent, silentLog, CancelledError } from './context.ts';
+export { runBackfill, backfillChannel, type BackfillOptions, type BackfillTotals } from './backfill.ts';
+export { runLive, type LiveOptions } from './live.ts';
+export { runTailLoop, type TailStats } from './tail.ts';
+export { runCatchup, loadCatchupState, saveCatchupState, initialCatchupState, type CatchupState, type CatchupOptions } from './catchup.ts';
+export { runEnqueue, type EnqueueOptions } from './enqueue.ts';
+export { runImport, type ImportOptions } from './import.ts';
+export { collectStatus, type StatusReport } from './status.ts';
+export { RUN_TYPES, getRun, latestRun, listProgress, type RunType, type RunRow, type RunStatus, type ProgressRow } from './runs.ts';
+export { ingestHistory, writeBatch, emptyCounters, type IngestCounters } from './ingest.ts';

@@ -1,0 +1,97 @@
+import { retryTransient } from '../db/index.ts';
+import { enqueueRawIds } from '../queue/index.ts';
+import { rawRowFromMessage, upsertRawMessages, type RawRow } from '../raw/index.ts';
+import type { ChannelSource, HistoryRequest, ResolvedChannel, SourceMessage } from '../telegram/index.ts';
+import type { CollectorContext, ProgressEvent } from './context.ts';
+
+export interface IngestCounters {
+  scanned: number;
+  inserted: number;
+  updated: number;
+  enqueued: number;
+  staleIgnored: number;
+  /** newest and oldest message of the pass */
+  newest: { id: number; date: Date } | null;
+  oldest: { id: number; date: Date } | null;
+}
+
+export const emptyCounters = (): IngestCounters => ({ scanned: 0, inserted: 0, updated: 0, enqueued: 0, staleIgnored: 0, newest: null, oldest: null });
+
+export interface IngestOptions {
+  phase: ProgressEvent['phase'];
+  batchSize: number;
+  /** stop after this many messages in this pass (null = no cap) */
+  maxMessages: number | null;
+  /** enqueue written rows (false when EXTRACTION_QUEUE_ENABLED=0 or --no-enqueue) */
+  enqueue: boolean;
+  forceEnqueue: boolean;
+  /** after each batch is durably written and enqueued */
+  onBatch?: (batch: SourceMessage[], counters: IngestCounters) => Promise<void>;
+}
+
+/** Write a batch of messages and enqueue the non-service ones. Transient database errors are retried; a batch that finally fails throws. */
+export async function writeBatch(
+  ctx: CollectorContext,
+  channel: ResolvedChannel,
+  messages: readonly SourceMessage[],
+  options: { enqueue: boolean; force: boolean },
+): Promise<{ inserted: number; updated: number; staleIgnored: number; enqueued: number }> {
+  const rows: RawRow[] = messages.map((m) => rawRowFromMessage(channel, m));
+  const onRetry = (err: unknown, attempt: number, delayMs: number) =>
+    ctx.log.warn({ channel: channel.channelLink, attempt, delay_ms: delayMs, error: (err as Error).message }, 'raw_write_retry');
+  const result = await retryTransient(() => upsertRawMessages(ctx.db, rows), { onRetry, signal: ctx.signal });
+  let enqueued = 0;
+  if (options.enqueue) {
+    const rawIds = messages.filter((m) => !m.isService).map((m) => result.rawIds.get(m.id)).filter((id): id is number => id !== undefined);
+    enqueued = await retryTransient(() => enqueueRawIds(ctx.db, ctx.config.pipelineVersion, rawIds, options.force), { onRetry, signal: ctx.signal });
+  }
+  return { inserted: result.inserted, updated: result.updated, staleIgnored: result.staleIgnored, enqueued };
+}
+
+/**
+ * Read one history pass of a channel into the raw log: batches of `batchSize` are upserted (and enqueued) as
+ * they fill; nothing read is dropped — a batch that cannot be written fails the pass.
+ */
+export async function ingestHistory(
+  ctx: CollectorContext,
+  source: ChannelSource,
+  channel: ResolvedChannel,
+  request: HistoryRequest,
+  options: IngestOptions,
+  counters: IngestCounters = emptyCounters(),
+): Promise<IngestCounters> {
+  let buffer: SourceMessage[] = [];
+  let pass = 0;
+  const flush = async () => {
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    const written = await writeBatch(ctx, channel, batch, { enqueue: options.enqueue, force: options.forceEnqueue });
+    counters.inserted += written.inserted;
+    counters.updated += written.updated;
+    counters.staleIgnored += written.staleIgnored;
+    counters.enqueued += written.enqueued;
+    await options.onBatch?.(batch, counters);
+    const last = batch[batch.length - 1]!;
+    ctx.onProgress?.({
+      phase: options.phase,
+      channelLink: channel.channelLink,
+      scanned: counters.scanned,
+      written: counters.inserted + counters.updated,
+      total: null,
+      at: last.date,
+    });
+  };
+  for await (const message of source.history(channel, { ...request, signal: ctx.signal })) {
+    counters.scanned++;
+    pass++;
+    if (!counters.newest || message.id > counters.newest.id) counters.newest = { id: message.id, date: message.date };
+    if (!counters.oldest || message.id < counters.oldest.id) counters.oldest = { id: message.id, date: message.date };
+    buffer.push(message);
+    if (buffer.length >= options.batchSize) await flush();
+    if (options.maxMessages !== null && pass >= options.maxMessages) break;
+    if (ctx.signal.aborted) break; // stop reading; what was read is still written below
+  }
+  await flush();
+  return counters;
+}

@@ -1,0 +1,193 @@
+import type { Queryable } from '../db/index.ts';
+import type { ResolvedChannel, SourceMessage } from '../telegram/index.ts';
+
+/** One row of telegram_messages_raw as the collector writes it. */
+export interface RawRow {
+  channelLink: string;
+  channelId: string | null;
+  messageId: number;
+  messageDate: Date;
+  senderId: string | null;
+  isForward: boolean;
+  isReply: boolean;
+  /** trimmed text; null when empty */
+  rawText: string | null;
+  entitiesJson: unknown[] | null;
+  mediaJson: unknown | null;
+  views: number | null;
+  forwards: number | null;
+  replyCount: number | null;
+  editDate: Date | null;
+  messageJson: Record<string, unknown>;
+}
+
+export function rawRowFromMessage(channel: ResolvedChannel, m: SourceMessage): RawRow {
+  const trimmed = m.text.trim();
+  return {
+    channelLink: channel.channelLink,
+    channelId: channel.channelId,
+    messageId: m.id,
+    messageDate: m.date,
+    senderId: m.senderId,
+    isForward: m.fwdFrom !== null,
+    isReply: m.replyToMsgId !== null,
+    rawText: trimmed === '' ? null : trimmed,
+    entitiesJson: m.entities,
+    mediaJson: m.media,
+    views: m.views,
+    forwards: m.forwards,
+    replyCount: m.replyCount,
+    editDate: m.editDate,
+    messageJson: {
+      id: m.id,
+      date: m.date.toISOString(),
+      edit_date: m.editDate?.toISOString() ?? null,
+      sender_id: m.senderId === null ? null : Number(m.senderId),
+      text: m.text,
+      views: m.views,
+      forwards: m.forwards,
+      reply_to_msg_id: m.replyToMsgId,
+      fwd_from: m.fwdFrom,
+      entities: m.entities,
+      media: m.media,
+      is_service: m.isService,
+    },
+  };
+}
+
+export interface UpsertResult {
+  inserted: number;
+  updated: number;
+  /** rows whose stored snapshot was newer (later edit) and so kept its content */
+  staleIgnored: number;
+  /** message id → raw id of every row written */
+  rawIds: Map<number, number>;
+}
+
+/** Later rows win within one batch (Postgres refuses to touch one row twice in a statement). */
+function dedupe(rows: readonly RawRow[]): RawRow[] {
+  const byKey = new Map<string, RawRow>();
+  for (const row of rows) {
+    const key = `${row.channelLink}\u0000${row.messageId}`;
+    const prev = byKey.get(key);
+    if (!prev || (row.editDate?.getTime() ?? -Infinity) >= (prev.editDate?.getTime() ?? -Infinity)) byKey.set(key, row);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Insert or refresh raw messages, keyed by (channel_link, message_id), in one statement:
+ * - first_seen_at is kept, last_seen_at refreshed;
+ * - a snapshot older than the stored one (earlier edit_date) never replaces its content;
+ * - deleted_at is never cleared;
+ * - every distinct text goes into telegram_message_versions.
+ */
+export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]): Promise<UpsertResult> {
+  const batch = dedupe(rows);
+  if (batch.length === 0) return { inserted: 0, updated: 0, staleIgnored: 0, rawIds: new Map() };
+  const payload = batch.map((r) => ({
+    channel_link: r.channelLink,
+    channel_id: r.channelId,
+    message_id: r.messageId,
+    message_date: r.messageDate.toISOString(),
+    sender_id: r.senderId,
+    is_forward: r.isForward,
+    is_reply: r.isReply,
+    raw_text: r.rawText,
+    entities_json: r.entitiesJson,
+    media_json: r.mediaJson,
+    views: r.views,
+    forwards: r.forwards,
+    reply_count: r.replyCount,
+    edit_date: r.editDate?.toISOString() ?? null,
+    message_json: r.messageJson,
+  }));
+  const result = await db.query<{ message_id: number; id: number; inserted: boolean; stale: boolean }>(
+    `with input as (
+       select * from jsonb_to_recordset($1::jsonb) as i(
+         channel_link text, channel_id text, message_id bigint, message_date timestamptz, sender_id text,
+         is_forward boolean, is_reply boolean, raw_text text, entities_json jsonb, media_json jsonb,
+         views integer, forwards integer, reply_count integer, edit_date timestamptz, message_json jsonb)
+     ), before as (
+       select r.channel_link, r.message_id, r.edit_date
+         from telegram_messages_raw r join input i using (channel_link, message_id)
+     ), up as (
+       insert into telegram_messages_raw as t (
+         channel_link, channel_id, message_id, message_date, sender_id, is_forward, is_reply, raw_text,
+         entities_json, media_json, views, forwards, reply_count, edit_date, message_json)
+       select channel_link, channel_id, message_id, message_date, sender_id, is_forward, is_reply, raw_text,
+              entities_json, media_json, views, forwards, reply_count, edit_date, message_json
+         from input
+       on conflict (channel_link, message_id) do update set
+         last_seen_at = now(),
+         channel_id = coalesce(excluded.channel_id, t.channel_id),
+         views = coalesce(excluded.views, t.views),
+         forwards = coalesce(excluded.forwards, t.forwards),
+         reply_count = coalesce(excluded.reply_count, t.reply_count),
+         message_date = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.message_date else t.message_date end,
+         sender_id = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.sender_id else t.sender_id end,
+         is_forward = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.is_forward else t.is_forward end,
+         is_reply = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.is_reply else t.is_reply end,
+         raw_text = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.raw_text else t.raw_text end,
+         entities_json = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.entities_json else t.entities_json end,
+         media_json = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.media_json else t.media_json end,
+         message_json = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.message_json else t.message_json end,
+         edit_date = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.edit_date else t.edit_date end
+       returning t.id, t.channel_link, t.message_id, (t.xmax = 0) as inserted
+     ), versions as (
+       insert into telegram_message_versions (raw_id, text_sha256, raw_text, edit_date)
+       select up.id, encode(sha256(convert_to(coalesce(i.raw_text, ''), 'UTF8')), 'hex'), i.raw_text, i.edit_date
+         from up join input i using (channel_link, message_id)
+       on conflict (raw_id, text_sha256) do nothing
+     )
+     select up.message_id, up.id, up.inserted,
+            coalesce(b.edit_date > i.edit_date or (b.edit_date is not null and i.edit_date is null), false) as stale
+       from up join input i using (channel_link, message_id)
+       left join before b using (channel_link, message_id)`,
+    [payload],
+  );
+  const rawIds = new Map<number, number>();
+  let inserted = 0;
+  let staleIgnored = 0;
+  for (const r of result) {
+    rawIds.set(r.message_id, r.id);
+    if (r.inserted) inserted++;
+    if (r.stale) staleIgnored++;
+  }
+  return { inserted, updated: result.length - inserted, staleIgnored, rawIds };
+}
+
+/** Insert or refresh a channel row; known values are never replaced by nulls. */
+export async function upsertChannel(db: Queryable, channel: ResolvedChannel): Promise<void> {
+  await db.query(
+    `insert into telegram_channels (channel_link, channel_id, agency_telegram_channel_name) values ($1, $2, $3)
+     on conflict (channel_link) do update set
+       channel_id = coalesce(excluded.channel_id, telegram_channels.channel_id),
+       agency_telegram_channel_name = coalesce(excluded.agency_telegram_channel_name, telegram_channels.agency_telegram_channel_name),
+       updated_at = now()`,
+    [channel.channelLink, channel.channelId, channel.title],
+  );
+}
+
+/** Mark messages deleted (never un-deleted later). Returns how many stored rows it touched. */
+export async function markDeleted(db: Queryable, channelLink: string, messageIds: readonly number[], at = new Date()): Promise<number> {
+  if (messageIds.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `update telegram_messages_raw set deleted_at = coalesce(deleted_at, $3::timestamptz), last_seen_at = now()
+      where channel_link = $1 and message_id = any($2::bigint[]) returning id`,
+    [channelLink, messageIds, at.toISOString()],
+  );
+  return rows.length;
+}
+
+/** Newest stored message date per channel (deleted rows included): the catch-up cursors. */
+export async function latestMessageDates(db: Queryable, channelLinks: readonly string[]): Promise<Map<string, Date>> {
+  const rows = await db.query<{ channel_link: string; latest: Date }>(
+    `select l.link as channel_link,
+            (select r.message_date from telegram_messages_raw r where r.channel_link = l.link
+              order by r.message_date desc, r.message_id desc limit 1) as latest
+       from unnest($1::text[]) as l(link)`,
+    [channelLinks],
+  );
+  return new Map(rows.filter((r) => r.latest !== null).map((r) => [r.channel_link, r.latest]));
+}

@@ -1,0 +1,290 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { loadCatchupState, runBackfill, runCatchup, runEnqueue, runLive, saveCatchupState } from '../src/collector/index.ts';
+import { UserError } from '../src/errors.ts';
+import { claim, complete } from '../src/queue/index.ts';
+import { latestMessageDates } from '../src/raw/index.ts';
+import { makeMessage } from '../src/telegram/memory.ts';
+import { TransientSourceError } from '../src/telegram/index.ts';
+import { describeEachDatabase } from './support/databases.ts';
+import { channel, context, jobs, minutes, rawRows, sourceWith, testConfig, T0 } from './support/collector.ts';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'tutordex-collector-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const backfillOptions = (over: Partial<Parameters<typeof runBackfill>[2]> = {}) => ({
+  channels: ['t.me/alpha'],
+  window: { since: null, until: null },
+  maxMessages: null,
+  batchSize: 3,
+  forceEnqueue: false,
+  channelAttempts: 3,
+  restart: false,
+  retryDelaySeconds: 0,
+  ...over,
+});
+
+const runs = (db: Parameters<typeof rawRows>[0]) =>
+  db.query<{ run_type: string; status: string; meta: Record<string, unknown> }>('select run_type, status, meta from ingestion_runs order by id');
+
+describeEachDatabase('backfill', (t) => {
+  it('stores the window [since, until): a post exactly at since is in, exactly at until is out; enqueues each once', async () => {
+    const source = sourceWith({ alpha: 10 });
+    const result = await runBackfill(context(t.db), source, backfillOptions({ window: { since: minutes(3), until: minutes(8) } }));
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([3, 4, 5, 6, 7]);
+    expect((await rawRows(t.db))[0]!.raw_text).toBe('alpha post 3');
+    expect((await jobs(t.db)).map((j) => [j.message_id, j.status])).toEqual([[3, 'pending'], [4, 'pending'], [5, 'pending'], [6, 'pending'], [7, 'pending']]);
+    expect(result).toMatchObject({ status: 'ok', totals: { total_scanned: 5, total_written: 5, total_enqueued: 5, channels_done: 1 } });
+    const [run] = await runs(t.db);
+    expect(run).toMatchObject({ run_type: 'backfill', status: 'ok', meta: { total_scanned: 5, since: minutes(3).toISOString() } });
+    const [progress] = await t.db.query('select channel_link, scanned_count, inserted_count, last_message_id from ingestion_run_progress');
+    expect(progress).toEqual({ channel_link: 't.me/alpha', scanned_count: 5, inserted_count: 5, last_message_id: 3 });
+  });
+
+  it('a second backfill of the same window writes no duplicates and leaves ok jobs alone', async () => {
+    const source = sourceWith({ alpha: 6 });
+    await runBackfill(context(t.db), source, backfillOptions());
+    const claimed = await claim(t.db, 'v1', 2);
+    await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+    const again = await runBackfill(context(t.db), source, backfillOptions());
+    expect(again.totals).toMatchObject({ total_scanned: 6, total_written: 6, total_enqueued: 4 });
+    expect((await rawRows(t.db)).length).toBe(6);
+    expect((await jobs(t.db)).filter((j) => j.status === 'ok').length).toBe(2);
+  });
+
+  it('--max-messages caps each channel; EXTRACTION_QUEUE_ENABLED=0 stores without enqueueing', async () => {
+    const source = sourceWith({ alpha: 10, bravo: 4 });
+    await runBackfill(context(t.db, { config: testConfig({ queue: false }) }), source, backfillOptions({ channels: ['t.me/alpha', 't.me/bravo'], maxMessages: 3 }));
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([8, 9, 10, 2, 3, 4]);
+    expect(await jobs(t.db)).toEqual([]);
+  });
+
+  it('service messages are stored but never enqueued', async () => {
+    const source = sourceWith({ alpha: 2 });
+    source.post('t.me/alpha', makeMessage({ id: 3, date: minutes(3), text: '', isService: true }), { silent: true });
+    await runBackfill(context(t.db), source, backfillOptions());
+    expect((await rawRows(t.db)).length).toBe(3);
+    expect((await jobs(t.db)).map((j) => j.message_id)).toEqual([1, 2]);
+  });
+
+  it('an unknown channel fails before anything is written', async () => {
+    const source = sourceWith({ alpha: 3 });
+    const err = await runBackfill(context(t.db), source, backfillOptions({ channels: ['t.me/alpha', 't.me/nosuchchan'] })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toContain('t.me/nosuchchan');
+    expect(await rawRows(t.db)).toEqual([]);
+    expect(await runs(t.db)).toEqual([]);
+  });
+
+  it('transient failures are retried within the run, from the checkpoint', async () => {
+    const source = sourceWith({ alpha: 10 });
+    let failures = 0;
+    source.beforeYield = (_link, m) => {
+      if (m.id === 5 && failures < 2) {
+        failures++;
+        throw new TransientSourceError('FloodWait', 0);
+      }
+    };
+    const result = await runBackfill(context(t.db), source, backfillOptions({ batchSize: 2 }));
+    expect(result.status).toBe('ok');
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // every retry started below the last written batch, not from the top
+    expect(source.historyCalls.map((c) => c.request.maxId ?? null)).toEqual([null, 7, 7]);
+  });
+
+  it('an interrupted backfill resumes from its durable checkpoint with no gap and no duplicate', async () => {
+    const source = sourceWith({ alpha: 10 });
+    source.beforeYield = (_link, m) => {
+      if (m.id === 4) throw new Error('connection lost for good');
+    };
+    await expect(runBackfill(context(t.db), source, backfillOptions())).rejects.toThrow('connection lost for good');
+    expect((await runs(t.db))[0]).toMatchObject({ status: 'error', meta: { error: 'connection lost for good' } });
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([5, 6, 7, 8, 9, 10]);
+
+    source.beforeYield = null;
+    source.post('t.me/alpha', makeMessage({ id: 11, date: minutes(11) }), { silent: true }); // arrived meanwhile
+    source.historyCalls.length = 0;
+    const resumed = await runBackfill(context(t.db), source, backfillOptions());
+    expect(resumed.totals.resumed_channels).toEqual(['t.me/alpha']);
+    expect(source.historyCalls.map((c) => [c.request.minId ?? null, c.request.maxId ?? null])).toEqual([[10, null], [null, 5]]);
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect((await jobs(t.db)).length).toBe(11);
+  });
+
+  it('SIGINT mid-run: what was read is written, the run ends cancelled with its counts', async () => {
+    const source = sourceWith({ alpha: 10 });
+    const abort = new AbortController();
+    source.beforeYield = (_link, m) => {
+      if (m.id === 6) abort.abort();
+    };
+    const result = await runBackfill(context(t.db, { signal: abort.signal }), source, backfillOptions());
+    expect(result.status).toBe('cancelled');
+    expect((await runs(t.db))[0]).toMatchObject({ status: 'cancelled', meta: { total_scanned: 5 } });
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([6, 7, 8, 9, 10]);
+  });
+});
+
+describeEachDatabase('enqueue from raw', (t) => {
+  it('enqueues the window page by page, per-channel caps, force, deleted rows skipped, new version gets new jobs', async () => {
+    const source = sourceWith({ alpha: 120, bravo: 5 });
+    await runBackfill(context(t.db, { config: testConfig({ queue: false }) }), source, backfillOptions({ channels: ['t.me/alpha', 't.me/bravo'], batchSize: 50 }));
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/alpha' and message_id in (10, 11)`);
+    const ctx = context(t.db);
+    const first = await runEnqueue(ctx, { channels: ['t.me/alpha', 't.me/bravo'], window: { since: minutes(1), until: minutes(101) }, maxMessages: null, force: false, pageSize: 50 });
+    expect(first.totals).toEqual({ total_scanned: 103, total_enqueued: 103 });
+    const again = await runEnqueue(ctx, { channels: ['t.me/alpha'], window: { since: null, until: null }, maxMessages: null, force: false, pageSize: 50 });
+    // 20 new jobs (101..120) plus the 98 still pending, which a non-forced enqueue resets (counted, as in the seed)
+    expect(again.totals).toEqual({ total_scanned: 118, total_enqueued: 118 });
+    expect((await jobs(t.db)).length).toBe(123);
+    const capped = await runEnqueue(context(t.db, { config: testConfig({ version: 'v2' }) }), { channels: ['t.me/alpha', 't.me/bravo'], window: { since: null, until: null }, maxMessages: 7, force: false, pageSize: 50 });
+    expect(capped.totals).toEqual({ total_scanned: 12, total_enqueued: 12 });
+    expect((await jobs(t.db, 'v2')).map((j) => j.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5]);
+    const claimed = await claim(t.db, 'v2', 3);
+    await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+    const forced = await runEnqueue(context(t.db, { config: testConfig({ version: 'v2' }) }), { channels: ['t.me/alpha'], window: { since: null, until: null }, maxMessages: 7, force: true, pageSize: 50 });
+    expect(forced.totals).toEqual({ total_scanned: 7, total_enqueued: 7 });
+    expect((await jobs(t.db)).length).toBe(123);
+  });
+});
+
+describeEachDatabase('tail', (t) => {
+  it('new → stored and enqueued; edit → new text, version kept, ok job re-queued; delete → deleted_at; run ends cancelled', async () => {
+    const source = sourceWith({ alpha: 0 });
+    const abort = new AbortController();
+    const ctx = context(t.db, { signal: abort.signal });
+    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null, stateFile: path.join(tmp(), 'state.json') });
+    while (!(await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    source.post('t.me/alpha', makeMessage({ id: 1, date: minutes(1), text: 'P5 Math $40/h' }));
+    source.post('t.me/alpha', makeMessage({ id: 2, date: minutes(2), text: 'Sec 2 Chem' }));
+    source.edit('t.me/alpha', 1, 'P5 Math $45/h', minutes(3)); // arrives right behind the post it edits
+    await source.settle();
+    const claimed = await claim(t.db, 'v1', 10);
+    await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+    source.edit('t.me/alpha', 2, 'Sec 2 Chem (taken)', minutes(4));
+    source.delete('t.me/alpha', [1]);
+    source.delete('t.me/alpha', [2], { anonymous: true }); // no chat named: not ours to apply
+    await source.settle();
+    abort.abort();
+    const result = await live;
+    expect(result.status).toBe('cancelled');
+    const rows = await rawRows(t.db);
+    expect(rows.map((r) => [r.message_id, r.raw_text, r.deleted_at !== null])).toEqual([[1, 'P5 Math $45/h', true], [2, 'Sec 2 Chem (taken)', false]]);
+    expect((await jobs(t.db)).map((j) => [j.message_id, j.status])).toEqual([[1, 'ok'], [2, 'pending']]);
+    const versions = await t.db.query<{ raw_text: string }>('select raw_text from telegram_message_versions order by id');
+    expect(versions.map((v) => v.raw_text)).toEqual(['P5 Math $40/h', 'Sec 2 Chem', 'P5 Math $45/h', 'Sec 2 Chem (taken)']);
+    const [run] = await t.db.query<{ run_type: string; status: string; meta: Record<string, unknown> }>('select run_type, status, meta from ingestion_runs');
+    expect(run).toMatchObject({ run_type: 'tail', status: 'cancelled', meta: { newMessages: 2, edits: 2, deletes: 1 } });
+    const [progress] = await t.db.query('select scanned_count, last_message_id from ingestion_run_progress');
+    expect(progress).toEqual({ scanned_count: 2, last_message_id: 2 });
+  });
+});
+
+describeEachDatabase('catch-up', (t) => {
+  async function seed(source: ReturnType<typeof sourceWith>, upTo: number) {
+    await runBackfill(context(t.db), source, backfillOptions({ channels: ['t.me/alpha'], window: { since: null, until: minutes(upTo + 1) } }));
+  }
+
+  it('heals the downtime gap from the newest stored message to now, in chunks, with overlap and no duplicates', async () => {
+    const source = sourceWith({ alpha: 600 }); // posts every minute for 10 hours
+    await seed(source, 100);
+    const stateFile = path.join(tmp(), 'state', 'catchup.json');
+    const now = () => minutes(602);
+    const ctx = context(t.db, { config: testConfig({ chunkHours: 2, overlapMinutes: 10, targetLagMinutes: 0, queueLowWatermark: 100_000 }) });
+    const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
+    const result = await runCatchup(ctx, source, [channel('alpha')], { stateFile, snapshot, now });
+    expect(result.status).toBe('ok');
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect((await jobs(t.db)).length).toBe(600);
+    // slices: from the stored cursor (minute 100) to the target (minute 602), 2 h each, starting 10 min early
+    const slices = source.historyCalls.filter((c) => c.request.since).map((c) => [c.request.since!.getTime(), c.request.until!.getTime()]);
+    expect(slices[0]).toEqual([minutes(90).getTime(), minutes(220).getTime()]);
+    expect(slices.at(-1)![1]).toBe(minutes(602).getTime());
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    expect(state).toMatchObject({ version: 1, status: 'ok', target_iso: minutes(602).toISOString(), cursors: { 't.me/alpha': minutes(602).toISOString() } });
+  });
+
+  it('a restart mid-catch-up keeps the cursors, recomputes the target, and heals the whole gap', async () => {
+    const source = sourceWith({ alpha: 600 });
+    await seed(source, 100);
+    const stateFile = path.join(tmp(), 'catchup.json');
+    const config = testConfig({ chunkHours: 1, overlapMinutes: 0, targetLagMinutes: 0, maxAttempts: 1, queueLowWatermark: 100_000 });
+    source.beforeYield = (_l, m) => {
+      if (m.id === 300) throw new Error('process killed');
+    };
+    const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
+    await expect(runCatchup(context(t.db, { config }), source, [channel('alpha')], { stateFile, snapshot, now: () => minutes(400) })).rejects.toThrow('process killed');
+    const broken = loadCatchupState(stateFile)!;
+    expect(broken.status).toBe('running');
+    expect(broken.cursors['t.me/alpha']).toBe(minutes(280).toISOString());
+    expect(broken.errors).toHaveLength(1);
+    expect((await runs(t.db)).at(-1)).toMatchObject({ run_type: 'catchup', status: 'error' });
+
+    // back up much later: the old target (minute 400) would leave 400..602 missing forever
+    source.beforeYield = null;
+    const later = await latestMessageDates(t.db, ['t.me/alpha']);
+    await runCatchup(context(t.db, { config }), source, [channel('alpha')], { stateFile, snapshot: later, now: () => minutes(602) });
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect(loadCatchupState(stateFile)).toMatchObject({ status: 'ok', target_iso: minutes(602).toISOString() });
+  });
+
+  it('a backlog above the watermark delays the next round until the queue drains', async () => {
+    const source = sourceWith({ alpha: 200 });
+    await seed(source, 100); // leaves 100 pending jobs
+    const config = testConfig({ chunkHours: 1, overlapMinutes: 0, targetLagMinutes: 0, queueLowWatermark: 10, checkIntervalSeconds: 0.02 });
+    const ctx = context(t.db, { config });
+    const run = runCatchup(ctx, source, [channel('alpha')], { stateFile: path.join(tmp(), 's.json'), snapshot: await latestMessageDates(t.db, ['t.me/alpha']), now: () => minutes(201) });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(source.historyCalls.filter((c) => c.request.since).length).toBe(0); // still waiting
+    expect(ctx.log.lines.some((l) => l.event === 'recovery_wait_queue')).toBe(true);
+    // a worker drains the queue; every round of the catch-up waits for it again
+    let done = false;
+    const worker = (async () => {
+      while (!done) {
+        const batch = await claim(t.db, 'v1', 50);
+        if (!batch.length) await new Promise((r) => setTimeout(r, 10));
+        else await complete(t.db, batch.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+      }
+    })();
+    const result = await run;
+    done = true;
+    await worker;
+    expect(ctx.log.lines.filter((l) => l.event === 'recovery_wait_queue').length).toBeGreaterThan(1);
+    expect(result.status).toBe('ok');
+    expect((await rawRows(t.db)).length).toBe(200);
+  });
+
+  it('corrupt or finished state files start fresh', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'state.json');
+    saveCatchupState(file, { version: 1, created_at: T0.toISOString(), pipeline_version: 'v1', target_iso: T0.toISOString(), cursors: {}, status: 'ok', last_update_at: T0.toISOString(), errors: [] });
+    expect(loadCatchupState(file)?.status).toBe('ok');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, '{ not json');
+    expect(loadCatchupState(file)).toBeNull();
+  });
+});
+
+describeEachDatabase('live', (t) => {
+  it('captures catch-up cursors before the tail writes, so a fresh post cannot hide the gap', async () => {
+    const source = sourceWith({ alpha: 50 });
+    await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: minutes(21) } })); // stored 1..20
+    const abort = new AbortController();
+    const config = testConfig({ chunkHours: 72, overlapMinutes: 5, targetLagMinutes: 0, queueLowWatermark: 1000 });
+    const stateFile = path.join(tmp(), 'live.json');
+    const live = runLive(context(t.db, { config, signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, stateFile });
+    source.post('t.me/alpha', makeMessage({ id: 51, date: new Date() })); // the tail sees a brand-new post at once
+    for (let i = 0; i < 200 && loadCatchupState(stateFile)?.status !== 'ok'; i++) await new Promise((r) => setTimeout(r, 25));
+    abort.abort();
+    expect((await live).status).toBe('cancelled');
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    expect((await runs(t.db)).map((r) => [r.run_type, r.status])).toEqual([['backfill', 'ok'], ['live', 'cancelled'], ['catchup', 'ok']]);
+  });
+});
