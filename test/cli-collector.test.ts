@@ -121,3 +121,24 @@ describe('tutordex import', () => {
     await db.close();
   });
 });
+
+describe('waiting for Telegram credentials', () => {
+  it('with COLLECTOR_WAIT_FOR_TELEGRAM_CREDS the tail logs and waits instead of exiting, and stops on a signal', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-wait-'));
+    dirs.push(dir);
+    const abort = new AbortController();
+    const err: string[] = [];
+    const running = runCli(['tail', '--channels', '@alpha_chan'], {
+      out: () => {},
+      err: (t) => err.push(t),
+      errStream: { write: (t: string) => err.push(t) },
+      env: { TUTORDEX_DATA_DIR: path.join(dir, 'db'), COLLECTOR_WAIT_FOR_TELEGRAM_CREDS: '1' },
+      cwd: dir,
+      signal: abort.signal,
+    });
+    for (let i = 0; i < 200 && !err.join('').includes('collector_missing_telegram_credentials'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(err.join('')).toContain('"missing":["TELEGRAM_API_ID","TELEGRAM_API_HASH"]');
+    abort.abort();
+    expect(await running).toBe(0);
+  });
+});

@@ -33,6 +33,23 @@ function channelsFrom(flag: string | undefined, config: Config): string[] {
   return channels;
 }
 
+/**
+ * COLLECTOR_WAIT_FOR_TELEGRAM_CREDS: instead of exiting when credentials are missing (and a container
+ * crash-looping), log once a minute until stopped. Returns false when the command should end.
+ */
+async function credentialsOrWait(config: Config, io: CliIO, log: { warn: (f: Record<string, unknown>, e: string) => void }, signal: AbortSignal): Promise<boolean> {
+  const t = config.telegram;
+  if (io.telegramSource || (t.apiId !== null && t.apiHash !== null) || !t.waitForCredentials) return true;
+  while (!signal.aborted) {
+    log.warn({ missing: [t.apiId === null ? 'TELEGRAM_API_ID' : null, t.apiHash === null ? 'TELEGRAM_API_HASH' : null].filter(Boolean) }, 'collector_missing_telegram_credentials');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 60_000);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+  return false;
+}
+
 function stateFile(config: Config, cwd: string): string {
   return path.resolve(cwd, config.env.values.RECOVERY_CATCHUP_STATE_FILE);
 }
@@ -84,6 +101,7 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
       const channels = channelsFrom(opts.channels, config);
       const window = parseWindow(opts);
       await withCollector(shared, true, async (ctx) => {
+        if (!(await credentialsOrWait(config, io, ctx.log, ctx.signal))) return;
         const source = telegramSource(config, io, 'collector', ctx.log);
         try {
           const result = await runBackfill(ctx, source, {
@@ -111,6 +129,7 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
         const config = shared.getConfig();
         const channels = channelsFrom(opts.channels, config);
         await withCollector(shared, false, async (ctx) => {
+          if (!(await credentialsOrWait(config, io, ctx.log, ctx.signal))) return;
           const source = telegramSource(config, io, 'collector', ctx.log);
           const catchupSource = name === 'live' && config.recovery.enabled ? telegramSource(config, io, 'catchup', ctx.log) : null;
           try {

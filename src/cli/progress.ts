@@ -21,7 +21,7 @@ export interface ProgressRenderer {
  */
 export function createProgress(stream: { isTTY?: boolean; write(s: string): unknown; columns?: number }, intervalMs = 5_000, now = () => Date.now()): ProgressRenderer {
   const started = new Map<string, number>();
-  let lastLine = 0;
+  let lastLine = Number.NEGATIVE_INFINITY; // the first event is shown at once
   let drawn = false;
   /** the newest event not yet printed (line mode), shown by end() so the final count is always visible */
   let unprinted: string | null = null;
