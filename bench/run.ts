@@ -1,7 +1,8 @@
+import { extractBenchmark } from './extract.ts';
 import { ingestBenchmark } from './ingest.ts';
 import { queueBenchmark } from './queue.ts';
 
-const suites: Record<string, () => Promise<void>> = { queue: queueBenchmark, ingest: ingestBenchmark };
+const suites: Record<string, () => Promise<void>> = { queue: queueBenchmark, ingest: ingestBenchmark, extract: extractBenchmark };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));

@@ -5,6 +5,7 @@ import { dbMigrate, queueStats, showConfig, withDatabase, formatQueueStats } fro
 import { stats } from '../queue/index.ts';
 import { registerCollectorCommands } from './collector-commands.ts';
 import { registerLoginCommand } from './login-command.ts';
+import { registerExtractionCommands } from './extraction-commands.ts';
 import type { CliIO } from './runtime.ts';
 
 export type { CliIO } from './runtime.ts';
@@ -63,6 +64,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
 
   registerCollectorCommands(program, { io, getConfig });
   registerLoginCommand(program, { io, getConfig });
+  registerExtractionCommands(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

@@ -69,7 +69,7 @@ export const CanonicalAssignmentSchema = LlmAssignmentSchema.extend({
 });
 export type CanonicalAssignment = z.infer<typeof CanonicalAssignmentSchema>;
 
-/** One subject/level request found in the text (extraction_rules.md §1.4). */
+/** One subject/level request found in the text (extraction_rules.md §1.4), with its own canonical codes (§7.1 #1). */
 export const AcademicRequestSchema = z.object({
   level: text.nullable(),
   specific_student_level: text.nullable(),
@@ -78,20 +78,24 @@ export const AcademicRequestSchema = z.object({
   subjects_canonical: z.array(text),
 });
 
-/** Deterministic signals (extraction_rules.md §1.6), stored beside the canonical object. */
+export const SignalTokenSchema = z.object({ kind: text, value: text, start: z.number().int(), end: z.number().int(), text });
+
+/** Deterministic signals (extraction_rules.md §1.6 key set), stored beside the canonical object. */
 export const SignalsSchema = z.object({
   schema_version: z.literal(1),
   source: z.enum(['academic_display_text', 'normalized_text', 'raw_text']),
   text_chars: z.number().int(),
   subjects: z.array(text),
+  subjects_canonical: z.array(text),
+  subjects_general: z.array(text),
+  canonicalization_version: z.number().int().nullable(),
+  canonicalization_debug: z.record(z.string(), z.unknown()).nullable(),
   levels: z.array(text),
   specific_student_levels: z.array(text),
   streams: z.array(text),
   academic_requests: z.array(AcademicRequestSchema).nullable(),
-  subjects_canonical: z.array(text),
-  subjects_general: z.array(text),
-  canonicalization_version: z.number().int(),
-  confidence_flags: z.record(z.string(), z.unknown()),
+  evidence: z.object({ source_text_chars: z.number().int(), tokens: z.array(SignalTokenSchema) }),
+  confidence_flags: z.object({ ambiguous_academic_mapping: z.boolean() }).catchall(z.unknown()),
   tutor_types: z.array(TutorTypeSchema),
   rate_breakdown: z.record(z.string(), RateTierSchema),
 });

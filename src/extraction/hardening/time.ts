@@ -1,0 +1,257 @@
+/**
+ * Deterministic time availability (extraction_rules.md §3) on the normalised text, with the §7.1 #18–#25 fixes:
+ * day–time groups (a day after a time starts a new group; commas close a group that has a time or a negation),
+ * negated groups dropped, meridiem inference, clamped relative windows, plural fuzzy words, "Thur", "until",
+ * "between … and …", "onwards", non-time labelled lines ("Start date:", "Rate:", "Address:") skipped.
+ */
+import type { Day, DayMap, TimeAvailability } from '../schema.ts';
+import { DAYS, emptyTimeAvailability } from '../schema.ts';
+import { normalizeText } from './normalize.ts';
+import { MAX_LINE_CHARS } from './text.ts';
+import type { Item } from './time-events.ts';
+import { clauseItems } from './time-events.ts';
+import { tokenize } from './time-tokens.ts';
+
+export interface TimeSpan {
+  type: 'explicit' | 'estimated' | 'note';
+  days: Day[];
+  normalized_substring: string;
+  original_substring: string;
+  start_idx: number;
+  end_idx: number;
+  window?: string;
+}
+export interface TimeMeta {
+  ok: boolean;
+  matched_spans: TimeSpan[];
+  rules_fired: string[];
+  parse_warnings: string[];
+  error?: string;
+}
+
+const DEFAULT_WINDOW = '08:00-23:00';
+const MAX_SPANS = 200;
+const HEADER_HINT = /\b(?:timings?|available|availability|avail|preferably|preferred)\b/i;
+const CLAUSE_SPLIT = /\s[/|]\s/;
+const NON_TIME_LABEL = /^[^\p{L}\p{N}]*(?:start(?:ing)?\s+date|date|commencement|rate|fees?|salary|price|budget|address|location|venue|postal(?:\s+code)?|(?:assignment\s+|job\s+)?(?:code|id)|contact|phone|hp|subjects?|level)\s*[:：]/iu;
+const RULE_BY_TYPE = { range: 'explicit_range', single: 'explicit_single_start_equals_end', relative: 'relative_time_rule', fuzzy: 'fixed_fuzzy_range' } as const;
+
+type WindowItem = Extract<Item, { kind: 'window' }>;
+interface Group {
+  days: Day[];
+  broad: boolean;
+  ranged: boolean;
+  windows: WindowItem[];
+  negated: boolean;
+  hasNote: boolean;
+}
+
+interface State {
+  result: TimeAvailability;
+  meta: TimeMeta;
+  rules: Set<string>;
+  warnings: Set<string>;
+  pendingDays: Day[];
+  pendingHeader: boolean;
+  /** pending days that only got the broad default window, which a carried window replaces */
+  pendingDefaulted: Day[];
+  rawLower: string;
+  raw: string;
+}
+
+const newGroup = (): Group => ({ days: [], broad: false, ranged: false, windows: [], negated: false, hasNote: false });
+
+function groupsOf(items: Item[]): Group[] {
+  const groups: Group[] = [];
+  let g = newGroup();
+  const close = (): void => {
+    if (g.days.length || g.windows.length || g.negated || g.hasNote) groups.push(g);
+    g = newGroup();
+  };
+  for (const item of items) {
+    if (item.kind === 'comma') {
+      if (g.windows.length || g.negated) close();
+    } else if (item.kind === 'days') {
+      if (g.windows.length) close();
+      for (const d of item.days) if (!g.days.includes(d)) g.days.push(d);
+      g.broad ||= item.broad;
+      g.ranged ||= item.ranged;
+    } else if (item.kind === 'neg') {
+      if (g.windows.length) close();
+      g.negated = true;
+    } else if (item.kind === 'note') {
+      g.hasNote = true;
+    } else {
+      g.windows.push(item);
+    }
+  }
+  close();
+  return groups;
+}
+
+/** A more precise window in the same group ("evenings (after 7pm)") makes the fuzzy word redundant. */
+function effectiveWindows(g: Group): WindowItem[] {
+  const precise = g.windows.filter((w) => w.type !== 'fuzzy');
+  return precise.length ? precise : g.windows;
+}
+
+function section(w: WindowItem, broad: boolean, ranged: boolean): 'explicit' | 'estimated' {
+  return w.type === 'relative' || w.type === 'fuzzy' || broad || ranged ? 'estimated' : 'explicit';
+}
+
+function addSlot(map: DayMap, day: Day, slot: string): void {
+  if (!map[day].includes(slot)) map[day].push(slot);
+}
+
+function recordSpan(st: State, type: TimeSpan['type'], days: Day[], text: string, start: number, window?: string): void {
+  if (st.meta.matched_spans.length >= MAX_SPANS) return;
+  const at = st.rawLower.indexOf(text.toLowerCase());
+  const original = at >= 0 ? st.raw.slice(at, at + text.length) : text;
+  const span: TimeSpan = { type, days, normalized_substring: text, original_substring: original, start_idx: start, end_idx: start + text.length };
+  if (window) span.window = window;
+  st.meta.matched_spans.push(span);
+}
+
+function emit(st: State, day: Day[], w: WindowItem, target: 'explicit' | 'estimated', text: string, offset: number): void {
+  for (const d of day) addSlot(st.result[target], d, w.window);
+  recordSpan(st, target, day, text.slice(w.start, w.end), offset + w.start, w.window);
+}
+
+interface LineOutcome {
+  days: Day[];
+  windowCount: number;
+  daysWithWindows: Set<Day>;
+  daysWithNote: Set<Day>;
+  negatedDays: Set<Day>;
+  broad: boolean;
+  ranged: boolean;
+  windows: WindowItem[];
+  defaulted: Day[];
+}
+
+function processGroup(st: State, g: Group, clause: string, offset: number, out: LineOutcome): void {
+  if (g.negated) {
+    if (g.days.length || g.windows.length) st.warnings.add('negation_detected_near_time');
+    for (const d of g.days) out.negatedDays.add(d);
+    out.windowCount += g.windows.length;
+    out.windows.push(...g.windows);
+    return;
+  }
+  for (const d of g.days) if (!out.days.includes(d)) out.days.push(d);
+  if (g.hasNote) for (const d of g.days) out.daysWithNote.add(d);
+  out.broad ||= g.broad;
+  out.ranged ||= g.ranged;
+  const windows = effectiveWindows(g);
+  out.windowCount += windows.length;
+  out.windows.push(...windows);
+  if (!g.days.length) return;
+  if (!windows.length && (g.broad || g.ranged) && !g.hasNote) {
+    for (const d of g.days) addSlot(st.result.estimated, d, DEFAULT_WINDOW);
+    out.defaulted.push(...g.days);
+    st.rules.add('fixed_weekday_weekend_range');
+    return;
+  }
+  for (const w of windows) {
+    emit(st, g.days, w, section(w, g.broad, g.ranged), clause, offset);
+    st.rules.add(RULE_BY_TYPE[w.type]);
+    for (const d of g.days) out.daysWithWindows.add(d);
+  }
+}
+
+function processClause(st: State, clause: string, offset: number, out: LineOutcome): void {
+  const items = clauseItems(clause, tokenize(clause));
+  for (const item of items) {
+    if (item.kind === 'note') {
+      if (st.result.note === null) st.result.note = item.text;
+      st.rules.add('note_hint');
+      recordSpan(st, 'note', [], item.text, offset + item.start);
+    }
+    if (item.kind === 'days' && item.keyword === 'weekdays') st.rules.add('weekdays_keyword_seen');
+    if (item.kind === 'days' && item.keyword === 'weekends') st.rules.add('weekends_keyword_seen');
+  }
+  for (const g of groupsOf(items)) processGroup(st, g, clause, offset, out);
+}
+
+/** One window on a line with several days: it applies to the days that got nothing ("Mon / Wed 7pm"). */
+function spreadSingleWindow(st: State, out: LineOutcome): void {
+  const w = out.windows[0];
+  if (out.windowCount !== 1 || !w) return;
+  const bare = out.days.filter((d) => !out.daysWithWindows.has(d) && !out.daysWithNote.has(d) && !out.negatedDays.has(d));
+  if (!bare.length) return;
+  const target = section(w, out.broad, out.ranged);
+  for (const d of bare) {
+    if (out.defaulted.includes(d)) st.result.estimated[d] = st.result.estimated[d].filter((s) => s !== DEFAULT_WINDOW);
+    addSlot(st.result[target], d, w.window);
+  }
+  st.rules.add('single_time_applies_to_all_days_in_line');
+}
+
+function carryPending(st: State, out: LineOutcome): void {
+  for (const d of st.pendingDefaulted) st.result.estimated[d] = st.result.estimated[d].filter((s) => s !== DEFAULT_WINDOW);
+  for (const w of out.windows) {
+    const target = w.type === 'relative' || w.type === 'fuzzy' ? 'estimated' : 'explicit';
+    for (const d of st.pendingDays) addSlot(st.result[target], d, w.window);
+  }
+  st.rules.add('carry_days_to_next_line');
+  st.pendingDays = [];
+  st.pendingDefaulted = [];
+  st.pendingHeader = false;
+}
+
+function processLine(st: State, line: string, offset: number): void {
+  const out: LineOutcome = { days: [], windowCount: 0, daysWithWindows: new Set(), daysWithNote: new Set(), negatedDays: new Set(), broad: false, ranged: false, windows: [], defaulted: [] };
+  let clauseOffset = 0;
+  for (const clause of line.split(CLAUSE_SPLIT)) {
+    const at = line.indexOf(clause, clauseOffset);
+    clauseOffset = at >= 0 ? at : clauseOffset;
+    processClause(st, clause, offset + clauseOffset, out);
+    clauseOffset += clause.length;
+  }
+  const headerHint = HEADER_HINT.test(line);
+  const canCarry = st.pendingDays.length > 0 && st.pendingHeader && out.days.length === 0 && out.windows.length > 0;
+  if (canCarry) {
+    carryPending(st, out);
+    return;
+  }
+  if (out.days.length) spreadSingleWindow(st, out);
+  if (out.days.length && !out.windows.length) {
+    st.pendingDays = out.days.filter((d) => !out.negatedDays.has(d));
+    st.pendingDefaulted = out.defaulted;
+    st.pendingHeader ||= headerHint;
+  } else if (out.windows.length) {
+    st.pendingDays = [];
+    st.pendingDefaulted = [];
+    st.pendingHeader = false;
+  } else if (headerHint) {
+    st.pendingHeader = true;
+  }
+}
+
+function sortDayMap(map: DayMap): DayMap {
+  return Object.fromEntries(DAYS.map((d) => [d, map[d]])) as DayMap;
+}
+
+/** `rawText` → `{value, meta}`; never throws (an internal error gives the empty object and `meta.ok:false`). */
+export function extractTimeAvailability(rawText: unknown, normalizedText?: string): { value: TimeAvailability; meta: TimeMeta } {
+  const meta: TimeMeta = { ok: true, matched_spans: [], rules_fired: [], parse_warnings: [] };
+  try {
+    const raw = typeof rawText === 'string' ? rawText : '';
+    const text = normalizedText ?? normalizeText(raw);
+    const st: State = {
+      result: emptyTimeAvailability(), meta, rules: new Set(), warnings: new Set(),
+      pendingDays: [], pendingHeader: false, pendingDefaulted: [], raw, rawLower: raw.toLowerCase(),
+    };
+    let offset = 0;
+    for (const fullLine of text.split('\n')) {
+      const line = fullLine.length > MAX_LINE_CHARS ? fullLine.slice(0, MAX_LINE_CHARS) : fullLine;
+      if (line.trim() !== '' && !NON_TIME_LABEL.test(line)) processLine(st, line, offset);
+      offset += fullLine.length + 1;
+    }
+    meta.rules_fired = [...st.rules].sort();
+    meta.parse_warnings = [...st.warnings].sort();
+    const value = { explicit: sortDayMap(st.result.explicit), estimated: sortDayMap(st.result.estimated), note: st.result.note };
+    return { value, meta };
+  } catch (err) {
+    return { value: emptyTimeAvailability(), meta: { ...meta, ok: false, error: err instanceof Error ? err.message : String(err) } };
+  }
+}

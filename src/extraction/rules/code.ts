@@ -1,0 +1,42 @@
+import { firstLabel, type Parsed } from './labels.ts';
+
+/** A code-looking token: letters/digits (optionally with '-'), at least 3 chars, at least one digit. */
+const TOKEN_RE = /#?\s*([A-Za-z0-9][A-Za-z0-9-]{1,24})/;
+
+function fromLabel(value: string): string | null {
+  const m = TOKEN_RE.exec(value);
+  if (!m) return null;
+  const tok = (m[1] ?? '').replace(/-+$/, '');
+  return tok.length >= 3 && /\d/.test(tok) ? tok : null;
+}
+
+/** `#A8703`, `#ASN1607`, `#C717` style tags (uppercase letters then ≥3 digits); not hashtags like #Primary_Math or #P3. */
+const HASH_TAG_RE = /(?:^|[\s(])#([A-Z]{1,4}\d{3,}[A-Z0-9]{0,4})(?![\w])/g;
+/** §5.3 pattern 1: compact list item at a line start, "0706si:". */
+const COMPACT_RE = /^\s*(\d{3,6}[A-Za-z]{1,3})\s*:/;
+/** A line holding nothing but an uppercase alphanumeric code (e.g. "AAB2768"). */
+const LONE_CODE_RE = /^([A-Z]{1,5}\d{3,8}[A-Z]{0,3})$/;
+
+export function extractCode(p: Parsed): string | null {
+  const labelled = firstLabel(p, 'code');
+  if (labelled) {
+    const c = fromLabel(labelled.value);
+    if (c) return c;
+  }
+  const tags = new Set<string>();
+  for (const line of p.lines) {
+    for (const m of line.raw.matchAll(HASH_TAG_RE)) if (m[1]) tags.add(m[1]);
+  }
+  // Several distinct tags are ambiguous (§1.1: null when ambiguous).
+  if (tags.size === 1) return [...tags][0] ?? null;
+  if (tags.size > 1) return null;
+  for (const line of p.lines) {
+    const m = COMPACT_RE.exec(line.raw);
+    if (m?.[1]) return m[1];
+  }
+  for (const line of p.lines) {
+    const m = LONE_CODE_RE.exec(line.clean);
+    if (m?.[1]) return m[1];
+  }
+  return null;
+}

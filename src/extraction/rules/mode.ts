@@ -1,0 +1,53 @@
+import { firstLabel, tidy, type Parsed } from './labels.ts';
+
+export type Mode = 'Online' | 'Face-to-Face' | 'Hybrid';
+
+const ONLINE = /\b(?:online|zoom|google meet|ms teams|virtual|remote(?:ly)?|webcam)\b/i;
+const F2F = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?))\b/i;
+/** After an online term: the clause is about how lessons happen ("online lessons", "online is fine"). */
+const ONLINE_LESSON = /\b(?:online|zoom|virtual|remote)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|is fine|is ok|is okay|possible|only|preferred|teaching)\b/i;
+const F2F_LESSON = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|only|preferred)\b/i;
+/** Mentions of the venue that state how lessons happen without an enum, e.g. "teach in tuition centre". */
+const VENUE_ONLY = /\bteach(?:ing)?\s+(?:in|at)\s+(?:a\s+|the\s+)?tuition\s+cent(?:re|er)\b/i;
+/** A bare bracketed tag like "[Physical]": kept as raw text, mode not committed. */
+const BRACKET_TAG = /\[(?:physical|online|f2f|hybrid)\]/i;
+
+function modeOf(snippet: string): Mode | null {
+  const on = ONLINE.test(snippet);
+  const f2f = F2F.test(snippet);
+  if (on && f2f) return 'Hybrid';
+  if (on) return 'Online';
+  if (f2f) return 'Face-to-Face';
+  return null;
+}
+
+/** Sentences / parentheticals of a line, the smallest units a mode statement is copied from. */
+function snippets(line: string): string[] {
+  const parens = [...line.matchAll(/\(([^()]{1,120})\)/g)].map((m) => m[1] ?? '');
+  const sentences = line.split(/(?<=[.!?])\s+/);
+  const clauses = sentences.flatMap((s) => s.split(/,\s+/));
+  return [...parens, ...clauses, ...sentences].map((s) => s.trim()).filter(Boolean);
+}
+
+export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | null } {
+  const labelled = firstLabel(p, 'mode');
+  if (labelled) return { mode: modeOf(labelled.value), raw_text: labelled.value };
+  for (const l of p.labels) {
+    if (l.kind === 'location' && ONLINE.test(l.value)) return { mode: modeOf(l.value), raw_text: l.value };
+  }
+  let tagOnly: string | null = null;
+  for (const line of p.lines) {
+    if (!line.clean) continue;
+    for (const s of snippets(line.clean)) {
+      const both = ONLINE.test(s) && F2F.test(s);
+      if (both || ONLINE_LESSON.test(s) || F2F_LESSON.test(s) || /^(?:online|f2f|face[- ]to[- ]face)$/i.test(s)) {
+        return { mode: modeOf(s), raw_text: tidy(s) };
+      }
+      if (tagOnly === null) {
+        const tag = BRACKET_TAG.exec(s) ?? VENUE_ONLY.exec(s);
+        if (tag) tagOnly = tag[0];
+      }
+    }
+  }
+  return { mode: null, raw_text: tagOnly };
+}

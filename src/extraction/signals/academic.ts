@@ -1,0 +1,184 @@
+import { canonicalizeSubjects, type CanonicalizationDebug } from './canonicalize.ts';
+import { levelAndStreamTokens, type AcademicToken } from './levels.ts';
+import { extractSubjects, resolveOverlaps } from './subjects.ts';
+import { getTaxonomy } from './taxonomy.ts';
+
+export interface AcademicRequest {
+  level: string | null;
+  specific_student_level: string | null;
+  stream: string | null;
+  subjects: string[];
+  subjects_canonical: string[];
+}
+
+export interface AcademicParse {
+  subjects: string[];
+  subjects_canonical: string[];
+  subjects_general: string[];
+  canonicalization_version: number | null;
+  canonicalization_debug: Record<string, unknown> | null;
+  levels: string[];
+  specific_student_levels: string[];
+  streams: string[];
+  academic_requests: AcademicRequest[] | null;
+  evidence: { source_text_chars: number; tokens: Array<{ kind: string; value: string; start: number; end: number; text: string }> };
+  confidence_flags: { ambiguous_academic_mapping: boolean };
+}
+
+const KIND_ORDER = ['level', 'specific_level', 'stream', 'subject'];
+
+/** Every academic token in document order, overlaps resolved first-wins with the kind name as tie-break (§1.4 step 1). */
+export function academicTokens(text: string): AcademicToken[] {
+  const subjects: AcademicToken[] = extractSubjects(text).map((s) => ({
+    kind: 'subject',
+    value: s.canonical,
+    values: [s.canonical],
+    level: null,
+    start: s.start,
+    end: s.end,
+    text: s.matched_text,
+    key: s.key,
+  }));
+  const all = [...levelAndStreamTokens(text), ...subjects];
+  return resolveOverlaps(all, (t) => String(KIND_ORDER.indexOf(t.kind)));
+}
+
+const addUnique = (list: string[], v: string): void => {
+  if (!list.some((x) => x.toLowerCase() === v.toLowerCase())) list.push(v);
+};
+
+/** For each token: does it precede the first level token of its own line, with a level token on that line? (§7.1 #8) Linear. */
+function lookAheadFlags(tokens: AcademicToken[], text: string): boolean[] {
+  const lines: number[] = [];
+  let line = 0;
+  let pos = 0;
+  for (const t of tokens) {
+    for (; pos < t.start && pos < text.length; pos++) if (text.charCodeAt(pos) === 10) line++;
+    lines.push(line);
+  }
+  const firstLevel = new Map<number, number>();
+  tokens.forEach((t, i) => {
+    if (t.level && !firstLevel.has(lines[i]!)) firstLevel.set(lines[i]!, i);
+  });
+  return tokens.map((t, i) => {
+    if (t.kind === 'level' || t.kind === 'specific_level') return false;
+    const first = firstLevel.get(lines[i]!);
+    return first !== undefined && i < first;
+  });
+}
+
+interface Walk {
+  requests: AcademicRequest[];
+  group: AcademicRequest[];
+  stream: string | null;
+  pending: AcademicToken[];
+  ambiguous: boolean;
+}
+
+function openGroup(w: Walk, t: AcademicToken): void {
+  const specifics = t.kind === 'specific_level' ? t.values : [null];
+  w.group = specifics.map((s) => ({ level: t.level, specific_student_level: s, stream: null, subjects: [], subjects_canonical: [] }));
+  w.requests.push(...w.group);
+  w.stream = null;
+  const pending = w.pending;
+  w.pending = [];
+  for (const p of pending) attach(w, p);
+}
+
+function attach(w: Walk, t: AcademicToken): void {
+  if (w.group.length === 0) {
+    w.ambiguous = true;
+    return;
+  }
+  if (t.kind === 'subject') {
+    for (const r of w.group) addUnique(r.subjects, t.value);
+    return;
+  }
+  const hasSubjects = w.group.some((r) => r.subjects.length > 0);
+  if (w.stream !== null && w.stream !== t.value && hasSubjects) {
+    w.group = w.group.map((r) => ({ ...r, stream: t.value, subjects: [], subjects_canonical: [] }));
+    w.requests.push(...w.group);
+  } else {
+    for (const r of w.group) r.stream = t.value;
+  }
+  w.stream = t.value;
+}
+
+/** Same level/specific/stream requests (a post often repeats its headline) are merged. */
+function mergeRequests(requests: AcademicRequest[]): AcademicRequest[] {
+  const byKey = new Map<string, AcademicRequest>();
+  for (const r of requests) {
+    if (r.subjects.length === 0) continue;
+    const key = `${r.level}|${r.specific_student_level}|${r.stream}`;
+    const existing = byKey.get(key);
+    if (existing) for (const s of r.subjects) addUnique(existing.subjects, s);
+    else byKey.set(key, { ...r, subjects: [...r.subjects] });
+  }
+  return [...byKey.values()];
+}
+
+function postLevel(levels: string[]): string | null {
+  if (levels.includes('IB') && levels.includes('IGCSE')) return 'IB/IGCSE';
+  return levels.length === 1 ? levels[0]! : null;
+}
+
+/** Per-request canonicalisation, unioned (§7.1 #1); unattached subjects use the single post level if any. */
+function canonicalizeAll(requests: AcademicRequest[], subjects: string[], levels: string[]): Pick<AcademicParse, 'subjects_canonical' | 'subjects_general' | 'canonicalization_version' | 'canonicalization_debug'> {
+  const canonical: string[] = [];
+  const general: string[] = [];
+  const runs: CanonicalizationDebug[] = [];
+  let version = getTaxonomy().version;
+  const run = (level: string | null, subs: string[]): string[] => {
+    const res = canonicalizeSubjects(level, subs);
+    version = res.canonicalization_version;
+    runs.push(res.debug);
+    res.subjects_canonical.forEach((c) => addUnique(canonical, c));
+    res.subjects_general.forEach((g) => addUnique(general, g));
+    return res.subjects_canonical;
+  };
+  for (const r of requests) r.subjects_canonical = run(r.level, r.subjects);
+  const attached = new Set(requests.flatMap((r) => r.subjects.map((s) => s.toLowerCase())));
+  const loose = subjects.filter((s) => !attached.has(s.toLowerCase()));
+  if (loose.length > 0) run(postLevel(levels), loose);
+  return {
+    subjects_canonical: canonical,
+    subjects_general: general,
+    canonicalization_version: version,
+    canonicalization_debug: { mode: 'per_request', runs: runs.slice(0, 20) },
+  };
+}
+
+/** Levels, streams, subjects and per-level academic requests of a text (§1.4 with §7.1 #1, #8, #9 fixes). Never throws. */
+export function parseAcademicRequests(text: string): AcademicParse {
+  const src = typeof text === 'string' ? text : '';
+  const tokens = academicTokens(src);
+  const flags = lookAheadFlags(tokens, src);
+  const w: Walk = { requests: [], group: [], stream: null, pending: [], ambiguous: false };
+  const roll = { subjects: [] as string[], levels: [] as string[], specific: [] as string[], streams: [] as string[] };
+  tokens.forEach((t, i) => {
+    if (t.kind === 'level' || t.kind === 'specific_level') {
+      addUnique(roll.levels, t.level ?? t.value);
+      if (t.kind === 'specific_level') t.values.forEach((v) => addUnique(roll.specific, v));
+      openGroup(w, t);
+      return;
+    }
+    addUnique(t.kind === 'subject' ? roll.subjects : roll.streams, t.value);
+    if (flags[i]) w.pending.push(t);
+    else attach(w, t);
+  });
+  if (w.pending.length > 0) w.ambiguous = true;
+  const requests = mergeRequests(w.requests);
+  return {
+    subjects: roll.subjects,
+    ...canonicalizeAll(requests, roll.subjects, roll.levels),
+    levels: roll.levels,
+    specific_student_levels: roll.specific,
+    streams: roll.streams,
+    academic_requests: requests.length > 0 ? requests : null,
+    evidence: {
+      source_text_chars: src.length,
+      tokens: tokens.slice(0, 60).map((t) => ({ kind: t.kind, value: t.value, start: t.start, end: t.end, text: t.text })),
+    },
+    confidence_flags: { ambiguous_academic_mapping: w.ambiguous },
+  };
+}

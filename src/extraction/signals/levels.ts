@@ -1,0 +1,181 @@
+/**
+ * Level, specific-level and stream tokens (extraction_rules.md §1.3), with fixes:
+ * §7.1 #9 ranges and lists ("Sec 1-4", "P5/6", "K1-K2", "P1 to P6") expand to every level;
+ * §7.1 #10 university / uni / degree / undergrad are detected (→ Degree);
+ * §7.1 #7 short stream words (exp, na, nt, ip, sl, hl) count only next to a level token.
+ */
+
+export type TokenKind = 'level' | 'specific_level' | 'stream' | 'subject';
+
+export interface AcademicToken {
+  kind: TokenKind;
+  /** canonical value; for a specific-level range, the first of `values`. */
+  value: string;
+  values: string[];
+  level: string | null;
+  start: number;
+  end: number;
+  text: string;
+  key?: string;
+}
+
+const B = '(?<![A-Za-z0-9])';
+const E = '(?![A-Za-z0-9])';
+
+interface SpecificKind {
+  prefix: string;
+  connector?: string;
+  min: number;
+  max: number;
+  label: (n: number) => string;
+  level: string;
+}
+
+const SPECIFIC: SpecificKind[] = [
+  { prefix: '(?:primary|pri|p\\.?)', min: 1, max: 6, label: (n) => `Primary ${n}`, level: 'Primary' },
+  { prefix: '(?:secondary|sec|s\\.?)', min: 1, max: 5, label: (n) => `Secondary ${n}`, level: 'Secondary' },
+  { prefix: '(?:jc|j\\.?)', min: 1, max: 2, label: (n) => `JC ${n}`, level: 'Junior College' },
+  { prefix: 'k', min: 1, max: 2, label: (n) => `Kindergarten ${n}`, level: 'Pre-School' },
+  { prefix: '(?:nursery|nur|n)', min: 1, max: 2, label: (n) => `Nursery ${n}`, level: 'Pre-School' },
+  { prefix: 'ib(?:\\s*year)?', min: 1, max: 13, label: (n) => `IB Year ${n}`, level: 'IB' },
+  { prefix: 'igcse\\s*(?:grade|year)', min: 6, max: 12, label: (n) => `IGCSE Grade ${n}`, level: 'IGCSE' },
+];
+
+/** prefix N, then optionally up to 5 more "(-|/|&|,|to|and) [prefix] M" items. Bounded repetition: no blow-up. */
+function specificRegex(k: SpecificKind): RegExp {
+  const item = `(?:${k.prefix})\\s*(\\d{1,2})`;
+  const bare = `\\s*(?:-|\\u2013|/|&|to)\\s*(?:${k.prefix})?\\s*\\d{1,2}(?!\\d)`;
+  const listed = `\\s*(?:,|and)\\s*(?:${k.prefix})\\s*\\d{1,2}(?!\\d)`;
+  const more = `(?:${bare}|${listed}){0,5}`;
+  return new RegExp(`${B}${item}(?!\\d)(${more})${E}`, 'gi');
+}
+
+/** Expand "1-4" / "5/6" / "1 to 6" into the numbers in range (ranges only between ascending numbers). */
+function expandNumbers(first: number, tail: string): number[] {
+  const out = [first];
+  const re = /(-|\u2013|\/|&|,|to|and)\s*([A-Za-z. ]*?)\s*(\d{1,2})/gi;
+  let prev = first;
+  for (const m of tail.matchAll(re)) {
+    const n = Number(m[3]);
+    if (!m[2] && n <= prev) continue; // a bare number going backwards is not a level ("Sec 4 - 2 lessons")
+    const isRange = m[1] === '-' || m[1] === '\u2013' || m[1]!.toLowerCase() === 'to';
+    if (isRange && n > prev && n - prev <= 12) for (let i = prev + 1; i < n; i++) out.push(i);
+    out.push(n);
+    prev = n;
+  }
+  return [...new Set(out)];
+}
+
+function specificTokens(text: string): AcademicToken[] {
+  const out: AcademicToken[] = [];
+  for (const kind of SPECIFIC) {
+    for (const m of text.matchAll(specificRegex(kind))) {
+      const nums = expandNumbers(Number(m[1]), m[2] ?? '').filter((n) => n >= kind.min && n <= kind.max);
+      if (nums.length === 0) continue;
+      const values = nums.map(kind.label);
+      const start = m.index ?? 0;
+      out.push({ kind: 'specific_level', value: values[0]!, values, level: kind.level, start, end: start + m[0].length, text: m[0] });
+    }
+  }
+  return out;
+}
+
+const LEVEL_WORDS: Array<[string, string]> = [
+  ['pre[-\\s]?school|kindergarten|nursery|child\\s?care', 'Pre-School'],
+  ['primary\\s+school|primary|pri|psle', 'Primary'],
+  ['secondary\\s+school|secondary|sec', 'Secondary'],
+  ['[on][-\\s]?levels?', 'Secondary'],
+  ['junior\\s+college|jc|a[-\\s]?levels?|pre[-\\s]?u(?:ni(?:versity)?)?', 'Junior College'],
+  ['international\\s+baccalaureate|ib\\s?diploma|diploma\\s+program(?:me)?|ib(?:\\s?dp)?', 'IB'],
+  ['cambridge\\s+igcse|igcse', 'IGCSE'],
+  ['polytechnic|poly', 'Diploma'],
+  ['university|undergraduate|undergrad|uni|degree', 'Degree'],
+];
+
+function levelTokens(text: string): AcademicToken[] {
+  const out: AcademicToken[] = [];
+  for (const [pattern, level] of LEVEL_WORDS) {
+    for (const m of text.matchAll(new RegExp(`${B}(?:${pattern})${E}`, 'gi'))) {
+      const start = m.index ?? 0;
+      out.push({ kind: 'level', value: level, values: [level], level, start, end: start + m[0].length, text: m[0] });
+    }
+  }
+  return out;
+}
+
+/** [pattern, canonical stream, weak?] — weak streams are short words that are common outside academic context. */
+const STREAMS: Array<[string, string, boolean]> = [
+  ['g\\s*([1-3])', 'G', false],
+  ['h([1-3])', 'H', false],
+  ['express', 'Express', false],
+  ['exp', 'Express', true],
+  ['normal\\s+academic|normal\\s+acad', 'NA', false],
+  ['na', 'NA', true],
+  ['normal\\s+technical|normal\\s+tech', 'NT', false],
+  ['nt', 'NT', true],
+  ['integrated\\s+program(?:me)?', 'IP', false],
+  ['ip', 'IP', true],
+  ['foundation', 'Foundation', false],
+  ['higher\\s+level', 'HL', false],
+  ['hl', 'HL', true],
+  ['standard\\s+level', 'SL', false],
+  ['sl', 'SL', true],
+  ['subject\\s+based\\s+banding', 'SBB', false],
+  ['sbb', 'SBB', false],
+  ['arts\\s+stream', 'Arts', false],
+  ['science\\s+stream', 'Science', false],
+  ['commerce\\s+stream', 'Commerce', false],
+];
+
+export interface StreamToken extends AcademicToken {
+  weak: boolean;
+}
+
+function streamTokens(text: string): StreamToken[] {
+  const out: StreamToken[] = [];
+  for (const [pattern, stream, weak] of STREAMS) {
+    for (const m of text.matchAll(new RegExp(`${B}(?:${pattern})${E}`, 'gi'))) {
+      const value = stream === 'G' || stream === 'H' ? `${stream}${m[1] ?? ''}` : stream;
+      const start = m.index ?? 0;
+      out.push({ kind: 'stream', value, values: [value], level: null, start, end: start + m[0].length, text: m[0], weak });
+    }
+  }
+  return out;
+}
+
+/** A weak stream must sit on the same line as a level token and within a short distance of it. */
+function nearLevel(s: AcademicToken, levels: AcademicToken[], text: string): boolean {
+  return levels.some((l) => {
+    const [a, b] = l.end <= s.start ? [l.end, s.start] : [s.end, l.start];
+    if (b - a < 0 || b - a > 20) return false;
+    return !text.slice(a, b).includes('\n');
+  });
+}
+
+/** All level, specific-level and stream tokens (overlaps are resolved later together with subjects). */
+export function levelAndStreamTokens(text: string): AcademicToken[] {
+  if (typeof text !== 'string' || text.length === 0) return [];
+  const levels = [...specificTokens(text), ...levelTokens(text)];
+  const streams = streamTokens(text).filter((s) => !s.weak || nearLevel(s, levels, text));
+  return [...levels, ...streams.map(({ weak: _weak, ...t }) => t)];
+}
+
+/** Level canonicaliser of §1.3 (normalise, look up, retry without a trailing "s"). */
+const LEVEL_TABLE: Record<string, string> = {};
+for (const [level, words] of Object.entries({
+  'Pre-School': ['pre school', 'preschool', 'kindergarten', 'kinder', 'kg', 'nursery', 'childcare', 'child care', 'pre k', 'prek'],
+  Primary: ['primary', 'primary school', 'pri', 'psle'],
+  Secondary: ['secondary', 'secondary school', 'sec', 'o level', 'olevel', 'n level', 'nlevel'],
+  'Junior College': ['junior college', 'juniorcollege', 'jc', 'a level', 'alevel', 'pre u', 'pre uni', 'pre university', 'preuniversity'],
+  IB: ['ib', 'i b', 'international baccalaureate', 'ib dp', 'ibdp', 'ib diploma', 'diploma programme', 'diploma program'],
+  IGCSE: ['igcse', 'i g c s e', 'cambridge igcse', 'cigcse'],
+  Diploma: ['poly', 'polytechnic'],
+  Degree: ['uni', 'university', 'undergraduate', 'undergrad', 'degree'],
+})) {
+  for (const w of words) LEVEL_TABLE[w] = level;
+}
+
+export function canonicalLevel(raw: string): string | null {
+  const n = raw.toLowerCase().replace(/[_-]/g, ' ').replace(/[./()]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return LEVEL_TABLE[n] ?? (n.endsWith('s') ? LEVEL_TABLE[n.slice(0, -1)] : undefined) ?? null;
+}

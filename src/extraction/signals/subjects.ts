@@ -1,0 +1,106 @@
+import { getTaxonomy } from './taxonomy.ts';
+
+/** One subject phrase found in the text (extraction_rules.md §1.2). */
+export interface SubjectMatch {
+  canonical: string;
+  key: string;
+  start: number;
+  end: number;
+  matched_text: string;
+  source: 'taxonomy' | 'custom';
+}
+
+interface Phrase {
+  regex: RegExp;
+  key: string;
+  display: string;
+  source: 'taxonomy' | 'custom';
+}
+
+const ALNUM = 'A-Za-z0-9';
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Regex for one separator run between two words of a phrase (each run → one quantified class: no nested ambiguity). */
+function separatorPattern(run: string): string {
+  const marks = run.replace(/\s+/g, '');
+  if (marks === '') return '[\\s./-]+';
+  if (/^[-]+$/.test(marks)) return /\s/.test(run) ? '[\\s./-]+' : '-?';
+  if (/^\.+$/.test(marks)) return /\s/.test(run) ? '[\\s./-]+' : '[.\\s]?';
+  return `\\s*${escape(marks)}\\s*`;
+}
+
+/** Builds the flexible, look-around-bounded regex for a phrase (§1.2 step 3 with the §7.1 #5 boundary fix). */
+export function phrasePattern(phrase: string): string {
+  const parts = phrase.trim().match(/[A-Za-z0-9+#]+|[^A-Za-z0-9+#]+/g) ?? [];
+  let body = '';
+  parts.forEach((part, i) => {
+    const isWord = /^[A-Za-z0-9+#]/.test(part);
+    if (isWord) body += escape(part);
+    else if (i === parts.length - 1) body += `\\s*${escape(part.replace(/\s+/g, ''))}`;
+    else if (i === 0) body += `${escape(part.replace(/\s+/g, ''))}\\s*`;
+    else body += separatorPattern(part);
+  });
+  return `(?<![${ALNUM}])${body}(?![${ALNUM}])`;
+}
+
+function buildPhrases(): Phrase[] {
+  const tax = getTaxonomy();
+  const seen = new Set<string>();
+  const phrases: Phrase[] = [];
+  for (const [alias, key] of tax.aliases) {
+    const lower = alias.toLowerCase().trim();
+    if (!lower || seen.has(lower)) continue;
+    seen.add(lower);
+    const display = tax.displayByKey.get(key) ?? alias;
+    const source = key === 'ENGLISH_LITERATURE' ? 'custom' : 'taxonomy';
+    phrases.push({ regex: new RegExp(phrasePattern(lower), 'gi'), key, display, source });
+  }
+  return phrases;
+}
+
+let cache: Phrase[] | null = null;
+const phrases = (): Phrase[] => (cache ??= buildPhrases());
+
+/** "a maths" in lower case is usually the article ("need a maths tutor"), not Additional Maths. */
+function isArticleFalsePositive(key: string, text: string): boolean {
+  return key === 'A_MATHS' && /^a\s/.test(text);
+}
+
+/** Language subjects describing the tutor, not the lesson ("Chinese female tutor preferred"), §7.1 #12b. */
+function isTutorPreference(text: string, end: number, key: string): boolean {
+  const after = text.slice(end, end + 30);
+  if (key === 'OTHERS') return /^\s*:/.test(after);
+  if (!/^(CHINESE|MALAY|TAMIL|HINDI|ENGLISH|JAPANESE|KOREAN|FRENCH|GERMAN|SPANISH|ARABIC|THAI)$/.test(key)) return false;
+  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic)/i.test(after);
+}
+
+/** First-wins overlap resolution: start asc, length desc, then the tie-break key; returned in document order. */
+export function resolveOverlaps<T extends { start: number; end: number }>(items: T[], tieKey: (t: T) => string): T[] {
+  const sorted = [...items].sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || tieKey(a).localeCompare(tieKey(b)));
+  const kept: T[] = [];
+  let lastEnd = -1;
+  for (const item of sorted) {
+    if (item.start >= lastEnd) {
+      kept.push(item);
+      lastEnd = item.end;
+    }
+  }
+  return kept;
+}
+
+/** Ordered, non-overlapping subject matches with display labels (§1.2). Never throws. */
+export function extractSubjects(text: string): SubjectMatch[] {
+  if (typeof text !== 'string' || text.length === 0) return [];
+  const found: SubjectMatch[] = [];
+  for (const p of phrases()) {
+    p.regex.lastIndex = 0;
+    for (const m of text.matchAll(p.regex)) {
+      const start = m.index ?? 0;
+      const end = start + m[0].length;
+      if (m[0].length === 0 || isArticleFalsePositive(p.key, m[0]) || isTutorPreference(text, end, p.key)) continue;
+      found.push({ canonical: p.display, key: p.key, start, end, matched_text: m[0], source: p.source });
+    }
+  }
+  return resolveOverlaps(found, (s) => s.canonical.toLowerCase());
+}

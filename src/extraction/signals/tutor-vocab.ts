@@ -1,0 +1,76 @@
+import { parse } from 'yaml';
+import { isRecord, lazy, readDataFile } from './load-json.ts';
+
+/**
+ * Tutor-type vocabulary from tutor_types.yaml (extraction_rules.md §2.1) plus the aliases §2.5 recommends.
+ * "Strong" aliases count anywhere in the text; "weak" ones (student, degree, teacher, moe, …) are common words
+ * and count only as the label directly in front of a rate ("Undergrad $25-30/hr").
+ */
+export interface TutorAlias {
+  alias: string;
+  canonical: string;
+  strong: boolean;
+}
+
+const EXTRA: Array<[string, string]> = [
+  ['current moe', 'moe-exmoe'],
+  ['current moe teacher', 'moe-exmoe'],
+  ['ex-moe teacher', 'moe-exmoe'],
+  ['ex moe teacher', 'moe-exmoe'],
+  ['nie', 'moe-exmoe'],
+  ['nie-trained', 'moe-exmoe'],
+  ['nie trained', 'moe-exmoe'],
+  ['full-time tutor', 'full-timer'],
+  ['full time tutor', 'full-timer'],
+  ['ft tutor', 'full-timer'],
+  ['part-time tutor', 'part-timer'],
+  ['part time tutor', 'part-timer'],
+  ['pt tutor', 'part-timer'],
+  ['undergraduate tutor', 'part-timer'],
+  ['undergrad tutor', 'part-timer'],
+  ['graduate tutor', 'part-timer'],
+  ['grad tutor', 'part-timer'],
+];
+
+const WEAK = new Set(['casual', 'temp', 'temporary', 'contract', 'freelance', 'graduate', 'grad', 'undergraduate', 'undergrad', 'diploma', 'degree', 'student', 'permanent', 'staff', 'senior', 'teacher', 'moe', 'm.o.e', 'p t', 'f t', 'subject teacher', 'senior teacher']);
+
+function loadVocab(): TutorAlias[] {
+  const out: TutorAlias[] = [];
+  const push = (alias: string, canonical: string): void => {
+    const a = alias.trim().toLowerCase();
+    if (a && !out.some((x) => x.alias === a)) out.push({ alias: a, canonical, strong: !WEAK.has(a) });
+  };
+  const raw = readDataFile('taxonomy/tutor_types.yaml');
+  let doc: unknown = null;
+  try {
+    doc = raw === null ? null : parse(raw);
+  } catch {
+    doc = null;
+  }
+  const canonical = isRecord(doc) && isRecord(doc.canonical) ? doc.canonical : {};
+  for (const [id, entry] of Object.entries(canonical)) {
+    if (id === 'unknown' || !isRecord(entry)) continue;
+    for (const a of Array.isArray(entry.aliases) ? entry.aliases : []) if (typeof a === 'string') push(a, id);
+  }
+  for (const [a, id] of EXTRA) push(a, id);
+  return out.sort((x, y) => y.alias.length - x.alias.length);
+}
+
+export const tutorVocab = lazy(loadVocab);
+
+const displayNames = lazy((): Record<string, string> => ({ 'part-timer': 'Part-timer', 'full-timer': 'Full-timer', 'moe-exmoe': 'MOE/Ex-MOE' }));
+export const tutorTypeDisplay = (id: string): string => displayNames()[id] ?? id;
+
+/** Label normaliser (§2.2) restricted to exact alias matches (§7.1 #13: no substring or fuzzy steps). */
+export function normalizeTutorLabel(label: string): { canonical: string; original: string; confidence: number } {
+  const original = typeof label === 'string' ? label.trim() : '';
+  const key = original.toLowerCase().replace(/\s+/g, ' ');
+  if (!key) return { canonical: 'unknown', original: '', confidence: 0 };
+  const exact = tutorVocab().find((a) => a.alias === key);
+  if (exact) return { canonical: exact.canonical, original, confidence: 0.99 };
+  for (const piece of key.split(/[^a-z0-9]+/)) {
+    const hit = tutorVocab().find((a) => a.alias === piece && a.strong);
+    if (hit) return { canonical: hit.canonical, original, confidence: 0.9 };
+  }
+  return { canonical: 'unknown', original, confidence: 0 };
+}

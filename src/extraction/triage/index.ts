@@ -1,0 +1,12 @@
+export { extractAssignmentCodes, findCodeOccurrences, firstCodeVerbatim, shouldProcessCompilation } from './codes.ts';
+export type { CodeExtraction, CodeExtractionMeta, CodeOccurrence } from './codes.ts';
+export { detectNonAssignment } from './non-assignment.ts';
+export type { NonAssignmentResult, NonAssignmentType } from './non-assignment.ts';
+export { DEFAULT_COMPILATION_THRESHOLDS, compilationMetrics, detectCompilation } from './compilation.ts';
+export type { CompilationDetection, CompilationMetrics, CompilationThresholds } from './compilation.ts';
+export { MAX_SPLIT_CHARS, splitCompilation } from './split.ts';
+export type { CompilationItem, CompilationSplit } from './split.ts';
+export { assignmentEvidence, hasStrongAssignmentEvidence, looksLikeAssignment } from './evidence.ts';
+export type { AssignmentEvidence } from './evidence.ts';
+export { triage } from './triage.ts';
+export type { SkipReason, TriageExtract, TriageExtractDetails, TriageInput, TriageResult, TriageSkip } from './triage.ts';

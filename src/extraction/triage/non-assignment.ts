@@ -1,0 +1,208 @@
+/**
+ * Non-assignment detection (extraction_rules.md §5.2, extraction_llm.md §5.2): posts that are not a tuition
+ * assignment and must not reach the extractor. Pure function of the text; never throws.
+ *
+ * Checked in order, first hit wins:
+ *  1. status_only   — a bare "CLOSED" / "Assignment taken" notice (very short, no details).
+ *  2. redirect      — "reposted below", "see above", "refer to previous message".
+ *  3. administrative — agency notices; also "promotional list" teasers (✅ bullets / repeated "apply now").
+ *  4. promotional   — referral / incentive / sign-up / testimonial / course ads.
+ *  5. tutor_profile — a tutor advertising themselves.
+ *  6. redirect      — a short "DM us / check our channel" with no subject, rate or code of its own.
+ * Types 3–5 are never returned when the text carries strong assignment evidence (evidence.ts), except the
+ * promotional-list case which keeps the reference's own guard (fewer than 3 markers / labelled field lines).
+ *
+ * Fixes relative to the reference (extraction_rules.md §7.1):
+ *  - #31: decorated / punctuated status notices ("⛔️ Assignment Closed ⛔️", "CLOSED!", "Closed.",
+ *    "Assignment 123 closed", "Assignment closed⏎Thank you") are status_only.
+ *  - #32: the "S$/SGD <n> incentive" pattern works (as promotional).
+ *  - #33: the type is the plain value ("status_only"), never "MessageType.STATUS_ONLY".
+ *  - #34: promotional posts and tutor profiles are detected.
+ */
+import { assignmentEvidence, hasStrongAssignmentEvidence, markerCount, fieldLabelLines } from './evidence.ts';
+import { nonEmptyLines, normalizeNewlines } from './layout.ts';
+
+export type NonAssignmentType = 'status_only' | 'redirect' | 'administrative' | 'promotional' | 'tutor_profile';
+
+export interface NonAssignmentResult {
+  isNonAssignment: boolean;
+  type: NonAssignmentType | null;
+  details: string;
+}
+
+const NOT: NonAssignmentResult = { isNonAssignment: false, type: null, details: '' };
+
+const hit = (type: NonAssignmentType, details: string): NonAssignmentResult => ({ isNonAssignment: true, type, details });
+
+/** §5.2 "very short": fewer than 3 non-empty lines or fewer than 50 characters. */
+function isVeryShort(text: string): boolean {
+  return nonEmptyLines(text).length < 3 || text.length < 50;
+}
+
+// ---------------------------------------------------------------- 1. status only
+
+const STATUS_WORD = '(?:closed|taken|filled|expired|unavailable)';
+/** One status line after decorations are stripped: "closed", "assignment closed", "assignment 123 has been taken", "status: closed". */
+const STATUS_LINE_RE = new RegExp(
+  `^(?:(?:assignment|job|case)(?:\\s+(?:code|id|no\\.?))?\\s*[:#]?\\s*(?:[a-z]{0,4}\\d{2,10}[a-z]{0,3}\\s+)?(?:(?:is|has\\s+been|was)\\s+)?(?:now\\s+)?${STATUS_WORD}|(?:application\\s+|assignment\\s+|job\\s+)?status\\s*:\\s*${STATUS_WORD}|${STATUS_WORD}(?:\\s+already)?)$`,
+  'i',
+);
+/** Courtesy lines that may accompany a status notice. */
+const COURTESY_LINE_RE =
+  /^(?:thanks?(?:\s+you)?(?:\s+(?:all|everyone|tutors))?(?:\s+for\s+(?:applying|your\s+(?:interest|applications?)))?|thank\s+you(?:\s+(?:all|everyone|tutors))?(?:\s+for\s+(?:applying|your\s+(?:interest|applications?)))?|more\s+(?:assignments\s+)?coming\s+soon|stay\s+tuned|no\s+more\s+applications?(?:\s+please)?)$/i;
+
+/** Strip emoji / punctuation decoration at both ends and collapse whitespace. */
+function stripDecoration(line: string): string {
+  return line
+    .replace(/^[^\p{L}\p{N}]+/u, '')
+    .replace(/[^\p{L}\p{N}]+$/u, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function detectStatusOnly(text: string, markers: number): NonAssignmentResult | null {
+  if (!isVeryShort(text) || markers >= 2) return null;
+  const lines = nonEmptyLines(text).map(stripDecoration).filter((l) => l !== '');
+  if (lines.length === 0 || lines.length > 4 || text.length > 200) return null;
+  const first = lines[0] ?? '';
+  if (!STATUS_LINE_RE.test(first)) return null;
+  if (!lines.slice(1).every((l) => COURTESY_LINE_RE.test(l) || STATUS_LINE_RE.test(l))) return null;
+  return hit('status_only', `Status-only message: assignment closed/taken notice ("${first.slice(0, 60)}")`);
+}
+
+// ---------------------------------------------------------------- 2. redirect
+
+const REDIRECT_PATTERNS: readonly [RegExp, string][] = [
+  [/\b(?:has\s+been\s+)?reposted\s+(?:below|above)\b/i, 'reposted below/above'],
+  [/\bassignment\s+\d+\s+has\s+been\s+reposted\b/i, 'assignment has been reposted'],
+  [/\bsee\s+(?:the\s+)?(?:above|below|message\s+above|message\s+below|previous\s+(?:message|post)|next\s+(?:message|post))\b/i, 'see above/below'],
+  [/\brefer\s+to\s+(?:the\s+)?(?:above|below|previous|next\s+message|post)\b/i, 'refer to above/below/previous'],
+];
+/** "DM us" style redirects: only when the post names no subject/level/rate of its own. */
+const CONTACT_REDIRECT_RE =
+  /\b(?:dm|pm|message|whatsapp|text|contact)\s+(?:us|me|admin|our\s+admin)\b|\bcheck\s+(?:out\s+)?our\s+(?:channel|website|page)\b|\bfull\s+(?:list|details)\s+(?:on|at|in)\s+our\b/i;
+
+function detectRedirect(text: string, markers: number): NonAssignmentResult | null {
+  if (!isVeryShort(text) || markers >= 3) return null;
+  for (const [re, label] of REDIRECT_PATTERNS) {
+    if (re.test(text)) return hit('redirect', `Redirect/repost message: ${label}`);
+  }
+  return null;
+}
+
+/** Checked last (after administrative / promotional / tutor-profile): a short "DM us" with no details of its own. */
+function detectContactRedirect(text: string, markers: number): NonAssignmentResult | null {
+  if (!isVeryShort(text) || markers >= 3 || text.length > 300 || !CONTACT_REDIRECT_RE.test(text)) return null;
+  const e = assignmentEvidence(text);
+  return !e.academic && !e.rate && !e.code ? hit('redirect', 'Redirect message: contact us for details') : null;
+}
+
+// ---------------------------------------------------------------- 3. administrative
+
+const ADMIN_PATTERNS: readonly [RegExp, string][] = [
+  [/\bcalling\s+all\s+tutors\b/i, 'calling all tutors'],
+  [/\bnew\s+job\s+opportunities\b/i, 'new job opportunities'],
+  [/\bmany\s+(?:tuition\s+)?job\s+opportunities\b/i, 'many job opportunities'],
+  [/\bimportant\s+announcement\b/i, 'important announcement'],
+  [/\bagency\s+(?:will\s+be\s+)?(?:closed|opening)\b/i, 'agency closed/opening'],
+  [/\bdear\s+tutors\b/i, 'dear tutors'],
+  [/\bwhatsapp\s+business\s+api\b/i, 'whatsapp business api'],
+  [/\bnew\s+official\s+whatsapp\s+number\b/i, 'new official whatsapp number'],
+  [/\bplease\s+save\s+(?:this\s+)?(?:our\s+)?new\s+number\b/i, 'please save new number'],
+  [/\bwill\s+be\s+phased\s+out\b/i, 'will be phased out'],
+  [/\blog\s?in\s+to\s+your\s+[^\n]{0,40}?\baccount\b/i, 'login to your account'],
+  [/\bupdate\s+on\s+open\s+(?:&|and)\s+available\s+assignments\b/i, 'update on open & available assignments'],
+  [/\bcurrently,?\s+\d+\s+assignments?\b/i, 'currently N assignments'],
+  [/\bdo\s+not\s+have\s+the\s+time\s+to\s+scroll\b/i, 'do not have the time to scroll'],
+  [/\bsend\s+the\s+suitable\s+assignments\b/i, 'send the suitable assignments'],
+  [/\bdriving\s+in\s+singapore\b/i, 'driving in singapore'],
+  [/\bsingaporeans?\s*\/\s*prs?\s+only\b/i, 'singaporean/PR only'],
+  [/\b(?:office|operating|operation)\s+hours\b[^\n]{0,40}\b(?:public\s+holiday|closed|resume)/i, 'office hours notice'],
+];
+
+function promotionalListStats(text: string): { applyNow: number; checks: number; bullets: number } {
+  return {
+    applyNow: (text.match(/\bapply\s+now\b/gi) ?? []).length,
+    checks: (text.match(/✅/g) ?? []).length,
+    bullets: (text.match(/•/g) ?? []).length,
+  };
+}
+
+function detectAdministrative(text: string, markers: number, fields: number, strong: boolean): NonAssignmentResult | null {
+  for (const [re, label] of ADMIN_PATTERNS) {
+    if (!re.test(text)) continue;
+    const s = promotionalListStats(text);
+    const listy = s.applyNow >= 3 || s.checks >= 3 || s.checks + s.bullets >= 5;
+    // A promotional list of one-line teasers; the reference's guard plus ours: no block of labelled fields.
+    if (listy && markers < 3 && fields < 3) {
+      return hit('administrative', `Promotional list message: ${label}, ${s.checks + s.bullets} bullets`);
+    }
+    if (markers < 3 && !strong) return hit('administrative', `Administrative message: ${label}`);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- 4. promotional
+
+const PROMO_PATTERNS: readonly [RegExp, string][] = [
+  [/(?:\bs\$|\bsgd\s?|\$)\s?\d{1,5}\s+(?:cash\s+)?(?:incentive|referral|reward|bonus|voucher)s?\b/i, 'S$/SGD N incentive'],
+  [/\brefer\s+(?:a|your)\s+(?:friend|tutor|parent)s?\b/i, 'refer a friend'],
+  [/\breferral\s+(?:bonus|reward|fee|programme|program|incentive)s?\b/i, 'referral programme'],
+  [/\btestimonials?\b/i, 'testimonial'],
+  [/\b(?:join|subscribe\s+to)\s+our\s+(?:telegram\s+)?(?:channel|group|community|mailing\s+list)\b/i, 'join our channel'],
+  [/\bfollow\s+us\s+on\b/i, 'follow us'],
+  [/\b(?:sign\s+up|register)\s+(?:now|today)\b/i, 'sign up now'],
+  [/\blimited\s+(?:time\s+)?(?:offer|slots)\b/i, 'limited offer'],
+  [/\b\d{1,2}\s?%\s+(?:off|discount)\b/i, 'discount'],
+  [/\b(?:enrol|enroll)\s+(?:now|today)\b/i, 'enrol now'],
+  [/\bgiveaway\b/i, 'giveaway'],
+];
+
+function detectPromotional(text: string, strong: boolean, hasCode: boolean): NonAssignmentResult | null {
+  if (strong || hasCode) return null;
+  for (const [re, label] of PROMO_PATTERNS) if (re.test(text)) return hit('promotional', `Promotional message: ${label}`);
+  return null;
+}
+
+// ---------------------------------------------------------------- 5. tutor profile
+
+const TUTOR_SELF_RE =
+  /\b(?:i\s+am|i'm|i’m|im)\s+an?\s+(?:(?:full[-\s]?time|part[-\s]?time|ex[-\s]?moe|current\s+moe|moe|nie[-\s]?trained|experienced|certified|qualified|dedicated|passionate|patient|private|home|former|graduate|undergraduate|university|poly|jc|student|female|male|chinese|malay|indian|friendly|professional|trained)\s+){0,4}(?:tutor|teacher|educator|coach)\b/i;
+const TUTOR_PROFILE_RE =
+  /\btutor\s+profile\b|#tutorprofile\b|\b(?:i\s+am|i'm|i’m|im)\s+(?:currently\s+)?(?:looking\s+for|seeking|available\s+for)\s+(?:new\s+)?(?:tuition\s+)?(?:assignments|students|tutees|tuition\s+jobs)\b|\bmy\s+(?:teaching\s+)?(?:qualifications|experience|track\s+record)\s*(?:include|:)/i;
+
+function detectTutorProfile(text: string, hasCode: boolean): NonAssignmentResult | null {
+  if (hasCode) return null;
+  if (TUTOR_PROFILE_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
+  if (TUTOR_SELF_RE.test(text) && !/\blooking\s+for\s+(?:an?\s+)?(?:\w+\s+){0,3}tutors?\b/i.test(text)) {
+    return hit('tutor_profile', 'Tutor profile: first-person tutor introduction');
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- entry point
+
+export function detectNonAssignment(text: string | null | undefined): NonAssignmentResult {
+  try {
+    if (typeof text !== 'string') return NOT;
+    const t = normalizeNewlines(text).trim();
+    if (t === '') return NOT;
+    const markers = markerCount(t);
+    const status = detectStatusOnly(t, markers);
+    if (status) return status;
+    const redirect = detectRedirect(t, markers);
+    if (redirect) return redirect;
+    const evidence = assignmentEvidence(t);
+    const strong = hasStrongAssignmentEvidence(evidence);
+    const fields = fieldLabelLines(t);
+    return (
+      detectAdministrative(t, markers, fields, strong) ??
+      detectPromotional(t, strong, evidence.code) ??
+      detectTutorProfile(t, evidence.code) ??
+      detectContactRedirect(t, markers) ??
+      NOT
+    );
+  } catch {
+    return NOT;
+  }
+}
