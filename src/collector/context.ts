@@ -31,19 +31,7 @@ export interface CollectorContext {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-/** Resolve after `ms`, or early (without error) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from '../sleep.ts';
 
 export class CancelledError extends Error {
   constructor() {

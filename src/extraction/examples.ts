@@ -1,3 +1,4 @@
+import { cutBalanced } from './llm/json-scan.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -13,28 +14,6 @@ export interface LoadedExample extends ExampleCase {
   channelLink: string | null;
 }
 
-/** String-aware brace-balanced cut starting at `start` (which must be a `{`); null when unbalanced. */
-function cutBalancedObject(text: string, start: number): string | null {
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  for (let i = start; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (ch === '\\') escaped = true;
-      else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    else if (ch === '{') depth++;
-    else if (ch === '}') {
-      depth--;
-      if (depth === 0) return text.slice(start, i + 1);
-    }
-  }
-  return null;
-}
 
 const RAW_RE = /Raw:\s*([\s\S]*?)(?=\nJSON *:)/g;
 
@@ -45,7 +24,7 @@ export function parseExamplesFile(text: string): ExampleCase[] {
     const after = (m.index ?? 0) + m[0].length;
     const brace = text.indexOf('{', after);
     if (brace < 0) continue;
-    const objText = cutBalancedObject(text, brace);
+    const objText = cutBalanced(text, brace);
     if (objText === null) continue;
     let expected: unknown;
     try {

@@ -1,3 +1,4 @@
+import { sleep } from '../../sleep.ts';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { llmJsonSchema } from '../schema.ts';
@@ -132,16 +133,3 @@ function readCompletion(completion: ChatCompletion, attempts: number, mode: Resp
   return { text, usage, finishReason, attempts, responseFormat: mode };
 }
 
-/** Sleep that ends early (without throwing) when the signal aborts; the next call then reports the abort. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
