@@ -2,7 +2,7 @@ export * from './schema.ts';
 export * from './types.ts';
 export { createExtractor, harden, processPost, type HardenedItem, type PostInput, type PostResult } from './pipeline.ts';
 export { RulesExtractor, extractRules } from './rules/index.ts';
-export { LlmExtractor, MemoryReuseStore, type ReuseStore } from './llm/index.ts';
+export { LlmExtractor, MemoryReuseStore, DatabaseReuseStore, type ReuseStore } from './llm/index.ts';
 export { triage } from './triage/index.ts';
 export { loadExamples, parseExamplesFile } from './examples.ts';
 export { scoreCase, summarize } from './score.ts';

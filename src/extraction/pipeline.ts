@@ -1,17 +1,19 @@
 import type { Config } from '../config/index.ts';
 import { ConfigError } from '../errors.ts';
 import { applyFills, detectStatus, extractTimeAvailability, hardValidate, normalizeText, parseQualityScore, validateCanonical } from './hardening/index.ts';
-import { LlmExtractor } from './llm/index.ts';
+import type { Queryable } from '../db/index.ts';
+import { DatabaseReuseStore, LlmExtractor } from './llm/index.ts';
 import { RulesExtractor } from './rules/index.ts';
 import { CanonicalAssignmentSchema, type CanonicalAssignment, type LlmAssignment, type Signals } from './schema.ts';
 import { buildSignals, estimatePostalCodes, geoEnrich } from './signals/index.ts';
 import { triage } from './triage/index.ts';
 import { ExtractionError, type Extractor } from './types.ts';
 
-export function createExtractor(config: Config, mode: 'llm' | 'rules'): Extractor {
+/** The extractor for a mode; with a database, LLM results are reused across workers and restarts. */
+export function createExtractor(config: Config, mode: 'llm' | 'rules', options: { db?: Queryable } = {}): Extractor {
   if (mode === 'rules') return new RulesExtractor();
   if (!config.llm.apiUrl) throw new ConfigError('EXTRACTION_MODE=llm needs LLM_API_URL (an OpenAI-compatible endpoint, e.g. http://127.0.0.1:1234/v1)');
-  return new LlmExtractor(config.llm);
+  return new LlmExtractor(config.llm, options.db ? { reuseStore: new DatabaseReuseStore(options.db) } : {});
 }
 
 export interface HardenedItem {

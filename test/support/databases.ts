@@ -16,6 +16,7 @@ export interface TestDatabase {
 }
 
 const TABLES = [
+  'llm_reuse',
   'deliveries',
   'tutors',
   'assignments',

@@ -7,3 +7,4 @@ export { BUNDLED_PROMPT_PATH, PromptConfigError, buildUserMessage, promptFingerp
 export { FewShotExamples, channelUsername, type ExamplesChoice, type ExamplesSettings } from './few-shot.ts';
 export { classifyCallError } from './errors.ts';
 export { fingerprint, sha256Hex } from './fingerprint.ts';
+export { DatabaseReuseStore } from './reuse-db.ts';
