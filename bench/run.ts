@@ -1,8 +1,9 @@
 import { extractBenchmark } from './extract.ts';
 import { ingestBenchmark } from './ingest.ts';
+import { pipelineBenchmark } from './pipeline.ts';
 import { queueBenchmark } from './queue.ts';
 
-const suites: Record<string, () => Promise<void>> = { queue: queueBenchmark, ingest: ingestBenchmark, extract: extractBenchmark };
+const suites: Record<string, () => Promise<void>> = { queue: queueBenchmark, ingest: ingestBenchmark, extract: extractBenchmark, pipeline: pipelineBenchmark };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in suites));

@@ -79,8 +79,8 @@ describe('tutordex config', () => {
   });
 });
 
-describe('db migrate, start and queue stats on the embedded database', () => {
-  it('migrate applies then reports up to date; start and stats show the queue', async () => {
+describe('db migrate and queue stats on the embedded database', () => {
+  it('migrate applies then reports up to date; stats show the queue', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-cli-'));
     dirs.push(dir);
     const env = { TUTORDEX_DATA_DIR: path.join(dir, 'db') };
@@ -94,7 +94,7 @@ describe('db migrate, start and queue stats on the embedded database', () => {
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/applied 001_core_tables\napplied 002_queue_functions/);
     expect((await run(['db', 'migrate'])).out).toMatch(/^schema is up to date \(migration \d+\)/);
-    const empty = await run(['start']);
+    const empty = await run(['queue', 'stats']);
     expect(empty.out).toContain('queue is empty');
 
     const db = await openPglite({ dataDir: env.TUTORDEX_DATA_DIR });

@@ -124,6 +124,8 @@ describe('geoEnrich(canonical) offline', () => {
   });
   it('FIX §7.1 #29: "near Bishan MRT" alone gives region and MRT', () => {
     expect(geoEnrich({ nearest_mrt: ['near Bishan MRT'] })).toEqual({
+      lat: expect.closeTo(1.351, 2),
+      lon: expect.closeTo(103.848, 2),
       region: 'Central',
       nearest_mrt_computed: 'BISHAN MRT STATION (CC15)',
       nearest_mrt_computed_line: 'CC',
@@ -135,7 +137,7 @@ describe('geoEnrich(canonical) offline', () => {
     expect(geoEnrich({}, 'Location: Tengah')).toMatchObject({ region: 'West', source: 'area_name' });
   });
   it('nothing → all null, never throws on junk', () => {
-    const none = { region: null, nearest_mrt_computed: null, nearest_mrt_computed_line: null, nearest_mrt_computed_distance_m: null, source: null };
+    const none = { region: null, nearest_mrt_computed: null, nearest_mrt_computed_line: null, nearest_mrt_computed_distance_m: null, source: null, lat: null, lon: null };
     expect(geoEnrich({})).toEqual(none);
     expect(geoEnrich(null)).toEqual(none);
     expect(geoEnrich({ postal_code: [123, {}], address: 5 })).toEqual(none);

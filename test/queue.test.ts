@@ -103,7 +103,26 @@ describeEachDatabase('queue', (t) => {
     expect(again!.attempt).toBe(1); // a release does not spend an attempt
     await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] }); // processing → pending
     const [third] = await claim(t.db, V, 5);
-    expect(third!.attempt).toBe(2);
+    expect(third!.attempt).toBe(2); // the attempt keeps counting: it fences the earlier claim
+    expect(third!.meta.attempt_base).toBe(1); // …but the re-enqueue started a fresh budget
+  });
+
+  it('B1: a re-enqueued job gets a full attempt budget again (retries are not double-counted)', async () => {
+    await insertRaw(t.db, CH, [1]);
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] });
+    const policy = { maxAttempts: 2, backoffBaseSeconds: 0, backoffMaxSeconds: 0 };
+    const err = { type: 'llm_timeout', message: 'slow' };
+    let [job] = await claim(t.db, V, 1);
+    expect((await fail(t.db, [{ ...job!, error: err, transient: true }], policy)).retried).toEqual([job!.id]);
+    [job] = await claim(t.db, V, 1);
+    expect((await fail(t.db, [{ ...job!, error: err, transient: true }], policy)).failed).toEqual([job!.id]);
+    // an edit of the source post re-enqueues the failed job: two fresh attempts, not an instant failure
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] });
+    [job] = await claim(t.db, V, 1);
+    expect(job!.attempt).toBe(3);
+    expect((await fail(t.db, [{ ...job!, error: err, transient: true }], policy)).retried).toEqual([job!.id]);
+    [job] = await claim(t.db, V, 1);
+    expect((await fail(t.db, [{ ...job!, error: err, transient: true }], policy)).failed).toEqual([job!.id]);
   });
 
   it('complete stores the result and is fenced by the claiming attempt', async () => {
@@ -149,6 +168,18 @@ describeEachDatabase('queue', (t) => {
     expect(await claim(t.db, V, 1)).toEqual([]);
     await t.db.query(`update telegram_extractions set next_attempt_at = now() - interval '1 second'`);
     expect((await claim(t.db, V, 1)).map((j) => j.attempt)).toEqual([2]);
+  });
+
+  it('B19: a worker sweeps only its own version for stale jobs', async () => {
+    await insertRaw(t.db, CH, [1, 2]);
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] });
+    await enqueue(t.db, { pipelineVersion: 'other', channelLink: CH, messageIds: [2] });
+    await claim(t.db, V, 1);
+    await claim(t.db, 'other', 1);
+    await t.db.query(`update telegram_extractions set updated_at = now() - interval '1 hour'`);
+    expect(await requeueStale(t.db, 600, V)).toBe(1);
+    expect(await jobStatuses(t.db, 'other')).toEqual({ 2: 'processing' });
+    expect(await requeueStale(t.db, 600)).toBe(1); // null = every version (the operator's call)
   });
 
   it('a permanent failure fails at once', async () => {

@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { envTableMarkdown, loadConfig, scrubSecrets, type Config } from '../config/index.ts';
 import { UserError } from '../errors.ts';
-import { dbMigrate, queueStats, showConfig, withDatabase, formatQueueStats } from './commands.ts';
-import { stats } from '../queue/index.ts';
+import { dbMigrate, queueStats, showConfig } from './commands.ts';
 import { registerCollectorCommands } from './collector-commands.ts';
 import { registerLoginCommand } from './login-command.ts';
 import { registerExtractionCommands } from './extraction-commands.ts';
+import { registerTutorCommands } from './tutor-commands.ts';
+import { registerStartCommand } from './start-command.ts';
+import { registerWorkerCommands } from './worker-commands.ts';
 import type { CliIO } from './runtime.ts';
 
 export type { CliIO } from './runtime.ts';
@@ -51,20 +53,12 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .option('--markdown', 'the table of every variable, as in the README')
     .action((opts: { json?: boolean; markdown?: boolean }) => (opts.markdown ? io.out(envTableMarkdown()) : showConfig(getConfig(), io.out, opts)));
 
-  program
-    .command('start')
-    .description('the main job on the configured database (today: migrate and show the queue)')
-    .action(async () => {
-      const cfg = getConfig();
-      await withDatabase(cfg, async (database) => {
-        io.out(`database ready: ${database.location} (schema migration ${database.migration?.current ?? '?'})`);
-        io.out(formatQueueStats(await stats(database)));
-      });
-    });
-
   registerCollectorCommands(program, { io, getConfig });
   registerLoginCommand(program, { io, getConfig });
   registerExtractionCommands(program, { io, getConfig });
+  registerTutorCommands(program, { io, getConfig });
+  registerWorkerCommands(program, { io, getConfig });
+  registerStartCommand(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

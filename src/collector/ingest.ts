@@ -34,7 +34,7 @@ export async function writeBatch(
   ctx: CollectorContext,
   channel: ResolvedChannel,
   messages: readonly SourceMessage[],
-  options: { enqueue: boolean; force: boolean },
+  options: { enqueue: boolean; force: boolean; reason?: 'edit' },
 ): Promise<{ inserted: number; updated: number; staleIgnored: number; enqueued: number }> {
   const rows: RawRow[] = messages.map((m) => rawRowFromMessage(channel, m));
   const onRetry = (err: unknown, attempt: number, delayMs: number) =>
@@ -43,7 +43,7 @@ export async function writeBatch(
   let enqueued = 0;
   if (options.enqueue) {
     const rawIds = messages.filter((m) => !m.isService).map((m) => result.rawIds.get(m.id)).filter((id): id is number => id !== undefined);
-    enqueued = await retryTransient(() => enqueueRawIds(ctx.db, ctx.config.pipelineVersion, rawIds, options.force), { onRetry, signal: ctx.signal });
+    enqueued = await retryTransient(() => enqueueRawIds(ctx.db, ctx.config.pipelineVersion, rawIds, options.force, options.reason ?? null), { onRetry, signal: ctx.signal });
   }
   return { inserted: result.inserted, updated: result.updated, staleIgnored: result.staleIgnored, enqueued };
 }

@@ -73,7 +73,7 @@ export async function runTailLoop(
       const c = counters.get(channel.channelLink);
       // Hold this channel's events (the source waits for us) until the database takes the write: a database
       // outage delays messages, it never loses them.
-      const written = await retryTransient(() => writeBatch(ctx, channel, [message], { enqueue, force: event.kind === 'edit' }), untilDatabaseIsBack(ctx));
+      const written = await retryTransient(() => writeBatch(ctx, channel, [message], event.kind === 'edit' ? { enqueue, force: true, reason: 'edit' } : { enqueue, force: false }), untilDatabaseIsBack(ctx));
       if (c) {
         if (event.kind === 'new') c.scanned++;
         c.inserted += written.inserted;

@@ -60,7 +60,13 @@ export interface Config {
     breakerThreshold: number;
     breakerTimeoutSeconds: number;
   };
-  delivery: { botToken: string | null; botApiUrl: string | null; broadcastChatIds: string[] };
+  assignments: {
+    sideEffectMaxAgeHours: number;
+    bumpMinSeconds: number;
+    freshness: { greenHours: number; yellowHours: number; orangeHours: number; expireHours: number };
+    duplicates: { enabled: boolean; minScore: number };
+  };
+  delivery: { botToken: string | null; botApiUrl: string | null; broadcastChatIds: string[]; dmMaxRecipients: number; maxAttempts: number };
   web: { metricsPort: number | null; dashboardToken: string | null };
   logLevel: EnvValues['LOG_LEVEL'];
   appEnv: string;
@@ -163,10 +169,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       breakerThreshold: e.LLM_CIRCUIT_BREAKER_THRESHOLD,
       breakerTimeoutSeconds: e.LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS,
     },
+    assignments: {
+      sideEffectMaxAgeHours: e.SIDE_EFFECT_MAX_AGE_HOURS,
+      bumpMinSeconds: e.BUMP_MIN_SECONDS,
+      freshness: { greenHours: e.FRESHNESS_GREEN_HOURS, yellowHours: e.FRESHNESS_YELLOW_HOURS, orangeHours: e.FRESHNESS_ORANGE_HOURS, expireHours: e.ASSIGNMENT_EXPIRE_HOURS },
+      duplicates: { enabled: e.DUPLICATE_DETECTION_ENABLED, minScore: e.DUPLICATE_MIN_SCORE },
+    },
     delivery: {
-      botToken: e.GROUP_BOT_TOKEN,
-      botApiUrl: e.BOT_API_URL,
-      broadcastChatIds: (e.AGGREGATOR_CHANNEL_ID ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      botToken: e.TELEGRAM_BOT_TOKEN,
+      botApiUrl: e.TELEGRAM_BOT_API_URL,
+      broadcastChatIds: e.BROADCAST_CHAT_ID,
+      dmMaxRecipients: e.DM_MAX_RECIPIENTS,
+      maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
     },
     web: { metricsPort: e.METRICS_PORT, dashboardToken: e.DASHBOARD_TOKEN },
     logLevel: e.LOG_LEVEL,

@@ -74,6 +74,27 @@ function url(protocols: string[], accepts: string, normalise: (raw: string) => s
 const postgresUrl = url(['postgres:', 'postgresql:'], 'a postgres:// or postgresql:// connection string');
 const httpUrl = url(['http:', 'https:'], 'an http:// or https:// URL', (raw) => raw.replace(/\/+$/, ''));
 
+/** Bot API chat targets: numeric ids stay as they are; t.me/x, https://t.me/x and bare names become @x. */
+const chatList: Parser<string[]> = {
+  accepts: 'chat ids or @names, comma-separated or a JSON array',
+  parse: (raw) => {
+    let items: unknown[];
+    const trimmed = raw.trim();
+    if (trimmed.startsWith('[')) {
+      const parsed: unknown = JSON.parse(trimmed);
+      if (!Array.isArray(parsed)) throw new Error();
+      items = parsed;
+    } else items = trimmed.split(',');
+    return items.map((item) => {
+      const v = String(item).trim();
+      if (/^-?\d+$/.test(v)) return v;
+      const name = v.replace(/^(https?:\/\/)?t\.me\//i, '').replace(/^@/, '');
+      if (!/^[A-Za-z][A-Za-z0-9_]{3,}$/.test(name)) throw new Error();
+      return `@${name}`;
+    }).filter((v, i, all) => all.indexOf(v) === i);
+  },
+};
+
 const channelList: Parser<string[]> = {
   accepts: 'channel references, comma-separated or a JSON array (@name, t.me/name, -100…)',
   parse: (raw) => parseChannelList(raw),
@@ -147,10 +168,21 @@ export const ENV_VARS = {
   LLM_EXAMPLES_VARIANT: v({ parser: text, default: null as string | null, help: 'Sub-variant of the examples folder.' }),
   LLM_CIRCUIT_BREAKER_THRESHOLD: v({ parser: int(1, 1000), default: 5, help: 'Consecutive LLM failures that open the breaker.' }),
   LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS: v({ parser: num(1, 86400), default: 60, help: 'How long the breaker stays open before a probe.' }),
+  // --- assignments
+  SIDE_EFFECT_MAX_AGE_HOURS: v({ parser: num(0), default: 24, help: 'No broadcast or DM for a source post older than this (replays, backfills).' }),
+  BUMP_MIN_SECONDS: v({ aliases: ['SUPABASE_BUMP_MIN_SECONDS'], parser: int(0), default: 21600, help: 'A re-post counts as a bump only this long after the previous sighting.' }),
+  FRESHNESS_GREEN_HOURS: v({ parser: num(0), default: 24, help: 'Freshness tier green below this source age (hours).' }),
+  FRESHNESS_YELLOW_HOURS: v({ parser: num(0), default: 36, help: 'Freshness tier yellow below this source age (hours).' }),
+  FRESHNESS_ORANGE_HOURS: v({ parser: num(0), default: 48, help: 'Freshness tier orange below this source age (hours); red above.' }),
+  ASSIGNMENT_EXPIRE_HOURS: v({ parser: num(1), default: 168, help: 'An open assignment not seen in its source for this long becomes expired.' }),
+  DUPLICATE_DETECTION_ENABLED: v({ parser: bool, default: true, help: 'Group the same assignment posted by different agencies (one primary per group).' }),
+  DUPLICATE_MIN_SCORE: v({ parser: int(1, 100), default: 70, help: 'Duplicate score (0-100) from which two assignments are grouped.' }),
   // --- delivery
-  GROUP_BOT_TOKEN: v({ aliases: ['TELEGRAM_BOT_TOKEN'], parser: text, default: null as string | null, secret: true, help: 'Bot API token for broadcasts and DMs.' }),
-  BOT_API_URL: v({ parser: httpUrl, default: null as string | null, help: 'Bot API root (default https://api.telegram.org).' }),
-  AGGREGATOR_CHANNEL_ID: v({ aliases: ['AGGREGATOR_CHANNEL_IDS'], parser: text, default: null as string | null, help: 'Broadcast target chat id(s).' }),
+  TELEGRAM_BOT_TOKEN: v({ aliases: ['GROUP_BOT_TOKEN', 'DM_BOT_TOKEN'], parser: text, default: null as string | null, secret: true, help: 'Bot API token for broadcasts and DMs.' }),
+  TELEGRAM_BOT_API_URL: v({ aliases: ['BOT_API_URL'], parser: httpUrl, default: null as string | null, help: 'Bot API root for a self-hosted Bot API server (default https://api.telegram.org).' }),
+  BROADCAST_CHAT_ID: v({ aliases: ['AGGREGATOR_CHANNEL_IDS', 'AGGREGATOR_CHANNEL_ID'], parser: chatList, default: [] as string[], help: 'Broadcast target chat(s): ids or @names, comma-separated or a JSON array.' }),
+  DM_MAX_RECIPIENTS: v({ parser: int(0, 10000), default: 50, help: 'Most tutors DMed per assignment (fair rotation beyond that).' }),
+  DELIVERY_MAX_ATTEMPTS: v({ parser: int(1, 100), default: 5, help: 'Attempts per broadcast/DM before it is recorded as failed.' }),
   // --- web
   METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve /metrics and /health from live/worker on this port.' }),
   DASHBOARD_TOKEN: v({ parser: text, default: null as string | null, secret: true, help: 'Required to bind the dashboard to anything but 127.0.0.1.' }),

@@ -7,3 +7,4 @@ export { triage } from './triage/index.ts';
 export { loadExamples, parseExamplesFile } from './examples.ts';
 export { scoreCase, summarize } from './score.ts';
 export { evaluateExamples, type EvalReport } from './evaluate.ts';
+export { coordsForPostalCode, normalizePostalCode, haversineMeters, getTaxonomy, normalizeLabel, type PostalLocation, type Taxonomy } from './signals/index.ts';

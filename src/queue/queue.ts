@@ -36,10 +36,14 @@ export async function enqueue(db: Queryable, input: EnqueueInput): Promise<numbe
   return row?.n ?? 0;
 }
 
-/** Enqueue raw rows by their raw ids (the collector's path after a batch upsert). */
-export async function enqueueRawIds(db: Queryable, pipelineVersion: string, rawIds: readonly number[], force = false): Promise<number> {
+/**
+ * Enqueue raw rows by their raw ids (the collector's path after a batch upsert). `reason` is recorded in the
+ * job's meta: 'edit' for a changed source post; otherwise 'force' when forced (an operator reparse, which never
+ * has side effects) or 'new'.
+ */
+export async function enqueueRawIds(db: Queryable, pipelineVersion: string, rawIds: readonly number[], force = false, reason: 'edit' | null = null): Promise<number> {
   if (rawIds.length === 0) return 0;
-  const [row] = await db.query<{ n: number }>('select enqueue_raw_ids($1, $2::bigint[], $3) as n', [pipelineVersion, rawIds, force]);
+  const [row] = await db.query<{ n: number }>('select enqueue_raw_ids($1, $2::bigint[], $3, $4) as n', [pipelineVersion, rawIds, force, reason]);
   return row?.n ?? 0;
 }
 
@@ -144,23 +148,29 @@ export interface FailOutcome {
  */
 export async function fail(db: Queryable, failures: readonly JobFailure[], policy: RetryPolicy): Promise<FailOutcome> {
   if (failures.length === 0) return { retried: [], failed: [] };
+  // The budget counts attempts since the last (re-)enqueue: attempt − attempt_base.
   const rows = await db.query<{ id: number; status: JobStatus }>(
-    `update telegram_extractions e
-        set status = case when r.retry then 'pending' else 'failed' end,
-            next_attempt_at = case when r.retry then now() + make_interval(secs => r.delay) else null end,
-            error_json = r.error,
-            meta = e.meta || coalesce(r.meta, '{}'::jsonb)
-                   || jsonb_build_object('last_error_type', r.error ->> 'type', 'failed_at', now()),
+    `with f as (
+       select r.*, e.id as job_id,
+              r.attempt - coalesce((e.meta ->> 'attempt_base')::integer, 0) as used
+         from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer, transient boolean, error jsonb, meta jsonb)
+         join telegram_extractions e on e.id = r.id
+     ), d as (
+       select f.*, (f.transient and f.used < $2::integer) as retry,
+              least($4::double precision, $3::double precision * power(2, greatest(0, f.used - 1))) as delay
+         from f
+     )
+     update telegram_extractions e
+        set status = case when d.retry then 'pending' else 'failed' end,
+            next_attempt_at = case when d.retry then now() + make_interval(secs => d.delay) else null end,
+            error_json = d.error,
+            meta = e.meta || coalesce(d.meta, '{}'::jsonb)
+                   || jsonb_build_object('last_error_type', d.error ->> 'type', 'failed_at', now()),
             updated_at = now()
-       from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer, retry boolean, delay double precision, error jsonb, meta jsonb)
-      where e.id = r.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = r.attempt
+       from d
+      where e.id = d.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = d.attempt
       returning e.id, e.status`,
-    [
-      failures.map((f) => {
-        const retry = f.transient && f.attempt < policy.maxAttempts;
-        return { id: f.id, attempt: f.attempt, retry, delay: retry ? backoffSeconds(f.attempt, policy) : 0, error: f.error, meta: f.meta ?? null };
-      }),
-    ],
+    [failures.map((f) => ({ id: f.id, attempt: f.attempt, transient: f.transient, error: f.error, meta: f.meta ?? null })), policy.maxAttempts, policy.backoffBaseSeconds, policy.backoffMaxSeconds],
   );
   return {
     retried: rows.filter((r) => r.status === 'pending').map((r) => r.id),
@@ -202,12 +212,10 @@ export async function release(db: Queryable, jobs: readonly JobRef[], reason: st
   return rows.map((r) => r.id);
 }
 
-/** Jobs left `processing` for longer than this go back to `pending` (every version). Returns how many. */
-export async function requeueStale(db: Queryable, olderThanSeconds: number): Promise<number> {
-  const [row] = await db.query<{ result: { count: number } }>('select requeue_stale_extractions($1) as result', [
-    Math.max(0, Math.floor(olderThanSeconds)),
-  ]);
-  return row?.result.count ?? 0;
+/** Jobs left `processing` for longer than this go back to `pending` (one version, or every version when null). */
+export async function requeueStale(db: Queryable, olderThanSeconds: number, pipelineVersion: string | null = null): Promise<number> {
+  const [row] = await db.query<{ n: number }>('select requeue_stale_extractions_for($1, $2) as n', [Math.max(0, Math.floor(olderThanSeconds)), pipelineVersion]);
+  return row?.n ?? 0;
 }
 
 /** Counts by pipeline version × status, with the oldest job of each group. */

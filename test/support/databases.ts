@@ -17,9 +17,12 @@ export interface TestDatabase {
 
 const TABLES = [
   'llm_reuse',
+  'tutordex_settings',
   'deliveries',
   'tutors',
+  'assignment_sources',
   'assignments',
+  'duplicate_groups',
   'agencies',
   'ingestion_run_progress',
   'ingestion_runs',

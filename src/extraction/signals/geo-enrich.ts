@@ -17,6 +17,9 @@ export interface GeoEnrichment {
   nearest_mrt_computed_line: string | null;
   nearest_mrt_computed_distance_m: number | null;
   source: GeoSource | null;
+  /** the point the enrichment was computed from (approximate unless source is postal_code) */
+  lat: number | null;
+  lon: number | null;
 }
 
 const flatten = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string' && x.trim() !== '');
@@ -52,7 +55,7 @@ function locate(canonical: Record<string, unknown>, rawText: string | null): { p
 
 /** Never throws; all-null with source null when nothing locates the assignment. */
 export function geoEnrich(canonical: unknown, rawText: string | null = null): GeoEnrichment {
-  const none: GeoEnrichment = { region: null, nearest_mrt_computed: null, nearest_mrt_computed_line: null, nearest_mrt_computed_distance_m: null, source: null };
+  const none: GeoEnrichment = { region: null, nearest_mrt_computed: null, nearest_mrt_computed_line: null, nearest_mrt_computed_distance_m: null, source: null, lat: null, lon: null };
   try {
     if (!isRecord(canonical)) return none;
     const found = locate(canonical, typeof rawText === 'string' ? rawText : null);
@@ -64,6 +67,8 @@ export function geoEnrich(canonical: unknown, rawText: string | null = null): Ge
       nearest_mrt_computed_line: e.nearest_mrt_line,
       nearest_mrt_computed_distance_m: e.nearest_mrt_distance_m,
       source: found.source,
+      lat: found.point.lat,
+      lon: found.point.lon,
     };
   } catch {
     return none;

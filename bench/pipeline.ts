@@ -1,0 +1,139 @@
+/**
+ * End-to-end pipeline on Postgres, rules extractor: raw → queue → worker → assignments → outbox → fake Bot API.
+ * 1. throughput: a backlog of N posts drained by one worker process (jobs/s), against the bare extractor on the
+ *    same posts (posts/s) as the baseline measured in the same run;
+ * 2. latency: posts inserted at a steady rate while the worker runs; time from raw insert to the fake Bot API
+ *    receiving the broadcast (p50/p99; target p50 < 300 ms);
+ * 3. memory: worker RSS sampled over a long drain (target < 200 MB and flat).
+ */
+import { loadConfig } from '../src/config/index.ts';
+import { openPostgres, type Database } from '../src/db/index.ts';
+import { createExtractor, loadExamples, processPost } from '../src/extraction/index.ts';
+import { runWorkerService } from '../src/worker/index.ts';
+import { startFakeBotApi } from '../test/support/fake-bot-api.ts';
+import { fmt, machine, printTable, scratchDatabase } from './support.ts';
+import { migrate } from '../src/db/index.ts';
+
+const examples = loadExamples('test/fixtures/message_examples');
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** The i-th synthetic post: a real fixture post with a unique code line (so every post is its own assignment). */
+const textFor = (i: number) => `${examples[i % examples.length]!.raw}\nJob Code: BX${i}`;
+
+async function insertPosts(db: Database, from: number, count: number, channels = 20): Promise<void> {
+  const rows = Array.from({ length: count }, (_, k) => {
+    const i = from + k;
+    return { channel_link: `t.me/benchagency${i % channels}`, message_id: i + 1, raw_text: textFor(i) };
+  });
+  await db.query(
+    `with ins as (
+       insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json)
+       select r.channel_link, r.message_id, now(), r.raw_text, '{}'::jsonb from jsonb_to_recordset($1::jsonb) as r(channel_link text, message_id bigint, raw_text text)
+       returning id)
+     select enqueue_raw_ids('bench', array(select id from ins order by id), false)`,
+    [rows],
+  );
+}
+
+function config(botUrl: string | null) {
+  return loadConfig({
+    env: {
+      EXTRACTION_PIPELINE_VERSION: 'bench',
+      EXTRACTION_WORKER_IDLE_S: '0.5',
+      EXTRACTION_WORKER_BATCH_SIZE: '50',
+      EXTRACTION_WORKER_CONCURRENCY: '8',
+      DUPLICATE_DETECTION_ENABLED: '0',
+      ...(botUrl ? { TELEGRAM_BOT_TOKEN: '1:bench', TELEGRAM_BOT_API_URL: botUrl, BROADCAST_CHAT_ID: '@tutordex_bench' } : {}),
+    },
+    envFile: null,
+  });
+}
+
+async function withScratch<T>(tag: string, fn: (db: Database) => Promise<T>): Promise<T> {
+  const scratch = await scratchDatabase(tag);
+  const db = await openPostgres({ url: scratch.url, label: 'bench', max: 10 });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+    await scratch.drop();
+  }
+}
+
+export async function pipelineBenchmark(): Promise<void> {
+  const posts = Number(process.env.BENCH_PIPELINE_POSTS ?? 10_000);
+  const latencyPosts = Number(process.env.BENCH_PIPELINE_LATENCY_POSTS ?? 300);
+  const rssJobs = Number(process.env.BENCH_PIPELINE_RSS_JOBS ?? 100_000);
+  console.log(`pipeline benchmark: rules extractor, Postgres, fake Bot API on 127.0.0.1; ${machine()}`);
+
+  // baseline: the bare extractor over the same posts, no database
+  const extractor = createExtractor(config(null), 'rules');
+  const baseStart = performance.now();
+  for (let i = 0; i < Math.min(posts, 3000); i++) {
+    await processPost({ text: textFor(i), channelLink: 't.me/x', isForward: false, isReply: false, deleted: false }, { extractor });
+  }
+  const extractorRate = Math.min(posts, 3000) / ((performance.now() - baseStart) / 1000);
+
+  // 1. throughput with broadcasts on
+  const bot = await startFakeBotApi();
+  const throughput = await withScratch('pipe', async (db) => {
+    await insertPosts(db, 0, posts);
+    const started = performance.now();
+    const r = await runWorkerService({ db, config: config(bot.url), log: silent, signal: new AbortController().signal, flags: { oneshot: true, broadcast: true } });
+    const seconds = (performance.now() - started) / 1000;
+    return { jobs: r.claimed, seconds, sent: r.delivery?.sent ?? 0, broadcasts: bot.calls.filter((c) => c.method === 'sendMessage').length };
+  });
+
+  // 2. latency: steady arrivals while a live worker runs
+  const latencies: number[] = [];
+  await withScratch('lat', async (db) => {
+    const sentAt = new Map<string, number>();
+    const abort = new AbortController();
+    const before = bot.calls.length;
+    const worker = runWorkerService({ db, config: config(bot.url), log: silent, signal: abort.signal, flags: { oneshot: false, broadcast: true } });
+    for (let i = 0; i < latencyPosts; i++) {
+      sentAt.set(`BX${1_000_000 + i}`, performance.now());
+      await insertPosts(db, 1_000_000 + i, 1);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const deadline = Date.now() + 30_000;
+    while (bot.calls.length - before < latencyPosts && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    await worker;
+    for (const call of bot.calls.slice(before)) {
+      const code = /BX\d+/.exec(String(call.body.text ?? ''))?.[0];
+      const t0 = code ? sentAt.get(code) : undefined;
+      if (t0 !== undefined) latencies.push(call.at - t0);
+    }
+  });
+  await bot.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+
+  // 3. memory over a long drain (no side effects: the worker, not the fake, is measured)
+  const rss: number[] = [];
+  await withScratch('rss', async (db) => {
+    for (let done = 0; done < rssJobs; done += 10_000) await insertPosts(db, 2_000_000 + done, Math.min(10_000, rssJobs - done));
+    const timer = setInterval(() => rss.push(process.memoryUsage().rss), 1000);
+    await runWorkerService({ db, config: config(null), log: silent, signal: new AbortController().signal, flags: { oneshot: true } });
+    clearInterval(timer);
+    rss.push(process.memoryUsage().rss);
+  });
+  const mb = (b: number) => `${fmt(b / 2 ** 20)} MB`;
+  const tenth = Math.max(1, Math.floor(rss.length / 10));
+  const early = rss.slice(0, tenth).reduce((a, b) => a + b, 0) / tenth;
+  const late = rss.slice(-tenth).reduce((a, b) => a + b, 0) / tenth;
+
+  printTable(
+    ['measurement', 'value', 'baseline / target', 'ratio'],
+    [
+      ['end-to-end jobs/s (broadcast on)', fmt(throughput.jobs / throughput.seconds), `bare extractor ${fmt(extractorRate)} posts/s`, ((throughput.jobs / throughput.seconds) / extractorRate).toFixed(2)],
+      ['broadcasts delivered', `${fmt(throughput.broadcasts)} of ${fmt(posts)} posts`, '1 per new assignment', ''],
+      ['raw insert → Bot API p50', `${q(0.5).toFixed(0)} ms`, 'target < 300 ms', (q(0.5) / 300).toFixed(2)],
+      ['raw insert → Bot API p99', `${q(0.99).toFixed(0)} ms`, '', ''],
+      [`worker RSS over ${fmt(rssJobs)} jobs: first 10 % → last 10 %`, `${mb(early)} → ${mb(late)}`, 'target < 200 MB, flat', (late / early).toFixed(2)],
+      ['worker RSS peak', mb(Math.max(...rss)), 'target < 200 MB', (Math.max(...rss) / (200 * 2 ** 20)).toFixed(2)],
+    ],
+  );
+}

@@ -1,0 +1,117 @@
+import { Api, GrammyError, HttpError } from 'grammy';
+
+/** What went wrong with a Bot API call, reduced to what the dispatcher's retry policy needs. */
+export type BotErrorKind = 'rate_limited' | 'forbidden' | 'bad_request' | 'server' | 'network';
+
+/** A failed Bot API call. The message never contains the bot token. */
+export class BotError extends Error {
+  readonly kind: BotErrorKind;
+  readonly retryAfterSeconds: number | null;
+  readonly description: string;
+  /** Telegram's error_code (HTTP-like), null for network failures. */
+  readonly code: number | null;
+  constructor(kind: BotErrorKind, description: string, opts: { retryAfterSeconds?: number | null; code?: number | null; method?: string } = {}) {
+    super(`Bot API ${opts.method ?? 'call'} failed (${opts.code ?? kind}): ${description}`);
+    this.name = 'BotError';
+    this.kind = kind;
+    this.description = description;
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? null;
+    this.code = opts.code ?? null;
+  }
+}
+
+/** The three Bot API calls the outbox makes. Implementations throw `BotError`. */
+export interface BotClient {
+  /** sendMessage (HTML, no link preview, optional "Open original post" button); resolves to the message_id. */
+  send(chatId: string, html: string, buttonUrl: string | null): Promise<number>;
+  /** editMessageText; "message is not modified" and a missing message count as done. */
+  edit(chatId: string, messageId: number, html: string, buttonUrl: string | null): Promise<void>;
+  /** deleteMessage; a message that is already gone (or can no longer be deleted) counts as done. */
+  remove(chatId: string, messageId: number): Promise<void>;
+}
+
+export interface BotClientOptions {
+  token: string;
+  /** API root, e.g. a local Bot API server or a test fake (`http://127.0.0.1:1234`); default api.telegram.org. */
+  apiUrl?: string | null;
+  /** Per-call timeout; keep it well under the dispatcher's lease (90 s). Default 30. */
+  timeoutSeconds?: number;
+}
+
+const BUTTON_TEXT = 'Open original post';
+
+const GONE = ['message to edit not found', 'message to delete not found', "message can't be deleted", 'message identifier is not specified'];
+
+function markup(buttonUrl: string | null) {
+  return buttonUrl ? { inline_keyboard: [[{ text: BUTTON_TEXT, url: buttonUrl }]] } : undefined;
+}
+
+export function createBotClient(opts: BotClientOptions): BotClient {
+  const token = opts.token;
+  const api = new Api(token, {
+    apiRoot: (opts.apiUrl ?? '').replace(/\/+$/, '') || undefined,
+    timeoutSeconds: opts.timeoutSeconds ?? 30,
+  });
+  const redact = (s: string) => (token ? s.split(token).join('<token>') : s);
+
+  function toBotError(err: unknown, method: string): BotError {
+    if (err instanceof BotError) return err;
+    if (err instanceof GrammyError) {
+      const code = err.error_code;
+      const description = redact(err.description ?? 'unknown error');
+      if (code === 429) {
+        const ra = err.parameters?.retry_after;
+        return new BotError('rate_limited', description, { code, method, retryAfterSeconds: typeof ra === 'number' ? ra : null });
+      }
+      if (code === 403) return new BotError('forbidden', description, { code, method });
+      if (code >= 500) return new BotError('server', description, { code, method });
+      return new BotError('bad_request', description, { code, method });
+    }
+    if (err instanceof HttpError) {
+      const inner = err.error instanceof Error ? `: ${err.error.message}` : '';
+      return new BotError('network', redact(`${err.message}${inner}`), { method });
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return new BotError('network', redact(message), { method });
+  }
+
+  const isGone = (e: BotError) => e.kind === 'bad_request' && GONE.some((g) => e.description.toLowerCase().includes(g));
+
+  return {
+    async send(chatId, html, buttonUrl) {
+      try {
+        const m = await api.sendMessage(chatId, html, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          reply_markup: markup(buttonUrl),
+        });
+        return m.message_id;
+      } catch (err) {
+        throw toBotError(err, 'sendMessage');
+      }
+    },
+    async edit(chatId, messageId, html, buttonUrl) {
+      try {
+        await api.editMessageText(chatId, messageId, html, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          reply_markup: markup(buttonUrl),
+        });
+      } catch (err) {
+        const e = toBotError(err, 'editMessageText');
+        if (e.kind === 'bad_request' && e.description.toLowerCase().includes('message is not modified')) return;
+        if (isGone(e)) return;
+        throw e;
+      }
+    },
+    async remove(chatId, messageId) {
+      try {
+        await api.deleteMessage(chatId, messageId);
+      } catch (err) {
+        const e = toBotError(err, 'deleteMessage');
+        if (isGone(e)) return;
+        throw e;
+      }
+    },
+  };
+}

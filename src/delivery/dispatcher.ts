@@ -1,0 +1,394 @@
+import type { Log } from '../collector/index.ts';
+import type { Database } from '../db/index.ts';
+import { metrics } from '../metrics/index.ts';
+import { sleep } from '../sleep.ts';
+import { BotError, type BotClient } from './bot-client.ts';
+import { DELIVERIES_CHANNEL } from './outbox.ts';
+import { buttonUrlFor, loadAssignmentForMessage, renderAssignment, type FreshnessHours } from './render.ts';
+
+export interface DispatchStats {
+  sent: number;
+  failed: number;
+  retried: number;
+  skipped: number;
+  edited: number;
+  deleted: number;
+  uncertain: number;
+}
+
+export interface DispatcherOptions {
+  db: Database;
+  client: BotClient;
+  log: Log;
+  /** Who holds a 'sending' lease (host:pid:random); recorded on the row. */
+  leaseOwner: string;
+  /** Calls per row (sends) or per sync request before giving up on 5xx/network errors. */
+  maxAttempts: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A row 'sending' for longer than this is taken as interrupted mid-send (→ 'uncertain'). Default 90. */
+  leaseSeconds?: number;
+  /** Longest wait between rounds when no NOTIFY arrives. Default 1000. */
+  idleMs?: number;
+  freshness: FreshnessHours;
+  /** Clock for rendering (freshness labels); outbox timestamps use the database clock. */
+  now?: () => Date;
+  /** Rows claimed per round (at most one per recipient). Default 16. */
+  batchSize?: number;
+}
+
+export interface Dispatcher {
+  runOnce(signal?: AbortSignal): Promise<DispatchStats>;
+  run(signal: AbortSignal): Promise<void>;
+  reconcile(): Promise<number>;
+}
+
+const MAX_RATE_LIMIT_WAITS = 10;
+
+interface SendRow {
+  id: number;
+  assignment_id: number;
+  kind: 'broadcast' | 'dm';
+  recipient: string;
+  tutor_id: number | null;
+  distance_km: number | null;
+  attempts: number;
+  assignment_status: string;
+  tutor_active: boolean | null;
+}
+
+interface SyncRow {
+  id: number;
+  assignment_id: number;
+  recipient: string;
+  telegram_message_id: number;
+  message_html: string | null;
+  sync_action: 'edit' | 'delete';
+  error_json: { attempt?: number } | null;
+  lease: Date;
+}
+
+class Aborted extends Error {}
+class LostLease extends Error {}
+
+export const emptyStats = (): DispatchStats => ({ sent: 0, failed: 0, retried: 0, skipped: 0, edited: 0, deleted: 0, uncertain: 0 });
+
+/** Wait for every call to finish (none is left in flight), then surface the first failure. */
+async function settleAll(work: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function createDispatcher(o: DispatcherOptions): Dispatcher {
+  const { db, client, log } = o;
+  const leaseSeconds = o.leaseSeconds ?? 90;
+  const idleMs = o.idleMs ?? 1000;
+  const baseMs = o.backoffBaseMs ?? 1000;
+  const maxMs = o.backoffMaxMs ?? 300_000;
+  const batch = o.batchSize ?? 16;
+  const now = o.now ?? (() => new Date());
+  const maxAttempts = Math.max(1, o.maxAttempts);
+  const backoff = (attempt: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+
+  /** Run a Bot API call, waiting out 429s in place (retry_after clamped to 1..60 s). */
+  async function withRateLimit<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, stillMine: () => Promise<boolean>): Promise<T> {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof BotError) || err.kind !== 'rate_limited' || waits >= MAX_RATE_LIMIT_WAITS) throw err;
+        metrics.deliveryRateLimited.inc();
+        const seconds = Math.min(60, Math.max(1, err.retryAfterSeconds ?? 2));
+        log.warn({ retry_after: seconds }, 'delivery_rate_limited');
+        await sleep(seconds * 1000, signal);
+        if (signal?.aborted) throw new Aborted();
+        if (!(await stillMine())) throw new LostLease();
+      }
+    }
+  }
+
+  async function reconcile(): Promise<number> {
+    const rows = await db.query<{ id: number; kind: string; recipient: string; lease_owner: string | null }>(
+      `update deliveries
+          set status = 'uncertain', error_json = $2::jsonb, updated_at = now()
+        where status = 'sending' and coalesce(sending_started_at, '-infinity'::timestamptz) < now() - make_interval(secs => $1::float8)
+       returning id, kind, recipient, lease_owner`,
+      [leaseSeconds, { type: 'interrupted_mid_send', message: `still sending after ${leaseSeconds}s (a crash between the Bot API call and its record); not re-sent automatically` }],
+    );
+    for (const r of rows) {
+      metrics.deliveries.inc({ kind: r.kind, outcome: 'uncertain' });
+      log.warn({ delivery_id: Number(r.id), kind: r.kind, recipient: r.recipient, lease_owner: r.lease_owner }, 'delivery_uncertain');
+    }
+    return rows.length;
+  }
+
+  async function claimSends(stats: DispatchStats): Promise<{ rows: SendRow[]; touched: number }> {
+    return db.transaction(async (tx) => {
+      const found = await tx.query<SendRow>(
+        `with heads as (
+           select distinct on (recipient) id from deliveries
+            where status in ('pending', 'sending')
+            order by recipient, id
+         )
+         select d.id, d.assignment_id, d.kind, d.recipient, d.tutor_id, d.distance_km, d.attempts,
+                a.status as assignment_status, t.active as tutor_active
+           from deliveries d
+           join heads h on h.id = d.id
+           join assignments a on a.id = d.assignment_id
+           left join tutors t on t.id = d.tutor_id
+          where d.status = 'pending' and (d.not_before is null or d.not_before <= now())
+          order by d.id
+          limit $1
+          for update of d skip locked`,
+        [batch],
+      );
+      const send: SendRow[] = [];
+      for (const r of found) {
+        let reason: { type: string; message: string } | null = null;
+        if (r.assignment_status !== 'open') reason = { type: 'assignment_not_open', message: `assignment is ${r.assignment_status}` };
+        else if (r.kind === 'dm' && r.tutor_active === false) reason = { type: 'tutor_inactive', message: 'tutor is inactive' };
+        if (reason) {
+          await tx.query(`update deliveries set status = 'skipped', error_json = $2::jsonb, updated_at = now() where id = $1`, [r.id, reason]);
+          stats.skipped++;
+          metrics.deliveries.inc({ kind: r.kind, outcome: 'skipped' });
+          metrics.suppressions.inc({ kind: r.kind, reason: reason.type });
+        } else send.push({ ...r, id: Number(r.id), assignment_id: Number(r.assignment_id), tutor_id: r.tutor_id == null ? null : Number(r.tutor_id) });
+      }
+      if (send.length > 0) {
+        await tx.query(
+          `update deliveries set status = 'sending', sending_started_at = now(), lease_owner = $2, attempts = attempts + 1, updated_at = now()
+            where id = any($1::bigint[])`,
+          [send.map((r) => r.id), o.leaseOwner],
+        );
+      }
+      return { rows: send.map((r) => ({ ...r, attempts: r.attempts + 1 })), touched: found.length };
+    });
+  }
+
+  async function refreshSendLease(id: number): Promise<boolean> {
+    const r = await db.query(`update deliveries set sending_started_at = now() where id = $1 and status = 'sending' and lease_owner = $2 returning id`, [id, o.leaseOwner]);
+    return r.length > 0;
+  }
+
+  async function processSend(r: SendRow, stats: DispatchStats, signal: AbortSignal | undefined): Promise<void> {
+    let sent: { messageId: number; html: string } | null = null;
+    try {
+      const a = await loadAssignmentForMessage(db, r.assignment_id);
+      if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
+      const html = renderAssignment(a, { kind: r.kind, distanceKm: r.distance_km == null ? null : Number(r.distance_km), now: now(), freshness: o.freshness });
+      const button = buttonUrlFor(a.messageLink);
+      const messageId = await withRateLimit(() => client.send(r.recipient, html, button), signal, () => refreshSendLease(r.id));
+      sent = { messageId, html };
+    } catch (err) {
+      if (err instanceof Aborted || err instanceof LostLease) {
+        // Nothing was delivered (the last answer was a 429): hand the row back untouched.
+        await db.query(
+          `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), lease_owner = null, updated_at = now()
+            where id = $1 and status = 'sending' and lease_owner = $2`,
+          [r.id, o.leaseOwner],
+        );
+        return;
+      }
+      await recordSendFailure(r, err, stats);
+      return;
+    }
+    // Delivered: record it. Should the database refuse, retry a little; if it still fails the row stays
+    // 'sending' and reconcile() marks it 'uncertain' – never back to 'pending' (that would send it twice).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await db.query(
+          `update deliveries d
+              set status = 'sent', telegram_message_id = $2, message_html = $3, sent_at = now(), error_json = null, not_before = null, updated_at = now(),
+                  sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
+                  sync_requested_at = case when d.kind = 'broadcast' and a.status <> 'open' then now() else d.sync_requested_at end
+             from assignments a
+            where d.id = $1 and a.id = d.assignment_id and d.status in ('sending', 'uncertain')`,
+          [r.id, sent.messageId, sent.html],
+        );
+        break;
+      } catch (err) {
+        if (attempt >= 5) {
+          log.error({ delivery_id: r.id, kind: r.kind, message_id: sent.messageId, error: errorMessage(err) }, 'delivery_record_failed');
+          return;
+        }
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+    stats.sent++;
+    metrics.deliveries.inc({ kind: r.kind, outcome: 'sent' });
+  }
+
+  async function recordSendFailure(r: SendRow, err: unknown, stats: DispatchStats): Promise<void> {
+    const e = err instanceof BotError ? err : null;
+    const kind = e?.kind ?? 'internal';
+    const error = { type: kind === 'internal' ? 'internal' : kind, message: errorMessage(err), ...(e?.code ? { code: e.code } : {}) };
+    // Our own failures before the call (rendering, a database hiccup) are retried like a 5xx.
+    const retryable = e == null || e.kind === 'server' || e.kind === 'network' || e.kind === 'rate_limited';
+    if (retryable && r.attempts < maxAttempts) {
+      const ms = backoff(r.attempts);
+      await db.query(
+        `update deliveries set status = 'pending', not_before = now() + make_interval(secs => $2::float8), error_json = $3::jsonb, updated_at = now()
+          where id = $1 and status = 'sending'`,
+        [r.id, ms / 1000, error],
+      );
+      stats.retried++;
+      metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
+      log.warn({ delivery_id: r.id, kind: r.kind, attempt: r.attempts, retry_in_ms: ms, error: error.message }, 'delivery_retry');
+      return;
+    }
+    if (e?.kind === 'forbidden' && r.kind === 'dm' && r.tutor_id != null) {
+      await db.query(`update tutors set active = false, inactive_reason = 'blocked_bot', updated_at = now() where id = $1`, [r.tutor_id]);
+      log.warn({ tutor_id: r.tutor_id }, 'tutor_blocked_bot');
+    }
+    await db.query(`update deliveries set status = 'failed', error_json = $2::jsonb, updated_at = now() where id = $1 and status = 'sending'`, [r.id, error]);
+    stats.failed++;
+    metrics.deliveries.inc({ kind: r.kind, outcome: 'failed' });
+    log.error({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, error: error.message }, 'delivery_failed');
+  }
+
+  async function claimSyncs(): Promise<SyncRow[]> {
+    return db.transaction(async (tx) => {
+      const rows = await tx.query<Omit<SyncRow, 'lease'>>(
+        `select id, assignment_id, recipient, telegram_message_id, message_html, sync_action, error_json
+           from deliveries
+          where sync_action is not null and status = 'sent' and deleted_at is null and telegram_message_id is not null
+            and coalesce(sync_requested_at, '-infinity'::timestamptz) <= now()
+          order by sync_requested_at nulls first, id
+          limit $1
+          for update skip locked`,
+        [batch],
+      );
+      if (rows.length === 0) return [];
+      // The lease is a future sync_requested_at (ms precision, so it round-trips as a token); a new request resets it.
+      const [lease] = await tx.query<{ lease: Date }>(`select date_trunc('milliseconds', now()) + make_interval(secs => $1::float8) as lease`, [leaseSeconds]);
+      await tx.query(`update deliveries set sync_requested_at = $2, lease_owner = $3 where id = any($1::bigint[])`, [rows.map((r) => r.id), lease!.lease, o.leaseOwner]);
+      return rows.map((r) => ({ ...r, id: Number(r.id), assignment_id: Number(r.assignment_id), telegram_message_id: Number(r.telegram_message_id), lease: new Date(lease!.lease) }));
+    });
+  }
+
+  async function processSync(r: SyncRow, stats: DispatchStats, signal: AbortSignal | undefined): Promise<void> {
+    const action = r.sync_action;
+    const metricKind = action;
+    const stillMine = async () => (await db.query(`select 1 from deliveries where id = $1 and sync_requested_at = $2`, [r.id, r.lease])).length > 0;
+    try {
+      if (action === 'delete') {
+        await withRateLimit(() => client.remove(r.recipient, r.telegram_message_id), signal, async () => true);
+        await db.query(`update deliveries set deleted_at = now(), sync_action = null, sync_requested_at = null, error_json = null, updated_at = now() where id = $1`, [r.id]);
+        stats.deleted++;
+        metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
+        return;
+      }
+      const a = await loadAssignmentForMessage(db, r.assignment_id);
+      if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
+      const html = renderAssignment(a, { kind: 'broadcast', now: now(), freshness: o.freshness });
+      if (html !== r.message_html) {
+        await withRateLimit(() => client.edit(r.recipient, r.telegram_message_id, html, buttonUrlFor(a.messageLink)), signal, stillMine);
+        stats.edited++;
+        metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
+      }
+      await db.query(
+        `update deliveries
+            set message_html = $2, error_json = null, updated_at = now(),
+                sync_action = case when sync_requested_at = $3 then null else sync_action end,
+                sync_requested_at = case when sync_requested_at = $3 then null else sync_requested_at end
+          where id = $1`,
+        [r.id, html, r.lease],
+      );
+    } catch (err) {
+      if (err instanceof Aborted || err instanceof LostLease) {
+        await db.query(`update deliveries set sync_requested_at = now() where id = $1 and sync_requested_at = $2`, [r.id, r.lease]);
+        return;
+      }
+      const e = err instanceof BotError ? err : null;
+      const attempt = (r.error_json?.attempt ?? 0) + 1;
+      const error = { type: `${action}_${e?.kind ?? 'internal'}`, message: errorMessage(err), attempt };
+      const retryable = e == null || e.kind === 'server' || e.kind === 'network' || e.kind === 'rate_limited';
+      if (retryable && attempt < maxAttempts) {
+        const ms = backoff(attempt);
+        await db.query(
+          `update deliveries set sync_requested_at = now() + make_interval(secs => $3::float8), error_json = $4::jsonb, updated_at = now()
+            where id = $1 and sync_requested_at = $2`,
+          [r.id, r.lease, ms / 1000, error],
+        );
+        stats.retried++;
+        metrics.deliveries.inc({ kind: metricKind, outcome: 'retried' });
+        log.warn({ delivery_id: r.id, action, attempt, retry_in_ms: ms, error: error.message }, 'delivery_sync_retry');
+        return;
+      }
+      await db.query(
+        `update deliveries set sync_action = null, sync_requested_at = null, error_json = $3::jsonb, updated_at = now()
+          where id = $1 and sync_requested_at = $2`,
+        [r.id, r.lease, error],
+      );
+      stats.failed++;
+      metrics.deliveries.inc({ kind: metricKind, outcome: 'failed' });
+      log.error({ delivery_id: r.id, action, error: error.message }, 'delivery_sync_failed');
+    }
+  }
+
+  async function runOnce(signal?: AbortSignal): Promise<DispatchStats> {
+    const stats = emptyStats();
+    stats.uncertain += await reconcile();
+    while (!signal?.aborted) {
+      const { rows, touched } = await claimSends(stats);
+      await settleAll(rows.map((r) => processSend(r, stats, signal)));
+      const syncs = signal?.aborted ? [] : await claimSyncs();
+      await settleAll(syncs.map((r) => processSync(r, stats, signal)));
+      if (touched === 0 && syncs.length === 0) break;
+    }
+    return stats;
+  }
+
+  /** Milliseconds until the nearest deferred row (retry backoff or sync retry), or null. */
+  async function nextDueMs(): Promise<number | null> {
+    const [r] = await db.query<{ ms: number | string | null }>(
+      `select extract(epoch from (least(
+                (select min(not_before) from deliveries where status = 'pending' and not_before > now()),
+                (select min(sync_requested_at) from deliveries where sync_action is not null and status = 'sent' and deleted_at is null and sync_requested_at > now())
+              ) - now())) * 1000 as ms`,
+    );
+    return r?.ms == null ? null : Math.max(0, Number(r.ms));
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    let wake: (() => void) | null = null;
+    let notified = false;
+    const unlisten = await db.listen(DELIVERIES_CHANNEL, () => {
+      notified = true;
+      wake?.();
+    });
+    try {
+      while (!signal.aborted) {
+        notified = false;
+        let waitMs = idleMs;
+        try {
+          const stats = await runOnce(signal);
+          if (stats.sent + stats.failed + stats.skipped + stats.edited + stats.deleted + stats.uncertain > 0) log.info({ ...stats }, 'delivery_round');
+          const due = await nextDueMs();
+          if (due != null) waitMs = Math.min(waitMs, Math.max(5, due));
+        } catch (err) {
+          log.error({ error: errorMessage(err) }, 'delivery_round_failed');
+        }
+        if (signal.aborted || notified) continue;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            wake = null;
+            resolve();
+          };
+          const timer = setTimeout(done, waitMs);
+          signal.addEventListener('abort', done, { once: true });
+          wake = done;
+        });
+      }
+    } finally {
+      await unlisten().catch(() => {});
+    }
+  }
+
+  return { runOnce, run, reconcile };
+}

@@ -1,0 +1,102 @@
+import type { Queryable } from '../db/index.ts';
+
+/** NOTIFY channel the dispatcher listens on. */
+export const DELIVERIES_CHANNEL = 'tutordex_deliveries';
+
+async function notify(db: Queryable, payload: string): Promise<void> {
+  await db.query(`select pg_notify($1, $2)`, [DELIVERIES_CHANNEL, payload]);
+}
+
+/**
+ * Queue one broadcast of an assignment per chat (pending outbox rows). Idempotent: a chat that already has a
+ * row for this assignment is left alone, and so is a chat already showing (or about to show) another assignment
+ * of the same cross-agency duplicate group. Returns the number of rows inserted.
+ */
+export async function queueBroadcasts(db: Queryable, assignmentId: number, chatIds: readonly string[]): Promise<number> {
+  const chats = [...new Set(chatIds.map((c) => String(c).trim()).filter(Boolean))];
+  if (chats.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `insert into deliveries (assignment_id, kind, recipient, status)
+     select $1, 'broadcast', c, 'pending' from unnest($2::text[]) with ordinality as t(c, n)
+      where not exists (
+              select 1 from assignments me
+                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id
+                join deliveries d on d.assignment_id = x.id
+               where me.id = $1 and d.kind = 'broadcast' and d.recipient = t.c
+                 and d.status in ('pending', 'sending', 'sent', 'uncertain') and d.deleted_at is null)
+      order by n
+     on conflict (assignment_id, recipient, kind) do nothing
+     returning id`,
+    [assignmentId, chats],
+  );
+  if (rows.length > 0) await notify(db, 'new');
+  return rows.length;
+}
+
+export interface DmRecipient {
+  tutorId: number;
+  chatId: string;
+  distanceKm: number | null;
+}
+
+/**
+ * Queue DMs of an assignment. A tutor never gets a second DM for the same assignment, nor for another
+ * assignment of the same cross-agency duplicate group (a DM that was skipped or failed does not count there).
+ */
+export async function queueDms(db: Queryable, assignmentId: number, recipients: readonly DmRecipient[]): Promise<{ queued: number; alreadyDelivered: number }> {
+  if (recipients.length === 0) return { queued: 0, alreadyDelivered: 0 };
+  const [a] = await db.query<{ duplicate_group_id: number | null }>(`select duplicate_group_id from assignments where id = $1`, [assignmentId]);
+  if (!a) throw new Error(`queueDms: assignment ${assignmentId} does not exist`);
+  const group = a.duplicate_group_id == null ? null : Number(a.duplicate_group_id);
+  // Two jobs of one duplicate group queueing at the same time must not both DM a tutor.
+  if (group != null) await db.query(`select pg_advisory_xact_lock(hashtext('tutordex_dm_group'), ($1::bigint % 2147483647)::int)`, [group]);
+  const seen = new Set<number>();
+  const list = recipients.filter((r) => (seen.has(r.tutorId) ? false : (seen.add(r.tutorId), true)));
+  const rows = await db.query<{ id: number }>(
+    `insert into deliveries (assignment_id, kind, recipient, tutor_id, distance_km, status)
+     select $1, 'dm', r.chat_id, r.tutor_id, r.distance_km, 'pending'
+       from unnest($2::bigint[], $3::text[], $4::float8[]) with ordinality as r(tutor_id, chat_id, distance_km, n)
+      where not exists (
+              select 1 from deliveries d
+               where d.kind = 'dm' and d.assignment_id = $1 and (d.tutor_id = r.tutor_id or d.recipient = r.chat_id))
+        and ($5::bigint is null or not exists (
+              select 1 from deliveries d join assignments x on x.id = d.assignment_id
+               where d.kind = 'dm' and x.duplicate_group_id = $5 and d.assignment_id <> $1
+                 and (d.tutor_id = r.tutor_id or d.recipient = r.chat_id)
+                 and d.status in ('pending', 'sending', 'sent', 'uncertain')))
+      order by r.n
+     on conflict (assignment_id, recipient, kind) do nothing
+     returning id`,
+    [assignmentId, list.map((r) => r.tutorId), list.map((r) => String(r.chatId)), list.map((r) => (r.distanceKm == null || !Number.isFinite(r.distanceKm) ? null : r.distanceKm)), group],
+  );
+  if (rows.length > 0) await notify(db, 'new');
+  return { queued: rows.length, alreadyDelivered: recipients.length - rows.length };
+}
+
+/**
+ * Ask the dispatcher to edit or delete the sent broadcast messages of an assignment. 'delete' wins over a pending
+ * 'edit' (an 'edit' never replaces a 'delete'); 'delete' also skips broadcasts not sent yet. Returns rows touched.
+ */
+export async function requestBroadcastSync(db: Queryable, assignmentId: number, action: 'edit' | 'delete'): Promise<number> {
+  if (action !== 'edit' && action !== 'delete') throw new Error(`requestBroadcastSync: unknown action ${String(action)}`);
+  const synced = await db.query<{ id: number }>(
+    `update deliveries
+        set sync_action = $2, sync_requested_at = now(), updated_at = now()
+      where assignment_id = $1 and kind = 'broadcast' and status = 'sent' and deleted_at is null
+        and ($2 = 'delete' or sync_action is distinct from 'delete')
+     returning id`,
+    [assignmentId, action],
+  );
+  let skipped: { id: number }[] = [];
+  if (action === 'delete') {
+    skipped = await db.query<{ id: number }>(
+      `update deliveries
+          set status = 'skipped', error_json = $2::jsonb, updated_at = now()
+        where assignment_id = $1 and kind = 'broadcast' and status = 'pending'
+       returning id`,
+      [assignmentId, { type: 'assignment_closed', message: 'assignment closed before the broadcast was sent' }],
+    );
+  }
+  if (synced.length > 0) await notify(db, 'sync');
+  return synced.length + skipped.length;
+}

@@ -1,0 +1,14 @@
+export { resolveSubjects, resolveLevels, canonicalLevel, subjectCodes } from './resolve.ts';
+export {
+  TutorInputSchema,
+  TUTOR_LEARNING_MODES,
+  clampRadiusKm,
+  MIN_DISTANCE_KM,
+  MAX_DISTANCE_KM,
+  DEFAULT_DISTANCE_KM,
+  type TutorInput,
+  type ParsedTutorInput,
+  type TutorLearningMode,
+} from './schema.ts';
+export { upsertTutor, listTutors, removeTutor, importTutors, getTutorByChatId, parseTutorInput, parseCsv, detectImportFormat, type Tutor } from './store.ts';
+export { matchTutors, markDmQueued, fairHash, type MatchableAssignment, type TutorMatch } from './match.ts';

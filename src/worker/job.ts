@@ -1,0 +1,291 @@
+import {
+  bumpFromReply,
+  closeForRaw,
+  detectDuplicates,
+  persistAssignment,
+  type AssignmentInput,
+  type PersistResult,
+} from '../assignments/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
+import { isTransientDbError } from '../db/index.ts';
+import { queueBroadcasts, queueDms, requestBroadcastSync } from '../delivery/index.ts';
+import { ExtractionError, processPost, type Extractor, type HardenedItem } from '../extraction/index.ts';
+import { metrics } from '../metrics/index.ts';
+import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
+import { markDmQueued, matchTutors, type MatchableAssignment } from '../tutors/index.ts';
+import { decideSideEffects, type Decision } from './policy.ts';
+
+export type JobOutcome = 'ok' | 'skipped' | 'failed' | 'retried' | 'released' | 'lost';
+
+export interface JobDeps {
+  db: Database;
+  config: Config;
+  extractor: Extractor;
+  /** this worker's version is the live one: it writes assignments and may have side effects */
+  live: boolean;
+  broadcastOn: boolean;
+  dmsOn: boolean;
+  now: () => Date;
+  /** aborted when the worker shuts down: an unfinished extraction is released, not failed */
+  signal: AbortSignal;
+}
+
+interface RawRow {
+  id: number;
+  channel_link: string;
+  channel_title: string | null;
+  message_id: number;
+  message_date: Date;
+  edit_date: Date | null;
+  raw_text: string | null;
+  is_forward: boolean;
+  is_reply: boolean;
+  deleted_at: Date | null;
+  reply_to: number | null;
+}
+
+/** Thrown inside the persist transaction when the job is no longer ours (stale requeue): everything rolls back. */
+class LostClaim extends Error {}
+
+const ms = (start: number) => Math.round(performance.now() - start);
+
+async function loadRaw(db: Queryable, rawId: number): Promise<RawRow | null> {
+  const [row] = await db.query<RawRow>(
+    `select r.id, r.channel_link, c.agency_telegram_channel_name as channel_title, r.message_id, r.message_date, r.edit_date,
+            r.raw_text, r.is_forward, r.is_reply, r.deleted_at, (r.message_json ->> 'reply_to_msg_id')::bigint as reply_to
+       from telegram_messages_raw r left join telegram_channels c on c.channel_link = r.channel_link
+      where r.id = $1`,
+    [rawId],
+  );
+  return row ?? null;
+}
+
+const policy = (c: Config) => ({ maxAttempts: c.worker.maxAttempts, backoffBaseSeconds: c.worker.backoffBaseSeconds, backoffMaxSeconds: c.worker.backoffMaxSeconds });
+
+function errorOf(err: unknown): { error: JobError; transient: boolean } {
+  if (err instanceof ExtractionError) {
+    return { error: { type: err.type, message: err.message.slice(0, 1000), ...(Object.keys(err.details).length ? { details: err.details } : {}) }, transient: err.transient };
+  }
+  if (isTransientDbError(err)) return { error: { type: 'persist_failed', message: (err as Error).message.slice(0, 1000) }, transient: true };
+  const e = err as Error;
+  return { error: { type: 'unhandled_exception', message: String(e?.message ?? err).slice(0, 1000), name: e?.name ?? 'Error' }, transient: false };
+}
+
+/**
+ * One job: load raw → triage → extractor → hardening → (live version) persist + duplicates + outbox → queue
+ * row. Persisting, queueing broadcasts/DMs and completing the job are one transaction fenced by the claim, so a
+ * job requeued from under a slow worker can never write twice.
+ */
+export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOutcome> {
+  const { db, config } = deps;
+  const t0 = performance.now();
+  const stages: Record<string, number> = {};
+  const raw = await loadRaw(db, job.rawId);
+  stages.load_raw_ms = ms(t0);
+  if (!raw) {
+    await fail(db, [{ id: job.id, attempt: job.attempt, error: { type: 'raw_missing', message: `raw message ${job.rawId} no longer exists` }, transient: false }], policy(config));
+    return 'failed';
+  }
+
+  let result: Awaited<ReturnType<typeof processPost>>;
+  const tExtract = performance.now();
+  try {
+    result = await processPost(
+      { text: raw.raw_text, channelLink: raw.channel_link, isForward: raw.is_forward, isReply: raw.is_reply, deleted: raw.deleted_at !== null },
+      { extractor: deps.extractor, signal: deps.signal },
+    );
+  } catch (err) {
+    if (deps.signal.aborted) {
+      await release(db, [job], 'shutdown');
+      return 'released';
+    }
+    if (err instanceof ExtractionError && err.type === 'llm_circuit_open') {
+      // B2: an LLM outage must not spend the job's budget or fail it; give it back untouched.
+      await release(db, [job], 'llm_circuit_open');
+      return 'released';
+    }
+    const { error, transient } = errorOf(err);
+    const out = await fail(db, [{ id: job.id, attempt: job.attempt, error, transient, meta: { stage: 'extract', stages } }], policy(config));
+    return out.retried.length ? 'retried' : 'failed';
+  }
+  stages.extract_ms = ms(tExtract);
+  metrics.jobSeconds.observe({ stage: 'extract' }, stages.extract_ms / 1000);
+
+  if (result.outcome === 'skipped') {
+    const meta: Record<string, unknown> = { ...result.meta, stages };
+    await db.transaction(async (tx) => {
+      if (deps.live && result.reason === 'reply' && raw.reply_to !== null) {
+        meta.bumped_assignments = await bumpFromReply(tx, { channelLink: raw.channel_link, parentMessageId: raw.reply_to, replyDate: raw.message_date, bumpMinSeconds: config.assignments.bumpMinSeconds });
+      }
+      if (deps.live && result.reason === 'deleted') {
+        const closed = await closeForRaw(tx, raw.id, 'source_deleted');
+        for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+        meta.closed_assignments = closed;
+      }
+      const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: result.reason, meta }]);
+      if (done.length === 0) throw new LostClaim();
+    }).catch((err) => {
+      if (!(err instanceof LostClaim)) throw err;
+    });
+    return 'skipped';
+  }
+
+  const first = result.items[0]!;
+  const extractorMeta = (first.meta.extractor ?? {}) as Record<string, unknown>;
+  const llmModel = typeof extractorMeta.model === 'string' ? extractorMeta.model : null;
+  const baseMeta: Record<string, unknown> = {
+    ...result.meta,
+    ...first.meta,
+    ...(result.items.length > 1 ? { items: result.items.map((i) => ({ canonical: i.canonical, item_code: i.meta.item_code ?? null })) } : {}),
+  };
+
+  if (!deps.live) {
+    const done = await complete(db, [{ id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, persist: { action: 'analysis_only' } }, llmModel }]);
+    return done.length ? 'ok' : 'lost';
+  }
+
+  const tPersist = performance.now();
+  try {
+    await db.transaction(async (tx) => {
+      const effects = [];
+      for (const [index, item] of result.items.entries()) {
+        effects.push(await persistItem(tx, job, raw, item, result.items.length > 1 ? String(item.meta.item_code ?? index + 1) : '', deps));
+      }
+      stages.persist_ms = ms(tPersist);
+      const done = await complete(tx, [{ id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, assignments: effects }, llmModel }]);
+      if (done.length === 0) throw new LostClaim();
+    });
+  } catch (err) {
+    if (err instanceof LostClaim) return 'lost';
+    const { error, transient } = errorOf(err);
+    const out = await fail(db, [{ id: job.id, attempt: job.attempt, error: { ...error, type: error.type === 'unhandled_exception' ? 'persist_failed' : error.type }, transient: transient || error.type === 'unhandled_exception', meta: { stage: 'persist', stages } }], policy(config));
+    return out.retried.length ? 'retried' : 'failed';
+  }
+  metrics.jobSeconds.observe({ stage: 'persist' }, (stages.persist_ms ?? 0) / 1000);
+  return 'ok';
+}
+
+interface ItemEffects {
+  assignment_id: number;
+  action: PersistResult['action'];
+  matched_by: PersistResult['matchedBy'];
+  status: string;
+  duplicate_group_id: number | null;
+  broadcast: { queued: number } | { suppressed: string };
+  dm: { queued: number; already_delivered: number; matched: number } | { suppressed: string };
+  sync?: 'edit' | 'delete';
+}
+
+async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: HardenedItem, itemKey: string, deps: JobDeps): Promise<ItemEffects> {
+  const { config } = deps;
+  const input: AssignmentInput = {
+    rawId: raw.id,
+    itemKey,
+    extractionId: job.id,
+    pipelineVersion: job.pipelineVersion,
+    channelLink: raw.channel_link,
+    channelTitle: raw.channel_title,
+    messageId: raw.message_id,
+    messageDate: raw.message_date,
+    editDate: raw.edit_date,
+    rawText: raw.raw_text ?? '',
+    canonical: item.canonical,
+    signals: item.signals,
+    meta: item.meta,
+  };
+  const persisted = await persistAssignment(tx, input, { bumpMinSeconds: config.assignments.bumpMinSeconds });
+  metrics.assignmentsWritten.inc({ action: persisted.closedNow ? 'closed' : persisted.action });
+
+  let duplicate = { groupId: null as number | null, joinedExisting: false };
+  if (config.assignments.duplicates.enabled && persisted.status === 'open' && (persisted.action === 'inserted' || persisted.displayChanged)) {
+    const d = await detectDuplicates(tx, persisted.assignmentId, { minScore: config.assignments.duplicates.minScore });
+    duplicate = { groupId: d.groupId, joinedExisting: d.joinedExisting };
+    if (d.groupId !== null && persisted.action === 'inserted') metrics.duplicatesGrouped.inc();
+  }
+
+  const enqueueReason = typeof job.meta.enqueue_reason === 'string' ? job.meta.enqueue_reason : null;
+  const decision = decideSideEffects({
+    live: deps.live,
+    broadcastOn: deps.broadcastOn,
+    dmsOn: deps.dmsOn,
+    enqueueReason,
+    action: persisted.action,
+    status: persisted.status,
+    sourceDate: raw.message_date,
+    now: deps.now(),
+    maxAgeHours: config.assignments.sideEffectMaxAgeHours,
+    joinedExistingDuplicateGroup: duplicate.joinedExisting,
+    broadcastTargets: config.delivery.broadcastChatIds.length,
+  });
+
+  const effects: ItemEffects = {
+    assignment_id: persisted.assignmentId,
+    action: persisted.action,
+    matched_by: persisted.matchedBy,
+    status: persisted.status,
+    duplicate_group_id: duplicate.groupId,
+    broadcast: suppressed('broadcast', decision.broadcast),
+    dm: suppressed('dm', decision.dm),
+  };
+  if (decision.broadcast.send) {
+    effects.broadcast = { queued: await queueBroadcasts(tx, persisted.assignmentId, config.delivery.broadcastChatIds) };
+  }
+  if (decision.dm.send) {
+    const matches = await matchTutors(tx, await matchable(tx, persisted.assignmentId), { cap: config.delivery.dmMaxRecipients });
+    const queued = await queueDms(tx, persisted.assignmentId, matches.map((m) => ({ tutorId: m.tutorId, chatId: m.chatId, distanceKm: m.distanceKm })));
+    await markDmQueued(tx, matches.map((m) => m.tutorId));
+    effects.dm = { queued: queued.queued, already_delivered: queued.alreadyDelivered, matched: matches.length };
+  }
+  // A known assignment that changed or closed gets its broadcast message edited or deleted – unless this run
+  // may not touch Telegram (a forced reparse, or broadcasting off).
+  const mayTouchBroadcast = deps.broadcastOn && enqueueReason !== 'force';
+  if (persisted.action !== 'inserted' && mayTouchBroadcast) {
+    if (persisted.status !== 'open') {
+      if (await requestBroadcastSync(tx, persisted.assignmentId, 'delete')) effects.sync = 'delete';
+    } else if (persisted.displayChanged || persisted.action === 'reopened') {
+      if (await requestBroadcastSync(tx, persisted.assignmentId, 'edit')) effects.sync = 'edit';
+    }
+  }
+  return effects;
+}
+
+function suppressed(kind: 'broadcast' | 'dm', d: Decision): { suppressed: string } {
+  if (d.send) return { suppressed: '' };
+  metrics.suppressions.inc({ kind, reason: d.reason });
+  return { suppressed: d.reason };
+}
+
+async function matchable(db: Queryable, assignmentId: number): Promise<MatchableAssignment> {
+  const [a] = await db.query<{
+    id: number;
+    subjects_canonical: string[];
+    subjects_general: string[];
+    levels: string[];
+    specific_levels: string[];
+    learning_mode: string | null;
+    postal_lat: number | null;
+    postal_lon: number | null;
+    rate_min: number | null;
+    rate_max: number | null;
+    tutor_types: string[];
+  }>(
+    `select id, subjects_canonical, subjects_general, levels, specific_levels, learning_mode, postal_lat, postal_lon,
+            rate_min::float8 as rate_min, rate_max::float8 as rate_max, tutor_types
+       from assignments where id = $1`,
+    [assignmentId],
+  );
+  return {
+    id: a!.id,
+    subjectsCanonical: a!.subjects_canonical,
+    subjectsGeneral: a!.subjects_general,
+    levels: a!.levels,
+    specificLevels: a!.specific_levels,
+    learningMode: a!.learning_mode,
+    lat: a!.postal_lat,
+    lon: a!.postal_lon,
+    rateMin: a!.rate_min,
+    rateMax: a!.rate_max,
+    tutorTypes: a!.tutor_types,
+  };
+}

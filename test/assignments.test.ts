@@ -1,0 +1,172 @@
+import { expect, it } from 'vitest';
+import { bumpFromReply, detectDuplicates, duplicateScore, persistAssignment, refreshFreshness, type DuplicateCandidate } from '../src/assignments/index.ts';
+import { describeEachDatabase } from './support/databases.ts';
+import { assignmentInput, assignmentRows, post } from './support/assignments.ts';
+
+const T = new Date('2026-03-01T08:00:00Z');
+const h = (n: number) => new Date(T.getTime() + n * 3_600_000);
+const BUMP = { bumpMinSeconds: 6 * 3600 };
+const COCO = 't.me/cocoassignments';
+
+describeEachDatabase('assignments projection', (t) => {
+  const persist = async (m: Parameters<typeof assignmentInput>[1], version = 'v1') =>
+    t.db.transaction(async (tx) => persistAssignment(tx, await assignmentInput(tx, m, version), BUMP));
+
+  it('inserts one open row per assignment with an agency per channel and a code-based id', async () => {
+    const r = await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T, title: 'Coco Tutors' });
+    expect(r).toMatchObject({ action: 'inserted', status: 'open', matchedBy: 'new', externalId: 'code:1673' });
+    const [row] = await assignmentRows(t.db);
+    expect(row).toMatchObject({ status: 'open', bump_count: 0, message_id: 10, assignment_code: '1673' });
+    expect(row!.published_at.toISOString()).toBe(T.toISOString());
+    const [agency] = await t.db.query<{ agency_display_name: string; channel_link: string }>('select agency_display_name, channel_link from agencies');
+    expect(agency).toEqual({ agency_display_name: 'Coco Tutors', channel_link: COCO });
+  });
+
+  it('B4: two unknown channels are two agencies, so the same code never merges across them', async () => {
+    const text = post('cocoassignments', 0);
+    await persist({ channel: 't.me/agencyone', messageId: 1, text, date: T });
+    await persist({ channel: 't.me/agencytwo', messageId: 1, text, date: T });
+    const rows = await assignmentRows(t.db);
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r.agency_id)).size).toBe(2);
+    const names = await t.db.query<{ agency_display_name: string }>('select agency_display_name from agencies order by id');
+    expect(names.map((n) => n.agency_display_name)).toEqual(['agencyone', 'agencytwo']);
+  });
+
+  it('re-post of the same code 7 h later bumps, moves the message pointer and keeps published_at (B14)', async () => {
+    await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    const r = await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 0), date: h(7) });
+    expect(r).toMatchObject({ action: 'bumped', matchedBy: 'code' });
+    const [row] = await assignmentRows(t.db);
+    expect(row).toMatchObject({ bump_count: 1, message_id: 30 });
+    expect(row!.published_at.toISOString()).toBe(T.toISOString());
+    expect(row!.source_last_seen.toISOString()).toBe(h(7).toISOString());
+  });
+
+  it('a re-post 2 h after the last sighting updates without a bump', async () => {
+    await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    const r = await persist({ channel: COCO, messageId: 11, text: post('cocoassignments', 0), date: h(2) });
+    expect(r.action).toBe('updated');
+    expect((await assignmentRows(t.db))[0]!.bump_count).toBe(0);
+  });
+
+  it('an older message processed after a newer one never moves pointers or source time back', async () => {
+    await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 0), date: h(7) });
+    await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    const [row] = await assignmentRows(t.db);
+    expect(row).toMatchObject({ message_id: 30, bump_count: 0 });
+    expect(row!.source_last_seen.toISOString()).toBe(h(7).toISOString());
+    expect(row!.published_at.toISOString()).toBe(T.toISOString()); // first seen, even if processed later
+  });
+
+  it('B13: a reparse that changes the code keeps the same row (found through the raw message)', async () => {
+    const text = post('cocoassignments', 0);
+    await persist({ channel: COCO, messageId: 10, text, date: T });
+    const again = await assignmentInput(t.db, { channel: COCO, messageId: 10, text, date: T }, 'v2');
+    again.canonical = { ...again.canonical, assignment_code: null };
+    const r = await t.db.transaction((tx) => persistAssignment(tx, again, BUMP));
+    expect(r).toMatchObject({ matchedBy: 'source', action: 'updated' });
+    expect(await assignmentRows(t.db)).toHaveLength(1);
+  });
+
+  it('an edit updates the row in place and reports a display change', async () => {
+    const text = post('cocoassignments', 0);
+    await persist({ channel: COCO, messageId: 10, text, date: T });
+    const r = await persist({ channel: COCO, messageId: 10, text: text.replaceAll('Sec 3 A Math', 'Sec 4 A Math'), date: T, editDate: h(1) });
+    expect(r).toMatchObject({ action: 'updated', matchedBy: 'source', displayChanged: true });
+    const rows = await assignmentRows(t.db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.academic_display_text).toContain('Sec 4');
+  });
+
+  it('a code-less re-post of the same text by the same agency is the same assignment', async () => {
+    const text = 'Sec 2 Math tutor needed at Bishan, $40/h, weekday evenings. Apply now!';
+    await persist({ channel: 't.me/smallagency', messageId: 1, text, date: T });
+    const r = await persist({ channel: 't.me/smallagency', messageId: 2, text, date: h(8) });
+    expect(r).toMatchObject({ matchedBy: 'text', action: 'bumped' });
+    expect(await assignmentRows(t.db)).toHaveLength(1);
+  });
+
+  it('B7/B28: a newer post saying "Status: Closed" closes it; a later genuine re-post reopens it (B14)', async () => {
+    const text = post('cocoassignments', 0);
+    await persist({ channel: COCO, messageId: 10, text, date: T });
+    const closed = await persist({ channel: COCO, messageId: 11, text: `${text}\nStatus: Closed`, date: h(1) });
+    expect(closed).toMatchObject({ status: 'closed', closedNow: true });
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'closed', closed_reason: 'closed_notice' });
+    const reopened = await persist({ channel: COCO, messageId: 12, text, date: h(30) });
+    expect(reopened).toMatchObject({ action: 'reopened', status: 'open' });
+  });
+
+  it('an insert detected as closed is stored closed', async () => {
+    const r = await persist({ channel: COCO, messageId: 10, text: `${post('cocoassignments', 1)}\nStatus: Taken`, date: T });
+    expect(r).toMatchObject({ action: 'inserted', status: 'closed' });
+  });
+
+  it('B12: deleting the current source post closes the assignment; deleting an older re-post does not', async () => {
+    await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 0), date: h(7) });
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 10`);
+    expect((await assignmentRows(t.db))[0]!.status).toBe('open');
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 30`);
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
+  });
+
+  it('B11: a reply to a post bumps its assignment', async () => {
+    await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    const ids = await bumpFromReply(t.db, { channelLink: COCO, parentMessageId: 10, replyDate: h(10), bumpMinSeconds: BUMP.bumpMinSeconds });
+    expect(ids).toHaveLength(1);
+    const [row] = await assignmentRows(t.db);
+    expect(row!.bump_count).toBe(1);
+    expect(row!.source_last_seen.toISOString()).toBe(h(10).toISOString());
+  });
+
+  it('B9/#30: concurrent inserts of the same (agency, code) produce exactly one row', async () => {
+    const a = await assignmentInput(t.db, { channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    const b = await assignmentInput(t.db, { channel: COCO, messageId: 11, text: post('cocoassignments', 0), date: T });
+    const results = await Promise.all([a, b].map((input) => t.db.transaction((tx) => persistAssignment(tx, input, BUMP))));
+    expect(results.map((r) => r.action).sort()).toEqual(['inserted', 'updated']);
+    expect(await assignmentRows(t.db)).toHaveLength(1);
+  });
+
+  it('freshness tiers and expiry come from source time, not processing time (B15)', async () => {
+    await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
+    await persist({ channel: COCO, messageId: 20, text: post('cocoassignments', 1), date: h(-30) });
+    await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 2), date: h(-200) });
+    const policy = { greenHours: 24, yellowHours: 36, orangeHours: 48, expireHours: 168 };
+    const r = await refreshFreshness(t.db, policy, h(1));
+    expect(r.expired).toHaveLength(1);
+    const rows = await assignmentRows(t.db);
+    expect(rows.map((x) => [x.message_id, x.status, x.freshness_tier])).toEqual([
+      [10, 'open', 'green'],
+      [20, 'open', 'yellow'],
+      [30, 'expired', 'red'],
+    ]);
+    expect(await refreshFreshness(t.db, policy, h(1))).toEqual({ retiered: [], expired: [] }); // idempotent
+  });
+
+  it('B16: the same assignment from two agencies forms one group with one primary, and re-detection never inflates it', async () => {
+    const text = post('cocoassignments', 0);
+    const a = await persist({ channel: 't.me/agencyone', messageId: 1, text, date: T });
+    const b = await persist({ channel: 't.me/agencytwo', messageId: 1, text, date: h(1) });
+    expect((await detectDuplicates(t.db, a.assignmentId, { minScore: 70 })).groupId).not.toBeNull(); // b is already there
+    const again = await detectDuplicates(t.db, b.assignmentId, { minScore: 70 });
+    expect(again.joinedExisting).toBe(false);
+    for (let i = 0; i < 3; i++) await detectDuplicates(t.db, a.assignmentId, { minScore: 70 }); // re-detection on updates
+    const c = await persist({ channel: 't.me/agencythree', messageId: 1, text, date: h(2) });
+    const joined = await detectDuplicates(t.db, c.assignmentId, { minScore: 70 });
+    expect(joined).toMatchObject({ joinedExisting: true, isPrimary: false });
+    const rows = await assignmentRows(t.db);
+    expect(new Set(rows.map((r) => r.duplicate_group_id)).size).toBe(1);
+    expect(rows.filter((r) => r.is_primary).map((r) => r.id)).toEqual([a.assignmentId]); // earliest of equal quality
+    expect(await t.db.query('select count(*)::int as n from duplicate_groups')).toEqual([{ n: 1 }]);
+  });
+});
+
+it('duplicate score follows worker.md §2.7 (#31)', () => {
+  const base: DuplicateCandidate = { id: 1, agency_id: 1, postal: '560123', subjects: ['MATH.SEC_AMATH'], levels: ['Secondary'], rate_min: null, rate_max: null, published_at: T, code: null, has_time: false, parse_quality_score: 5, duplicate_group_id: null };
+  expect(duplicateScore(base, { ...base, id: 2, agency_id: 2 })).toBe(100); // 50+35+25+10 capped
+  expect(duplicateScore(base, { ...base, id: 2, postal: '560124', subjects: [], levels: [], published_at: h(200) })).toBe(45);
+  expect(duplicateScore({ ...base, postal: null, subjects: [], levels: [] }, { ...base, postal: null, subjects: [], levels: [], published_at: h(60) })).toBe(9);
+  expect(duplicateScore({ ...base, rate_min: 40, rate_max: 50, postal: null, subjects: [], levels: [], published_at: null }, { ...base, rate_min: 45, rate_max: 60, postal: null, subjects: [], levels: [], published_at: null })).toBe(15);
+  expect(duplicateScore({ ...base, rate_min: 40, rate_max: null, postal: null, subjects: [], levels: [], published_at: null }, { ...base, rate_min: 45, rate_max: 60, postal: null, subjects: [], levels: [], published_at: null })).toBe(0);
+});

@@ -1,0 +1,549 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Database, Queryable } from '../src/db/index.ts';
+import { silentLog } from '../src/collector/index.ts';
+import { counterValue, metrics } from '../src/metrics/index.ts';
+import {
+  BotError,
+  createBotClient,
+  createDispatcher,
+  loadAssignmentForMessage,
+  queueBroadcasts,
+  queueDms,
+  renderAssignment,
+  requestBroadcastSync,
+  type AssignmentForMessage,
+  type DispatchStats,
+} from '../src/delivery/index.ts';
+import { describeEachDatabase } from './support/databases.ts';
+import { startFakeBotApi, type FakeBotApi } from './support/fake-bot-api.ts';
+
+const TOKEN = '123456:secret-token-value';
+const FRESHNESS = { greenHours: 24, yellowHours: 36, orangeHours: 48 };
+const CHANNEL = '@tutordex_test';
+const NOW = new Date('2026-01-10T12:00:00Z');
+
+let bot: FakeBotApi;
+beforeAll(async () => {
+  bot = await startFakeBotApi();
+});
+afterAll(async () => bot.close());
+
+const example: AssignmentForMessage = {
+  id: 1,
+  status: 'open',
+  academicDisplayText: 'P5 Maths & Science',
+  rateMin: 40,
+  rateMax: 50,
+  rateRawText: null,
+  address: ['Blk 1 Woodlands Ave', 'Blk 1 Woodlands Ave'],
+  nearestMrt: ['Woodlands MRT'],
+  postalCode: ['730001'],
+  postalCodeEstimated: [],
+  startDate: 'ASAP',
+  lessonSchedule: ['1x a week', '1.5h'],
+  timeAvailabilityNote: 'Weekday evenings\n\n  Sat morning  ',
+  assignmentCode: 'TA-1 <x>',
+  additionalRemarks: 'Female tutor pref',
+  learningMode: 'Face-to-Face',
+  postalCoordsEstimated: false,
+  sourceLastSeen: new Date(NOW.getTime() - 30 * 3_600_000),
+  publishedAt: null,
+  messageLink: 'https://t.me/tutoranywhr/1',
+  agencyDisplayName: 'TutorAnywhr',
+  agencyChannelName: 'TutorAnywhr Channel',
+  agencyChannelLink: 't.me/tutoranywhr',
+};
+
+const GOLDEN = `<b>P5 Maths &amp; Science</b>
+💰 40-50
+📍 Blk 1 Woodlands Ave
+🚇 Woodlands MRT
+Postal: 730001
+🟡 Probably open
+🗓️ ASAP
+📆 1x a week
+📆 1.5h
+🕒 Weekday evenings
+🕒 Sat morning
+🆔 TA-1 &lt;x&gt;
+📝 Female tutor pref
+
+🏷️ Source: TutorAnywhr | TutorAnywhr Channel`;
+
+/** Every tag and entity in `html` is complete (nothing cut in the middle). */
+function wellFormed(html: string): boolean {
+  const noTags = html.replace(/<\/?b>/g, '');
+  if (/[<>]/.test(noTags)) return false;
+  return !/&(?!(amp|lt|gt);)/.test(noTags) && (html.match(/<b>/g) ?? []).length === (html.match(/<\/b>/g) ?? []).length;
+}
+
+describe('renderAssignment (worker.md §3.2)', () => {
+  it('renders the reference example exactly', () => {
+    expect(renderAssignment(example, { kind: 'broadcast', now: NOW, freshness: FRESHNESS })).toBe(GOLDEN);
+  });
+
+  it('freshness label follows source_last_seen, else published_at; none without a date', () => {
+    const at = (h: number | null, p: number | null = null) =>
+      renderAssignment(
+        { ...example, sourceLastSeen: h == null ? null : new Date(NOW.getTime() - h * 3_600_000), publishedAt: p == null ? null : new Date(NOW.getTime() - p * 3_600_000) },
+        { kind: 'broadcast', now: NOW, freshness: FRESHNESS },
+      );
+    expect(at(1)).toContain('🟢 Likely open');
+    expect(at(40)).toContain('🟠 Uncertain');
+    expect(at(100)).toContain('🔴 Likely closed');
+    expect(at(null, 1)).toContain('🟢 Likely open');
+    expect(at(null)).not.toMatch(/🟢|🟡|🟠|🔴/);
+  });
+
+  it('escapes <script> and &, fills defaults, single rate, estimated postal, source without duplicate B', () => {
+    const html = renderAssignment(
+      {
+        ...example,
+        academicDisplayText: null,
+        rateMin: 45,
+        rateMax: null,
+        address: ['<script>alert(1)</script> & co'],
+        postalCode: [],
+        postalCodeEstimated: ['730002'],
+        agencyChannelName: 'TutorAnywhr',
+      },
+      { kind: 'broadcast', now: NOW, freshness: FRESHNESS },
+    );
+    expect(html.startsWith('<b>Tuition Assignment</b>\n💰 45\n📍 &lt;script&gt;alert(1)&lt;/script&gt; &amp; co\n')).toBe(true);
+    expect(html).toContain('\nPostal (estimated): 730002\n');
+    expect(html.endsWith('\n\n🏷️ Source: TutorAnywhr')).toBe(true);
+    expect(html).not.toContain('<script>');
+    expect(renderAssignment({ ...example, rateRawText: '$40/h <neg>' }, { kind: 'broadcast', now: NOW, freshness: FRESHNESS })).toContain('💰 $40/h &lt;neg&gt;\n');
+  });
+
+  it('DM: distance line (estimated suffix), none for online, no freshness line', () => {
+    const dm = renderAssignment({ ...example, postalCoordsEstimated: true }, { kind: 'dm', distanceKm: 3.14159, now: NOW, freshness: FRESHNESS });
+    expect(dm.split('\n').slice(0, 4)).toEqual(['<b>P5 Maths &amp; Science</b>', '💰 40-50', '📏 Distance: ~3.1 km (estimated)', '📍 Blk 1 Woodlands Ave']);
+    expect(dm).not.toMatch(/🟢|🟡|🟠|🔴/);
+    expect(renderAssignment(example, { kind: 'dm', distanceKm: 2, now: NOW, freshness: FRESHNESS })).toContain('📏 Distance: ~2.0 km\n');
+    expect(renderAssignment({ ...example, learningMode: ' Online ' }, { kind: 'dm', distanceKm: 2, now: NOW, freshness: FRESHNESS })).not.toContain('📏');
+    expect(renderAssignment(example, { kind: 'dm', distanceKm: null, now: NOW, freshness: FRESHNESS })).not.toContain('📏');
+  });
+
+  it('remarks over 800 chars are middle-truncated', () => {
+    const html = renderAssignment({ ...example, additionalRemarks: 'a'.repeat(500) + 'b'.repeat(500) }, { kind: 'broadcast', now: NOW, freshness: FRESHNESS });
+    const line = html.split('\n').find((l) => l.startsWith('📝'))!;
+    expect(line).toBe(`📝 ${'a'.repeat(399)}...${'b'.repeat(398)}`);
+  });
+
+  it('too long: prunes prunable lines from the bottom first', () => {
+    const a = { ...example, lessonSchedule: Array.from({ length: 300 }, (_, i) => `slot ${i} & more`) };
+    const html = renderAssignment(a, { kind: 'broadcast', now: NOW, freshness: FRESHNESS });
+    expect(html.length).toBeLessThanOrEqual(4096);
+    expect(html).not.toContain('🏷️ Source'); // bottom lines went first
+    expect(html).not.toContain('📝');
+    expect(html).not.toContain('🆔');
+    expect(html).not.toContain('🕒');
+    expect(html).toContain('📆 slot 0 &amp; more'); // the top of the schedule survived
+    expect(html).toContain('🗓️ ASAP');
+    expect(wellFormed(html)).toBe(true);
+  });
+
+  it('still too long after pruning: truncates text before escaping, never cutting a tag or entity', () => {
+    for (const n of [3000, 5000, 9000]) {
+      const a = { ...example, academicDisplayText: '<&>'.repeat(n), address: ['&'.repeat(n)] };
+      const html = renderAssignment(a, { kind: 'broadcast', now: NOW, freshness: FRESHNESS });
+      expect(html.length).toBeLessThanOrEqual(4096);
+      expect(html.startsWith('<b>&lt;&amp;&gt;')).toBe(true);
+      expect(html).toContain('</b>\n💰 40-50\n📍 &amp;');
+      expect(wellFormed(html)).toBe(true);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function agency(db: Queryable, name = 'TutorAnywhr', channel: string | null = 'TutorAnywhr Channel', link = 't.me/tutoranywhr'): Promise<number> {
+  const [r] = await db.query<{ id: number }>(`insert into agencies (channel_link, agency_display_name, agency_telegram_channel_name) values ($1, $2, $3) returning id`, [link, name, channel]);
+  return r!.id;
+}
+
+async function assignment(db: Queryable, agencyId: number, p: { code?: string; group?: number | null; status?: string; title?: string } = {}): Promise<number> {
+  const code = p.code ?? `TA-${Math.random().toString(36).slice(2, 8)}`;
+  const [r] = await db.query<{ id: number }>(
+    `insert into assignments (agency_id, external_id, status, assignment_code, academic_display_text, rate_min, rate_max, address, nearest_mrt, postal_code,
+                              start_date, lesson_schedule, time_availability, additional_remarks, source_last_seen, published_at, message_link, duplicate_group_id)
+     values ($1, $2, $3, $2, $4, 40, 50, '{"Blk 1 Woodlands Ave"}', '{"Woodlands MRT"}', '{"730001"}', 'ASAP', '{"1x a week"}', $5, 'Female tutor pref',
+             now() - interval '1 hour', now() - interval '1 hour', 'https://t.me/tutoranywhr/1', $6)
+     returning id`,
+    [agencyId, code, p.status ?? 'open', p.title ?? 'P5 Maths & Science', { note: 'Weekday evenings' }, p.group ?? null],
+  );
+  return r!.id;
+}
+
+async function group(db: Queryable): Promise<number> {
+  const [r] = await db.query<{ id: number }>(`insert into duplicate_groups default values returning id`);
+  return r!.id;
+}
+
+async function tutor(db: Queryable, chatId: number): Promise<number> {
+  const [r] = await db.query<{ id: number }>(`insert into tutors (chat_id) values ($1) returning id`, [chatId]);
+  return r!.id;
+}
+
+interface Row {
+  id: number;
+  assignment_id: number;
+  kind: string;
+  recipient: string;
+  status: string;
+  attempts: number;
+  telegram_message_id: number | null;
+  error_json: { type: string; message: string } | null;
+  message_html: string | null;
+  sync_action: string | null;
+  deleted_at: Date | null;
+}
+const rows = (db: Queryable) => db.query<Row>(`select * from deliveries order by id`);
+const sends = () => bot.calls.filter((c) => c.method === 'sendMessage');
+
+describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)', (t) => {
+  beforeEach(() => bot.reset());
+
+  const client = () => createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 5 });
+  const dispatcher = (extra: Partial<Parameters<typeof createDispatcher>[0]> = {}) =>
+    createDispatcher({ db: t.db, client: client(), log: silentLog, leaseOwner: 'test:1', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS, ...extra });
+
+  /** runOnce until nothing is pending (backoffs are a few ms). */
+  async function settle(d: ReturnType<typeof dispatcher>, db: Database = t.db): Promise<DispatchStats> {
+    const total: DispatchStats = { sent: 0, failed: 0, retried: 0, skipped: 0, edited: 0, deleted: 0, uncertain: 0 };
+    for (let i = 0; i < 200; i++) {
+      const s = await d.runOnce();
+      for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += s[k];
+      const [p] = await db.query<{ n: number }>(`select count(*)::int as n from deliveries where status in ('pending', 'sending') or (sync_action is not null and status = 'sent' and deleted_at is null)`);
+      if (p!.n === 0) return total;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('deliveries did not settle');
+  }
+
+  it('loadAssignmentForMessage joins the agency and renders like the reference', async () => {
+    const a = await assignment(t.db, await agency(t.db), { code: 'TA-1 <x>' });
+    const loaded = (await loadAssignmentForMessage(t.db, a))!;
+    expect(loaded).toMatchObject({ id: a, status: 'open', rateMin: 40, rateMax: 50, timeAvailabilityNote: 'Weekday evenings', agencyDisplayName: 'TutorAnywhr' });
+    const html = renderAssignment(loaded, { kind: 'broadcast', now: new Date(), freshness: FRESHNESS });
+    expect(html).toContain('<b>P5 Maths &amp; Science</b>\n💰 40-50\n📍 Blk 1 Woodlands Ave\n🚇 Woodlands MRT\nPostal: 730001\n🟢 Likely open\n🗓️ ASAP');
+    expect(html.endsWith('🆔 TA-1 &lt;x&gt;\n📝 Female tutor pref\n\n🏷️ Source: TutorAnywhr | TutorAnywhr Channel')).toBe(true);
+    expect(await loadAssignmentForMessage(t.db, 999_999)).toBeNull();
+  });
+
+  it('queue + dispatch: exactly one sendMessage per row, ids recorded; re-running and re-queueing send nothing', async () => {
+    const ag = await agency(t.db);
+    const a1 = await assignment(t.db, ag);
+    const a2 = await assignment(t.db, ag);
+    const tid = await tutor(t.db, 1001);
+    expect(await queueBroadcasts(t.db, a1, [CHANNEL, '-100200'])).toBe(2);
+    expect(await queueBroadcasts(t.db, a2, [CHANNEL])).toBe(1);
+    expect(await queueDms(t.db, a1, [{ tutorId: tid, chatId: '1001', distanceKm: 1.25 }])).toEqual({ queued: 1, alreadyDelivered: 0 });
+    const sentBefore = await counterValue(metrics.deliveries, { kind: 'broadcast', outcome: 'sent' });
+
+    const d = dispatcher();
+    const stats = await d.runOnce();
+    expect(stats).toMatchObject({ sent: 4, failed: 0, skipped: 0 });
+    expect(sends()).toHaveLength(4);
+    expect(await counterValue(metrics.deliveries, { kind: 'broadcast', outcome: 'sent' })).toBe(sentBefore + 3);
+    const r = await rows(t.db);
+    expect(r.map((x) => [x.recipient, x.status, x.attempts, x.telegram_message_id])).toEqual([
+      [CHANNEL, 'sent', 1, 1],
+      ['-100200', 'sent', 1, 1],
+      [CHANNEL, 'sent', 1, 2],
+      ['1001', 'sent', 1, 1],
+    ]);
+    expect(bot.messages(CHANNEL).map((m) => m.text)).toEqual([r[0]!.message_html, r[2]!.message_html]);
+    const body = sends()[0]!.body;
+    expect(body).toMatchObject({ parse_mode: 'HTML', link_preview_options: { is_disabled: true }, reply_markup: { inline_keyboard: [[{ text: 'Open original post', url: 'https://t.me/tutoranywhr/1' }]] } });
+    expect(r[3]!.message_html).toContain('📏 Distance: ~1.3 km');
+
+    // Again: nothing to do, nothing sent. Re-queueing is a no-op.
+    expect(await d.runOnce()).toMatchObject({ sent: 0, failed: 0 });
+    expect(await createDispatcher({ db: t.db, client: client(), log: silentLog, leaseOwner: 'other', maxAttempts: 3, freshness: FRESHNESS }).runOnce()).toMatchObject({ sent: 0 });
+    expect(await queueBroadcasts(t.db, a1, [CHANNEL, '-100200'])).toBe(0);
+    expect(await queueDms(t.db, a1, [{ tutorId: tid, chatId: '1001', distanceKm: 1 }])).toEqual({ queued: 0, alreadyDelivered: 1 });
+    await d.runOnce();
+    expect(sends()).toHaveLength(4);
+  });
+
+  it('queueing notifies tutordex_deliveries; run() wakes on it and stops promptly on abort', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    const payloads: string[] = [];
+    const un = await t.db.listen('tutordex_deliveries', (p) => payloads.push(p));
+    const abort = new AbortController();
+    const running = dispatcher({ idleMs: 60_000 }).run(abort.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    await t.db.transaction((tx) => queueBroadcasts(tx, a, [CHANNEL]));
+    const deadline = Date.now() + 5000;
+    while (sends().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(sends()).toHaveLength(1);
+    const started = Date.now();
+    abort.abort();
+    await running;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(payloads).toContain('new');
+    await un();
+    expect((await rows(t.db))[0]!.status).toBe('sent');
+  });
+
+  it('run() aborted during a 429 wait hands the row back (pending, attempt not spent) and returns promptly', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.failNext('sendMessage', { status: 429, retryAfter: 30 });
+    const abort = new AbortController();
+    const running = dispatcher().run(abort.signal);
+    const deadline = Date.now() + 5000;
+    while (sends().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    abort.abort();
+    await running;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await dispatcher().runOnce()).toMatchObject({ sent: 1 });
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+  });
+
+  it('DMs (and broadcasts): never twice to a tutor for one assignment nor across its cross-agency duplicate group', async () => {
+    const g = await group(t.db);
+    const a1 = await assignment(t.db, await agency(t.db), { group: g });
+    const a2 = await assignment(t.db, await agency(t.db, 'Other', null, 't.me/other'), { group: g });
+    const a3 = await assignment(t.db, await agency(t.db, 'Third', null, 't.me/third')); // not a duplicate
+    const t1 = await tutor(t.db, 1001);
+    const t2 = await tutor(t.db, 1002);
+    expect(await queueDms(t.db, a1, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 1, alreadyDelivered: 0 });
+    expect(await queueDms(t.db, a2, [{ tutorId: t1, chatId: '1001', distanceKm: null }, { tutorId: t2, chatId: '1002', distanceKm: 2 }])).toEqual({ queued: 1, alreadyDelivered: 1 });
+    expect(await queueDms(t.db, a3, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 1, alreadyDelivered: 0 });
+    // Broadcasts: a chat shows one assignment of a duplicate group.
+    expect(await queueBroadcasts(t.db, a1, [CHANNEL])).toBe(1);
+    expect(await queueBroadcasts(t.db, a2, [CHANNEL, '-100200'])).toBe(1);
+    await settle(dispatcher());
+    expect(sends().map((c) => String(c.chatId)).sort()).toEqual(['-100200', '1001', '1001', '1002', CHANNEL]);
+    expect(await queueDms(t.db, a2, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 0, alreadyDelivered: 1 });
+  });
+
+  it('429 with retry_after is waited out and the same call retried: one message delivered', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
+    const limited = await counterValue(metrics.deliveryRateLimited);
+    const started = Date.now();
+    const stats = await dispatcher().runOnce();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(stats).toMatchObject({ sent: 1, failed: 0, retried: 0 });
+    expect(sends()).toHaveLength(2);
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    expect(await counterValue(metrics.deliveryRateLimited)).toBe(limited + 1);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 1, telegram_message_id: 1 });
+  });
+
+  it('500 twice then ok: retried with backoff, delivered once', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.failNext('sendMessage', { status: 500 }, 2);
+    const stats = await settle(dispatcher());
+    expect(stats).toMatchObject({ sent: 1, retried: 2, failed: 0 });
+    expect(sends()).toHaveLength(3);
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 3, error_json: null });
+  });
+
+  it('persistent 500 → failed after maxAttempts; a network outage is retried too; the token never leaks', async () => {
+    const ag = await agency(t.db);
+    const a = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.failWhen(() => ({ status: 500 }));
+    const stats = await settle(dispatcher());
+    expect(stats).toMatchObject({ sent: 0, retried: 2, failed: 1 });
+    expect(sends()).toHaveLength(3);
+    const [r] = await rows(t.db);
+    expect(r).toMatchObject({ status: 'failed', attempts: 3, error_json: { type: 'server' } });
+
+    bot.reset();
+    bot.setOutage(true);
+    const b = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, b, ['-100300']);
+    const s2 = await settle(dispatcher({ maxAttempts: 2 }));
+    expect(s2).toMatchObject({ failed: 1, retried: 1 });
+    const failed = (await rows(t.db))[1]!;
+    expect(failed.error_json!.type).toBe('network');
+    expect(JSON.stringify(failed.error_json)).not.toContain('secret-token-value');
+    const err = await client().send('1', 'x', null).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BotError);
+    expect((err as BotError).kind).toBe('network');
+    expect(String((err as BotError).message)).not.toContain('secret-token-value');
+  });
+
+  it('403 on a DM: the tutor is deactivated (blocked_bot), the row failed, not retried; other DMs to them skipped', async () => {
+    const ag = await agency(t.db);
+    const a1 = await assignment(t.db, ag);
+    const a2 = await assignment(t.db, ag);
+    const tid = await tutor(t.db, 1001);
+    await queueDms(t.db, a1, [{ tutorId: tid, chatId: '1001', distanceKm: 1 }]);
+    await queueDms(t.db, a2, [{ tutorId: tid, chatId: '1001', distanceKm: 1 }]);
+    bot.failNext('sendMessage', { status: 403 });
+    const stats = await settle(dispatcher());
+    expect(stats).toMatchObject({ sent: 0, failed: 1, retried: 0, skipped: 1 });
+    expect(sends()).toHaveLength(1);
+    expect((await rows(t.db)).map((r) => [r.status, r.error_json?.type])).toEqual([
+      ['failed', 'forbidden'],
+      ['skipped', 'tutor_inactive'],
+    ]);
+    expect(await t.db.query(`select active, inactive_reason from tutors`)).toEqual([{ active: false, inactive_reason: 'blocked_bot' }]);
+  });
+
+  it('403 / 400 on a broadcast: failed with the description, no retry', async () => {
+    const ag = await agency(t.db);
+    await queueBroadcasts(t.db, await assignment(t.db, ag), ['-1001']);
+    await queueBroadcasts(t.db, await assignment(t.db, ag), ['-1002']);
+    bot.failWhen((c) => (c.chatId === '-1001' ? { status: 403, description: 'Forbidden: bot is not a member of the channel chat' } : { status: 400, description: 'Bad Request: chat not found' }));
+    expect(await settle(dispatcher())).toMatchObject({ failed: 2, retried: 0 });
+    const r = await rows(t.db);
+    expect(r[0]!.error_json).toMatchObject({ type: 'forbidden', message: expect.stringContaining('bot is not a member') });
+    expect(r[1]!.error_json).toMatchObject({ type: 'bad_request', message: expect.stringContaining('chat not found') });
+  });
+
+  it('an assignment closed before the send is skipped without a call', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    await queueDms(t.db, a, [{ tutorId: await tutor(t.db, 1001), chatId: '1001', distanceKm: 1 }]);
+    await t.db.query(`update assignments set status = 'closed'`);
+    expect(await dispatcher().runOnce()).toMatchObject({ sent: 0, skipped: 2 });
+    expect(bot.calls).toHaveLength(0);
+    expect((await rows(t.db)).map((r) => [r.status, r.error_json?.type])).toEqual([
+      ['skipped', 'assignment_not_open'],
+      ['skipped', 'assignment_not_open'],
+    ]);
+  });
+
+  it('an assignment closed while its broadcast is in flight gets that message deleted right after', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
+    const running = settle(dispatcher());
+    while (sends().length === 0) await new Promise((r) => setTimeout(r, 20));
+    await t.db.query(`update assignments set status = 'closed'`);
+    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(0); // the row is 'sending': nothing to touch yet
+    const stats = await running;
+    expect(stats).toMatchObject({ sent: 1, deleted: 1 });
+    expect(bot.calls.map((c) => c.method)).toEqual(['sendMessage', 'sendMessage', 'deleteMessage']);
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+  });
+
+  it('requestBroadcastSync("delete") skips pending broadcasts (assignment_closed)', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(1);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'skipped', error_json: { type: 'assignment_closed' } });
+    await dispatcher().runOnce();
+    expect(bot.calls).toHaveLength(0);
+  });
+
+  it('edit sync: editMessageText only when the text changed; delete sync deletes; delete wins over edit', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL, '-100200']);
+    const d = dispatcher();
+    await d.runOnce();
+    expect(sends()).toHaveLength(2);
+
+    // Nothing visible changed: the edit request is cleared without a call.
+    expect(await requestBroadcastSync(t.db, a, 'edit')).toBe(2);
+    expect(await d.runOnce()).toMatchObject({ edited: 0 });
+    expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(0);
+    expect((await rows(t.db)).every((r) => r.sync_action === null)).toBe(true);
+
+    await t.db.query(`update assignments set academic_display_text = 'P6 Maths <new>'`);
+    await requestBroadcastSync(t.db, a, 'edit');
+    expect(await d.runOnce()).toMatchObject({ edited: 2 });
+    const edits = bot.calls.filter((c) => c.method === 'editMessageText');
+    expect(edits).toHaveLength(2);
+    expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths &lt;new&gt;</b>')).toBe(true);
+    expect((await rows(t.db))[0]!.message_html!.startsWith('<b>P6 Maths &lt;new&gt;</b>')).toBe(true);
+
+    // A pending delete is not downgraded by a later edit request.
+    await t.db.query(`update assignments set status = 'closed'`);
+    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(2);
+    expect(await requestBroadcastSync(t.db, a, 'edit')).toBe(0);
+    expect((await rows(t.db)).map((r) => r.sync_action)).toEqual(['delete', 'delete']);
+    bot.failNext('deleteMessage', { status: 500 });
+    const s = await settle(d);
+    expect(s).toMatchObject({ deleted: 2, retried: 1 });
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+    expect(bot.messages('-100200')).toHaveLength(0);
+    const r = await rows(t.db);
+    expect(r.every((x) => x.deleted_at !== null && x.sync_action === null && x.status === 'sent')).toBe(true);
+    // Deleted rows are not synced again.
+    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(0);
+  });
+
+  it('client: edit of an unchanged or missing message and delete of a missing message count as done', async () => {
+    const c = client();
+    const id = await c.send(CHANNEL, '<b>x</b>', null);
+    await c.edit(CHANNEL, id, '<b>x</b>', null); // not modified
+    await c.edit(CHANNEL, 999, 'y', null); // not found
+    await c.remove(CHANNEL, 999);
+    await c.remove(CHANNEL, id);
+    await c.remove(CHANNEL, id);
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+    bot.failNext('sendMessage', { status: 429, retryAfter: 7 });
+    const e = (await c.send(CHANNEL, 'x', null).catch((err: unknown) => err)) as BotError;
+    expect([e.kind, e.retryAfterSeconds]).toEqual(['rate_limited', 7]);
+  });
+
+  it('a row left "sending" past the lease becomes uncertain and is never re-sent', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    await queueDms(t.db, a, [{ tutorId: await tutor(t.db, 1001), chatId: '1001', distanceKm: 1 }]);
+    await t.db.query(`update deliveries set status = 'sending', attempts = 1, lease_owner = 'crashed', sending_started_at = now() - interval '10 minutes' where kind = 'dm'`);
+    await t.db.query(`update deliveries set status = 'sending', attempts = 1, lease_owner = 'alive', sending_started_at = now() where kind = 'broadcast'`);
+    const before = await counterValue(metrics.deliveries, { kind: 'dm', outcome: 'uncertain' });
+    const d = dispatcher();
+    expect(await d.runOnce()).toMatchObject({ uncertain: 1, sent: 0 });
+    expect(bot.calls).toHaveLength(0); // the fresh 'sending' row is someone else's in-flight call
+    expect(await counterValue(metrics.deliveries, { kind: 'dm', outcome: 'uncertain' })).toBe(before + 1);
+    const r = await rows(t.db);
+    expect(r.map((x) => [x.kind, x.status, x.error_json?.type ?? null])).toEqual([
+      ['broadcast', 'sending', null],
+      ['dm', 'uncertain', 'interrupted_mid_send'],
+    ]);
+    expect(await d.reconcile()).toBe(0);
+    await d.runOnce();
+    expect(bot.calls).toHaveLength(0);
+  });
+
+  it('per-chat order: when the first message of a chat gets a 500, the second is not sent before it', async () => {
+    const ag = await agency(t.db);
+    const a1 = await assignment(t.db, ag, { title: 'first' });
+    const a2 = await assignment(t.db, ag, { title: 'second' });
+    const a3 = await assignment(t.db, ag, { title: 'third' });
+    await queueBroadcasts(t.db, a1, [CHANNEL]);
+    await queueBroadcasts(t.db, a2, [CHANNEL, '-100200']);
+    await queueBroadcasts(t.db, a3, [CHANNEL]);
+    let failed = false;
+    bot.failWhen((c) => (c.method === 'sendMessage' && c.chatId === CHANNEL && !failed ? ((failed = true), { status: 500 }) : null));
+    const d = dispatcher({ backoffBaseMs: 200 });
+    const s = await d.runOnce();
+    expect(s).toMatchObject({ retried: 1, sent: 1 }); // only the other chat went out
+    expect(sends().map((c) => [String(c.chatId), c.status]).sort()).toEqual([
+      ['-100200', 200],
+      [CHANNEL, 500],
+    ]);
+    await settle(d);
+    expect(bot.messages(CHANNEL).map((m) => m.text.split('\n')[0])).toEqual(['<b>first</b>', '<b>second</b>', '<b>third</b>']);
+  });
+
+  it('two dispatchers at once never send a row twice and keep per-chat order', async () => {
+    if (t.driver !== 'postgres') return; // PGlite has one connection; the claim is the same SQL
+    const other = await t.connect(4);
+    const ag = await agency(t.db);
+    for (let i = 0; i < 12; i++) await queueBroadcasts(t.db, await assignment(t.db, ag, { title: `n${i}` }), [CHANNEL, `-10${i % 3}`]);
+    const d1 = dispatcher();
+    const d2 = createDispatcher({ db: other, client: client(), log: silentLog, leaseOwner: 'test:2', maxAttempts: 3, backoffBaseMs: 10, freshness: FRESHNESS });
+    await Promise.all([d1.runOnce(), d2.runOnce(), d1.runOnce(), d2.runOnce()]);
+    await settle(d1);
+    expect(sends()).toHaveLength(24);
+    expect(bot.messages(CHANNEL).map((m) => m.text.split('\n')[0])).toEqual(Array.from({ length: 12 }, (_, i) => `<b>n${i}</b>`));
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * A fake Telegram Bot API: a real HTTP server on 127.0.0.1 (random port) for tests and benchmarks.
+ *
+ *   const bot = await startFakeBotApi();
+ *   createBotClient({ token: '123:abc', apiUrl: bot.url });   // grammY posts to `${url}/bot<token>/<method>`
+ *   bot.failNext('sendMessage', { status: 429, retryAfter: 1 });  // script the next answer(s) of a method
+ *   bot.failWhen((call) => call.chatId === '42' ? { status: 403 } : null);
+ *   bot.setOutage(true);                        // every request: socket destroyed (a network error)
+ *   bot.calls                                    // every request, refused ones included, in arrival order
+ *   bot.messages('@chan')                        // what a chat currently shows
+ *   bot.reset(); await bot.close();
+ *
+ * Methods: sendMessage, editMessageText, deleteMessage, getMe (anything else answers 404 like Telegram).
+ * Edits answer "message is not modified" / "message to edit not found" and deletes "message to delete not
+ * found" as Telegram does. Any token is accepted.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeBotCall {
+  method: string;
+  /** `chat_id` as sent (grammY sends what the caller passed: a number or a string). */
+  chatId: string | number | null;
+  body: Record<string, unknown>;
+  /** Date.now() when the request arrived. */
+  at: number;
+  /** HTTP status answered (0 for an outage: the connection was dropped). */
+  status: number;
+}
+
+export interface FakeFailure {
+  /** HTTP status and Telegram error_code: 429, 403, 400, 500, ... */
+  status: number;
+  /** 429: parameters.retry_after in seconds. */
+  retryAfter?: number;
+  description?: string;
+}
+
+export interface FakeMessage {
+  messageId: number;
+  text: string;
+  replyMarkup: unknown;
+}
+
+export interface FakeBotApi {
+  /** API root to give the client (no trailing slash). */
+  readonly url: string;
+  readonly calls: FakeBotCall[];
+  /** Current (not deleted) messages of a chat, oldest first. */
+  messages(chatId: string | number): FakeMessage[];
+  /** The next `times` calls of `method` fail with `failure`. Queued failures are used in order. */
+  failNext(method: string, failure: FakeFailure, times?: number): void;
+  /** Fail any call for which `fn` returns a failure (checked after failNext); replaces the previous predicate. */
+  failWhen(fn: ((call: FakeBotCall) => FakeFailure | null) | null): void;
+  /** While on, every request's connection is destroyed without an answer. */
+  setOutage(on: boolean): void;
+  /** Forget calls, messages and scripted failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden: bot was blocked by the user',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+};
+
+export async function startFakeBotApi(): Promise<FakeBotApi> {
+  const calls: FakeBotCall[] = [];
+  let chats = new Map<string, { next: number; messages: Map<number, FakeMessage> }>();
+  let queued = new Map<string, FakeFailure[]>();
+  let predicate: ((call: FakeBotCall) => FakeFailure | null) | null = null;
+  let outage = false;
+
+  const chat = (id: unknown) => {
+    const key = String(id);
+    let c = chats.get(key);
+    if (!c) chats.set(key, (c = { next: 1, messages: new Map() }));
+    return c;
+  };
+
+  const reply = (res: ServerResponse, call: FakeBotCall | null, status: number, body: unknown) => {
+    if (call) call.status = status;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const fail = (res: ServerResponse, call: FakeBotCall | null, f: FakeFailure) =>
+    reply(res, call, f.status, {
+      ok: false,
+      error_code: f.status,
+      description: f.status === 429 ? `Too Many Requests: retry after ${f.retryAfter ?? 1}` : f.description ?? DESCRIPTIONS[f.status] ?? `Error ${f.status}`,
+      ...(f.status === 429 ? { parameters: { retry_after: f.retryAfter ?? 1 } } : {}),
+    });
+  const ok = (res: ServerResponse, call: FakeBotCall, result: unknown) => reply(res, call, 200, { ok: true, result });
+
+  async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (!text) return {};
+    const type = req.headers['content-type'] ?? '';
+    if (type.includes('application/json')) return JSON.parse(text) as Record<string, unknown>;
+    if (type.includes('x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  }
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? '').split('?')[0]!);
+      const body: Record<string, unknown> = await readBody(req).catch(() => ({}));
+      if (!match) return reply(res, null, 404, { ok: false, error_code: 404, description: 'Not Found' });
+      const method = match[2]!;
+      const chatId = (body.chat_id as string | number | undefined) ?? null;
+      const call: FakeBotCall = { method, chatId, body, at: Date.now(), status: 0 };
+      calls.push(call);
+      if (outage) {
+        res.socket?.destroy();
+        return;
+      }
+      const scripted = queued.get(method)?.shift() ?? predicate?.(call) ?? null;
+      if (scripted) return fail(res, call, scripted);
+      const now = Math.floor(Date.now() / 1000);
+      switch (method) {
+        case 'getMe':
+          return ok(res, call, { id: 1, is_bot: true, first_name: 'Fake', username: 'fake_bot' });
+        case 'sendMessage': {
+          if (chatId == null || typeof body.text !== 'string' || body.text === '') return fail(res, call, { status: 400, description: 'Bad Request: message text is empty' });
+          const c = chat(chatId);
+          const m: FakeMessage = { messageId: c.next++, text: body.text, replyMarkup: body.reply_markup ?? null };
+          c.messages.set(m.messageId, m);
+          return ok(res, call, { message_id: m.messageId, date: now, chat: { id: chatId, type: 'private' }, text: m.text });
+        }
+        case 'editMessageText': {
+          const m = chatId == null ? undefined : chat(chatId).messages.get(Number(body.message_id));
+          if (!m) return fail(res, call, { status: 400, description: 'Bad Request: message to edit not found' });
+          const markup = body.reply_markup ?? null;
+          if (m.text === body.text && JSON.stringify(m.replyMarkup) === JSON.stringify(markup))
+            return fail(res, call, { status: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' });
+          m.text = String(body.text);
+          m.replyMarkup = markup;
+          return ok(res, call, { message_id: m.messageId, date: now, chat: { id: chatId, type: 'private' }, text: m.text });
+        }
+        case 'deleteMessage': {
+          const c = chatId == null ? undefined : chat(chatId);
+          if (!c || !c.messages.delete(Number(body.message_id))) return fail(res, call, { status: 400, description: 'Bad Request: message to delete not found' });
+          return ok(res, call, true);
+        }
+        default:
+          return fail(res, call, { status: 404, description: 'Not Found' });
+      }
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    messages: (chatId) => [...(chats.get(String(chatId))?.messages.values() ?? [])],
+    failNext(method, failure, times = 1) {
+      const list = queued.get(method) ?? [];
+      for (let i = 0; i < times; i++) list.push(failure);
+      queued.set(method, list);
+    },
+    failWhen(fn) {
+      predicate = fn;
+    },
+    setOutage(on) {
+      outage = on;
+    },
+    reset() {
+      calls.length = 0;
+      chats = new Map();
+      queued = new Map();
+      predicate = null;
+      outage = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

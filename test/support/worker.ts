@@ -1,0 +1,50 @@
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import type { Database } from '../../src/db/index.ts';
+import { enqueueRawIds } from '../../src/queue/index.ts';
+import { runWorkerService, type WorkerFlags, type WorkerServiceOptions } from '../../src/worker/index.ts';
+import { recordingLog } from './collector.ts';
+import { rawMessage } from './assignments.ts';
+
+export const VERSION = 'v1';
+
+/** Configuration as the worker sees it, from environment variables (no .env file). */
+export function workerConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    env: { EXTRACTION_PIPELINE_VERSION: VERSION, EXTRACTION_WORKER_IDLE_S: '0.05', EXTRACTION_BACKOFF_BASE_S: '0', EXTRACTION_BACKOFF_MAX_S: '0', ...env },
+    envFile: null,
+  });
+}
+
+/** Store posts as raw messages (fresh: minutes old) and enqueue them. Returns raw ids in order. */
+export async function postAndEnqueue(
+  db: Database,
+  posts: { channel: string; messageId: number; text: string; date?: Date; title?: string; replyTo?: number }[],
+  options: { version?: string; force?: boolean; reason?: 'edit' } = {},
+): Promise<number[]> {
+  const ids: number[] = [];
+  for (const p of posts) ids.push(await rawMessage(db, { ...p, date: p.date ?? new Date(Date.now() - 5 * 60_000) }));
+  await enqueueRawIds(db, options.version ?? VERSION, ids, options.force ?? false, options.reason ?? null);
+  return ids;
+}
+
+/** Run the worker service to completion (oneshot unless told otherwise). */
+export async function drain(db: Database, config: Config, flags: WorkerFlags = {}, extra: Partial<WorkerServiceOptions> = {}) {
+  const log = recordingLog();
+  const result = await runWorkerService({
+    db,
+    config,
+    log,
+    signal: extra.signal ?? new AbortController().signal,
+    flags: { oneshot: true, ...flags },
+    intervals: { staleMs: 50, heartbeatMs: 50, maintenanceMs: 60_000 },
+    ...extra,
+  });
+  return { result, log };
+}
+
+export async function jobRows(db: Database, version = VERSION) {
+  return db.query<{ message_id: number; channel_link: string; status: string; error_json: { type: string } | null; meta: Record<string, unknown>; canonical_json: unknown }>(
+    `select message_id, channel_link, status, error_json, meta, canonical_json from telegram_extractions where pipeline_version = $1 order by channel_link, message_id`,
+    [version],
+  );
+}

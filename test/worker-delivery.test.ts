@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { Queryable } from '../src/db/index.ts';
+import { describeEachDatabase } from './support/databases.ts';
+import { assignmentRows, post } from './support/assignments.ts';
+import { startFakeBotApi } from './support/fake-bot-api.ts';
+import { drain, jobRows, postAndEnqueue, workerConfig } from './support/worker.ts';
+
+let bot: Awaited<ReturnType<typeof startFakeBotApi>>;
+beforeAll(async () => {
+  bot = await startFakeBotApi();
+});
+afterAll(async () => bot.close());
+
+const CHANNEL = '@tutordex_test';
+const COCO = 't.me/cocoassignments';
+const liveConfig = (env: Record<string, string> = {}) =>
+  workerConfig({ TELEGRAM_BOT_TOKEN: '123456:fake-token', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: CHANNEL, EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1', ...env });
+
+const sends = () => bot.calls.filter((c) => c.method === 'sendMessage');
+const broadcasts = () => sends().filter((c) => String(c.chatId) === CHANNEL);
+const dmsTo = (chatId: number) => sends().filter((c) => String(c.chatId) === String(chatId));
+
+/** Tutor rows written directly (the tutors module has its own tests); subjects are taxonomy codes. */
+async function tutor(db: Queryable, chatId: number, p: { subjects: string[]; levels: string[]; lat?: number; lon?: number; km?: number; minRate?: number; modes?: string[] }) {
+  await db.query(
+    `insert into tutors (chat_id, subjects, levels, postal_lat, postal_lon, max_distance_km, min_rate, learning_modes) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [chatId, p.subjects, p.levels, p.lat ?? null, p.lon ?? null, p.km ?? null, p.minRate ?? null, p.modes ?? []],
+  );
+}
+
+describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => {
+  beforeEach(() => bot.reset());
+
+  it('end to end: posts → raw → queue → assignments → exactly one broadcast each, DMs only to matching tutors', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] }); // any secondary maths, anywhere
+    await tutor(t.db, 1002, { subjects: ['ENGLISH'], levels: ['Primary'] }); // matches nothing below
+    await tutor(t.db, 1003, { subjects: ['MATH'], levels: ['Secondary'], lat: 1.29, lon: 103.85, km: 2 }); // CBD, 2 km: too far from Yishun
+    await postAndEnqueue(t.db, [
+      { channel: COCO, messageId: 1, text: post('cocoassignments', 0), title: 'CocoTutors' }, // Sec 3 A Math @ Yishun
+      { channel: COCO, messageId: 2, text: post('cocoassignments', 2), title: 'CocoTutors' }, // P6 Science & Math
+    ]);
+    const { result } = await drain(t.db, liveConfig());
+    expect(result).toMatchObject({ live: true, broadcast: true, dms: true });
+    const rows = await assignmentRows(t.db);
+    expect(rows).toHaveLength(2);
+    expect(broadcasts()).toHaveLength(2);
+    expect(broadcasts()[0]!.body).toMatchObject({ parse_mode: 'HTML' });
+    expect(String(broadcasts()[0]!.body.text)).toContain('Sec 3 A Math');
+    expect(dmsTo(1001)).toHaveLength(1);
+    expect(dmsTo(1002)).toHaveLength(0);
+    expect(dmsTo(1003)).toHaveLength(0);
+    const delivered = await t.db.query<{ kind: string; status: string; telegram_message_id: number | null }>('select kind, status, telegram_message_id from deliveries order by id');
+    expect(delivered.every((d) => d.status === 'sent' && d.telegram_message_id !== null)).toBe(true);
+  });
+
+  it('a worker re-run over the same jobs sends nothing again; a --force reparse has no side effects', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    const ids = await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    await drain(t.db, liveConfig());
+    expect(sends()).toHaveLength(2);
+    const { enqueueRawIds } = await import('../src/queue/index.ts');
+    await enqueueRawIds(t.db, 'v1', ids, true); // operator reparse
+    await drain(t.db, liveConfig());
+    const [job] = await jobRows(t.db);
+    expect((job!.meta.assignments as { broadcast: unknown }[])[0]!.broadcast).toEqual({ suppressed: 'forced_reparse' });
+    expect(sends()).toHaveLength(2);
+  });
+
+  it('B7: an assignment detected as closed on arrival is neither broadcast nor DMed', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: `${post('cocoassignments', 0)}\nStatus: Closed` }]);
+    await drain(t.db, liveConfig());
+    expect(sends()).toHaveLength(0);
+  });
+
+  it('historical posts (backfill) are stored but never announced', async () => {
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0), date: new Date(Date.now() - 30 * 3_600_000) }]);
+    await drain(t.db, liveConfig());
+    expect(await assignmentRows(t.db)).toHaveLength(1);
+    expect(sends()).toHaveLength(0);
+  });
+
+  it('re-post → bump without a new broadcast; edit → broadcast edited; closed notice → broadcast deleted', async () => {
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text, date: new Date(Date.now() - 8 * 3_600_000) }]);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text }]); // re-post 8 h later
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ bump_count: 1, message_id: 2 });
+    // the agency edits the post: the rate changes
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text: text.replace('Yishun', 'Yishun\nRate: $55/hr') }], { force: true, reason: 'edit' });
+    await drain(t.db, liveConfig());
+    expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(1);
+    // then marks it taken
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text: `${text}\nStatus: Taken` }], { force: true, reason: 'edit' });
+    await drain(t.db, liveConfig());
+    expect((await assignmentRows(t.db))[0]!.status).toBe('closed');
+    expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
+    expect(broadcasts()).toHaveLength(1);
+  });
+
+  it('B12: deleting the source post closes the assignment and deletes its broadcast', async () => {
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
+    await drain(t.db, liveConfig());
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
+    expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
+  });
+
+  it('B6: the same assignment posted by two agencies is broadcast once and DMs each tutor once', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    await drain(t.db, liveConfig());
+    expect(await assignmentRows(t.db)).toHaveLength(2);
+    expect(broadcasts()).toHaveLength(1);
+    expect(dmsTo(1001)).toHaveLength(1);
+  });
+
+  it('a job taken over by the stale sweep still gets its side effects exactly once (the reference lost them)', async () => {
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    await t.db.query(`update telegram_extractions set meta = meta || '{"requeue_reason": "stale_processing"}'`);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
+  });
+
+  it('Bot API 429 with retry_after is waited out: delivered once', async () => {
+    bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(2); // the refused call and the accepted one
+    expect(await t.db.query(`select status from deliveries`)).toEqual([{ status: 'sent' }]);
+  });
+});

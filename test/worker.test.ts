@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LlmExtractor } from '../src/extraction/llm/index.ts';
+import { claim } from '../src/queue/index.ts';
+import { runWorker } from '../src/worker/index.ts';
+import { RulesExtractor } from '../src/extraction/index.ts';
+import { describeEachDatabase } from './support/databases.ts';
+import { EXAMPLES, assignmentRows, post } from './support/assignments.ts';
+import { recordingLog } from './support/collector.ts';
+import { startFakeLlm } from './support/fake-llm.ts';
+import { VERSION, drain, jobRows, postAndEnqueue, workerConfig } from './support/worker.ts';
+
+let llm: Awaited<ReturnType<typeof startFakeLlm>>;
+beforeAll(async () => {
+  llm = await startFakeLlm();
+});
+afterAll(async () => llm.close());
+
+const fixturePosts = (n: number, channel = 't.me/cocoassignments') =>
+  EXAMPLES.slice(0, n).map((e, i) => ({ channel, messageId: 100 + i, text: e.raw }));
+
+function llmExtractor(over: { threshold?: number; timeoutS?: number } = {}) {
+  const config = workerConfig({ LLM_API_URL: llm.url, LLM_TIMEOUT_SECONDS: String(over.timeoutS ?? 2), LLM_CIRCUIT_BREAKER_THRESHOLD: String(over.threshold ?? 2), LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS: '1' });
+  return new LlmExtractor(config.llm, { reuseStore: null, maxAttempts: 1, backoffBaseMs: 5, backoffMaxMs: 10 });
+}
+
+const until = async (check: () => Promise<boolean>, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not reached in time');
+};
+
+describeEachDatabase('worker', (t) => {
+  it('Mode 4: --oneshot --max-jobs N --no-broadcast --no-dms processes exactly N and leaves nothing processing (B10)', async () => {
+    await postAndEnqueue(t.db, fixturePosts(8));
+    const { result } = await drain(t.db, workerConfig(), { maxJobs: 3, batchSize: 10, concurrency: 4, broadcast: false, dms: false });
+    expect(result).toMatchObject({ claimed: 3, exit: 'max_jobs', broadcast: false, dms: false, delivery: null });
+    const statuses = (await jobRows(t.db)).map((j) => j.status);
+    expect(statuses.filter((s) => s === 'pending')).toHaveLength(5);
+    expect(statuses.filter((s) => s === 'processing')).toHaveLength(0);
+    expect(statuses.filter((s) => s === 'ok' || s === 'skipped')).toHaveLength(3);
+    expect(await t.db.query('select count(*)::int as n from deliveries')).toEqual([{ n: 0 }]);
+  });
+
+  it('oneshot drains every job of its version and ignores other versions', async () => {
+    await postAndEnqueue(t.db, fixturePosts(6));
+    await postAndEnqueue(t.db, fixturePosts(2, 't.me/other'), { version: 'v-other' });
+    const { result } = await drain(t.db, workerConfig());
+    expect(result.exit).toBe('drained');
+    expect(result.outcomes.ok + result.outcomes.skipped).toBe(6);
+    expect((await jobRows(t.db, 'v-other')).map((j) => j.status)).toEqual(['pending', 'pending']);
+  });
+
+  it('oneshot on an empty queue exits at once (§6 #1)', async () => {
+    const started = Date.now();
+    const { result } = await drain(t.db, workerConfig());
+    expect(result).toMatchObject({ exit: 'drained', claimed: 0 });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('the live version writes assignments; per job meta has stage timings, extractor and outcome', async () => {
+    await postAndEnqueue(t.db, fixturePosts(3));
+    await drain(t.db, workerConfig());
+    const rows = await assignmentRows(t.db);
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    const [job] = await jobRows(t.db);
+    expect(job!.status).toBe('ok');
+    expect(job!.meta).toMatchObject({ extractor: { extractor: 'rules' }, stages: { load_raw_ms: expect.any(Number), extract_ms: expect.any(Number) } });
+    expect((job!.meta.assignments as { action: string; broadcast: unknown }[])[0]).toMatchObject({ action: 'inserted', broadcast: { suppressed: 'broadcast_disabled' }, dm: { suppressed: 'dms_disabled' } });
+  });
+
+  it('B8: a drain of another pipeline version writes only its queue rows, never assignments', async () => {
+    await postAndEnqueue(t.db, fixturePosts(4), { version: 'v2' });
+    const { result } = await drain(t.db, workerConfig(), { pipelineVersion: 'v2', broadcast: true, dms: true });
+    expect(result).toMatchObject({ live: false, broadcast: false, dms: false });
+    expect(await assignmentRows(t.db)).toEqual([]);
+    const jobs = await jobRows(t.db, 'v2');
+    expect(jobs.every((j) => j.status === 'ok' || j.status === 'skipped')).toBe(true);
+    expect(jobs.find((j) => j.status === 'ok')!.canonical_json).toBeTruthy();
+  });
+
+  it('--analysis-only keeps even the live version out of assignments', async () => {
+    await postAndEnqueue(t.db, fixturePosts(2));
+    const { result } = await drain(t.db, workerConfig(), { analysisOnly: true });
+    expect(result.live).toBe(false);
+    expect(await assignmentRows(t.db)).toEqual([]);
+  });
+
+  it('skips with reasons: forward, empty text, non-assignment, deleted; a reply bumps its parent (B11)', async () => {
+    const ch = 't.me/cocoassignments';
+    await postAndEnqueue(t.db, [{ channel: ch, messageId: 1, text: post('cocoassignments', 0), date: new Date(Date.now() - 10 * 3_600_000) }]);
+    await drain(t.db, workerConfig());
+    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, is_forward, message_json) values ($1, 2, now(), 'fwd', true, '{}')`, [ch]);
+    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ($1, 3, now(), null, '{}')`, [ch]);
+    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ($1, 4, now(), 'ASSIGNMENT CLOSED', '{}')`, [ch]);
+    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, is_reply, message_json) values ($1, 5, now(), 'Still available!', true, '{"reply_to_msg_id": 1}')`, [ch]);
+    const ids = await t.db.query<{ id: number }>('select id from telegram_messages_raw where message_id between 2 and 5 order by message_id');
+    const { enqueueRawIds } = await import('../src/queue/index.ts');
+    await enqueueRawIds(t.db, VERSION, ids.map((r) => r.id));
+    await drain(t.db, workerConfig());
+    const jobs = await jobRows(t.db);
+    expect(jobs.map((j) => [j.message_id, j.status, j.meta.skip_reason ?? null])).toEqual([
+      [1, 'ok', null],
+      [2, 'skipped', 'forward'],
+      [3, 'skipped', 'empty_text'],
+      [4, 'skipped', 'non_assignment'],
+      [5, 'skipped', 'reply'],
+    ]);
+    expect((await assignmentRows(t.db))[0]!.bump_count).toBe(1);
+  });
+
+  it('B2: an LLM outage never burns the queue – jobs go back to pending with their budget, the breaker recovers', async () => {
+    llm.setMode('down');
+    await postAndEnqueue(t.db, fixturePosts(6));
+    const abort = new AbortController();
+    const extractor = llmExtractor({ threshold: 2 });
+    const running = drain(t.db, workerConfig({ EXTRACTION_MAX_ATTEMPTS: '3' }), { oneshot: false, concurrency: 1, batchSize: 2 }, { signal: abort.signal, extractor });
+    await until(async () => extractor.breaker.isOpen());
+    await new Promise((r) => setTimeout(r, 300));
+    const during = await jobRows(t.db);
+    expect(during.filter((j) => j.status === 'failed')).toEqual([]); // nothing failed while the LLM was down
+    llm.setMode('ok');
+    await until(async () => (await jobRows(t.db)).every((j) => j.status === 'ok' || j.status === 'skipped'));
+    abort.abort();
+    const { result } = await running;
+    expect(result.outcomes.failed).toBe(0);
+    expect(result.outcomes.released + result.outcomes.retried).toBeGreaterThan(0);
+    expect(extractor.breaker.isOpen()).toBe(false);
+  });
+
+  it('a permanent LLM error (not JSON) fails the job with a typed error; a transient one retries', async () => {
+    llm.setMode('garbage');
+    await postAndEnqueue(t.db, fixturePosts(1));
+    await drain(t.db, workerConfig({ EXTRACTION_MAX_ATTEMPTS: '3' }), {}, { extractor: llmExtractor({ threshold: 50 }) });
+    const [job] = await jobRows(t.db);
+    expect(job).toMatchObject({ status: 'failed', error_json: { type: 'llm_invalid_json' } });
+    llm.setMode('ok');
+  });
+
+  it('SIGINT/SIGTERM: stops claiming, releases in-flight work without spending an attempt, nothing left processing', async () => {
+    llm.setMode('hang');
+    await postAndEnqueue(t.db, fixturePosts(5));
+    const abort = new AbortController();
+    const running = drain(t.db, workerConfig(), { oneshot: false, concurrency: 2, batchSize: 5 }, { signal: abort.signal, extractor: llmExtractor({ timeoutS: 30, threshold: 50 }) });
+    await until(async () => llm.requests.length >= 2);
+    abort.abort();
+    const { result } = await running;
+    llm.setMode('ok');
+    expect(result.exit).toBe('stopped');
+    const jobs = await jobRows(t.db);
+    expect(jobs.map((j) => j.status)).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
+    const [next] = await claim(t.db, VERSION, 1);
+    expect(next!.attempt).toBe(1); // released jobs did not spend their attempt
+  });
+
+  it('B10: a failed claim (database connections cut) is retried with backoff, not an exit', async () => {
+    if (t.driver !== 'postgres') return; // PGlite runs in-process: there is no connection to cut
+    await postAndEnqueue(t.db, fixturePosts(4));
+    const abort = new AbortController();
+    const log = recordingLog();
+    const worker = runWorker({
+      db: t.db,
+      config: workerConfig(),
+      extractor: new RulesExtractor(),
+      log,
+      signal: abort.signal,
+      pipelineVersion: VERSION,
+      live: true,
+      broadcast: false,
+      dms: false,
+      oneshot: false,
+      maxJobs: 0,
+      batchSize: 1,
+      concurrency: 1,
+      idleMs: 50,
+      staleSeconds: 0,
+    });
+    await t.db.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).catch(() => {});
+    await until(async () => {
+      const jobs = await jobRows(t.db).catch(() => []);
+      return jobs.length === 4 && jobs.every((j) => j.status === 'ok' || j.status === 'skipped');
+    }).catch(async (err) => {
+      console.log(JSON.stringify(await jobRows(t.db).catch((e) => String(e))), JSON.stringify(log.lines.slice(-8)));
+      throw err;
+    });
+    abort.abort();
+    const summary = await worker;
+    expect(summary.exit).toBe('stopped');
+    expect(summary.outcomes.ok + summary.outcomes.skipped).toBe(4);
+  });
+});
