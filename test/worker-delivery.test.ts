@@ -130,6 +130,34 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(broadcasts()).toHaveLength(1);
   });
 
+  it('B5: every broadcast is tracked per (assignment, chat) with its message id; a restart re-posts nothing', async () => {
+    await postAndEnqueue(t.db, [
+      { channel: COCO, messageId: 1, text: post('cocoassignments', 0) },
+      { channel: COCO, messageId: 2, text: post('cocoassignments', 1) },
+    ]);
+    await drain(t.db, liveConfig({ BROADCAST_CHAT_ID: `${CHANNEL},-1001234567890` }));
+    const tracked = await t.db.query<{ recipient: string; telegram_message_id: number | null; message_html: string | null }>(
+      `select recipient, telegram_message_id, message_html from deliveries where kind = 'broadcast' order by assignment_id, recipient`,
+    );
+    expect(tracked).toHaveLength(4);
+    expect(new Set(tracked.map((r) => r.recipient))).toEqual(new Set([CHANNEL, '-1001234567890']));
+    expect(tracked.every((r) => r.telegram_message_id !== null && r.message_html?.startsWith('<b>'))).toBe(true);
+    const before = bot.calls.length;
+    await drain(t.db, liveConfig({ BROADCAST_CHAT_ID: `${CHANNEL},-1001234567890` })); // restart: no "sync" re-post
+    expect(bot.calls.length).toBe(before);
+  });
+
+  it('B25/B35: a Mode 4 drain with a bot configured makes no Bot API call at all', async () => {
+    await postAndEnqueue(t.db, [
+      { channel: COCO, messageId: 1, text: post('cocoassignments', 0) },
+      { channel: COCO, messageId: 2, text: 'ASSIGNMENT CLOSED' },
+      { channel: COCO, messageId: 3, text: 'Compiled Tuition Assignments\n\n0706si: N1 Abacus @ Jurong\n\n0706ts: N1 Phonics @ Clementi' },
+    ]);
+    const { result } = await drain(t.db, liveConfig(), { broadcast: false, dms: false });
+    expect(result.delivery).toBeNull();
+    expect(bot.calls).toEqual([]);
+  });
+
   it('Bot API 429 with retry_after is waited out: delivered once', async () => {
     bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);

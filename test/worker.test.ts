@@ -111,6 +111,48 @@ describeEachDatabase('worker', (t) => {
     expect((await assignmentRows(t.db))[0]!.bump_count).toBe(1);
   });
 
+  it('B3/B4: an agency not in any registry is persisted under its own channel title', async () => {
+    await postAndEnqueue(t.db, [{ channel: 't.me/brandnewagency', messageId: 1, text: post('cocoassignments', 0), title: 'Brand New Tutors' }]);
+    await drain(t.db, workerConfig());
+    expect(await assignmentRows(t.db)).toHaveLength(1);
+    expect(await t.db.query('select channel_link, agency_display_name, agency_telegram_channel_name from agencies')).toEqual([
+      { channel_link: 't.me/brandnewagency', agency_display_name: 'Brand New Tutors', agency_telegram_channel_name: 'Brand New Tutors' },
+    ]);
+  });
+
+  it('B18: a compilation post becomes one assignment per item, all in one transaction, canonical_json stored', async () => {
+    const text =
+      'Compiled Tuition Assignments\n\n0706si: N1 Abacus @ 414 Jurong West Street 42 (S)640414\n1 Hr, 1x A Week; $25-35/Hr\n\n0706ts: N1 Phonics @ 105 Clementi Street 12. (S)120105\nFemale Tutor; 1.5 Hr, 1x A Week; $25-35/Hr';
+    await postAndEnqueue(t.db, [{ channel: 't.me/compiler', messageId: 1, text }]);
+    await drain(t.db, workerConfig());
+    const rows = await assignmentRows(t.db);
+    expect(rows.map((r) => r.external_id).sort()).toEqual(['code:0706SI', 'code:0706TS']);
+    const [job] = await jobRows(t.db);
+    expect(job!.status).toBe('ok');
+    expect(job!.canonical_json).toBeTruthy();
+    expect((job!.meta.items as unknown[]).length).toBe(2);
+    expect((job!.meta.assignments as unknown[]).length).toBe(2);
+  });
+
+  it('B14: a stale error_json does not survive an eventual ok', async () => {
+    llm.setMode('down');
+    await postAndEnqueue(t.db, fixturePosts(1));
+    await drain(t.db, workerConfig({ EXTRACTION_MAX_ATTEMPTS: '5' }), { maxJobs: 1 }, { extractor: llmExtractor({ threshold: 50 }) });
+    expect((await jobRows(t.db))[0]).toMatchObject({ status: 'pending', error_json: { type: 'llm_http_5xx' } });
+    llm.setMode('ok');
+    await drain(t.db, workerConfig(), {}, { extractor: llmExtractor({ threshold: 50 }) });
+    expect((await jobRows(t.db))[0]).toMatchObject({ status: 'ok', error_json: null });
+  });
+
+  it('B20: the worker records the time of its last successful loop (the health check reads it)', async () => {
+    const { metrics } = await import('../src/metrics/index.ts');
+    metrics.lastLoopAt.set(0);
+    await postAndEnqueue(t.db, fixturePosts(1));
+    await drain(t.db, workerConfig());
+    const value = (await metrics.lastLoopAt.get()).values[0]!.value;
+    expect(Math.abs(value - Date.now() / 1000)).toBeLessThan(60);
+  });
+
   it('B2: an LLM outage never burns the queue – jobs go back to pending with their budget, the breaker recovers', async () => {
     llm.setMode('down');
     await postAndEnqueue(t.db, fixturePosts(6));

@@ -66,7 +66,7 @@ export interface Config {
     freshness: { greenHours: number; yellowHours: number; orangeHours: number; expireHours: number };
     duplicates: { enabled: boolean; minScore: number };
   };
-  delivery: { botToken: string | null; botApiUrl: string | null; broadcastChatIds: string[]; dmMaxRecipients: number; maxAttempts: number };
+  delivery: { botToken: string | null; botApiUrl: string | null; broadcastChatIds: string[]; dmMaxRecipients: number; maxAttempts: number; sendingLeaseSeconds: number };
   web: { metricsPort: number | null; dashboardToken: string | null };
   logLevel: EnvValues['LOG_LEVEL'];
   appEnv: string;
@@ -181,6 +181,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       broadcastChatIds: e.BROADCAST_CHAT_ID,
       dmMaxRecipients: e.DM_MAX_RECIPIENTS,
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+      sendingLeaseSeconds: e.DELIVERY_SENDING_LEASE_SECONDS,
     },
     web: { metricsPort: e.METRICS_PORT, dashboardToken: e.DASHBOARD_TOKEN },
     logLevel: e.LOG_LEVEL,

@@ -182,6 +182,7 @@ export const ENV_VARS = {
   TELEGRAM_BOT_API_URL: v({ aliases: ['BOT_API_URL'], parser: httpUrl, default: null as string | null, help: 'Bot API root for a self-hosted Bot API server (default https://api.telegram.org).' }),
   BROADCAST_CHAT_ID: v({ aliases: ['AGGREGATOR_CHANNEL_IDS', 'AGGREGATOR_CHANNEL_ID'], parser: chatList, default: [] as string[], help: 'Broadcast target chat(s): ids or @names, comma-separated or a JSON array.' }),
   DM_MAX_RECIPIENTS: v({ parser: int(0, 10000), default: 50, help: 'Most tutors DMed per assignment (fair rotation beyond that).' }),
+  DELIVERY_SENDING_LEASE_SECONDS: v({ parser: int(0, 86400), default: 90, help: 'A delivery left "sending" this long (its process died mid-call) is marked uncertain, never re-sent.' }),
   DELIVERY_MAX_ATTEMPTS: v({ parser: int(1, 100), default: 5, help: 'Attempts per broadcast/DM before it is recorded as failed.' }),
   // --- web
   METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve /metrics and /health from live/worker on this port.' }),

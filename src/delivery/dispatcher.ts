@@ -128,10 +128,21 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   async function claimSends(stats: DispatchStats): Promise<{ rows: SendRow[]; touched: number }> {
     return db.transaction(async (tx) => {
       const found = await tx.query<SendRow>(
-        `with heads as (
-           select distinct on (recipient) id from deliveries
-            where status in ('pending', 'sending')
-            order by recipient, id
+        // The head (lowest id) of each recipient's unsent rows, found by a skip scan over the partial
+        // (recipient, id) index: one probe per recipient, not a walk over every pending row (a DISTINCT ON made a
+        // 10,000-message backlog to one channel quadratic).
+        `with recursive recipients as (
+           (select recipient from deliveries where status in ('pending', 'sending') order by recipient, id limit 1)
+           union all
+           select (select d.recipient from deliveries d
+                    where d.status in ('pending', 'sending') and d.recipient > r.recipient
+                    order by d.recipient, d.id limit 1)
+             from recipients r where r.recipient is not null
+         ), heads as (
+           select (select d.id from deliveries d
+                    where d.status in ('pending', 'sending') and d.recipient = r.recipient
+                    order by d.recipient, d.id limit 1) as id
+             from recipients r where r.recipient is not null
          )
          select d.id, d.assignment_id, d.kind, d.recipient, d.tutor_id, d.distance_km, d.attempts,
                 a.status as assignment_status, t.active as tutor_active
