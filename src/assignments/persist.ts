@@ -32,6 +32,12 @@ const SELECT_STORED = `select id, external_id, status, closed_reason, raw_id, pu
 
 /** One agency per channel, keyed by the channel link (the earlier system merged unknown channels: B4). */
 export async function upsertAgency(db: Queryable, channelLink: string, channelTitle: string | null): Promise<number> {
+  // Read first: nearly every job's agency exists already, and a no-op upsert would still write a row version.
+  const [known] = await db.query<{ id: number; agency_telegram_channel_name: string | null }>(
+    'select id, agency_telegram_channel_name from agencies where channel_link = $1',
+    [channelLink],
+  );
+  if (known && (channelTitle === null || channelTitle === known.agency_telegram_channel_name)) return known.id;
   const [row] = await db.query<{ id: number }>(
     `insert into agencies (channel_link, agency_display_name, agency_telegram_channel_name) values ($1, $2, $3)
      on conflict (channel_link) do update
