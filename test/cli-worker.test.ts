@@ -1,48 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../src/cli/main.ts';
-import { openPglite } from '../src/db/index.ts';
-import { EXAMPLES } from './support/assignments.ts';
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function workspace() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-cliw-'));
-  dirs.push(dir);
-  const env: Record<string, string> = { TUTORDEX_DATA_DIR: path.join(dir, 'db'), EXTRACTION_PIPELINE_VERSION: 'v1', LOG_LEVEL: 'silent' };
-  const run = async (argv: string[], extraEnv: Record<string, string> = {}) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIO = { out: (t) => out.push(t), err: (t) => err.push(t), errStream: { write: (t: string) => err.push(t) }, env: { ...env, ...extraEnv }, cwd: dir };
-    const code = await runCli(argv, io);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-  return { dir, env, run };
-}
-
-async function seed(dataDir: string, n: number): Promise<void> {
-  const db = await openPglite({ dataDir });
-  try {
-    for (const [i, e] of EXAMPLES.slice(0, n).entries()) {
-      await db.query(
-        `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ('t.me/cocoassignments', $1, now() - interval '5 minutes', $2, '{}')`,
-        [i + 1, e.raw],
-      );
-    }
-    await db.query(`select enqueue_raw_ids('v1', array(select id from telegram_messages_raw), false)`);
-  } finally {
-    await db.close();
-  }
-}
+import { describe, expect, it } from 'vitest';
+import { cliWorkspace, seedFixturePosts } from './support/cli.ts';
 
 describe('tutordex worker / expire / start (embedded database)', () => {
   it('Mode 4 from the command line: --oneshot --max-jobs 3 --no-broadcast --no-dms → exactly 3, exit 0', async () => {
-    const ws = workspace();
+    const ws = cliWorkspace({ EXTRACTION_PIPELINE_VERSION: 'v1' });
     expect((await ws.run(['db', 'migrate'])).code).toBe(0);
-    await seed(ws.env.TUTORDEX_DATA_DIR!, 7);
+    await seedFixturePosts(ws.env.TUTORDEX_DATA_DIR!, 7, { channel: 't.me/cocoassignments', enqueueVersion: 'v1' });
     const r = await ws.run(['worker', '--oneshot', '--max-jobs', '3', '--no-broadcast', '--no-dms']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^worker max_jobs: claimed=3 ok=\d skipped=\d failed=0 retried=0 released=0 · version=v1 \(live\) · broadcast=off dms=off$/);
@@ -55,7 +18,7 @@ describe('tutordex worker / expire / start (embedded database)', () => {
   });
 
   it('side effects never turn on by themselves; asking without a bot token is a clear configuration error', async () => {
-    const ws = workspace();
+    const ws = cliWorkspace({ EXTRACTION_PIPELINE_VERSION: 'v1' });
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['worker', '--oneshot', '--broadcast'], {}, /^tutordex: broadcasting \(EXTRACTION_WORKER_BROADCAST \/ --broadcast\) needs TELEGRAM_BOT_TOKEN/],
       [['worker', '--oneshot'], { EXTRACTION_WORKER_DMS: '1' }, /^tutordex: DMs \(EXTRACTION_WORKER_DMS \/ --dms\) needs TELEGRAM_BOT_TOKEN/],
@@ -77,7 +40,7 @@ describe('tutordex worker / expire / start (embedded database)', () => {
   });
 
   it('expire --dry-run counts, expire expires', async () => {
-    const ws = workspace();
+    const ws = cliWorkspace({ EXTRACTION_PIPELINE_VERSION: 'v1' });
     expect((await ws.run(['db', 'migrate'])).code).toBe(0);
     const dry = await ws.run(['expire', '--dry-run']);
     expect(dry).toMatchObject({ code: 0, out: 'would expire 0 assignment(s) older than 168 h' });
@@ -86,7 +49,7 @@ describe('tutordex worker / expire / start (embedded database)', () => {
   });
 
   it('start replays the bundled sample feed through collector and worker and shows a live summary', async () => {
-    const ws = workspace();
+    const ws = cliWorkspace({ EXTRACTION_PIPELINE_VERSION: 'v1' });
     const r = await ws.run(['start', '--replay-interval', '0', '--exit-when-idle']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('source: bundled sample feed (16 agency channels of real posts');

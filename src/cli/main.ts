@@ -7,6 +7,7 @@ import { registerLoginCommand } from './login-command.ts';
 import { registerExtractionCommands } from './extraction-commands.ts';
 import { registerTutorCommands } from './tutor-commands.ts';
 import { registerStartCommand } from './start-command.ts';
+import { registerAbCommands } from './ab-commands.ts';
 import { registerWorkerCommands } from './worker-commands.ts';
 import type { CliIO } from './runtime.ts';
 
@@ -59,6 +60,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   registerTutorCommands(program, { io, getConfig });
   registerWorkerCommands(program, { io, getConfig });
   registerStartCommand(program, { io, getConfig });
+  registerAbCommands(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();
