@@ -2,7 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { assertNotLive, listVersions, loadVariant, pruneVersion, runAb } from '../src/ab/index.ts';
+import { assertNotLive, compareVersions, listVersions, loadVariant, pruneVersion, runAb, writeReports } from '../src/ab/index.ts';
+import { nt } from '../src/extraction/score.ts';
+import { parseCsv } from '../src/tutors/index.ts';
+import { readFileSync } from 'node:fs';
 import { setLiveVersion } from '../src/assignments/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { EXAMPLES } from './support/assignments.ts';
@@ -16,7 +19,14 @@ let llm: Awaited<ReturnType<typeof startFakeLlm>>;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-ab-'));
 beforeAll(async () => {
   bot = await startFakeBotApi();
-  llm = await startFakeLlm();
+  // B's model: the gold answer for the first three fixture posts, a headline the post does not contain for the rest
+  llm = await startFakeLlm({
+    answer: (text) => {
+      const i = EXAMPLES.slice(0, 6).findIndex((e) => text.includes(e.raw.trim().slice(0, 60)));
+      if (i >= 0 && i < 3) return EXAMPLES[i]!.expected as Record<string, never>;
+      return { academic_display_text: 'Quantum Basket Weaving' };
+    },
+  });
 });
 afterAll(async () => {
   await bot.close();
@@ -75,6 +85,33 @@ describeEachDatabase('ab run and versions', (t) => {
     ]);
     const forced = await runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants: variants.slice(0, 1), channels: null, window: { since: null, until: null }, maxMessages: 2, force: true, report: () => {} });
     expect(forced[0]!.processed).toBe(2);
+  });
+
+  it('rules vs a fake LLM (gold for some posts, wrong for others): summary figures equal hand-computed values', async () => {
+    const b = base();
+    await postAndEnqueue(t.db, EXAMPLES.slice(0, 6).map((e, i) => ({ channel: COCO, messageId: i + 1, text: e.raw })), { version: 'unused' });
+    const bEnv = envFile('gold.env', { EXTRACTION_MODE: 'llm', LLM_API_URL: llm.url });
+    const variants = [loadVariant('A', 'rules-a', undefined, b), loadVariant('B', 'llm-b', bEnv, b)];
+    await runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants, channels: null, window: { since: null, until: null }, maxMessages: null, force: false, report: () => {} });
+    const comparison = await compareVersions(t.db, { a: 'rules-a', b: 'llm-b', since: null, until: null, channels: null, gold: EXAMPLES });
+    expect(comparison.counts).toMatchObject({ a: 6, b: 6, intersection: 6, both_ok: 6 });
+    // hand-computed from the job rows: B has the gold headline on posts 1-3; the invented one is nulled by hardening
+    const a = await jobRows(t.db, 'rules-a');
+    const bRows = await jobRows(t.db, 'llm-b');
+    const head = (j: { canonical_json: unknown }) => (j.canonical_json as { academic_display_text: string | null }).academic_display_text;
+    expect(bRows.map(head).slice(3)).toEqual([null, null, null]);
+    const agree = [0, 1, 2].filter((i) => head(a[i]!) && nt(head(a[i]!)!) === nt(head(bRows[i]!)!)).length;
+    const field = comparison.fields.find((f) => f.field === 'academic_display_text')!;
+    expect(field).toMatchObject({ compared: 6, agree, filled_a: 6, filled_b: 3, fill_b: 0.5, both_empty: 0 });
+    expect(field.agreement).toBeCloseTo(agree / 6, 10);
+    expect(comparison.sides.b.gold).not.toBeNull();
+    expect(comparison.sides.a.gold!.micro!).toBeGreaterThan(comparison.sides.b.gold!.micro!); // half of B's answers are wrong
+    const files = await writeReports(comparison, path.join(dir, `gold-${t.driver}`));
+    const [header, ...rows] = parseCsv(readFileSync(files.csv, 'utf8')).map((r) => r.cells);
+    const eq = header!.indexOf('academic_display_text_eq');
+    expect(rows).toHaveLength(6);
+    expect(rows.slice(3).map((r) => r[eq])).toEqual(['0', '0', '0']);
+    expect(rows.slice(0, 3).filter((r) => r[eq] === '1')).toHaveLength(agree);
   });
 
   it('versions list shows every version with counts, model and the live marker; prune deletes only that version', async () => {
