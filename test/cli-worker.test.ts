@@ -50,7 +50,7 @@ describe('tutordex worker / expire / start (embedded database)', () => {
 
   it('start replays the bundled sample feed through collector and worker and shows a live summary', async () => {
     const ws = cliWorkspace({ EXTRACTION_PIPELINE_VERSION: 'v1' });
-    const r = await ws.run(['start', '--replay-interval', '0', '--exit-when-idle']);
+    const r = await ws.run(['start', '--replay-interval', '0', '--exit-when-idle', '--port', '0']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('source: bundled sample feed (16 agency channels of real posts');
     expect(r.out).toContain('worker: rules extraction, version v1, broadcast off, DMs off');

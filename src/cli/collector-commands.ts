@@ -16,6 +16,7 @@ import { formatQueueStats, withDatabase } from './commands.ts';
 import { table } from './format.ts';
 import { createProgress } from './progress.ts';
 import { createLogger, telegramSource, type CliIO } from './runtime.ts';
+import { startDashboard } from './web-commands.ts';
 
 export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -132,12 +133,14 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
           if (!(await credentialsOrWait(config, io, ctx.log, ctx.signal))) return;
           const source = telegramSource(config, io, 'collector', ctx.log);
           const catchupSource = name === 'live' && config.recovery.enabled ? telegramSource(config, io, 'catchup', ctx.log) : null;
+          const web = config.web.metricsPort === null ? null : await startDashboard(ctx.db, config, '127.0.0.1', config.web.metricsPort);
           try {
             const result = await runLive(ctx, source, { channels, catchupSource, stateFile: stateFile(config, io.cwd) });
             summary(io, result);
           } finally {
             await source.close();
             if (catchupSource && catchupSource !== source) await catchupSource.close();
+            await web?.close();
           }
         });
       });

@@ -8,6 +8,7 @@ import { registerExtractionCommands } from './extraction-commands.ts';
 import { registerTutorCommands } from './tutor-commands.ts';
 import { registerStartCommand } from './start-command.ts';
 import { registerAbCommands } from './ab-commands.ts';
+import { registerWebCommands } from './web-commands.ts';
 import { registerWorkerCommands } from './worker-commands.ts';
 import type { CliIO } from './runtime.ts';
 
@@ -61,6 +62,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   registerWorkerCommands(program, { io, getConfig });
   registerStartCommand(program, { io, getConfig });
   registerAbCommands(program, { io, getConfig });
+  registerWebCommands(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

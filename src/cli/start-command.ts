@@ -12,6 +12,7 @@ import { resolveWorkerSettings, runWorkerService } from '../worker/index.ts';
 import { intOption } from './collector-commands.ts';
 import { withDatabase } from './commands.ts';
 import { createLogger, telegramSource, type CliIO } from './runtime.ts';
+import { DEFAULT_WEB_PORT, startDashboard } from './web-commands.ts';
 
 interface Shared {
   io: CliIO;
@@ -20,6 +21,8 @@ interface Shared {
 
 interface StartOptions {
   exitWhenIdle?: boolean;
+  port: number;
+  web?: boolean;
   replayInterval: number;
   sample?: boolean;
 }
@@ -69,9 +72,11 @@ export function registerStartCommand(program: Command, shared: Shared): void {
   const { io } = shared;
   program
     .command('start')
-    .description('run everything in one process: collector (Telegram, or the bundled sample feed) + worker')
+    .description('run everything in one process: collector (Telegram, or the bundled sample feed) + worker + dashboard')
     .option('--no-sample', 'never fall back to the sample feed (fail without Telegram credentials)')
     .option('--replay-interval <ms>', 'sample feed: milliseconds between replayed posts', intOption('--replay-interval', 0, 3_600_000), 1500)
+    .option('--port <n>', 'dashboard port on 127.0.0.1 (0 = any free port)', intOption('--port', 0, 65535), DEFAULT_WEB_PORT)
+    .option('--no-web', 'do not serve the dashboard')
     .option('--exit-when-idle', 'stop once the sample feed is replayed and the queue is empty (smoke tests)')
     .action(async (opts: StartOptions) => {
       const config = shared.getConfig();
@@ -90,7 +95,9 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           const source: ChannelSource = feed ? feed.source : telegramSource(config, io, 'collector', log);
           const catchupSource: ChannelSource | null = feed ? feed.source : config.recovery.enabled ? telegramSource(config, io, 'catchup', log) : null;
           const channels = feed ? feed.channels : config.channels;
+          const web = opts.web === false ? null : await startDashboard(db, config, '127.0.0.1', opts.port);
           io.out(`TutorDex is running on ${db.location}`);
+          if (web) io.out(`  dashboard: ${web.url}/   health: ${web.url}/health   metrics: ${web.url}/metrics`);
           io.out(
             feed
               ? `  source: bundled sample feed (${channels.length} agency channels of real posts; set TELEGRAM_API_ID, TELEGRAM_API_HASH and CHANNEL_LIST for Telegram)`
@@ -129,6 +136,7 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           await collector;
           const result = await worker;
           if (feed) await source.close();
+          await web?.close();
           io.out(`stopped · ${formatStatus(await startStatus(db, settings.pipelineVersion))} · worker jobs ok ${result.outcomes.ok}`);
         });
       } finally {

@@ -5,6 +5,7 @@ import { runMaintenance, runWorkerService, type WorkerFlags, type WorkerServiceR
 import { intOption } from './collector-commands.ts';
 import { withDatabase } from './commands.ts';
 import { createLogger, type CliIO } from './runtime.ts';
+import { startDashboard } from './web-commands.ts';
 
 interface Shared {
   io: CliIO;
@@ -49,8 +50,14 @@ export function registerWorkerCommands(program: Command, shared: Shared): void {
       const signal = io.signal ?? new AbortController().signal;
       collectProcessMetrics();
       await withDatabase(config, async (db) => {
-        const result = await runWorkerService({ db, config, log, signal, flags: opts });
-        io.out(formatWorkerResult(result));
+        const web = config.web.metricsPort === null ? null : await startDashboard(db, config, '127.0.0.1', config.web.metricsPort);
+        if (web) io.err(`metrics: ${web.url}/metrics   health: ${web.url}/health`);
+        try {
+          const result = await runWorkerService({ db, config, log, signal, flags: opts });
+          io.out(formatWorkerResult(result));
+        } finally {
+          await web?.close();
+        }
       });
     });
 

@@ -1,3 +1,4 @@
+import { metrics } from '../metrics/index.ts';
 import { retryTransient } from '../db/index.ts';
 import { enqueueRawIds } from '../queue/index.ts';
 import { rawRowFromMessage, upsertRawMessages, type RawRow } from '../raw/index.ts';
@@ -40,6 +41,8 @@ export async function writeBatch(
   const onRetry = (err: unknown, attempt: number, delayMs: number) =>
     ctx.log.warn({ channel: channel.channelLink, attempt, delay_ms: delayMs, error: (err as Error).message }, 'raw_write_retry');
   const result = await retryTransient(() => upsertRawMessages(ctx.db, rows), { onRetry, signal: ctx.signal });
+  metrics.messagesIngested.inc({ channel: channel.channelLink, kind: options.reason === 'edit' ? 'edit' : 'new' }, options.reason === 'edit' ? result.inserted + result.updated : result.inserted);
+  if (options.reason !== 'edit' && result.updated > 0) metrics.messagesIngested.inc({ channel: channel.channelLink, kind: 'seen_again' }, result.updated);
   let enqueued = 0;
   if (options.enqueue) {
     const rawIds = messages.filter((m) => !m.isService).map((m) => result.rawIds.get(m.id)).filter((id): id is number => id !== undefined);

@@ -1,3 +1,4 @@
+import { metrics } from '../metrics/index.ts';
 import { retryTransient } from '../db/index.ts';
 import { markDeleted, upsertChannel } from '../raw/index.ts';
 import type { ChannelEvent, ChannelSource, ResolvedChannel } from '../telegram/index.ts';
@@ -66,6 +67,7 @@ export async function runTailLoop(
         const channelLink = event.channel.channelLink;
         const n = await retryTransient(() => markDeleted(ctx.db, channelLink, event.messageIds), untilDatabaseIsBack(ctx));
         stats.deletes += event.messageIds.length;
+        metrics.messagesIngested.inc({ channel: channelLink, kind: 'delete' }, n);
         ctx.log.info({ channel: channelLink, ids: event.messageIds, rows: n }, 'raw_tail_delete_ok');
         return;
       }

@@ -185,7 +185,7 @@ export const ENV_VARS = {
   DELIVERY_SENDING_LEASE_SECONDS: v({ parser: int(0, 86400), default: 90, help: 'A delivery left "sending" this long (its process died mid-call) is marked uncertain, never re-sent.' }),
   DELIVERY_MAX_ATTEMPTS: v({ parser: int(1, 100), default: 5, help: 'Attempts per broadcast/DM before it is recorded as failed.' }),
   // --- web
-  METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve /metrics and /health from live/worker on this port.' }),
+  METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve the dashboard, /metrics and /health from worker and live on this port (127.0.0.1).' }),
   DASHBOARD_TOKEN: v({ parser: text, default: null as string | null, secret: true, help: 'Required to bind the dashboard to anything but 127.0.0.1.' }),
   // --- process
   LOG_LEVEL: v({ parser: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), default: 'info', help: 'Log level (JSON logs on stderr).' }),

@@ -100,6 +100,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
       await release(db, [job], 'shutdown');
       return 'released';
     }
+    if (err instanceof ExtractionError && err.type.startsWith('llm_')) metrics.llmErrors.inc({ type: err.type });
     if (err instanceof ExtractionError && err.type === 'llm_circuit_open') {
       // B2: an LLM outage must not spend the job's budget or fail it; give it back untouched.
       await release(db, [job], 'llm_circuit_open');
@@ -110,6 +111,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
     return out.retried.length ? 'retried' : 'failed';
   }
   stages.extract_ms = ms(tExtract);
+  if (result.outcome === 'ok') countLlm(result.items);
   metrics.jobSeconds.observe({ stage: 'extract' }, stages.extract_ms / 1000);
 
   if (result.outcome === 'skipped') {
@@ -248,6 +250,18 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: Ha
     }
   }
   return effects;
+}
+
+function countLlm(items: HardenedItem[]): void {
+  for (const item of items) {
+    const m = (item.meta.extractor ?? {}) as { extractor?: string; model?: string; cache_hit?: boolean; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
+    if (m.extractor !== 'llm') continue;
+    metrics.llmCalls.inc({ model: m.model ?? 'unknown', reused: m.cache_hit ? 'yes' : 'no' });
+    if (!m.cache_hit && m.usage) {
+      metrics.llmTokens.inc({ kind: 'prompt' }, m.usage.prompt_tokens ?? 0);
+      metrics.llmTokens.inc({ kind: 'completion' }, m.usage.completion_tokens ?? 0);
+    }
+  }
 }
 
 function suppressed(kind: 'broadcast' | 'dm', d: Decision): { suppressed: string } {
