@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describePostgres } from './support/databases.ts';
 import { post } from './support/assignments.ts';
 import { startFakeBotApi } from './support/fake-bot-api.ts';
-import { drain, postAndEnqueue, workerConfig } from './support/worker.ts';
+import { drain, postAndEnqueue, workerConfig, workerProcessEnv } from './support/worker.ts';
 
 let bot: Awaited<ReturnType<typeof startFakeBotApi>>;
 beforeAll(async () => {
@@ -13,14 +13,7 @@ afterAll(async () => bot.close());
 
 describePostgres('worker killed between send and record', (t) => {
   it('the message reached Telegram, the process died before recording it: after a restart it is not sent again', async () => {
-    const env = {
-      DATABASE_URL: t.url!,
-      EXTRACTION_PIPELINE_VERSION: 'v1',
-      TELEGRAM_BOT_TOKEN: '123456:fake-token',
-      TELEGRAM_BOT_API_URL: bot.url,
-      BROADCAST_CHAT_ID: '@tutordex_test',
-      LOG_LEVEL: 'warn',
-    };
+    const env = workerProcessEnv(t.url!, bot.url);
     await postAndEnqueue(t.db, [{ channel: 't.me/cocoassignments', messageId: 1, text: post('cocoassignments', 0) }]);
     const child = spawn(process.execPath, ['bin/tutordex.js', 'worker', '--broadcast'], { env: { ...process.env, ...env }, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));

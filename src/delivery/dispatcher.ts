@@ -168,13 +168,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           metrics.suppressions.inc({ kind: r.kind, reason: reason.type });
         } else send.push({ ...r, id: Number(r.id), assignment_id: Number(r.assignment_id), tutor_id: r.tutor_id == null ? null : Number(r.tutor_id) });
       }
-      if (send.length > 0) {
-        await tx.query(
-          `update deliveries set status = 'sending', sending_started_at = now(), lease_owner = $2, attempts = attempts + 1, updated_at = now()
-            where id = any($1::bigint[])`,
-          [send.map((r) => r.id), o.leaseOwner],
-        );
-      }
+      // Rows are marked 'sending' one at a time right before their own call (processSend), not here: a crash
+      // then leaves at most the one message in flight uncertain, not every row claimed with it.
       return { rows: send.map((r) => ({ ...r, attempts: r.attempts + 1 })), touched: found.length };
     });
   }
@@ -184,16 +179,30 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return r.length > 0;
   }
 
+  /** Take the row for this call; false when another dispatcher took it first. */
+  async function markSending(id: number): Promise<boolean> {
+    const rows = await db.query(
+      `update deliveries set status = 'sending', sending_started_at = now(), lease_owner = $2, attempts = attempts + 1, updated_at = now()
+        where id = $1 and status = 'pending' and (not_before is null or not_before <= now()) returning id`,
+      [id, o.leaseOwner],
+    );
+    return rows.length > 0;
+  }
+
   async function processSend(r: SendRow, stats: DispatchStats, signal: AbortSignal | undefined): Promise<void> {
     let sent: { messageId: number; html: string } | null = null;
+    let marked = false;
     try {
       const a = await loadAssignmentForMessage(db, r.assignment_id);
       if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
       const html = renderAssignment(a, { kind: r.kind, distanceKm: r.distance_km == null ? null : Number(r.distance_km), now: now(), freshness: o.freshness });
       const button = buttonUrlFor(a.messageLink);
+      marked = await markSending(r.id);
+      if (!marked) return;
       const messageId = await withRateLimit(() => client.send(r.recipient, html, button), signal, () => refreshSendLease(r.id));
       sent = { messageId, html };
     } catch (err) {
+      if (!marked && !(await markSending(r.id))) return; // failed before the call (rendering, database): retry like a 5xx
       if (err instanceof Aborted || err instanceof LostLease) {
         // Nothing was delivered (the last answer was a 429): hand the row back untouched.
         await db.query(

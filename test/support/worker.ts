@@ -48,3 +48,16 @@ export async function jobRows(db: Database, version = VERSION) {
     [version],
   );
 }
+
+/** Environment of a real `tutordex worker` child process on a test database, posting to a fake Bot API. */
+export function workerProcessEnv(databaseUrl: string, botUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    EXTRACTION_PIPELINE_VERSION: VERSION,
+    TELEGRAM_BOT_TOKEN: '123456:fake-token',
+    TELEGRAM_BOT_API_URL: botUrl,
+    BROADCAST_CHAT_ID: '@tutordex_test',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
