@@ -314,6 +314,7 @@ export async function importTutors(db: Database, filePath: string): Promise<{ in
     throw new UserError(`cannot read ${filePath}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   const rows = detectImportFormat(filePath, text) === 'json' ? jsonRows(text, filePath) : csvRows(text);
+  if (rows.length === 0) throw new UserError(`${filePath} holds no tutors (a CSV needs a header row and at least one tutor; JSON an array of tutors)`);
   const parsed: Array<{ where: string; input: ParsedTutorInput }> = [];
   const seen = new Map<number, string>();
   for (const row of rows) {

@@ -27,12 +27,15 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 const sameToken = (given: string | undefined | null, token: string) => given != null && timingSafeEqual(digest(given), digest(token));
 
 class BadRequest extends Error {}
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 function assignmentQuery(c: Context): AssignmentQuery {
   const text = (name: string, max = 100): string | null => {
     const v = c.req.query(name);
     if (v === undefined || v.trim() === '') return null;
     if (v.length > max) throw new BadRequest(`${name}: at most ${max} characters`);
+    if (CONTROL.test(v)) throw new BadRequest(`${name}: control characters are not allowed`);
     return v.trim();
   };
   const status = text('status') ?? 'open';
@@ -98,7 +101,7 @@ export function createWebApp(o: WebOptions): Hono {
   app.get('/api/ab', async (c) => {
     const a = c.req.query('a')?.trim();
     const b = c.req.query('b')?.trim();
-    if (!a || !b || a.length > 100 || b.length > 100) throw new BadRequest('a and b: two pipeline versions');
+    if (!a || !b || a.length > 100 || b.length > 100 || CONTROL.test(a) || CONTROL.test(b)) throw new BadRequest('a and b: two pipeline versions');
     const known = await o.db.query<{ v: string }>('select distinct pipeline_version as v from telegram_extractions where pipeline_version = any($1::text[])', [[a, b]]);
     const missing = [a, b].filter((v) => !known.some((k) => k.v === v));
     if (missing.length) return c.json({ error: `no pipeline version ${missing.join(', ')} in the queue` }, 404);
