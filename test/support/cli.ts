@@ -5,6 +5,7 @@ import { afterAll } from 'vitest';
 import { runCli, type CliIO } from '../../src/cli/main.ts';
 import { openPglite } from '../../src/db/index.ts';
 import { EXAMPLES } from './assignments.ts';
+import { assertNoSecrets } from './secrets.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -19,6 +20,7 @@ export function cliWorkspace(env: Record<string, string> = {}) {
     const err: string[] = [];
     const io: CliIO = { out: (t) => out.push(t), err: (t) => err.push(t), errStream: { write: (t: string) => err.push(t) }, env: { ...base, ...extraEnv }, cwd: dir };
     const code = await runCli(argv, io);
+    assertNoSecrets(`tutordex ${argv.join(' ')}`, `${out.join('\n')}\n${err.join('\n')}`);
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
   return { dir, env: base, run };

@@ -4,6 +4,7 @@ import { enqueueRawIds } from '../../src/queue/index.ts';
 import { runWorkerService, type WorkerFlags, type WorkerServiceOptions } from '../../src/worker/index.ts';
 import { recordingLog } from './collector.ts';
 import { rawMessage } from './assignments.ts';
+import { assertNoSecrets } from './secrets.ts';
 
 export const VERSION = 'v1';
 
@@ -39,6 +40,7 @@ export async function drain(db: Database, config: Config, flags: WorkerFlags = {
     intervals: { staleMs: 50, heartbeatMs: 50, maintenanceMs: 60_000 },
     ...extra,
   });
+  assertNoSecrets('worker log', JSON.stringify(log.lines));
   return { result, log };
 }
 
