@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { liveVersion } from '../assignments/index.ts';
+import { liveVersions } from '../assignments/index.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import type { Queryable } from '../db/index.ts';
 import { ConfigError, UserError } from '../errors.ts';
@@ -48,7 +48,7 @@ export function loadVariant(label: 'A' | 'B', version: string, envFile: string |
 
 /** An experiment may never use the live version: its jobs are what tutors are served from. */
 export async function assertNotLive(db: Queryable, baseConfig: Config, variants: Variant[]): Promise<void> {
-  const live = new Set([baseConfig.pipelineVersion, await liveVersion(db)].filter((x): x is string => x !== null));
+  const live = await liveVersions(db, baseConfig.pipelineVersion);
   for (const v of variants) {
     if (live.has(v.version)) throw new UserError(`--${v.label.toLowerCase()} ${v.version} is the live pipeline version; an experiment needs versions of its own`);
   }

@@ -1,4 +1,4 @@
-import { liveVersion } from '../assignments/index.ts';
+import { liveVersions } from '../assignments/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { UserError } from '../errors.ts';
@@ -42,7 +42,7 @@ export async function listVersions(db: Database, config: Config): Promise<Versio
               where e.pipeline_version = v.pipeline_version and e.meta #>> '{extractor,examples,sha256}' is not null) as examples
        from v order by last_at desc nulls last, version`,
   );
-  const live = new Set([config.pipelineVersion, await liveVersion(db)].filter((x): x is string => x !== null));
+  const live = await liveVersions(db, config.pipelineVersion);
   return rows.map((r) => ({
     version: r.version,
     live: live.has(r.version),
@@ -61,7 +61,7 @@ export async function listVersions(db: Database, config: Config): Promise<Versio
  * unknown one. Without `confirm` it only counts. Returns the number of rows (to be) deleted.
  */
 export async function pruneVersion(db: Database, config: Config, version: string, confirm: boolean): Promise<number> {
-  const live = new Set([config.pipelineVersion, await liveVersion(db)].filter((x): x is string => x !== null));
+  const live = await liveVersions(db, config.pipelineVersion);
   if (live.has(version)) throw new UserError(`${version} is the live pipeline version; it cannot be pruned (switch EXTRACTION_PIPELINE_VERSION first)`);
   const [row] = await db.query<{ n: number }>('select count(*)::int as n from telegram_extractions where pipeline_version = $1', [version]);
   const n = row?.n ?? 0;

@@ -16,3 +16,12 @@ export async function setLiveVersion(db: Queryable, version: string): Promise<st
   );
   return before !== null && before !== version ? before : null;
 }
+
+/**
+ * Versions that count as live: the configured EXTRACTION_PIPELINE_VERSION and the one a live worker last
+ * recorded (they differ while a version switch is rolling out).
+ */
+export async function liveVersions(db: Queryable, configuredVersion: string): Promise<Set<string>> {
+  const recorded = await liveVersion(db);
+  return new Set(recorded === null ? [configuredVersion] : [configuredVersion, recorded]);
+}

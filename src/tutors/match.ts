@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.ts';
 import { haversineMeters } from '../extraction/index.ts';
 import { levelVariants } from './resolve.ts';
 import { clampRadiusKm } from './schema.ts';
+import type { TutorRow } from './store.ts';
 
 /** What the matcher needs from an assignment (its extracted signals and location). */
 export interface MatchableAssignment {
@@ -47,17 +48,10 @@ const AssignmentSchema = z.object({
 
 const OptionsSchema = z.object({ cap: z.number().int().min(0) });
 
-interface CandidateRow {
-  id: number;
-  chat_id: number;
-  postal_lat: number | null;
-  postal_lon: number | null;
-  max_distance_km: number | null;
-  min_rate: number | null;
-  learning_modes: string[];
-  tutor_types: string[];
+/** The tutor columns matching reads, plus the last DM time in epoch seconds. */
+type CandidateRow = Pick<TutorRow, 'id' | 'chat_id' | 'postal_lat' | 'postal_lon' | 'max_distance_km' | 'min_rate' | 'learning_modes' | 'tutor_types'> & {
   last_dm: number | null;
-}
+};
 
 const modeKey = (m: string): string => m.toLowerCase().replace(/[\s_-]+/g, '');
 

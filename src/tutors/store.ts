@@ -28,7 +28,7 @@ export interface Tutor {
   updatedAt: Date;
 }
 
-interface TutorRow {
+export interface TutorRow {
   id: number;
   chat_id: number;
   display_name: string | null;

@@ -1,4 +1,4 @@
-import { liveVersion } from '../assignments/index.ts';
+import { liveVersions } from '../assignments/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Queryable } from '../db/index.ts';
 import { JOB_STATUSES } from '../queue/index.ts';
@@ -16,7 +16,7 @@ import type {
 const iso = (d: Date | string | null | undefined): string | null => (d === null || d === undefined ? null : new Date(d).toISOString());
 
 export async function queueOverview(db: Queryable, config: Config): Promise<QueueResponse> {
-  const live = new Set([config.pipelineVersion, await liveVersion(db)].filter((x): x is string => x !== null));
+  const live = await liveVersions(db, config.pipelineVersion);
   const rows = await db.query<{ version: string; status: string; n: number; oldest: Date | null }>(
     `select pipeline_version as version, status, count(*)::int as n,
             min(coalesce(next_attempt_at, updated_at)) filter (where status = 'pending') as oldest
