@@ -186,7 +186,6 @@ async function merge(
     sets.push(`${col} = $${params.length}::${type}`);
   };
   for (const c of changedCols) set(c, next[c], CONTENT_COLUMNS[c]);
-  if (upgrade && !changedCols.includes('meta')) set('meta', next.meta, 'jsonb');
   if (newest) {
     set('raw_id', input.rawId, 'bigint');
     set('message_id', input.messageId, 'bigint');
