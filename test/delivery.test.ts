@@ -350,7 +350,7 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 3, error_json: null });
   });
 
-  it('persistent 500 → failed after maxAttempts; a network outage is retried too; the token never leaks', async () => {
+  it('persistent 500 → failed after maxAttempts; the token never leaks', async () => {
     const ag = await agency(t.db);
     const a = await assignment(t.db, ag);
     await queueBroadcasts(t.db, a, [CHANNEL]);
@@ -360,20 +360,45 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(sends()).toHaveLength(3);
     const [r] = await rows(t.db);
     expect(r).toMatchObject({ status: 'failed', attempts: 3, error_json: { type: 'server' } });
-
-    bot.reset();
-    bot.setOutage(true);
-    const b = await assignment(t.db, ag);
-    await queueBroadcasts(t.db, b, ['-100300']);
-    const s2 = await settle(dispatcher({ maxAttempts: 2 }));
-    expect(s2).toMatchObject({ failed: 1, retried: 1 });
-    const failed = (await rows(t.db))[1]!;
-    expect(failed.error_json!.type).toBe('network');
-    expect(JSON.stringify(failed.error_json)).not.toContain('secret-token-value');
-    const err = await client().send('1', 'x', null).catch((e: unknown) => e);
+    expect(JSON.stringify(r!.error_json)).not.toContain('secret-token-value');
+    const err = await (bot.setOutage(true), client().send('1', 'x', null).catch((e: unknown) => e));
     expect(err).toBeInstanceOf(BotError);
     expect((err as BotError).kind).toBe('network');
     expect(String((err as BotError).message)).not.toContain('secret-token-value');
+  });
+
+  it('a Bot API outage (network errors, 502/503/504) outlasts maxAttempts without failing rows; per-chat order kept', async () => {
+    const ag = await agency(t.db);
+    const a = await assignment(t.db, ag);
+    const b = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, a, ['-100300']);
+    await queueBroadcasts(t.db, b, ['-100300']);
+    const d = dispatcher({ maxAttempts: 2, outageBackoffMaxMs: 20 });
+    bot.setOutage(true);
+    let outageRounds = 0;
+    for (; outageRounds < 6; outageRounds++) {
+      await d.runOnce();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    bot.setOutage(false);
+    bot.failNext('sendMessage', { status: 503 }, 2);
+    bot.failNext('sendMessage', { status: 502 });
+    const stats = await settle(d);
+    expect(stats.failed).toBe(0);
+    const refused = sends().filter((c) => c.status !== 200);
+    expect(refused.length).toBeGreaterThan(4); // many more than maxAttempts (2) calls were refused
+    const r = await rows(t.db);
+    expect(r.map((x) => [x.status, x.attempts, x.telegram_message_id])).toEqual([
+      ['sent', 1, 1],
+      ['sent', 1, 2],
+    ]);
+    // per-chat order: the second message never overtook the first
+    expect(bot.messages('-100300').map((m) => m.text)).toEqual([r[0]!.message_html, r[1]!.message_html]);
+    // a 500 (not an outage) still spends the budget
+    const c = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, c, ['-100301']);
+    bot.failWhen((call) => (call.chatId === '-100301' ? { status: 500 } : null));
+    expect(await settle(d)).toMatchObject({ failed: 1, retried: 1 });
   });
 
   it('403 on a DM: the tutor is deactivated (blocked_bot), the row failed, not retried; other DMs to them skipped', async () => {
@@ -476,6 +501,25 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(r.every((x) => x.deleted_at !== null && x.sync_action === null && x.status === 'sent')).toBe(true);
     // Deleted rows are not synced again.
     expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(0);
+  });
+
+  it('an edit sync during a Bot API outage waits it out (more tries than maxAttempts), then edits once', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    const d = dispatcher({ maxAttempts: 2, outageBackoffMaxMs: 10 });
+    await d.runOnce();
+    await t.db.query(`update assignments set academic_display_text = 'P6 Maths (outage)'`);
+    await requestBroadcastSync(t.db, a, 'edit');
+    bot.setOutage(true);
+    for (let i = 0; i < 5; i++) {
+      await d.runOnce();
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    expect(bot.calls.filter((c) => c.method === 'editMessageText').length).toBeGreaterThan(2);
+    expect((await rows(t.db))[0]).toMatchObject({ sync_action: 'edit', error_json: { type: 'edit_network', attempt: 0 } });
+    bot.setOutage(false);
+    expect(await settle(d)).toMatchObject({ edited: 1, failed: 0 });
+    expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths (outage)</b>')).toBe(true);
   });
 
   it('client: edit of an unchanged or missing message and delete of a missing message count as done', async () => {

@@ -26,6 +26,12 @@ export interface DispatcherOptions {
   maxAttempts: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Longest wait between tries while the Bot API is unreachable (network errors, 502/503/504). Such tries do not
+   * spend maxAttempts: an outage of any length delays rows, it never fails them (a row whose assignment closes or
+   * expires meanwhile is skipped). Default 30000.
+   */
+  outageBackoffMaxMs?: number;
   /** A row 'sending' for longer than this is taken as interrupted mid-send (→ 'uncertain'). Default 90. */
   leaseSeconds?: number;
   /** Longest wait between rounds when no NOTIFY arrives. Default 1000. */
@@ -53,6 +59,7 @@ interface SendRow {
   tutor_id: number | null;
   distance_km: number | null;
   attempts: number;
+  error_json: { outage_tries?: number } | null;
   assignment_status: string;
   tutor_active: boolean | null;
 }
@@ -64,7 +71,7 @@ interface SyncRow {
   telegram_message_id: number;
   message_html: string | null;
   sync_action: 'edit' | 'delete';
-  error_json: { attempt?: number } | null;
+  error_json: { attempt?: number; outage_tries?: number } | null;
   lease: Date;
 }
 
@@ -80,6 +87,9 @@ async function settleAll(work: Promise<void>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+/** The Bot API (or the way to it) is down, as opposed to refusing this particular call. */
+const isOutage = (e: BotError) => e.kind === 'network' || (e.kind === 'server' && (e.code === 502 || e.code === 503 || e.code === 504));
+
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function createDispatcher(o: DispatcherOptions): Dispatcher {
@@ -91,7 +101,9 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const batch = o.batchSize ?? 16;
   const now = o.now ?? (() => new Date());
   const maxAttempts = Math.max(1, o.maxAttempts);
+  const outageMaxMs = o.outageBackoffMaxMs ?? 30_000;
   const backoff = (attempt: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  const outageBackoff = (tries: number) => Math.min(outageMaxMs, maxMs, baseMs * 2 ** Math.max(0, tries - 1));
 
   /** Run a Bot API call, waiting out 429s in place (retry_after clamped to 1..60 s). */
   async function withRateLimit<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, stillMine: () => Promise<boolean>): Promise<T> {
@@ -144,7 +156,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
                     order by d.recipient, d.id limit 1) as id
              from recipients r where r.recipient is not null
          )
-         select d.id, d.assignment_id, d.kind, d.recipient, d.tutor_id, d.distance_km, d.attempts,
+         select d.id, d.assignment_id, d.kind, d.recipient, d.tutor_id, d.distance_km, d.attempts, d.error_json,
                 a.status as assignment_status, t.active as tutor_active
            from deliveries d
            join heads h on h.id = d.id
@@ -245,6 +257,21 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     const e = err instanceof BotError ? err : null;
     const kind = e?.kind ?? 'internal';
     const error = { type: kind === 'internal' ? 'internal' : kind, message: errorMessage(err), ...(e?.code ? { code: e.code } : {}) };
+    if (e && isOutage(e)) {
+      // The Bot API could not be reached: nothing says this row is at fault, so the try is handed back.
+      const tries = (r.error_json?.outage_tries ?? 0) + 1;
+      const ms = outageBackoff(tries);
+      await db.query(
+        `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), not_before = now() + make_interval(secs => $2::float8),
+                error_json = $3::jsonb, lease_owner = null, updated_at = now()
+          where id = $1 and status = 'sending'`,
+        [r.id, ms / 1000, { ...error, outage_tries: tries }],
+      );
+      stats.retried++;
+      metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
+      log.warn({ delivery_id: r.id, kind: r.kind, outage_tries: tries, retry_in_ms: ms, error: error.message }, 'delivery_bot_api_unreachable');
+      return;
+    }
     // Our own failures before the call (rendering, a database hiccup) are retried like a 5xx.
     const retryable = e == null || e.kind === 'server' || e.kind === 'network' || e.kind === 'rate_limited';
     if (retryable && r.attempts < maxAttempts) {
@@ -323,11 +350,14 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         return;
       }
       const e = err instanceof BotError ? err : null;
-      const attempt = (r.error_json?.attempt ?? 0) + 1;
-      const error = { type: `${action}_${e?.kind ?? 'internal'}`, message: errorMessage(err), attempt };
+      const outage = e !== null && isOutage(e);
+      const outageTries = outage ? (r.error_json?.outage_tries ?? 0) + 1 : 0;
+      // an outage try is not this edit's fault: it does not spend the attempt budget
+      const attempt = (r.error_json?.attempt ?? 0) + (outage ? 0 : 1);
+      const error = { type: `${action}_${e?.kind ?? 'internal'}`, message: errorMessage(err), attempt, ...(outage ? { outage_tries: outageTries } : {}) };
       const retryable = e == null || e.kind === 'server' || e.kind === 'network' || e.kind === 'rate_limited';
-      if (retryable && attempt < maxAttempts) {
-        const ms = backoff(attempt);
+      if (outage || (retryable && attempt < maxAttempts)) {
+        const ms = outage ? outageBackoff(outageTries) : backoff(attempt);
         await db.query(
           `update deliveries set sync_requested_at = now() + make_interval(secs => $3::float8), error_json = $4::jsonb, updated_at = now()
             where id = $1 and sync_requested_at = $2`,
