@@ -28,6 +28,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     max: options.max ?? 10,
     onnotice: () => {},
     connect_timeout: 10,
+    // postgres.js waits before each reconnect; its default grows with every failed attempt of the whole pool
+    // (3^n/100 s, up to 20 s), so after a Postgres restart a busy pool could sit idle for many seconds with the
+    // server already back. Callers retry with their own backoff; keep the driver's wait short (≤ 2 s, jittered).
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 2),
     types: {
       int8: { to: 20, from: [20], serialize: (x: unknown) => String(x), parse: parseInt8 },
     },

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Log } from '../collector/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
@@ -53,6 +54,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const buffer: ClaimedJob[] = [];
   const inflight = new Map<number, Promise<void>>();
   const jobAbort = new AbortController();
+  // every in-flight job waits on this signal (an LLM call or a retry sleep): above ~10 jobs Node would warn of a leak
+  setMaxListeners(2 * o.concurrency + 10, jobAbort.signal);
   const onAbort = () => jobAbort.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const staleMs = o.intervals?.staleMs ?? 60_000;
@@ -139,7 +142,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
         if (breaker?.isOpen()) {
           const waitMs = Math.min(Math.max(breaker.retryInMs(), 50), 5_000);
           o.log.warn({ retry_in_ms: breaker.retryInMs() }, 'worker_paused_llm_breaker_open');
-          await (inflight.size > 0 ? Promise.race([...inflight.values(), sleep(waitMs, o.signal)]) : sleep(waitMs, o.signal));
+          await raceWait(inflight.values(), o.signal, (signal) => sleep(waitMs, signal));
           continue;
         }
         const room = o.maxJobs > 0 ? Math.min(o.batchSize, o.maxJobs - summary.claimed) : o.batchSize;
@@ -152,7 +155,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
           continue;
         }
         if (inflight.size > 0) {
-          await Promise.race([...inflight.values(), waitForWork(o.db, o.pipelineVersion, { timeoutMs: o.idleMs, signal: o.signal })]);
+          await raceWait(inflight.values(), o.signal, (signal) => waitForWork(o.db, o.pipelineVersion, { timeoutMs: o.idleMs, signal }));
           continue;
         }
         if (o.oneshot && (await outstanding(o.db, o.pipelineVersion)) === 0) {
@@ -164,7 +167,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
         // B10: a failed claim (database restarting, network) is not a reason to exit
         errorStreak++;
         metrics.workerLoopErrors.inc();
-        const delay = Math.min(30_000, 250 * 2 ** Math.min(errorStreak, 7));
+        // capped at 5 s: a long outage must not leave the worker asleep for long after Postgres is back (the
+        // first query after a restart can still fail on a connection of the old server and extend the streak)
+        const delay = Math.min(5_000, 250 * 2 ** Math.min(errorStreak, 5));
         o.log.warn({ error: (err as Error).message, retry_in_ms: delay, streak: errorStreak }, 'worker_loop_error');
         await sleep(delay, o.signal);
       }
@@ -181,6 +186,23 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   }
   o.log.info({ ...summary.outcomes, claimed: summary.claimed, exit: summary.exit }, 'worker_stop');
   return summary;
+}
+
+/**
+ * Wait until a job finishes or `wait` ends, whichever is first; the wait is cancelled once the race is decided.
+ * (Racing a plain sleep left its timer and its listener on the worker's signal behind on every job completion.)
+ */
+async function raceWait(inflight: Iterable<Promise<void>>, outer: AbortSignal, wait: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  const scope = new AbortController();
+  const stop = () => scope.abort();
+  if (outer.aborted) scope.abort();
+  else outer.addEventListener('abort', stop, { once: true });
+  try {
+    await Promise.race([...inflight, wait(scope.signal)]);
+  } finally {
+    outer.removeEventListener('abort', stop);
+    scope.abort();
+  }
 }
 
 async function releaseWithRetry(o: WorkerOptions, jobs: ClaimedJob[]): Promise<void> {

@@ -85,11 +85,12 @@ export class LlmClient {
     for (;;) {
       attempts++;
       transientTries++;
+      const call = linkedSignal(signal);
       try {
         const completion = await this.sdk.chat.completions.create(this.requestBody(system, user, mode), {
           timeout: this.opts.timeoutMs,
           maxRetries: 0,
-          signal: signal ?? null,
+          signal: call.signal,
         });
         this.responseFormat = mode;
         return readCompletion(completion, attempts, mode);
@@ -106,6 +107,8 @@ export class LlmClient {
         const wait = this.waitMs(error, transientTries);
         if (wait === null) throw error;
         await sleep(wait, signal);
+      } finally {
+        call.dispose();
       }
     }
   }
@@ -116,6 +119,19 @@ export class LlmClient {
     if (typeof retryAfter !== 'number') return backoff;
     return retryAfter > this.opts.retryAfterMaxMs ? null : Math.max(backoff, retryAfter);
   }
+}
+
+/**
+ * A signal for one HTTP call that follows `outer`. The SDK adds an 'abort' listener to the signal it is given and
+ * never removes it; handing it the worker's long-lived shutdown signal leaked one listener per LLM request.
+ */
+function linkedSignal(outer: AbortSignal | undefined): { signal: AbortSignal | null; dispose: () => void } {
+  if (!outer) return { signal: null, dispose: () => {} };
+  const inner = new AbortController();
+  const onAbort = () => inner.abort(outer.reason);
+  if (outer.aborted) inner.abort(outer.reason);
+  else outer.addEventListener('abort', onAbort, { once: true });
+  return { signal: inner.signal, dispose: () => outer.removeEventListener('abort', onAbort) };
 }
 
 function readCompletion(completion: ChatCompletion, attempts: number, mode: ResponseFormatMode): ChatReply {
