@@ -48,6 +48,25 @@ describeEachDatabase('backfill', (t) => {
     expect(progress).toEqual({ channel_link: 't.me/alpha', scanned_count: 5, inserted_count: 5, last_message_id: 3 });
   });
 
+  it('a run left running by a process killed unseen (no heartbeat for 5 min) is closed as abandoned by the next run', async () => {
+    const source = sourceWith({ alpha: 3 });
+    // a live-looking run (recent heartbeat) and a dead one (silent for 6 minutes), as kill -9 leaves them
+    await t.db.query(
+      `insert into ingestion_runs (run_type, status, channels, started_at, heartbeat_at, meta)
+       values ('backfill', 'running', '["t.me/alpha"]', now() - interval '10 minutes', now() - interval '6 minutes', '{}'),
+              ('live', 'running', '["t.me/alpha"]', now() - interval '10 minutes', now() - interval '20 seconds', '{}')`,
+    );
+    const ctx = context(t.db);
+    await runBackfill(ctx, source, backfillOptions());
+    const all = await t.db.query<{ run_type: string; status: string; meta: Record<string, unknown>; closed_at_heartbeat: boolean }>(
+      `select run_type, status, meta, finished_at = heartbeat_at as closed_at_heartbeat from ingestion_runs order by id`,
+    );
+    expect(all.map((r) => [r.run_type, r.status])).toEqual([['backfill', 'error'], ['live', 'running'], ['backfill', 'ok']]);
+    expect(all[0]).toMatchObject({ meta: { abandoned: true }, closed_at_heartbeat: true });
+    expect(String(all[0]!.meta.error)).toMatch(/no heartbeat for 300 s/);
+    expect(ctx.log.lines.some((l) => l.event === 'ingestion_runs_abandoned')).toBe(true);
+  });
+
   it('a second backfill of the same window writes no duplicates and leaves ok jobs alone', async () => {
     const source = sourceWith({ alpha: 6 });
     await runBackfill(context(t.db), source, backfillOptions());

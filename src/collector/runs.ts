@@ -49,6 +49,26 @@ export async function heartbeat(db: Queryable, runId: number): Promise<void> {
   await db.query(`update ingestion_runs set heartbeat_at = now() where id = $1`, [runId]);
 }
 
+/** Every run heartbeats this often while its process is alive (the tail also beats on each flush). */
+export const RUN_HEARTBEAT_MS = 30_000;
+/** A `running` run whose last heartbeat is older than this belongs to a process that died unseen (kill -9, OOM, power loss). */
+export const RUN_ABANDONED_AFTER_SECONDS = 300;
+
+/**
+ * Close runs left `running` by a process that ended without seeing its own exit: status `error`, finished at the
+ * last heartbeat, `meta.abandoned`. Returns the ids closed.
+ */
+export async function closeAbandonedRuns(db: Queryable, olderThanSeconds = RUN_ABANDONED_AFTER_SECONDS): Promise<number[]> {
+  const rows = await db.query<{ id: number }>(
+    `update ingestion_runs set status = 'error', finished_at = coalesce(heartbeat_at, started_at),
+            meta = meta || jsonb_build_object('abandoned', true, 'error', 'abandoned: no heartbeat for ' || $1::int || ' s (process killed?)')
+      where status = 'running' and coalesce(heartbeat_at, started_at) < now() - make_interval(secs => $1::int)
+      returning id`,
+    [olderThanSeconds],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
 /** Record a channel's counts for a run (values are totals, not increments); known last id/date are never nulled. */
 export async function upsertProgress(db: Queryable, runId: number, channelLink: string, c: ProgressCounts): Promise<void> {
   await db.query(
