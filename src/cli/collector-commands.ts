@@ -134,6 +134,7 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
           const source = telegramSource(config, io, 'collector', ctx.log);
           const catchupSource = name === 'live' && config.recovery.enabled ? telegramSource(config, io, 'catchup', ctx.log) : null;
           const web = config.web.metricsPort === null ? null : await startDashboard(ctx.db, config, '127.0.0.1', config.web.metricsPort);
+          if (web) io.err(`metrics: ${web.url}/metrics   health: ${web.url}/health`);
           try {
             const result = await runLive(ctx, source, { channels, catchupSource, stateFile: stateFile(config, io.cwd) });
             summary(io, result);

@@ -15,11 +15,25 @@ export function cliWorkspace(env: Record<string, string> = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-cli-'));
   dirs.push(dir);
   const base: Record<string, string> = { TUTORDEX_DATA_DIR: path.join(dir, 'db'), LOG_LEVEL: 'silent', ...env };
-  const run = async (argv: string[], extraEnv: Record<string, string> = {}) => {
+  /** `io` adds or replaces parts of the CLI's surroundings: a Telegram source, an abort signal, an output tap. */
+  const run = async (argv: string[], extraEnv: Record<string, string> = {}, io: Partial<CliIO> = {}) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIO = { out: (t) => out.push(t), err: (t) => err.push(t), errStream: { write: (t: string) => err.push(t) }, env: { ...base, ...extraEnv }, cwd: dir };
-    const code = await runCli(argv, io);
+    const cli: CliIO = {
+      errStream: { write: (t: string) => err.push(t) },
+      env: { ...base, ...extraEnv },
+      cwd: dir,
+      ...io,
+      out: (t) => {
+        out.push(t);
+        io.out?.(t);
+      },
+      err: (t) => {
+        err.push(t);
+        io.err?.(t);
+      },
+    };
+    const code = await runCli(argv, cli);
     assertNoSecrets(`tutordex ${argv.join(' ')}`, `${out.join('\n')}\n${err.join('\n')}`);
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
