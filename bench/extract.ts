@@ -2,9 +2,9 @@
 import path from 'node:path';
 import { createExtractor, loadExamples, processPost } from '../src/extraction/index.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { fmt, machine, printTable } from './support.ts';
+import { fmt, machine, printTable, ratioOf, type SummaryRow } from './support.ts';
 
-export async function extractBenchmark(): Promise<void> {
+export async function extractBenchmark(): Promise<SummaryRow[]> {
   const rounds = Number(process.env.BENCH_EXTRACT_ROUNDS ?? 100);
   const examples = loadExamples(path.resolve('test/fixtures/message_examples'));
   const extractor = createExtractor(loadConfig({ env: {}, envFile: null }), 'rules');
@@ -32,4 +32,9 @@ export async function extractBenchmark(): Promise<void> {
       ['heap used', `${fmt(process.memoryUsage().heapUsed / 2 ** 20)} MiB`],
     ],
   );
+  const rate = times.length / seconds;
+  return [
+    { suite: 'extract', measurement: `rules extractor + hardening (${fmt(times.length)} posts)`, value: `${fmt(rate)} posts/s`, baseline: 'no peer (the pipeline rows divide by it)', ratio: '' },
+    { suite: 'extract', measurement: 'p99 per post', value: `${q(0.99).toFixed(2)} ms`, baseline: `p50 ${q(0.5).toFixed(2)} ms`, ratio: ratioOf(q(0.99), q(0.5)) },
+  ];
 }

@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { migrate, openPglite, openPostgres, type Database } from '../src/db/index.ts';
 import { rawRowFromMessage, upsertRawMessages } from '../src/raw/index.ts';
 import { makeMessage } from '../src/telegram/memory.ts';
-import { fmt, machine, printTable, scratchDatabase } from './support.ts';
+import { fmt, machine, printTable, ratioOf, scratchDatabase, type SummaryRow } from './support.ts';
 
 const BATCH = 1000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -52,7 +52,7 @@ async function enqueueComparison(db: Database, channels: number): Promise<{ ours
   return { ours: result.totals.total_enqueued / ours, plain: plain!.n / plainSeconds, rows: plain!.n };
 }
 
-export async function ingestBenchmark(): Promise<void> {
+export async function ingestBenchmark(): Promise<SummaryRow[]> {
   const N = Number(process.env.BENCH_INGEST_ROWS ?? 100_000);
   const NLITE = Number(process.env.BENCH_INGEST_PGLITE_ROWS ?? 50_000);
   console.log(`ingest benchmark: raw upsert in batches of ${BATCH}; enqueue-from-raw of ${fmt(N)} rows; ${machine()}`);
@@ -87,4 +87,11 @@ export async function ingestBenchmark(): Promise<void> {
       [`enqueue-from-raw, PGlite (${fmt(liteEnq.rows)} rows)`, fmt(liteEnq.ours), `${(liteEnq.ours / liteEnq.plain).toFixed(2)}× of plain INSERT … SELECT (${fmt(liteEnq.plain)}/s)`],
     ],
   );
+  return [
+    { suite: 'ingest', measurement: `raw upsert, Postgres, new messages (${fmt(N)})`, value: `${fmt(pgInsert)} rows/s`, baseline: 'target 20,000 rows/s', ratio: ratioOf(pgInsert, 20_000) },
+    { suite: 'ingest', measurement: 'raw upsert, Postgres, re-seen messages', value: `${fmt(pgRefresh)} rows/s`, baseline: `new messages ${fmt(pgInsert)} rows/s`, ratio: ratioOf(pgRefresh, pgInsert) },
+    { suite: 'ingest', measurement: `raw upsert, PGlite, new messages (${fmt(NLITE)})`, value: `${fmt(liteInsert)} rows/s`, baseline: `Postgres ${fmt(pgInsert)} rows/s`, ratio: ratioOf(liteInsert, pgInsert) },
+    { suite: 'ingest', measurement: `enqueue-from-raw, Postgres (${fmt(enq.rows)} rows)`, value: `${fmt(enq.ours)} rows/s`, baseline: `plain INSERT … SELECT ${fmt(enq.plain)} rows/s`, ratio: ratioOf(enq.ours, enq.plain) },
+    { suite: 'ingest', measurement: `enqueue-from-raw, PGlite (${fmt(liteEnq.rows)} rows)`, value: `${fmt(liteEnq.ours)} rows/s`, baseline: `plain INSERT … SELECT ${fmt(liteEnq.plain)} rows/s`, ratio: ratioOf(liteEnq.ours, liteEnq.plain) },
+  ];
 }

@@ -13,7 +13,7 @@ import { openPostgres, type Database } from '../src/db/index.ts';
 import { createExtractor, loadExamples, processPost } from '../src/extraction/index.ts';
 import { runWorkerService } from '../src/worker/index.ts';
 import { startFakeBotApi } from '../test/support/fake-bot-api.ts';
-import { fmt, machine, printTable, scratchDatabase } from './support.ts';
+import { fmt, machine, printTable, ratioOf, scratchDatabase, type SummaryRow } from './support.ts';
 import { migrate } from '../src/db/index.ts';
 
 const examples = loadExamples('test/fixtures/message_examples');
@@ -67,7 +67,7 @@ async function withScratch<T>(tag: string, fn: (db: Database, url: string) => Pr
 /** The worker's V8 heap cap, as recommended for production workers in the README. */
 const WORKER_NODE_OPTIONS = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=128';
 
-export async function pipelineBenchmark(): Promise<void> {
+export async function pipelineBenchmark(): Promise<SummaryRow[]> {
   const posts = Number(process.env.BENCH_PIPELINE_POSTS ?? 10_000);
   const latencyPosts = Number(process.env.BENCH_PIPELINE_LATENCY_POSTS ?? 300);
   const rssJobs = Number(process.env.BENCH_PIPELINE_RSS_JOBS ?? 100_000);
@@ -159,4 +159,13 @@ export async function pipelineBenchmark(): Promise<void> {
       ['worker RSS peak', mb(Math.max(...rss)), 'target < 200 MB', (Math.max(...rss) / (200 * 2 ** 20)).toFixed(2)],
     ],
   );
+  const e2e = throughput.jobs / throughput.seconds;
+  const peak = Math.max(...rss);
+  return [
+    { suite: 'pipeline', measurement: 'end-to-end jobs/s, broadcasts on', value: `${fmt(e2e)} jobs/s`, baseline: `bare extractor ${fmt(extractorRate)} posts/s`, ratio: ratioOf(e2e, extractorRate) },
+    { suite: 'pipeline', measurement: 'raw insert → Bot API, p50', value: `${q(0.5).toFixed(0)} ms`, baseline: 'target 300 ms', ratio: ratioOf(q(0.5), 300) },
+    { suite: 'pipeline', measurement: 'raw insert → Bot API, p99', value: `${q(0.99).toFixed(0)} ms`, baseline: 'target 300 ms', ratio: ratioOf(q(0.99), 300) },
+    { suite: 'pipeline', measurement: `worker RSS, last 10 % of ${fmt(rssJobs)} jobs`, value: mb(late), baseline: `first 10 % ${mb(early)}`, ratio: ratioOf(late, early) },
+    { suite: 'pipeline', measurement: 'worker RSS peak', value: mb(peak), baseline: 'target 200 MB', ratio: ratioOf(peak, 200 * 2 ** 20) },
+  ];
 }

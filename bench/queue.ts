@@ -9,7 +9,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { migrate, openPglite, openPostgres, type Database } from '../src/db/index.ts';
 import { claim, complete, enqueue, waitForWork } from '../src/queue/index.ts';
-import { fmt, machine, median, printTable, scratchDatabase } from './support.ts';
+import { fmt, machine, median, printTable, ratioOf, scratchDatabase, type SummaryRow } from './support.ts';
 
 const JOBS = Number(process.env.BENCH_QUEUE_JOBS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -197,7 +197,7 @@ async function pgBoss(workers: number, notify: boolean): Promise<{ rates: number
   return { rates: results, pickupMs };
 }
 
-export async function queueBenchmark(): Promise<void> {
+export async function queueBenchmark(): Promise<SummaryRow[]> {
   console.log(`queue benchmark: ${fmt(JOBS)} no-op jobs, ${ROUNDS} rounds each (median shown), ${machine()}`);
   const batch = Number(process.env.BENCH_QUEUE_BATCH ?? 100);
   const graphile4 = median(await graphile(4));
@@ -226,4 +226,14 @@ export async function queueBenchmark(): Promise<void> {
   console.log('(pg-boss 10 polls, no LISTEN/NOTIFY: idle workers find new jobs at their next poll, included in the drain time above)');
   const target = ours4 / graphile4;
   console.log(`\ntarget: tutordex with 4 workers ≥ 1.5× graphile-worker's fastest → ${target.toFixed(2)}× ${target >= 1.5 ? 'MET' : 'NOT MET'}`);
+  const graphileBase = `graphile-worker ${fmt(graphile4)} jobs/s`;
+  const summary = (measurement: string, x: number): SummaryRow => ({ suite: 'queue', measurement, value: `${fmt(x)} jobs/s`, baseline: graphileBase, ratio: ratioOf(x, graphile4) });
+  return [
+    summary(`tutordex, 1 worker (${fmt(JOBS)} no-op jobs)`, ours1),
+    { ...summary(`tutordex, 4 workers (${fmt(JOBS)} no-op jobs)`, ours4), baseline: `${graphileBase}; target ≥ 1.5× → ${target >= 1.5 ? 'MET' : 'NOT MET'}` },
+    summary('tutordex, PGlite, 1 worker', pglite1),
+    summary('pg-boss 10.4.2, 1 worker', boss1),
+    summary('pg-boss 10.4.2, 4 workers', boss4),
+    summary('pg-boss 10.4.2, 4 workers + notifyWorker', boss4notify),
+  ];
 }

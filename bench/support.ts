@@ -35,3 +35,16 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
 
 export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One line of the whole-run summary that `npm run bench` prints at the end (and writes into BENCHMARKS.md). */
+export interface SummaryRow {
+  suite: string;
+  measurement: string;
+  value: string;
+  /** What the value is compared with, measured in the same run (or the target it is held to). */
+  baseline: string;
+  /** value ÷ baseline, e.g. "1.78×"; '' when there is nothing to divide by. */
+  ratio: string;
+}
+
+export const ratioOf = (value: number, base: number) => (Number.isFinite(value / base) ? `${(value / base).toFixed(2)}×` : '');
