@@ -163,14 +163,18 @@ describe('README "Running in production" recipes, run as written on the embedded
     return outputs;
   }
 
-  /** Nothing pending or processing for `version`, and the Bot API quiet for half a second (the outbox is out). */
-  const queueDrained = (version: string) => {
+  /**
+   * Nothing pending or processing for `version`, messages sent since `sendsBefore`, and the Bot API quiet for a
+   * second (the outbox is out; on a loaded machine the dispatcher may start after the queue is empty).
+   */
+  const queueDrainedAndSent = (version: string, sendsBefore: number) => {
     let quietSince = 0;
     let calls = -1;
     return async (url: string) => {
       const open = (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version, status: 'pending' })) + (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version, status: 'processing' }));
       if (bot.calls.length !== calls) [calls, quietSince] = [bot.calls.length, Date.now()];
-      return open === 0 && (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version })) > 0 && Date.now() - quietSince > 500;
+      const sent = bot.calls.filter((c) => c.method === 'sendMessage').length > sendsBefore;
+      return open === 0 && sent && (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version })) > 0 && Date.now() - quietSince > 1000;
     };
   };
 
@@ -209,7 +213,7 @@ describe('README "Running in production" recipes, run as written on the embedded
     const pending = await count(`select count(*)::int as n from telegram_extractions where status in ('pending', 'processing')`);
     expect(pending).toBeGreaterThan(1);
     const sendsBefore = bot.calls.filter((c) => c.method === 'sendMessage').length;
-    await runLine(byTitle('Worker down').lines[0]!, queueDrained(LIVE));
+    await runLine(byTitle('Worker down').lines[0]!, queueDrainedAndSent(LIVE, sendsBefore));
     expect(await count(`select count(*)::int as n from telegram_extractions where status not in ('ok', 'skipped')`)).toBe(0);
     expect(bot.calls.filter((c) => c.method === 'sendMessage').length).toBeGreaterThan(sendsBefore);
   });
