@@ -163,9 +163,25 @@ const HTTP_CASES: [string, number][] = [
   ['/../../etc/passwd', 404],
 ];
 
+/** The public assignments page (no login): hostile query strings get a short HTML 400 naming the parameter. */
+const PUBLIC_PAGE_CASES: [string, RegExp][] = [
+  ['/assignments?q=%00', /q:/],
+  [`/assignments?q=${'a'.repeat(201)}`, /q:/],
+  [`/assignments?subject=${'%27%20or%201%3D1--'.repeat(200)}`, /query string/],
+  ['/assignments?subject=Maths&subject=English', /subject:/],
+  ['/assignments?agency=1%20or%201%3D1', /agency:/],
+  ['/assignments?minrate=-5', /minrate:/],
+  ['/assignments?minrate=1e3', /minrate:/],
+  ['/assignments?near=abcdef', /near:/],
+  ['/assignments?near=570123;--', /near:/],
+  ['/assignments?cursor=!!', /cursor:/],
+  [`/assignments?cursor=${'A'.repeat(400)}`, /cursor:/],
+  ['/assignments?region=%1B%5B31m', /region:/],
+];
+
 describe('bad-input suite', () => {
-  it(`has at least 100 cases (${ALL.length + HTTP_CASES.length})`, () => {
-    expect(ALL.length + HTTP_CASES.length).toBeGreaterThanOrEqual(100);
+  it(`has at least 100 cases (${ALL.length + HTTP_CASES.length + PUBLIC_PAGE_CASES.length})`, () => {
+    expect(ALL.length + HTTP_CASES.length + PUBLIC_PAGE_CASES.length).toBeGreaterThanOrEqual(100);
   });
 
   it('every malformed CLI input: one clear line, non-zero exit, no stack trace, nothing written', async () => {
@@ -220,6 +236,16 @@ describe('bad-input suite', () => {
       expect(injected.status).toBe(200);
       expect(((await injected.json()) as { total: number }).total).toBe(0);
       expect(await db.query('select count(*)::int as n from assignments')).toEqual([{ n: 0 }]);
+
+      for (const [url, reason] of PUBLIC_PAGE_CASES) {
+        const res = await app.request(url);
+        const html = await res.text();
+        expect(res.status, url).toBe(400);
+        expect(res.headers.get('content-type'), url).toContain('text/html');
+        expect(html, url).toMatch(reason);
+        expect(html, url).not.toMatch(/\bat\s.+\.ts:\d+|node_modules|postgres:\/\/|Error:/);
+        expect(html.length, url).toBeLessThan(5000);
+      }
     } finally {
       await db.close();
     }

@@ -10,6 +10,7 @@ import { registerStartCommand } from './start-command.ts';
 import { registerAbCommands } from './ab-commands.ts';
 import { registerWebCommands } from './web-commands.ts';
 import { registerWorkerCommands } from './worker-commands.ts';
+import { registerBotCommand } from './bot-command.ts';
 import type { CliIO } from './runtime.ts';
 
 export type { CliIO } from './runtime.ts';
@@ -63,6 +64,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   registerStartCommand(program, { io, getConfig });
   registerAbCommands(program, { io, getConfig });
   registerWebCommands(program, { io, getConfig });
+  registerBotCommand(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

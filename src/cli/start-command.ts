@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runLive, type CollectorContext } from '../collector/index.ts';
-import type { Config } from '../config/index.ts';
+import { scrubSecrets, type Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { collectProcessMetrics } from '../metrics/index.ts';
 import { outstanding } from '../queue/index.ts';
@@ -11,6 +11,7 @@ import type { ChannelSource } from '../telegram/index.ts';
 import { resolveWorkerSettings, runWorkerService } from '../worker/index.ts';
 import { intOption } from './collector-commands.ts';
 import { withDatabase } from './commands.ts';
+import { startTutorBot } from './bot-command.ts';
 import { createLogger, telegramSource, type CliIO } from './runtime.ts';
 import { DEFAULT_WEB_PORT, startDashboard } from './web-commands.ts';
 
@@ -113,6 +114,14 @@ export function registerStartCommand(program: Command, shared: Shared): void {
             io.err(`tutordex: collector stopped: ${err.message}`);
           });
           const worker = runWorkerService({ db, config, log, signal: stop.signal, flags: {} });
+          // The tutor bot runs beside the rest whenever a bot token is configured; its failure stops only the bot.
+          const tutorBot = config.delivery.botToken
+            ? startTutorBot(db, config, log, stop.signal, (info) => io.out(`  tutor bot: @${info.username} (${info.mode === 'polling' ? 'long polling' : `webhook ${info.url}`})`)).catch((err: Error) => {
+                const message = scrubSecrets(err.message, config.secrets);
+                log.error({ error: message }, 'start_bot_failed');
+                io.err(`tutordex: tutor bot stopped: ${message}`);
+              })
+            : null;
           const replay = feed ? feed.replay(opts.replayInterval, stop.signal) : new Promise<number>(() => {});
           let replayed = false;
           void replay.then(() => (replayed = true));
@@ -135,6 +144,7 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           if (tty) io.errStream.write('\n');
           await collector;
           const result = await worker;
+          await tutorBot;
           if (feed) await source.close();
           await web?.close();
           io.out(`stopped · ${formatStatus(await startStatus(db, settings.pipelineVersion))} · worker jobs ok ${result.outcomes.ok}`);

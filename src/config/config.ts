@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { defaultEnvFile, ENV_VARS, loadEnv, type EnvName, type EnvValues } from './env.ts';
+import { parseQuietHours, type QuietHours } from './quiet-hours.ts';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string }
@@ -66,7 +67,26 @@ export interface Config {
     freshness: { greenHours: number; yellowHours: number; orangeHours: number; expireHours: number };
     duplicates: { enabled: boolean; minScore: number };
   };
-  delivery: { botToken: string | null; botApiUrl: string | null; broadcastChatIds: string[]; dmMaxRecipients: number; maxAttempts: number; sendingLeaseSeconds: number };
+  delivery: {
+    botToken: string | null;
+    botApiUrl: string | null;
+    broadcastChatIds: string[];
+    dmMaxRecipients: number;
+    maxAttempts: number;
+    sendingLeaseSeconds: number;
+    /** DM_QUIET_HOURS (Singapore time); null = off. */
+    dmQuietHours: QuietHours | null;
+    /** PUBLIC_BASE_URL without a trailing slash; null = links point straight at the post (no click tracking). */
+    publicBaseUrl: string | null;
+  };
+  /** The tutor-facing bot (issue 9); it uses delivery.botToken / botApiUrl. */
+  bot: {
+    /** TELEGRAM_WEBHOOK_URL; null = long polling. */
+    webhookUrl: string | null;
+    webhookPort: number;
+    commandsPerMinute: number;
+    feedbackFilledThreshold: number;
+  };
   web: { metricsPort: number | null; dashboardToken: string | null };
   logLevel: EnvValues['LOG_LEVEL'];
   appEnv: string;
@@ -182,6 +202,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       dmMaxRecipients: e.DM_MAX_RECIPIENTS,
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       sendingLeaseSeconds: e.DELIVERY_SENDING_LEASE_SECONDS,
+      dmQuietHours: parseQuietHours(e.DM_QUIET_HOURS),
+      publicBaseUrl: e.PUBLIC_BASE_URL,
+    },
+    bot: {
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL,
+      webhookPort: e.TELEGRAM_WEBHOOK_PORT,
+      commandsPerMinute: e.BOT_COMMAND_RATE_LIMIT,
+      feedbackFilledThreshold: e.FEEDBACK_FILLED_THRESHOLD,
     },
     web: { metricsPort: e.METRICS_PORT, dashboardToken: e.DASHBOARD_TOKEN },
     logLevel: e.LOG_LEVEL,

@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { parseChannelList } from './channels.ts';
+import { formatQuietHours, parseQuietHours } from './quiet-hours.ts';
 
 /**
  * Every environment variable TutorDex reads, in one table: name, the seed's aliases, how it parses, its
@@ -95,6 +96,23 @@ const chatList: Parser<string[]> = {
   },
 };
 
+/** An http(s) base address to build links under: no credentials, query or fragment; trailing slashes dropped. */
+const publicBaseUrl: Parser<string> = {
+  accepts: 'an http:// or https:// URL without credentials, query or fragment',
+  parse: (raw) => {
+    if (!URL.canParse(raw)) throw new Error();
+    const u = new URL(raw);
+    if (!['http:', 'https:'].includes(u.protocol) || u.username || u.password || u.search || u.hash || raw.includes('?') || raw.includes('#')) throw new Error();
+    return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
+  },
+};
+
+/** DM quiet hours: kept as canonical text (`23:00-07:00` or `off`); config.ts turns it into a window. */
+const quietHours: Parser<string> = {
+  accepts: 'HH:MM-HH:MM (Singapore time) or off',
+  parse: (raw) => formatQuietHours(parseQuietHours(raw)),
+};
+
 const channelList: Parser<string[]> = {
   accepts: 'channel references, comma-separated or a JSON array (@name, t.me/name, -100…)',
   parse: (raw) => parseChannelList(raw),
@@ -184,6 +202,13 @@ export const ENV_VARS = {
   DM_MAX_RECIPIENTS: v({ parser: int(0, 10000), default: 50, help: 'Most tutors DMed per assignment (fair rotation beyond that).' }),
   DELIVERY_SENDING_LEASE_SECONDS: v({ parser: int(0, 86400), default: 90, help: 'A delivery left "sending" this long (its process died mid-call) is marked uncertain, never re-sent.' }),
   DELIVERY_MAX_ATTEMPTS: v({ parser: int(1, 100), default: 5, help: 'Attempts per broadcast/DM before it is recorded as failed.' }),
+  DM_QUIET_HOURS: v({ parser: quietHours, default: '23:00-07:00', help: 'Singapore-time window (HH:MM-HH:MM, may wrap midnight) in which no DM is sent: a DM due then is held until the window ends. off = DMs at any hour. Broadcasts are not affected.' }),
+  PUBLIC_BASE_URL: v({ parser: publicBaseUrl, default: null as string | null, help: 'Address where tutors reach the web server (e.g. https://tutordex.example.com). Set: links in broadcasts and DMs go through <PUBLIC_BASE_URL>/r/<token>, which counts the click and redirects to the post.' }),
+  // --- tutor bot
+  TELEGRAM_WEBHOOK_URL: v({ parser: httpUrl, default: null as string | null, help: 'Tutor bot: public https address Telegram posts updates to (set: webhook mode, served on TELEGRAM_WEBHOOK_PORT behind your TLS proxy; unset: long polling).' }),
+  TELEGRAM_WEBHOOK_PORT: v({ parser: int(0, 65535), default: 8081, help: 'Tutor bot, webhook mode: local port of the update listener (0.0.0.0; the path is the one of TELEGRAM_WEBHOOK_URL).' }),
+  BOT_COMMAND_RATE_LIMIT: v({ parser: int(1, 10000), default: 20, help: 'Tutor bot: commands and button presses per chat per minute (a burst of as many); beyond it one "slow down" reply, then silence.' }),
+  FEEDBACK_FILLED_THRESHOLD: v({ parser: int(1, 1000), default: 3, help: 'Distinct tutors whose "Already filled" taps close an assignment (its broadcasts are then deleted).' }),
   // --- web
   METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve the dashboard, /metrics and /health from worker and live on this port (127.0.0.1).' }),
   DASHBOARD_TOKEN: v({ parser: text, default: null as string | null, secret: true, help: 'Required to bind the dashboard to anything but 127.0.0.1.' }),

@@ -20,12 +20,17 @@ export class BotError extends Error {
   }
 }
 
+/** One inline button: a link, or a callback the bot answers (`callback_data`, at most 64 bytes). */
+export type InlineButton = { text: string; url: string } | { text: string; callback_data: string };
+/** Rows of inline buttons under a message; null or empty = no keyboard. */
+export type InlineKeyboard = readonly (readonly InlineButton[])[];
+
 /** The three Bot API calls the outbox makes. Implementations throw `BotError`. */
 export interface BotClient {
-  /** sendMessage (HTML, no link preview, optional "Open original post" button); resolves to the message_id. */
-  send(chatId: string, html: string, buttonUrl: string | null): Promise<number>;
-  /** editMessageText; "message is not modified" and a missing message count as done. */
-  edit(chatId: string, messageId: number, html: string, buttonUrl: string | null): Promise<void>;
+  /** sendMessage (HTML, no link preview, optional inline keyboard); resolves to the message_id. */
+  send(chatId: string, html: string, keyboard: InlineKeyboard | null): Promise<number>;
+  /** editMessageText (the keyboard is replaced too); "message is not modified" and a missing message count as done. */
+  edit(chatId: string, messageId: number, html: string, keyboard: InlineKeyboard | null): Promise<void>;
   /** deleteMessage; a message that is already gone (or can no longer be deleted) counts as done. */
   remove(chatId: string, messageId: number): Promise<void>;
 }
@@ -38,12 +43,11 @@ export interface BotClientOptions {
   timeoutSeconds?: number;
 }
 
-const BUTTON_TEXT = 'Open original post';
-
 const GONE = ['message to edit not found', 'message to delete not found', "message can't be deleted", 'message identifier is not specified'];
 
-function markup(buttonUrl: string | null) {
-  return buttonUrl ? { inline_keyboard: [[{ text: BUTTON_TEXT, url: buttonUrl }]] } : undefined;
+function markup(keyboard: InlineKeyboard | null) {
+  const rows = (keyboard ?? []).filter((row) => row.length > 0).map((row) => row.map((b) => ({ ...b })));
+  return rows.length > 0 ? { inline_keyboard: rows } : undefined;
 }
 
 export function createBotClient(opts: BotClientOptions): BotClient {
@@ -78,24 +82,24 @@ export function createBotClient(opts: BotClientOptions): BotClient {
   const isGone = (e: BotError) => e.kind === 'bad_request' && GONE.some((g) => e.description.toLowerCase().includes(g));
 
   return {
-    async send(chatId, html, buttonUrl) {
+    async send(chatId, html, keyboard) {
       try {
         const m = await api.sendMessage(chatId, html, {
           parse_mode: 'HTML',
           link_preview_options: { is_disabled: true },
-          reply_markup: markup(buttonUrl),
+          reply_markup: markup(keyboard),
         });
         return m.message_id;
       } catch (err) {
         throw toBotError(err, 'sendMessage');
       }
     },
-    async edit(chatId, messageId, html, buttonUrl) {
+    async edit(chatId, messageId, html, keyboard) {
       try {
         await api.editMessageText(chatId, messageId, html, {
           parse_mode: 'HTML',
           link_preview_options: { is_disabled: true },
-          reply_markup: markup(buttonUrl),
+          reply_markup: markup(keyboard),
         });
       } catch (err) {
         const e = toBotError(err, 'editMessageText');

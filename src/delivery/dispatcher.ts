@@ -1,10 +1,13 @@
+import { clickTokenFor, clickUrl } from '../clicks/index.ts';
 import type { Log } from '../collector/index.ts';
+import type { QuietHours } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { sleep } from '../sleep.ts';
 import { BotError, type BotClient } from './bot-client.ts';
 import { DELIVERIES_CHANNEL } from './outbox.ts';
-import { buttonUrlFor, loadAssignmentForMessage, renderAssignment, type FreshnessHours } from './render.ts';
+import { buttonUrlFor, keyboardFor, loadAssignmentForMessage, renderAssignment, type FreshnessHours } from './render.ts';
+import { inQuietHours, quietHoursEnd, sgtDay } from './schedule.ts';
 
 export interface DispatchStats {
   sent: number;
@@ -37,8 +40,19 @@ export interface DispatcherOptions {
   /** Longest wait between rounds when no NOTIFY arrives. Default 1000. */
   idleMs?: number;
   freshness: FreshnessHours;
-  /** Clock for rendering (freshness labels); outbox timestamps use the database clock. */
+  /**
+   * Clock for rendering (freshness labels), DM quiet hours, the DM daily limit's Singapore day, and when a
+   * deferred row (retry backoff, quiet-hours hold) comes due: `not_before` is written and compared against this
+   * clock, passed into the SQL. The sending lease, sent_at and sync timestamps use the database clock.
+   */
   now?: () => Date;
+  /**
+   * DMs are not sent in this daily window (Singapore time): a DM that comes due inside it is held
+   * (not_before = the window's end) and sent after. Broadcasts are not affected. Default null (off).
+   */
+  quietHours?: QuietHours | null;
+  /** PUBLIC_BASE_URL: when set, message links go through `<base>/r/<token>` (click tracking). Default null. */
+  publicBaseUrl?: string | null;
   /** Rows claimed per round (at most one per recipient). Default 16. */
   batchSize?: number;
 }
@@ -62,6 +76,7 @@ interface SendRow {
   error_json: { outage_tries?: number } | null;
   assignment_status: string;
   tutor_active: boolean | null;
+  dm_daily_limit: number | null;
 }
 
 interface SyncRow {
@@ -92,6 +107,18 @@ const isOutage = (e: BotError) => e.kind === 'network' || (e.kind === 'server' &
 
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/**
+ * Drains the outbox. Per recipient only the head row (lowest id) is ever claimed, and each row is marked 'sending'
+ * right before its own Bot API call, so a chat gets its messages in order and at most one is in flight.
+ *
+ * DM rules, checked when a DM reaches the head of its chat:
+ * - quiet hours (`quietHours`, Singapore time): the DM is held – `not_before` = the window's end – and sent then;
+ *   the chat's later rows wait behind it. Broadcasts are never held.
+ * - daily limit (`tutors.dm_daily_limit`): a DM beyond the tutor's limit for the current Singapore calendar day is
+ *   not sent: it is 'skipped' with error_json type 'daily_limit' (not deferred: a held-over backlog would reach the
+ *   tutor a day late and crowd out the next day's fresh assignments). DMs 'sending', 'sent' or 'uncertain' count,
+ *   by `send_day` (set with 'sending'); failed ones do not.
+ */
 export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const { db, client, log } = o;
   const leaseSeconds = o.leaseSeconds ?? 90;
@@ -100,6 +127,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const maxMs = o.backoffMaxMs ?? 300_000;
   const batch = o.batchSize ?? 16;
   const now = o.now ?? (() => new Date());
+  const quietHours = o.quietHours ?? null;
+  const publicBaseUrl = o.publicBaseUrl ?? null;
   const maxAttempts = Math.max(1, o.maxAttempts);
   const outageMaxMs = o.outageBackoffMaxMs ?? 30_000;
   const backoff = (attempt: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
@@ -138,6 +167,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   }
 
   async function claimSends(stats: DispatchStats): Promise<{ rows: SendRow[]; touched: number }> {
+    const at = now();
     return db.transaction(async (tx) => {
       const found = await tx.query<SendRow>(
         // The head (lowest id) of each recipient's unsent rows, found by a skip scan over the partial
@@ -157,22 +187,39 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
              from recipients r where r.recipient is not null
          )
          select d.id, d.assignment_id, d.kind, d.recipient, d.tutor_id, d.distance_km, d.attempts, d.error_json,
-                a.status as assignment_status, t.active as tutor_active
+                a.status as assignment_status, t.active as tutor_active, t.dm_daily_limit
            from deliveries d
            join heads h on h.id = d.id
            join assignments a on a.id = d.assignment_id
            left join tutors t on t.id = d.tutor_id
-          where d.status = 'pending' and (d.not_before is null or d.not_before <= now())
+          where d.status = 'pending' and (d.not_before is null or d.not_before <= $2::timestamptz)
           order by d.id
           limit $1
           for update of d skip locked`,
-        [batch],
+        [batch, at],
       );
       const send: SendRow[] = [];
       for (const r of found) {
         let reason: { type: string; message: string } | null = null;
         if (r.assignment_status !== 'open') reason = { type: 'assignment_not_open', message: `assignment is ${r.assignment_status}` };
         else if (r.kind === 'dm' && r.tutor_active === false) reason = { type: 'tutor_inactive', message: 'tutor is inactive' };
+        else if (r.kind === 'dm' && inQuietHours(at, quietHours)) {
+          // Held, not skipped: the recipient's later rows stay behind it, so their order is kept.
+          const until = quietHoursEnd(at, quietHours!);
+          await tx.query(`update deliveries set not_before = $2, updated_at = now() where id = $1`, [r.id, until]);
+          log.info({ delivery_id: Number(r.id), tutor_id: r.tutor_id == null ? null : Number(r.tutor_id), until: until.toISOString() }, 'delivery_dm_quiet_hours');
+          continue;
+        } else if (r.kind === 'dm' && r.tutor_id != null && r.dm_daily_limit != null) {
+          // The rows of one chat are sent one at a time (head of line), so this count cannot race another send to the same tutor.
+          const day = sgtDay(at);
+          const [c] = await tx.query<{ n: number }>(
+            `select count(*)::int as n from deliveries
+              where kind = 'dm' and tutor_id = $1 and send_day = $2::date and status in ('sending', 'sent', 'uncertain') and id <> $3`,
+            [r.tutor_id, day, r.id],
+          );
+          const limit = Number(r.dm_daily_limit);
+          if ((c?.n ?? 0) >= limit) reason = { type: 'daily_limit', message: `tutor already got ${c?.n ?? 0} DM(s) on ${day} (Singapore time); daily limit ${limit}` };
+        }
         if (reason) {
           await tx.query(`update deliveries set status = 'skipped', error_json = $2::jsonb, updated_at = now() where id = $1`, [r.id, reason]);
           stats.skipped++;
@@ -191,14 +238,24 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return r.length > 0;
   }
 
-  /** Take the row for this call; false when another dispatcher took it first. */
+  /** Take the row for this call; false when another dispatcher took it first. A DM records its Singapore day (daily limit). */
   async function markSending(id: number): Promise<boolean> {
+    const at = now();
     const rows = await db.query(
-      `update deliveries set status = 'sending', sending_started_at = now(), lease_owner = $2, attempts = attempts + 1, updated_at = now()
-        where id = $1 and status = 'pending' and (not_before is null or not_before <= now()) returning id`,
-      [id, o.leaseOwner],
+      `update deliveries set status = 'sending', sending_started_at = now(), lease_owner = $2, attempts = attempts + 1, updated_at = now(),
+              send_day = case when kind = 'dm' then $4::date else send_day end
+        where id = $1 and status = 'pending' and (not_before is null or not_before <= $3::timestamptz) returning id`,
+      [id, o.leaseOwner, at, sgtDay(at)],
     );
     return rows.length > 0;
+  }
+
+  /** The URL behind a message's link button: the post itself, or its click-tracking redirect when PUBLIC_BASE_URL is set. */
+  async function linkTarget(deliveryId: number, assignmentId: number, messageLink: string | null, kind: 'broadcast' | 'dm', chatId: string, tutorId: number | null): Promise<string | null> {
+    const url = buttonUrlFor(messageLink);
+    if (!url || !publicBaseUrl) return url;
+    const token = await clickTokenFor(db, { deliveryId, assignmentId, kind, chatId, tutorId, targetUrl: url });
+    return clickUrl(publicBaseUrl, token);
   }
 
   async function processSend(r: SendRow, stats: DispatchStats, signal: AbortSignal | undefined): Promise<void> {
@@ -208,10 +265,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const a = await loadAssignmentForMessage(db, r.assignment_id);
       if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
       const html = renderAssignment(a, { kind: r.kind, distanceKm: r.distance_km == null ? null : Number(r.distance_km), now: now(), freshness: o.freshness });
-      const button = buttonUrlFor(a.messageLink);
+      const keyboard = keyboardFor(r.kind, a.id, await linkTarget(r.id, a.id, a.messageLink, r.kind, r.recipient, r.tutor_id));
       marked = await markSending(r.id);
       if (!marked) return;
-      const messageId = await withRateLimit(() => client.send(r.recipient, html, button), signal, () => refreshSendLease(r.id));
+      const messageId = await withRateLimit(() => client.send(r.recipient, html, keyboard), signal, () => refreshSendLease(r.id));
       sent = { messageId, html };
     } catch (err) {
       if (!marked && !(await markSending(r.id))) return; // failed before the call (rendering, database): retry like a 5xx
@@ -262,10 +319,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const tries = (r.error_json?.outage_tries ?? 0) + 1;
       const ms = outageBackoff(tries);
       await db.query(
-        `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), not_before = now() + make_interval(secs => $2::float8),
+        `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), not_before = $4::timestamptz + make_interval(secs => $2::float8),
                 error_json = $3::jsonb, lease_owner = null, updated_at = now()
           where id = $1 and status = 'sending'`,
-        [r.id, ms / 1000, { ...error, outage_tries: tries }],
+        [r.id, ms / 1000, { ...error, outage_tries: tries }, now()],
       );
       stats.retried++;
       metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
@@ -277,9 +334,9 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     if (retryable && r.attempts < maxAttempts) {
       const ms = backoff(r.attempts);
       await db.query(
-        `update deliveries set status = 'pending', not_before = now() + make_interval(secs => $2::float8), error_json = $3::jsonb, updated_at = now()
+        `update deliveries set status = 'pending', not_before = $4::timestamptz + make_interval(secs => $2::float8), error_json = $3::jsonb, updated_at = now()
           where id = $1 and status = 'sending'`,
-        [r.id, ms / 1000, error],
+        [r.id, ms / 1000, error, now()],
       );
       stats.retried++;
       metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
@@ -332,7 +389,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
       const html = renderAssignment(a, { kind: 'broadcast', now: now(), freshness: o.freshness });
       if (html !== r.message_html) {
-        await withRateLimit(() => client.edit(r.recipient, r.telegram_message_id, html, buttonUrlFor(a.messageLink)), signal, stillMine);
+        const keyboard = keyboardFor('broadcast', a.id, await linkTarget(r.id, a.id, a.messageLink, 'broadcast', r.recipient, null));
+        await withRateLimit(() => client.edit(r.recipient, r.telegram_message_id, html, keyboard), signal, stillMine);
         stats.edited++;
         metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
       }
@@ -392,13 +450,15 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return stats;
   }
 
-  /** Milliseconds until the nearest deferred row (retry backoff or sync retry), or null. */
+  /** Milliseconds until the nearest deferred row (retry backoff, quiet-hours hold, sync retry), or null. */
   async function nextDueMs(): Promise<number | null> {
+    // not_before runs on the dispatcher clock, sync_requested_at on the database clock.
     const [r] = await db.query<{ ms: number | string | null }>(
-      `select extract(epoch from (least(
-                (select min(not_before) from deliveries where status = 'pending' and not_before > now()),
-                (select min(sync_requested_at) from deliveries where sync_action is not null and status = 'sent' and deleted_at is null and sync_requested_at > now())
-              ) - now())) * 1000 as ms`,
+      `select extract(epoch from least(
+                (select min(not_before) from deliveries where status = 'pending' and not_before > $1::timestamptz) - $1::timestamptz,
+                (select min(sync_requested_at) from deliveries where sync_action is not null and status = 'sent' and deleted_at is null and sync_requested_at > now()) - now()
+              )) * 1000 as ms`,
+      [now()],
     );
     return r?.ms == null ? null : Math.max(0, Number(r.ms));
   }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.ts';
+import type { InlineKeyboard } from './bot-client.ts';
 
 /** Telegram's message limit. */
 export const MAX_MESSAGE_LEN = 4096;
@@ -257,6 +258,26 @@ export async function loadAssignmentForMessage(db: Queryable, assignmentId: numb
     agencyChannelName: r.agency_telegram_channel_name,
     agencyChannelLink: r.agency_channel_link,
   };
+}
+
+/** What the DM feedback buttons report; callback_data is `fb:<kind>:<assignmentId>` (handled by the bot). */
+export const FEEDBACK_BUTTONS = [
+  { kind: 'no', text: 'Not for me' },
+  { kind: 'filled', text: 'Already filled' },
+  { kind: 'scam', text: 'Looks like a scam' },
+] as const;
+
+export type FeedbackKind = (typeof FEEDBACK_BUTTONS)[number]['kind'];
+
+/**
+ * The inline keyboard of a message. Broadcasts: one "Open original post" button (none without a link). DMs: row 1
+ * "Apply / open post" (when there is a link), row 2 the feedback callbacks `fb:no|filled|scam:<assignmentId>`.
+ * `url` is the post link, or its click-tracking redirect.
+ */
+export function keyboardFor(kind: 'broadcast' | 'dm', assignmentId: number, url: string | null): InlineKeyboard | null {
+  if (kind === 'broadcast') return url ? [[{ text: 'Open original post', url }]] : null;
+  const feedback = FEEDBACK_BUTTONS.map((b) => ({ text: b.text, callback_data: `fb:${b.kind}:${assignmentId}` }));
+  return url ? [[{ text: 'Apply / open post', url }], feedback] : [feedback];
 }
 
 /** The "Open original post" URL for a message link (`t.me/x/1` gets https://); null when unusable. */

@@ -11,4 +11,18 @@ export {
   type TutorLearningMode,
 } from './schema.ts';
 export { upsertTutor, listTutors, removeTutor, importTutors, getTutorByChatId, parseTutorInput, parseCsv, detectImportFormat, type Tutor } from './store.ts';
-export { matchTutors, markDmQueued, fairHash, type MatchableAssignment, type TutorMatch } from './match.ts';
+export {
+  matchTutors,
+  markDmQueued,
+  fairHash,
+  gateTutor,
+  prepareAssignment,
+  previewMatches,
+  loadMatchableAssignment,
+  type MatchableAssignment,
+  type TutorMatch,
+  type MatchPreferences,
+  type PreparedAssignment,
+  type PreviewAssignment,
+  type PreviewResult,
+} from './match.ts';

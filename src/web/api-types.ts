@@ -64,11 +64,49 @@ export interface AssignmentsResponse {
   facets: { subjects: string[]; levels: string[]; regions: string[] };
 }
 
+/** Link clicks through the /r/<token> redirect (PUBLIC_BASE_URL). */
+export interface ClickSummary {
+  total: number;
+  broadcast: number;
+  dm: number;
+  /** distinct chats whose link was followed (a broadcast channel counts once) */
+  chats: number;
+  last_click_at: string | null;
+}
+
+/**
+ * Tutor feedback from the DM buttons (`assignment_feedback`, migration 007), distinct tutors per kind:
+ * not_for_me = "Not for me", filled = "Already filled", scam = "Looks like a scam"; any other kind the bot stores
+ * appears under its own name.
+ */
+export type FeedbackSummary = { not_for_me: number; filled: number; scam: number; total: number } & Record<string, number>;
+
 export interface AssignmentDetail {
   assignment: AssignmentListItem & Record<string, unknown>;
   raw: { channel_link: string; message_id: number; message_date: string; text: string | null; deleted_at: string | null; versions: { text: string | null; edit_date: string | null }[] } | null;
   extraction: { id: number; pipeline_version: string; status: string; meta: Record<string, unknown> } | null;
   deliveries: { kind: string; recipient: string; status: string; sent_at: string | null }[];
+  /** clicks through /r/<token> (always sent by this server; optional for fixtures of older shapes) */
+  clicks?: ClickSummary;
+  /** DM feedback: distinct tutors per kind (optional for fixtures of older shapes) */
+  feedback?: FeedbackSummary;
+}
+
+export interface AgencySummary {
+  agency_id: number;
+  agency: string;
+  channel_link: string;
+  assignments: number;
+  open: number;
+  broadcasts_sent: number;
+  dms_sent: number;
+  clicks: ClickSummary;
+  feedback: FeedbackSummary;
+}
+
+export interface AgenciesResponse {
+  /** agencies with at least one assignment, most clicked first */
+  agencies: AgencySummary[];
 }
 
 export interface HealthResponse {

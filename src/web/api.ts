@@ -1,9 +1,14 @@
 import { liveVersions } from '../assignments/index.ts';
+import { assignmentClicks } from '../clicks/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Queryable } from '../db/index.ts';
 import { JOB_STATUSES } from '../queue/index.ts';
 import type {
+  AgenciesResponse,
+  AgencySummary,
   AssignmentDetail,
+  ClickSummary,
+  FeedbackSummary,
   AssignmentListItem,
   AssignmentsResponse,
   CatchupResponse,
@@ -151,5 +156,70 @@ export async function assignmentDetail(db: Queryable, id: number): Promise<Assig
     raw: raw ? { ...raw, message_date: iso(raw.message_date)!, deleted_at: iso(raw.deleted_at), versions: versions.map((v) => ({ text: v.text, edit_date: iso(v.edit_date) })) } : null,
     extraction: extraction ?? null,
     deliveries: deliveries.map((d) => ({ ...d, sent_at: iso(d.sent_at) })),
+    ...(await engagement(db, id)),
   };
+}
+
+// ---- clicks (/r/<token>) and DM feedback (assignment_feedback, migration 007) ----
+
+type ClickRow = { key: number; total: number; broadcast: number; dm: number; chats: number; last: Date | string | null };
+const clickSummary = (r: ClickRow | undefined): ClickSummary => ({
+  total: r?.total ?? 0,
+  broadcast: r?.broadcast ?? 0,
+  dm: r?.dm ?? 0,
+  chats: r?.chats ?? 0,
+  last_click_at: iso(r?.last ?? null),
+});
+
+/** Feedback per kind: distinct tutors per kind, so a repeated button press counts once. */
+function feedbackSummary(rows: { kind: string; n: number }[]): FeedbackSummary {
+  const out: FeedbackSummary = { not_for_me: 0, filled: 0, scam: 0, total: 0 };
+  for (const r of rows) {
+    if (r.kind === 'total') continue;
+    out[r.kind] = (out[r.kind] ?? 0) + r.n;
+    out.total += r.n;
+  }
+  return out;
+}
+
+/** Clicks and DM feedback of one assignment. */
+async function engagement(db: Queryable, assignmentId: number): Promise<{ clicks: ClickSummary; feedback: FeedbackSummary }> {
+  const clicks: ClickSummary = await assignmentClicks(db, assignmentId);
+  const feedback = await db.query<{ kind: string; n: number }>(
+    `select kind, count(distinct tutor_id)::int as n from assignment_feedback where assignment_id = $1 group by kind`,
+    [assignmentId],
+  );
+  return { clicks, feedback: feedbackSummary(feedback) };
+}
+
+/** Per agency (with at least one assignment): assignments, messages sent, clicks and DM feedback; most clicked first. */
+export async function agencySummaries(db: Queryable): Promise<AgenciesResponse> {
+  const rows = await db.query<{ agency_id: number; agency: string; channel_link: string; assignments: number; open: number; broadcasts_sent: number; dms_sent: number }>(
+    `select g.id as agency_id, coalesce(g.agency_display_name, g.agency_telegram_channel_name, g.channel_link) as agency, g.channel_link,
+            count(*)::int as assignments, count(*) filter (where a.status = 'open')::int as open,
+            coalesce(sum(d.broadcasts), 0)::int as broadcasts_sent, coalesce(sum(d.dms), 0)::int as dms_sent
+       from agencies g
+       join assignments a on a.agency_id = g.id
+       left join lateral (
+              select count(*) filter (where kind = 'broadcast') as broadcasts, count(*) filter (where kind = 'dm') as dms
+                from deliveries where assignment_id = a.id and status = 'sent') d on true
+      group by g.id`,
+  );
+  const clicks = await db.query<ClickRow>(
+    `select a.agency_id as key, count(*)::int as total, count(*) filter (where x.kind = 'broadcast')::int as broadcast,
+            count(*) filter (where x.kind = 'dm')::int as dm, count(distinct x.chat_id)::int as chats, max(x.clicked_at) as last
+       from link_clicks x join assignments a on a.id = x.assignment_id group by a.agency_id`,
+  );
+  const feedback = await db.query<{ key: number; kind: string; n: number }>(
+    `select a.agency_id as key, x.kind, count(distinct (x.assignment_id, x.tutor_id))::int as n
+       from assignment_feedback x join assignments a on a.id = x.assignment_id group by a.agency_id, x.kind`,
+  );
+  const agencies: AgencySummary[] = rows.map((r) => ({
+    ...r,
+    agency_id: Number(r.agency_id),
+    clicks: clickSummary(clicks.find((c) => Number(c.key) === Number(r.agency_id))),
+    feedback: feedbackSummary(feedback.filter((f) => Number(f.key) === Number(r.agency_id))),
+  }));
+  agencies.sort((a, b) => b.clicks.total - a.clicks.total || b.assignments - a.assignments || a.agency.localeCompare(b.agency));
+  return { agencies };
 }

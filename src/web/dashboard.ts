@@ -11,7 +11,7 @@
  * Test hooks (data-testid): health, error-banner, nav-*, queue-table, queue-empty, throughput-chart,
  * failures-table, runs-table, catchup, filter-subject, filter-level, filter-region, filter-status, filter-q,
  * assignments-table, assignment-row, assignments-empty, pager, page-prev, page-next, assignment-detail,
- * raw-text, ab-form, ab-a, ab-b, ab-result, ab-field.
+ * raw-text, ab-form, ab-a, ab-b, ab-result, ab-field, agencies, agencies-table, agency-row, agencies-empty, engagement.
  */
 
 const CSS = String.raw`
@@ -341,8 +341,32 @@ const SCRIPT = String.raw`
         timeCell(x.last_message_date)]);
     })));
   }
+  function fbText(f) {
+    if (!f) return 'n/a';
+    return 'not for me ' + num(f.not_for_me) + ' \u00b7 filled ' + num(f.filled) + ' \u00b7 scam ' + num(f.scam);
+  }
+  function clicksText(c) {
+    if (!c) return '\u2014';
+    return num(c.total) + ' (channel ' + num(c.broadcast) + ', DM ' + num(c.dm) + ')';
+  }
+  function renderAgencies(r) {
+    var box = clear($('agencies'));
+    var list = (r && r.agencies) || [];
+    if (!list.length) { append(box, empty('No assignments yet.', 'agencies-empty')); return; }
+    append(box, table('agencies-table', ['Agency', '#Assignments', '#Open', '#Broadcasts', '#DMs', '#Clicks', '#Clicks channel', '#Clicks DM', '#Not for me', '#Filled', '#Scam'], list.map(function (x) {
+      var f = x.feedback;
+      return el('tr', { testid: 'agency-row' }, [el('td', { text: x.agency, title: x.channel_link }), el('td', { cls: 'num', text: num(x.assignments) }), el('td', { cls: 'num', text: num(x.open) }),
+        el('td', { cls: 'num', text: num(x.broadcasts_sent) }), el('td', { cls: 'num', text: num(x.dms_sent) }),
+        el('td', { cls: 'num', text: num(x.clicks && x.clicks.total) }), el('td', { cls: 'num', text: num(x.clicks && x.clicks.broadcast) }), el('td', { cls: 'num', text: num(x.clicks && x.clicks.dm) }),
+        el('td', { cls: 'num', text: f ? num(f.not_for_me) : 'n/a' }), el('td', { cls: 'num', text: f ? num(f.filled) : 'n/a' }), el('td', { cls: 'num', text: f ? num(f.scam) : 'n/a' })]);
+    })));
+  }
   function loadOverview() {
     var what = 'the overview';
+    // The agency summary loads on its own: a failure there only empties its card.
+    api('/api/agencies').then(function (r) { renderAgencies(r.data); }, function (e) {
+      append(clear($('agencies')), empty('Agency summary unavailable: ' + (e && e.message ? e.message : e), 'agencies-empty'));
+    });
     return Promise.all([api('/api/queue'), api('/api/runs'), api('/api/catchup')]).then(function (rs) {
       hideError();
       renderQueue(rs[0].data); renderRuns(rs[1].data); renderCatchup(rs[2].data);
@@ -504,6 +528,13 @@ const SCRIPT = String.raw`
       append(left, card('Deliveries', dels.length ? String(dels.length) : null, dels.length ? table('deliveries-table', ['Kind', 'Recipient', 'Status', 'Sent'], dels.map(function (x) {
         return el('tr', null, [el('td', { text: x.kind }), el('td', { text: x.recipient }), el('td', null, badge(x.status)), timeCell(x.sent_at)]);
       })) : empty('Not delivered to anyone yet.', 'deliveries-empty')));
+      if (d.clicks || d.feedback !== undefined) {
+        append(left, el('div', { testid: 'engagement' }, card('Engagement', 'link clicks and DM feedback', kvList([
+          ['Clicks', clicksText(d.clicks)],
+          ['Chats that clicked', d.clicks ? num(d.clicks.chats) : undefined],
+          ['Last click', d.clicks && d.clicks.last_click_at ? el('span', { title: d.clicks.last_click_at, text: fmtTime(d.clicks.last_click_at) + ' (' + ago(d.clicks.last_click_at) + ')' }) : '\u2014'],
+          ['Feedback', fbText(d.feedback)]]))));
+      }
             var raw = d.raw, right;
       if (raw) {
         var src = raw.channel_link + ' #' + raw.message_id;
@@ -642,6 +673,7 @@ const BODY = String.raw`
       <section class="card span2"><h2>Recent failures <small>20 newest failed jobs</small></h2><div id="failures"></div></section>
       <section class="card span2"><h2>Ingestion runs <small>latest 20</small></h2><div id="runs"></div></section>
       <section class="card span2" data-testid="catchup"><h2>Catch-up <small>latest run, per channel</small></h2><div id="catchup"></div></section>
+      <section class="card span2" data-testid="agencies"><h2>Agencies <small>assignments, messages sent, link clicks and DM feedback</small></h2><div id="agencies"></div></section>
     </div>
   </div>
 

@@ -8,9 +8,11 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { ConfigError } from '../errors.ts';
 import { bindQueueMetrics, registry } from '../metrics/index.ts';
-import { assignmentDetail, catchupState, listAssignments, queueOverview, recentRuns, type AssignmentQuery } from './api.ts';
+import { agencySummaries, assignmentDetail, catchupState, listAssignments, queueOverview, recentRuns, type AssignmentQuery } from './api.ts';
 import { dashboardHtml } from './dashboard.ts';
 import { checkHealth, DEFAULT_HEALTH, type HealthOptions } from './health.ts';
+import { publicAssignmentsHandler } from './public-page.ts';
+import { clickRedirectHandler } from '../clicks/index.ts';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const COOKIE = 'tutordex_token';
@@ -69,6 +71,12 @@ export function createWebApp(o: WebOptions): Hono {
     return c.json(h, h.ok ? 200 : 503);
   });
 
+  // The public assignments page needs no login (registered before the token check).
+  app.get('/assignments', publicAssignmentsHandler({ db: o.db, freshness: o.config.assignments.freshness }));
+
+  // Click-tracking redirects (/r/<token>) are followed by tutors: no login either.
+  app.get('/r/*', clickRedirectHandler({ db: o.db }));
+
   if (o.token) {
     const token = o.token;
     app.get('/login', (c) => c.html(LOGIN_PAGE(false)));
@@ -91,6 +99,7 @@ export function createWebApp(o: WebOptions): Hono {
   app.get('/api/queue', async (c) => c.json(await queueOverview(o.db, o.config)));
   app.get('/api/runs', async (c) => c.json(await recentRuns(o.db)));
   app.get('/api/catchup', async (c) => c.json(await catchupState(o.db)));
+  app.get('/api/agencies', async (c) => c.json(await agencySummaries(o.db)));
   app.get('/api/assignments', async (c) => c.json(await listAssignments(o.db, assignmentQuery(c))));
   app.get('/api/assignments/:id', async (c) => {
     const id = c.req.param('id');

@@ -13,7 +13,7 @@ import { queueBroadcasts, queueDms, requestBroadcastSync } from '../delivery/ind
 import { ExtractionError, processPost, type Extractor, type HardenedItem } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
-import { markDmQueued, matchTutors, type MatchableAssignment } from '../tutors/index.ts';
+import { loadMatchableAssignment, markDmQueued, matchTutors, type MatchableAssignment } from '../tutors/index.ts';
 import { decideSideEffects, type Decision } from './policy.ts';
 
 export type JobOutcome = 'ok' | 'skipped' | 'failed' | 'retried' | 'released' | 'lost';
@@ -271,35 +271,7 @@ function suppressed(kind: 'broadcast' | 'dm', d: Decision): { suppressed: string
 }
 
 async function matchable(db: Queryable, assignmentId: number): Promise<MatchableAssignment> {
-  const [a] = await db.query<{
-    id: number;
-    subjects_canonical: string[];
-    subjects_general: string[];
-    levels: string[];
-    specific_levels: string[];
-    learning_mode: string | null;
-    postal_lat: number | null;
-    postal_lon: number | null;
-    rate_min: number | null;
-    rate_max: number | null;
-    tutor_types: string[];
-  }>(
-    `select id, subjects_canonical, subjects_general, levels, specific_levels, learning_mode, postal_lat, postal_lon,
-            rate_min::float8 as rate_min, rate_max::float8 as rate_max, tutor_types
-       from assignments where id = $1`,
-    [assignmentId],
-  );
-  return {
-    id: a!.id,
-    subjectsCanonical: a!.subjects_canonical,
-    subjectsGeneral: a!.subjects_general,
-    levels: a!.levels,
-    specificLevels: a!.specific_levels,
-    learningMode: a!.learning_mode,
-    lat: a!.postal_lat,
-    lon: a!.postal_lon,
-    rateMin: a!.rate_min,
-    rateMax: a!.rate_max,
-    tutorTypes: a!.tutor_types,
-  };
+  const a = await loadMatchableAssignment(db, assignmentId);
+  if (!a) throw new Error(`assignment ${assignmentId} disappeared before matching`);
+  return a;
 }

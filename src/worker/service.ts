@@ -94,6 +94,8 @@ export async function runWorkerService(o: WorkerServiceOptions): Promise<WorkerS
       leaseSeconds: o.config.delivery.sendingLeaseSeconds,
       freshness: o.config.assignments.freshness,
       now: o.now,
+      quietHours: o.config.delivery.dmQuietHours,
+      publicBaseUrl: o.config.delivery.publicBaseUrl,
     });
     dispatching = dispatcher.run(dispatchAbort.signal).catch((err: Error) => o.log.error({ error: err.message }, 'delivery_dispatcher_failed'));
   }

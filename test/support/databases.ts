@@ -16,6 +16,10 @@ export interface TestDatabase {
 }
 
 const TABLES = [
+  'link_clicks',
+  'click_links',
+  'assignment_feedback',
+  'bot_chat_state',
   'llm_reuse',
   'tutordex_settings',
   'deliveries',

@@ -10,7 +10,17 @@
  *   bot.messages('@chan')                        // what a chat currently shows
  *   bot.reset(); await bot.close();
  *
- * Methods: sendMessage, editMessageText, deleteMessage, getMe (anything else answers 404 like Telegram).
+ * Methods: sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage, getMe, getUpdates,
+ * answerCallbackQuery, setWebhook, deleteWebhook, getWebhookInfo, setMyCommands (anything else answers 404 like
+ * Telegram).
+ *
+ * Incoming updates for a bot under test (long polling):
+ *   bot.pushMessage(42, '/start')               // a private-chat text message from user 42
+ *   bot.pushMessage(-100, '/start', { chatType: 'group', fromId: 42 })
+ *   bot.pushCallback(42, 'fb:filled:7', { messageId: 3 })   // a button press on message 3 of chat 42
+ *   bot.pushUpdate({ ...anything })             // raw; update_id is assigned
+ *   bot.updatesDelivered()                      // highest update_id handed out by getUpdates
+ * getUpdates answers at once when updates are queued, else holds up to min(timeout, 250 ms).
  * Edits answer "message is not modified" / "message to edit not found" and deletes "message to delete not
  * found" as Telegram does. Any token is accepted.
  */
@@ -54,7 +64,19 @@ export interface FakeBotApi {
   failWhen(fn: ((call: FakeBotCall) => FakeFailure | null) | null): void;
   /** While on, every request's connection is destroyed without an answer. */
   setOutage(on: boolean): void;
-  /** Forget calls, messages and scripted failures. */
+  /** Queue a raw update for getUpdates; returns its update_id (assigned when missing). */
+  pushUpdate(update: Record<string, unknown>): number;
+  /** Queue a text message; a private chat by default (`fromId` defaults to the chat id). */
+  pushMessage(chatId: number, text: string, opts?: { chatType?: 'private' | 'group' | 'supergroup' | 'channel'; fromId?: number; firstName?: string }): number;
+  /** Queue a callback query (button press) on a message of a chat; the stored message's keyboard is included. */
+  pushCallback(chatId: number, data: string, opts?: { messageId?: number; chatType?: 'private' | 'group' | 'supergroup' | 'channel'; fromId?: number }): number;
+  /** Highest update_id returned by getUpdates so far (0 = none). */
+  updatesDelivered(): number;
+  /** Updates queued and not yet confirmed by a later getUpdates offset. */
+  updatesQueued(): number;
+  /** Last URL given to setWebhook (null after deleteWebhook). */
+  webhookUrl(): string | null;
+  /** Forget calls, messages, queued updates and scripted failures. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -75,6 +97,17 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   let queued = new Map<string, FakeFailure[]>();
   let predicate: ((call: FakeBotCall) => FakeFailure | null) | null = null;
   let outage = false;
+  let updates: Array<Record<string, unknown> & { update_id: number }> = [];
+  let nextUpdateId = 1;
+  let delivered = 0;
+  let webhook: string | null = null;
+  let waiters: Array<() => void> = [];
+  let nextCallbackId = 1;
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
 
   const chat = (id: unknown) => {
     const key = String(id);
@@ -148,6 +181,53 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
           m.replyMarkup = markup;
           return ok(res, call, { message_id: m.messageId, date: now, chat: { id: chatId, type: 'private' }, text: m.text });
         }
+        case 'editMessageReplyMarkup': {
+          const m = chatId == null ? undefined : chat(chatId).messages.get(Number(body.message_id));
+          if (!m) return fail(res, call, { status: 400, description: 'Bad Request: message to edit not found' });
+          const markup = body.reply_markup ?? null;
+          if (JSON.stringify(m.replyMarkup) === JSON.stringify(markup))
+            return fail(res, call, { status: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' });
+          m.replyMarkup = markup;
+          return ok(res, call, { message_id: m.messageId, date: now, chat: { id: chatId, type: 'private' }, text: m.text });
+        }
+        case 'answerCallbackQuery':
+          if (typeof body.callback_query_id !== 'string' || body.callback_query_id === '') return fail(res, call, { status: 400, description: 'Bad Request: query is too old and response timeout expired or query ID is invalid' });
+          return ok(res, call, true);
+        case 'setWebhook':
+          if (typeof body.url !== 'string') return fail(res, call, { status: 400, description: 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook' });
+          webhook = body.url;
+          return ok(res, call, true);
+        case 'deleteWebhook':
+          webhook = null;
+          return ok(res, call, true);
+        case 'getWebhookInfo':
+          return ok(res, call, { url: webhook ?? '', has_custom_certificate: false, pending_update_count: updates.length });
+        case 'setMyCommands':
+          return ok(res, call, true);
+        case 'getUpdates': {
+          const offset = Number(body.offset ?? 0);
+          if (offset > 0) updates = updates.filter((u) => u.update_id >= offset);
+          const limit = Math.min(100, Math.max(1, Number(body.limit ?? 100) || 100));
+          const holdMs = Math.min(250, Math.max(0, Number(body.timeout ?? 0) * 1000));
+          if (updates.length === 0 && holdMs > 0) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(() => {
+                waiters = waiters.filter((w) => w !== done);
+                resolve();
+              }, holdMs);
+              const done = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+              waiters.push(done);
+              res.once('close', done);
+            });
+          }
+          if (res.writableEnded || res.destroyed) return;
+          const batch = updates.slice(0, limit);
+          if (batch.length > 0) delivered = Math.max(delivered, batch.at(-1)!.update_id);
+          return ok(res, call, batch);
+        }
         case 'deleteMessage': {
           const c = chatId == null ? undefined : chat(chatId);
           if (!c || !c.messages.delete(Number(body.message_id))) return fail(res, call, { status: 400, description: 'Bad Request: message to delete not found' });
@@ -160,6 +240,14 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+
+  function pushUpdate(update: Record<string, unknown>): number {
+    const u = { ...update, update_id: typeof update.update_id === 'number' ? update.update_id : nextUpdateId++ };
+    nextUpdateId = Math.max(nextUpdateId, u.update_id + 1);
+    updates.push(u);
+    wake();
+    return u.update_id;
+  }
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -176,7 +264,49 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     setOutage(on) {
       outage = on;
     },
+    pushUpdate,
+    pushMessage(chatId, text, opts = {}) {
+      const type = opts.chatType ?? 'private';
+      const fromId = opts.fromId ?? chatId;
+      return pushUpdate({
+        [type === 'channel' ? 'channel_post' : 'message']: {
+          message_id: nextUpdateId * 10,
+          date: Math.floor(Date.now() / 1000),
+          chat: type === 'private' ? { id: chatId, type, first_name: opts.firstName ?? 'Tutor' } : { id: chatId, type, title: 'Some chat' },
+          ...(type === 'channel' ? {} : { from: { id: fromId, is_bot: false, first_name: opts.firstName ?? 'Tutor' } }),
+          text,
+          ...(text.startsWith('/') ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0]!.length }] } : {}),
+        },
+      });
+    },
+    pushCallback(chatId, data, opts = {}) {
+      const type = opts.chatType ?? 'private';
+      const messageId = opts.messageId ?? 1;
+      const stored = chats.get(String(chatId))?.messages.get(messageId);
+      return pushUpdate({
+        callback_query: {
+          id: String(nextCallbackId++),
+          from: { id: opts.fromId ?? chatId, is_bot: false, first_name: 'Tutor' },
+          chat_instance: `ci${chatId}`,
+          data,
+          message: {
+            message_id: messageId,
+            date: Math.floor(Date.now() / 1000),
+            chat: type === 'private' ? { id: chatId, type, first_name: 'Tutor' } : { id: chatId, type, title: 'Some chat' },
+            text: stored?.text ?? 'message',
+            ...(stored?.replyMarkup ? { reply_markup: stored.replyMarkup } : {}),
+          },
+        },
+      });
+    },
+    updatesDelivered: () => delivered,
+    updatesQueued: () => updates.length,
+    webhookUrl: () => webhook,
     reset() {
+      updates = [];
+      delivered = 0;
+      webhook = null;
+      wake();
       calls.length = 0;
       chats = new Map();
       queued = new Map();
@@ -185,6 +315,7 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        wake();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

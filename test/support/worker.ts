@@ -8,10 +8,10 @@ import { assertNoSecrets } from './secrets.ts';
 
 export const VERSION = 'v1';
 
-/** Configuration as the worker sees it, from environment variables (no .env file). */
+/** Configuration as the worker sees it, from environment variables (no .env file). DM quiet hours are off (tests must not depend on the hour). */
 export function workerConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    env: { EXTRACTION_PIPELINE_VERSION: VERSION, EXTRACTION_WORKER_IDLE_S: '0.05', EXTRACTION_BACKOFF_BASE_S: '0', EXTRACTION_BACKOFF_MAX_S: '0', ...env },
+    env: { EXTRACTION_PIPELINE_VERSION: VERSION, EXTRACTION_WORKER_IDLE_S: '0.05', EXTRACTION_BACKOFF_BASE_S: '0', EXTRACTION_BACKOFF_MAX_S: '0', DM_QUIET_HOURS: 'off', ...env },
     envFile: null,
   });
 }
@@ -60,6 +60,7 @@ export function workerProcessEnv(databaseUrl: string, botUrl: string, extra: Rec
     TELEGRAM_BOT_API_URL: botUrl,
     BROADCAST_CHAT_ID: '@tutordex_test',
     LOG_LEVEL: 'warn',
+    DM_QUIET_HOURS: 'off',
     ...extra,
   };
 }
