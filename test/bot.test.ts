@@ -95,11 +95,12 @@ describeEachDatabase('tutor bot', (t) => {
     await press(chat, `pk:s:t:${physicsIdx}`, picker);
     await press(chat, 'pk:s:t:1', picker); // second category on, then off again
     await press(chat, 'pk:s:t:1', picker);
-    expect(api.messages(chat).find((m) => m.messageId === picker)!.text).toContain(`Selected: ${subjects[0]!.value}, ${subjects[physicsIdx]!.value}`);
+    expect(api.messages(chat).find((m) => m.messageId === picker)!.text).toContain(`Selected: ${subjects[0]!.label}, ${subjects[physicsIdx]!.label}`);
     expect((await tutorRow(chat))!.subjects).toEqual([]); // nothing saved before Done
     await press(chat, 'pk:s:d', picker);
     expect((await tutorRow(chat))!.subjects).toEqual([subjects[0]!.value, subjects[physicsIdx]!.value]);
-    expect(lastReply(chat)).toMatch(/Saved[\s\S]*Subjects: MATH, /);
+    expect(lastReply(chat)).toContain(`Subjects: ${subjects[0]!.label}, ${subjects[physicsIdx]!.label}`); // labels, not taxonomy codes
+    expect(subjects[physicsIdx]!.label).not.toMatch(/^[A-Z]+\.[A-Z_]+$/);
     expect(api.messages(chat).find((m) => m.messageId === picker)!.replyMarkup).toEqual({ inline_keyboard: [] });
 
     // levels by buttons (Secondary + Secondary 3), then by text (/levels JC1 replaces them)

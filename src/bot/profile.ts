@@ -20,7 +20,7 @@ export function subjectOptions(): PickOption[] {
   const tax = getTaxonomy();
   const categories = [...new Set(tax.categoryByCode.values())];
   const codes = [...tax.categoryByCode.keys()].filter((c) => !categories.includes(c));
-  subjectCache = [...categories.map((c) => ({ value: c, label: `${titleCase(c)} (any)` })), ...codes.map((c) => ({ value: c, label: c }))];
+  subjectCache = [...categories.map((c) => ({ value: c, label: `${titleCase(c)} (any)` })), ...codes.map((c) => ({ value: c, label: tax.labelByCode.get(c) ?? c }))];
   return subjectCache;
 }
 
@@ -85,7 +85,9 @@ export function pickerKeyboard(kind: PickerKind, selected: readonly string[], pa
 
 export function pickerText(kind: PickerKind, selected: readonly string[]): string {
   const noun = PICKER_NAMES[kind].noun;
-  return `Choose your ${noun}: tap to select or unselect (several allowed), then Done.\nSelected: ${selected.length === 0 ? 'none' : shortList(selected, 600)}`;
+  const options = pickerOptions(kind);
+  const labels = selected.map((v) => options.find((o) => o.value === v)?.label ?? v);
+  return `Choose your ${noun}: tap to select or unselect (several allowed), then Done.\nSelected: ${labels.length === 0 ? 'none' : shortList(labels, 600)}`;
 }
 
 export const MODE_KEYBOARD = {
@@ -116,6 +118,11 @@ export function shortList(values: readonly string[], max = 900): string {
 const money = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
 
 /** The profile as the bot shows it (plain text). */
+/** A stored subject code as a tutor reads it: its taxonomy label, or the category name ("Math (any)"). */
+export function subjectLabel(code: string): string {
+  return subjectOptions().find((o) => o.value === code)?.label ?? code;
+}
+
 export function formatProfile(t: Tutor): string {
   const typeLabel = (v: string) => TYPE_OPTIONS.find((o) => o.value === v)?.label ?? v;
   const area =
@@ -126,7 +133,7 @@ export function formatProfile(t: Tutor): string {
         : 'anywhere (no postal code or region set)';
   return [
     `Your TutorDex profile (${t.active ? 'active: DMs on' : `paused${t.inactiveReason === 'blocked_bot' ? ' (the bot was blocked)' : ''}: no DMs`})`,
-    `Subjects: ${t.subjects.length ? shortList(t.subjects) : 'none yet (/subjects)'}`,
+    `Subjects: ${t.subjects.length ? shortList(t.subjects.map(subjectLabel)) : 'none yet (/subjects)'}`,
     `Levels: ${t.levels.length ? shortList(t.levels) : 'none yet (/levels)'}`,
     `Area: ${area}`,
     `Distance: ${money(t.maxDistanceKm ?? 5)} km${t.postalCode === null ? ' (applies once a postal code is set)' : ''}`,

@@ -15,6 +15,8 @@ export interface Taxonomy {
   /** level → subject key → codes. */
   mappings: Map<string, Map<string, string[]>>;
   categoryByCode: Map<string, string>;
+  /** canonical subject code → its human label ("MATH.SEC_EMATH" → "E Math"). */
+  labelByCode: Map<string, string>;
 }
 
 export const TAXONOMY_PATH = 'taxonomy/subjects_taxonomy_v2.json';
@@ -35,7 +37,7 @@ const stringMap = (v: unknown): Array<[string, string]> =>
   isRecord(v) ? Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
 
 function emptyTaxonomy(): Taxonomy {
-  return { ok: false, version: 2, levels: [], levelAliases: new Map(), aliases: [], aliasIndex: new Map(), displayByKey: new Map(), mappings: new Map(), categoryByCode: new Map() };
+  return { ok: false, version: 2, levels: [], levelAliases: new Map(), aliases: [], aliasIndex: new Map(), displayByKey: new Map(), mappings: new Map(), categoryByCode: new Map(), labelByCode: new Map() };
 }
 
 function readMappings(raw: Record<string, unknown>): Map<string, Map<string, string[]>> {
@@ -117,6 +119,7 @@ function loadTaxonomy(): Taxonomy {
     displayByKey,
     mappings,
     categoryByCode,
+    labelByCode,
   };
 }
 
