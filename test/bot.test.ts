@@ -144,7 +144,7 @@ describeEachDatabase('tutor bot', (t) => {
     const row = (await tutorRow(chat))!;
     expect(row.postal_lat).toBeCloseTo(TAMPINES.lat, 6);
     await say(chat, '/profile');
-    expect(lastReply(chat)).toContain('postal code 520123, within 8 km');
+    expect(lastReply(chat)).toContain('Area: postal code 520123\nDistance: within 8 km of it');
     expect(lastReply(chat)).toContain('Minimum rate: $40/h');
     // every button press was answered
     const presses = api.calls.filter((c) => c.method === 'answerCallbackQuery');

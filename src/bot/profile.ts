@@ -127,7 +127,7 @@ export function formatProfile(t: Tutor): string {
   const typeLabel = (v: string) => TYPE_OPTIONS.find((o) => o.value === v)?.label ?? v;
   const area =
     t.postalCode !== null
-      ? `postal code ${t.postalCode}, within ${money(t.maxDistanceKm ?? 5)} km`
+      ? `postal code ${t.postalCode}`
       : t.regions.length > 0
         ? `region ${t.regions.map(titleCase).join(', ')}`
         : 'anywhere (no postal code or region set)';
@@ -136,7 +136,7 @@ export function formatProfile(t: Tutor): string {
     `Subjects: ${t.subjects.length ? shortList(t.subjects.map(subjectLabel)) : 'none yet (/subjects)'}`,
     `Levels: ${t.levels.length ? shortList(t.levels) : 'none yet (/levels)'}`,
     `Area: ${area}`,
-    `Distance: ${money(t.maxDistanceKm ?? 5)} km${t.postalCode === null ? ' (applies once a postal code is set)' : ''}`,
+    `Distance: ${t.postalCode === null ? `${money(t.maxDistanceKm ?? 5)} km (applies once a postal code is set)` : `within ${money(t.maxDistanceKm ?? 5)} km of it`}`,
     `Minimum rate: ${t.minRate === null ? 'any' : `$${money(t.minRate)}/h`}`,
     `Mode: ${modeText(t.learningModes)}`,
     `Tutor type: ${t.tutorTypes.length ? t.tutorTypes.map(typeLabel).join(', ') : 'any'}`,
