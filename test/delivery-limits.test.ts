@@ -4,6 +4,7 @@ import { loadConfig, parseQuietHours } from '../src/config/index.ts';
 import type { Queryable } from '../src/db/index.ts';
 import { createBotClient, createDispatcher, queueBroadcasts, queueDms, type DispatchStats } from '../src/delivery/index.ts';
 import { inQuietHours, quietHoursEnd, sgtDay } from '../src/delivery/schedule.ts';
+import { counterValue, metrics } from '../src/metrics/index.ts';
 import { post } from './support/assignments.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { startFakeBotApi, type FakeBotApi } from './support/fake-bot-api.ts';
@@ -187,6 +188,7 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
     const a2 = await assignment(t.db, ag);
     clock = new Date('2026-03-01T15:30:00Z'); // 23:30 SGT
     const d = dispatcher({ quietHours: QUIET });
+    const heldBefore = await counterValue(metrics.deliveries, { kind: 'dm', outcome: 'held' });
     await queueDms(t.db, a1, [{ tutorId: tid, chatId: '5005', distanceKm: null }]);
     await queueBroadcasts(t.db, a1, [CHANNEL]);
     await queueDms(t.db, a2, [{ tutorId: tid, chatId: '5005', distanceKm: null }]);
@@ -196,6 +198,7 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
     const held = (await rows()).filter((x) => x.kind === 'dm');
     expect(held[0]).toMatchObject({ status: 'pending' });
     expect(new Date(held[0]!.not_before!).toISOString()).toBe('2026-03-01T23:00:00.000Z'); // 07:00 SGT
+    expect(await counterValue(metrics.deliveries, { kind: 'dm', outcome: 'held' })).toBe(heldBefore + 1); // the chat's head row was held
 
     clock = new Date('2026-03-01T20:00:00Z'); // 04:00 SGT
     await drainOnce(d);

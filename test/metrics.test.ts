@@ -6,6 +6,7 @@ import { RulesExtractor } from '../src/extraction/index.ts';
 import { bindQueueMetrics, collectProcessMetrics, registry } from '../src/metrics/index.ts';
 import { makeMessage } from '../src/telegram/memory.ts';
 import { runWorker } from '../src/worker/index.ts';
+import { createWebApp } from '../src/web/server.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { post } from './support/assignments.ts';
 import { context, recordingLog } from './support/collector.ts';
@@ -29,7 +30,7 @@ describeEachDatabase('metrics', (t) => {
     registry.resetMetrics();
     collectProcessMetrics();
     bindQueueMetrics(t.db);
-    const live = workerConfig({ TELEGRAM_BOT_TOKEN: '1:fake', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: '@tutordex_test', EXTRACTION_STALE_PROCESSING_SECONDS: '1' });
+    const live = workerConfig({ TELEGRAM_BOT_TOKEN: '1:fake', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: '@tutordex_test', EXTRACTION_STALE_PROCESSING_SECONDS: '1', PUBLIC_BASE_URL: 'https://tutordex.example' });
 
     // collector: new, edit, delete
     const ctx = context(t.db, { config: { ...workerConfig(), pipelineVersion: 'collected' } });
@@ -44,6 +45,10 @@ describeEachDatabase('metrics', (t) => {
     await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 1, text: post('cocoassignments', 0) }]);
     await t.db.query(`update telegram_extractions set status = 'processing', updated_at = now() - interval '1 hour' where channel_link = 't.me/agencytwo'`);
     await drain(t.db, live, { broadcast: true });
+
+    // a tutor follows the broadcast's tracked link
+    const [link] = await t.db.query<{ token: string }>(`select token from click_links limit 1`);
+    expect((await createWebApp({ db: t.db, config: live, token: null }).request(`/r/${link!.token}`)).status).toBe(302);
 
     // LLM: one answer, one failure
     const llmConfig = workerConfig({ LLM_API_URL: llm.url, EXTRACTION_MAX_ATTEMPTS: '1' });
@@ -78,11 +83,12 @@ describeEachDatabase('metrics', (t) => {
       if (!moved) silent.push(m.name);
     }
     expect(silent).toEqual([]);
-    expect(checked.length).toBe(17);
+    expect(checked.length).toBe(18);
     expect(checked).toEqual(expect.arrayContaining(['tutordex_worker_stale_requeued_total', 'tutordex_worker_loop_errors_total', 'tutordex_delivery_rate_limited_total', 'tutordex_duplicates_grouped_total', 'tutordex_queue_oldest_pending_seconds']));
     const text = await registry.metrics();
     expect(text).toContain('tutordex_process_resident_memory_bytes');
     expect(text).toMatch(/tutordex_messages_ingested_total\{channel="t\.me\/metricsagency",kind="edit"\} 1/);
     expect(text).toMatch(/tutordex_llm_errors_total\{type="llm_invalid_json"\} 1/);
+    expect(text).toMatch(/tutordex_link_clicks_total\{kind="broadcast"\} 1/);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
+import { metrics } from '../metrics/index.ts';
 
 /**
  * Click tracking: every delivered message whose link goes through PUBLIC_BASE_URL gets one random token
@@ -49,14 +50,15 @@ export function clickUrl(publicBaseUrl: string, token: string): string {
  */
 export async function followClick(db: Queryable, token: string, record = true): Promise<string | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
-  const [row] = await db.query<{ target_url: string }>(
+  const [row] = await db.query<{ target_url: string; kind: string }>(
     record
       ? `with l as (select id, assignment_id, kind, chat_id, tutor_id, target_url from click_links where token = $1),
               c as (insert into link_clicks (link_id, assignment_id, kind, chat_id, tutor_id) select id, assignment_id, kind, chat_id, tutor_id from l returning 1)
-         select target_url from l`
-      : `select target_url from click_links where token = $1`,
+         select target_url, kind from l`
+      : `select target_url, kind from click_links where token = $1`,
     [token],
   );
+  if (row && record) metrics.linkClicks.inc({ kind: row.kind });
   return row && /^https?:\/\//i.test(row.target_url) ? row.target_url : null;
 }
 

@@ -208,6 +208,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           const until = quietHoursEnd(at, quietHours!);
           await tx.query(`update deliveries set not_before = $2, updated_at = now() where id = $1`, [r.id, until]);
           log.info({ delivery_id: Number(r.id), tutor_id: r.tutor_id == null ? null : Number(r.tutor_id), until: until.toISOString() }, 'delivery_dm_quiet_hours');
+          metrics.deliveries.inc({ kind: 'dm', outcome: 'held' });
           continue;
         } else if (r.kind === 'dm' && r.tutor_id != null && r.dm_daily_limit != null) {
           // The rows of one chat are sent one at a time (head of line), so this count cannot race another send to the same tutor.

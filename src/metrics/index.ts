@@ -53,13 +53,19 @@ export const metrics = {
   }),
   deliveries: new Counter({
     name: 'tutordex_deliveries_total',
-    help: 'Bot API deliveries by kind (broadcast, dm, edit, delete) and outcome (sent, failed, retried, skipped, uncertain)',
+    help: 'Bot API deliveries by kind (broadcast, dm, edit, delete) and outcome (sent, failed, retried, skipped, uncertain, held: a DM kept back by quiet hours)',
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   }),
   deliveryRateLimited: new Counter({
     name: 'tutordex_delivery_rate_limited_total',
     help: 'Bot API 429 answers (the call is retried after retry_after)',
+    registers: [registry],
+  }),
+  linkClicks: new Counter({
+    name: 'tutordex_link_clicks_total',
+    help: 'Clicks through /r/<token> (PUBLIC_BASE_URL links), by the message kind (broadcast, dm)',
+    labelNames: ['kind'] as const,
     registers: [registry],
   }),
   duplicatesGrouped: new Counter({
