@@ -22,7 +22,7 @@ describePostgres('fault: Bot API answering 429 to 1 call in 3, then down for a m
     let sendCalls = 0;
     bot.failWhen((call) => (call.method === 'sendMessage' && ++sendCalls % 3 === 0 ? { status: 429, retryAfter: 1 } : null));
     await t.db.query(
-      `insert into tutors (chat_id, subjects, levels) select 7000 + g, '{MATH,ENGLISH,SCIENCE,CHEMISTRY,PHYSICS}', '{Primary,Secondary,JC}' from generate_series(1, 6) g`,
+      `insert into tutors (chat_id, subjects, levels, dm_daily_limit) select 7000 + g, '{MATH,ENGLISH,SCIENCE,CHEMISTRY,PHYSICS}', '{Primary,Secondary,JC}', 100000 from generate_series(1, 6) g`,
     );
     const posts = Array.from({ length: ASSIGNMENTS }, (_, i) => ({ channel: `t.me/botfaultagency${i}`, messageId: 1, text: EXAMPLES[i % EXAMPLES.length]!.raw }));
     await postAndEnqueue(t.db, posts);

@@ -24,7 +24,8 @@ describePostgres('fault: worker killed -9 mid-batch with broadcasts and DMs on',
       DUPLICATE_DETECTION_ENABLED: '0',
       LOG_LEVEL: 'error',
     });
-    await t.db.query(`insert into tutors (chat_id, subjects, levels) values (9001, '{MATH}', '{Secondary}'), (9002, '{ENGLISH}', '{Primary}')`);
+    // a daily DM limit far above the batch: this scenario is about kills, not the limit
+    await t.db.query(`insert into tutors (chat_id, subjects, levels, dm_daily_limit) values (9001, '{MATH}', '{Secondary}', 100000), (9002, '{ENGLISH}', '{Primary}', 100000)`);
     // every post is its own assignment: its own channel
     const posts = Array.from({ length: JOBS }, (_, i) => ({ channel: `t.me/faultagency${i}`, messageId: 1, text: EXAMPLES[i % EXAMPLES.length]!.raw }));
     for (let i = 0; i < posts.length; i += 500) await postAndEnqueue(t.db, posts.slice(i, i + 500));
