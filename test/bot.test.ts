@@ -492,8 +492,12 @@ describe('tutordex bot / start (CLI, embedded database)', () => {
     const ws = cliWorkspace({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_BOT_API_URL: api.url, LOG_LEVEL: 'debug' });
     const ctrl = new AbortController();
     const outs: string[] = [];
-    const running = ws.run(['bot'], {}, { signal: ctrl.signal, out: (s) => outs.push(s) });
+    let health: string | null = null;
+    const running = ws.run(['bot'], { METRICS_PORT: '0' }, { signal: ctrl.signal, out: (s) => outs.push(s), err: (s) => void (health ??= /(http:\/\/[\d.:]+)\/health/.exec(s)?.[1] ?? null) });
     await until('the bot to start', () => outs.some((o) => o.includes('tutor bot @fake_bot is running (long polling)')));
+    // METRICS_PORT serves /health beside the bot (the compose file's healthcheck uses it)
+    expect(health).not.toBeNull();
+    expect((await fetch(`${health}/health`)).status).toBe(200);
     api.pushMessage(8001, '/start');
     api.pushCallback(8001, 'fb:filled:oops', { messageId: 1 });
     await until('replies', () => sentTo(api, 8001).length === 1 && api.calls.some((c) => c.method === 'answerCallbackQuery'));

@@ -18,6 +18,7 @@ const Service = z
     ports: z.array(z.string()).optional(),
     depends_on: z.record(z.string(), z.object({ condition: z.enum(['service_started', 'service_healthy', 'service_completed_successfully']) })).optional(),
     deploy: z.object({ replicas: z.number().int().positive() }).optional(),
+    profiles: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/)).optional(),
   })
   .strict()
   .refine((s) => s.image || s.build, 'a service needs image or build');
@@ -30,7 +31,7 @@ describe('production deployment files', () => {
 
   it('docker-compose.yml: valid structure, healthchecks and restart policies, named volumes, no secret values', () => {
     const names = Object.keys(compose.services);
-    expect(names).toEqual(expect.arrayContaining(['postgres', 'migrate', 'live', 'worker', 'web']));
+    expect(names).toEqual(expect.arrayContaining(['postgres', 'migrate', 'live', 'worker', 'bot', 'web']));
     for (const [name, s] of Object.entries(compose.services)) {
       if (name !== 'migrate') {
         expect(s.healthcheck, name).toBeDefined();
@@ -71,7 +72,7 @@ describe('production deployment files', () => {
   });
 
   it('systemd units stop workers with SIGTERM (they release their jobs) and restart on failure', () => {
-    for (const unit of ['deploy/tutordex-worker@.service', 'deploy/tutordex-live.service']) {
+    for (const unit of ['deploy/tutordex-worker@.service', 'deploy/tutordex-live.service', 'deploy/tutordex-bot.service']) {
       const text = readFileSync(unit, 'utf8');
       expect(text).toMatch(/^KillSignal=SIGTERM$/m);
       expect(text).toMatch(/^Restart=on-failure$/m);

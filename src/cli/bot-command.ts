@@ -6,6 +6,7 @@ import type { Database } from '../db/index.ts';
 import { UserError } from '../errors.ts';
 import { withDatabase } from './commands.ts';
 import { createLogger, type CliIO } from './runtime.ts';
+import { startDashboard } from './web-commands.ts';
 
 interface Shared {
   io: CliIO;
@@ -45,6 +46,8 @@ export function registerBotCommand(program: Command, shared: Shared): void {
       const log = createLogger(config, io);
       const signal = io.signal ?? new AbortController().signal;
       await withDatabase(config, async (db) => {
+        const web = config.web.metricsPort === null ? null : await startDashboard(db, config, '127.0.0.1', config.web.metricsPort);
+        if (web) io.err(`metrics: ${web.url}/metrics   health: ${web.url}/health`);
         const tb = await startTutorBot(db, config, log, signal, (info) =>
           io.out(
             info.mode === 'polling'
@@ -52,6 +55,7 @@ export function registerBotCommand(program: Command, shared: Shared): void {
               : `tutor bot @${info.username} is running (webhook ${info.url}, listening on port ${config.bot.webhookPort}) on ${db.location}   (Ctrl-C stops)`,
           ),
         );
+        await web?.close();
         const s = tb.stats;
         io.out(`tutor bot stopped · updates ${s.updates} · ignored ${s.ignored} · rate-limited ${s.rateLimited} · errors ${s.errors}`);
       });

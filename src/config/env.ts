@@ -210,7 +210,7 @@ export const ENV_VARS = {
   BOT_COMMAND_RATE_LIMIT: v({ parser: int(1, 10000), default: 20, help: 'Tutor bot: commands and button presses per chat per minute (a burst of as many); beyond it one "slow down" reply, then silence.' }),
   FEEDBACK_FILLED_THRESHOLD: v({ parser: int(1, 1000), default: 3, help: 'Distinct tutors whose "Already filled" taps close an assignment (its broadcasts are then deleted).' }),
   // --- web
-  METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve the dashboard, /metrics and /health from worker and live on this port (127.0.0.1).' }),
+  METRICS_PORT: v({ parser: int(0, 65535), default: null as number | null, help: 'Serve the dashboard, /metrics and /health from worker, live and bot on this port (127.0.0.1).' }),
   DASHBOARD_TOKEN: v({ parser: text, default: null as string | null, secret: true, help: 'Required to bind the dashboard to anything but 127.0.0.1.' }),
   // --- process
   LOG_LEVEL: v({ parser: oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), default: 'info', help: 'Log level (JSON logs on stderr).' }),
