@@ -105,9 +105,12 @@ describe('README "Running in production" recipes, run as written on the embedded
   }
   const count = async (sql: string, params: unknown[] = []) => (await query<{ n: number }>(sql, params))[0]!.n;
 
-  /** A Prometheus sample from a running command's METRICS_PORT server, summed over the series matching `labels`. */
-  async function scrape(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  /** One scrape of a running command's METRICS_PORT server; `sum` adds up a metric's series matching `labels`. */
+  async function scrape(base: string): Promise<{ sum: (name: string, labels?: Record<string, string>) => number }> {
     const text = await (await fetch(`${base}/metrics`)).text();
+    return { sum: (name, labels = {}) => sumSamples(text, name, labels) };
+  }
+  function sumSamples(text: string, name: string, labels: Record<string, string>): number {
     let total = 0;
     for (const line of text.split('\n')) {
       if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
@@ -171,10 +174,11 @@ describe('README "Running in production" recipes, run as written on the embedded
     let quietSince = 0;
     let calls = -1;
     return async (url: string) => {
-      const open = (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version, status: 'pending' })) + (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version, status: 'processing' }));
+      const m = await scrape(url);
+      const open = m.sum('tutordex_queue_jobs', { pipeline_version: version, status: 'pending' }) + m.sum('tutordex_queue_jobs', { pipeline_version: version, status: 'processing' });
       if (bot.calls.length !== calls) [calls, quietSince] = [bot.calls.length, Date.now()];
       const sent = bot.calls.filter((c) => c.method === 'sendMessage').length > sendsBefore;
-      return open === 0 && sent && (await scrape(url, 'tutordex_queue_jobs', { pipeline_version: version })) > 0 && Date.now() - quietSince > 1000;
+      return open === 0 && sent && m.sum('tutordex_queue_jobs', { pipeline_version: version }) > 0 && Date.now() - quietSince > 1000;
     };
   };
 
