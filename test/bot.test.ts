@@ -508,10 +508,18 @@ describe('tutordex bot / start (CLI, embedded database)', () => {
     expect(r.err).toContain('bot_feedback_malformed');
     expect(r.err).not.toContain('AAbottokensecret');
 
+    // `start` following Telegram (the in-memory source stands for it; never the sample feed, which refuses a bot token)
     api.reset();
-    const s = await ws.run(['start', '--replay-interval', '0', '--exit-when-idle', '--no-web']);
-    expect(s.code).toBe(0);
+    const { MemorySource } = await import('../src/telegram/memory.ts');
+    const telegram = new MemorySource().addChannel({ channelLink: 't.me/agency_a', channelId: '101', title: 'Agency A' });
+    const stopStart = new AbortController();
+    const startOut: string[] = [];
+    const starting = ws.run(['start', '--no-web'], { CHANNEL_LIST: 't.me/agency_a' }, { telegramSource: () => telegram, signal: stopStart.signal, out: (o) => startOut.push(o) });
+    await until('the bot to poll beside start', () => startOut.some((o) => o.includes('tutor bot: @fake_bot')) && api.calls.some((c) => c.method === 'getUpdates'), 30_000);
+    stopStart.abort();
+    const s = await starting;
+    expect(s.code, s.err).toBe(0);
+    expect(s.out).toContain('source: Telegram, 1 channel(s)');
     expect(s.out).toContain('tutor bot: @fake_bot (long polling)');
-    expect(api.calls.some((c) => c.method === 'getUpdates')).toBe(true);
   }, 90_000);
 });

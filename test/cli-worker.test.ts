@@ -52,7 +52,7 @@ describe('tutordex worker / expire / start (embedded database)', () => {
     const ws = cliWorkspace({ EXTRACTION_PIPELINE_VERSION: 'v1' });
     const r = await ws.run(['start', '--replay-interval', '0', '--exit-when-idle', '--port', '0']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('source: bundled sample feed (16 agency channels of real posts');
+    expect(r.out).toContain('source: bundled sample feed: 16 sample channels (t.me/sample_…), 77 real agency posts; nothing is sent');
     expect(r.out).toContain('worker: rules extraction, version v1, broadcast off, DMs off');
     const last = r.out.split('\n').at(-1)!;
     expect(last).toMatch(/^stopped · raw 77 · queue pending 0 processing 0 ok \d+ skipped \d+ failed 0 · open assignments \d+ · delivered 0/);

@@ -1,13 +1,16 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runLive, type CollectorContext } from '../collector/index.ts';
-import { scrubSecrets, type Config } from '../config/index.ts';
+import { loadCatchupState, runLive, type CollectorContext } from '../collector/index.ts';
+import { scrubSecrets, startSource, type Config, type StartSource } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
+import { UserError } from '../errors.ts';
 import { collectProcessMetrics } from '../metrics/index.ts';
 import { outstanding } from '../queue/index.ts';
+import { knownChannelLinks } from '../raw/index.ts';
 import { sleep } from '../sleep.ts';
-import { sampleFeed } from '../telegram/sample-feed.ts';
+import { isSampleChannel, SAMPLE_CHANNEL_PREFIX, sampleFeed } from '../telegram/sample-feed.ts';
 import type { ChannelSource } from '../telegram/index.ts';
+import { countTutors } from '../tutors/index.ts';
 import { resolveWorkerSettings, runWorkerService } from '../worker/index.ts';
 import { intOption } from './collector-commands.ts';
 import { withDatabase } from './commands.ts';
@@ -59,40 +62,72 @@ export async function startStatus(db: Database, version: string): Promise<StartS
 export const formatStatus = (s: StartStatus) =>
   `raw ${s.raw} · queue pending ${s.pending} processing ${s.processing} ok ${s.ok} skipped ${s.skipped} failed ${s.failed} · open assignments ${s.open} · delivered ${s.sent}`;
 
-function hasTelegramCredentials(config: Config): boolean {
-  const t = config.telegram;
-  return t.apiId !== null && t.apiHash !== null && config.channels.length > 0;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The sample and real data never share a database. The sample runs only on an empty database or one it seeded
+ * itself (no other channel, no tutor), so it cannot reach real tutors or mix into real assignments; a real run
+ * refuses a database the sample seeded, whose sample assignments would otherwise be shown to tutors as real.
+ * Checked before anything is written.
+ */
+async function checkDatabaseFor(source: StartSource, db: Database, config: Config): Promise<void> {
+  const links = await knownChannelLinks(db);
+  if (source === 'sample') {
+    const real = links.filter((l) => !isSampleChannel(l));
+    const tutors = await countTutors(db);
+    if (real.length === 0 && tutors === 0) return;
+    const holds = [
+      real.length > 0 ? `${plural(real.length, 'channel')} that ${real.length === 1 ? 'is' : 'are'} not the sample's (${real.slice(0, 3).join(', ')}${real.length > 3 ? ', …' : ''})` : null,
+      tutors > 0 ? plural(tutors, 'tutor') : null,
+    ].filter(Boolean);
+    throw new UserError(
+      `the bundled sample feed only runs on an empty database or one it seeded itself: ${db.location} holds ${holds.join(' and ')}; give the sample an empty database (another TUTORDEX_DATA_DIR or DATABASE_URL), or finish the Telegram setup for a real run`,
+    );
+  }
+  const sample = links.filter(isSampleChannel);
+  if (sample.length === 0) return;
+  const fix =
+    config.database.kind === 'pglite'
+      ? `delete the embedded database (rm -r ${config.database.dataDir}) or set TUTORDEX_DATA_DIR to a new directory`
+      : `point ${config.database.source} at an empty database`;
+  throw new UserError(
+    `${db.location} holds the bundled sample feed (${plural(sample.length, 'sample channel')}): a real run would mix sample assignments into what tutors see; ${fix}, then start again`,
+  );
 }
 
 /**
- * `tutordex start` (what `npm start` runs): collector + worker in one process on the configured database. With
- * Telegram credentials and CHANNEL_LIST it follows the real channels; otherwise it replays the bundled sample
- * of real agency posts as channels, so a fresh install shows the whole pipeline at work.
+ * `tutordex start` (what `npm start` runs): collector + worker in one process on the configured database. With a
+ * complete Telegram setup it follows the real channels; with no Telegram setting at all it replays the bundled
+ * sample of real agency posts as `t.me/sample_…` channels, with nothing sent, so a fresh install shows the whole
+ * pipeline at work. A half-finished Telegram setup is an error.
  */
 export function registerStartCommand(program: Command, shared: Shared): void {
   const { io } = shared;
   program
     .command('start')
     .description('run everything in one process: collector (Telegram, or the bundled sample feed) + worker + dashboard')
-    .option('--no-sample', 'never fall back to the sample feed (fail without Telegram credentials)')
+    .option('--no-sample', 'never run the sample feed (fail unless Telegram is configured)')
     .option('--replay-interval <ms>', 'sample feed: milliseconds between replayed posts', intOption('--replay-interval', 0, 3_600_000), 1500)
     .option('--port <n>', 'dashboard port on 127.0.0.1 (0 = any free port)', intOption('--port', 0, 65535), DEFAULT_WEB_PORT)
     .option('--no-web', 'do not serve the dashboard')
     .option('--exit-when-idle', 'stop once the sample feed is replayed and the queue is empty (smoke tests)')
     .action(async (opts: StartOptions) => {
       const config = shared.getConfig();
+      const mode = startSource(config, { cwd: io.cwd, sampleAllowed: opts.sample !== false, injectedSource: io.telegramSource !== undefined });
       const quiet = !config.env.origin.LOG_LEVEL;
       const log = createLogger(config, io, quiet ? 'warn' : config.logLevel);
       const outer = io.signal ?? new AbortController().signal;
       const stop = new AbortController();
       const onStop = () => stop.abort();
       outer.addEventListener('abort', onStop, { once: true });
-      const settings = resolveWorkerSettings(config, {});
+      // the sample runs only with no bot token, broadcasts or DMs configured; forced off here all the same
+      const flags = mode === 'sample' ? { broadcast: false, dms: false } : {};
+      const settings = resolveWorkerSettings(config, flags);
       collectProcessMetrics();
       try {
         await withDatabase(config, async (db) => {
-          const useTelegram = io.telegramSource !== undefined || hasTelegramCredentials(config) || opts.sample === false;
-          const feed = useTelegram ? null : sampleFeed();
+          await checkDatabaseFor(mode, db, config);
+          const feed = mode === 'sample' ? sampleFeed() : null;
           const source: ChannelSource = feed ? feed.source : telegramSource(config, io, 'collector', log);
           const catchupSource: ChannelSource | null = feed ? feed.source : config.recovery.enabled ? telegramSource(config, io, 'catchup', log) : null;
           const channels = feed ? feed.channels : config.channels;
@@ -101,7 +136,7 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           if (web) io.out(`  dashboard: ${web.url}/   health: ${web.url}/health   metrics: ${web.url}/metrics`);
           io.out(
             feed
-              ? `  source: bundled sample feed (${channels.length} agency channels of real posts; set TELEGRAM_API_ID, TELEGRAM_API_HASH and CHANNEL_LIST for Telegram)`
+              ? `  source: bundled sample feed: ${channels.length} sample channels (${SAMPLE_CHANNEL_PREFIX}…), ${feed.posts} real agency posts; nothing is sent (no broadcast, no DMs, no tutor bot). For Telegram set CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH and a session (tutordex login), on an empty database`
               : `  source: Telegram, ${channels.length} channel(s)`,
           );
           io.out(
@@ -109,20 +144,36 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           );
           io.out('  look: tutordex status · tutordex queue stats · tutordex tutors list   (Ctrl-C stops)');
           const ctx: CollectorContext = { db, config, log, signal: stop.signal };
-          const collector = runLive(ctx, source, { channels, catchupSource, stateFile: path.resolve(io.cwd, config.env.values.RECOVERY_CATCHUP_STATE_FILE) }).catch((err: Error) => {
-            log.error({ error: err.message }, 'start_collector_failed');
-            io.err(`tutordex: collector stopped: ${err.message}`);
-          });
-          const worker = runWorkerService({ db, config, log, signal: stop.signal, flags: {} });
+          const stateFile = path.resolve(io.cwd, config.env.values.RECOVERY_CATCHUP_STATE_FILE);
+          const startedAt = Date.now();
+          let collectorDone = false;
+          const collector = runLive(ctx, source, { channels, catchupSource, stateFile })
+            .catch((err: Error) => {
+              log.error({ error: err.message }, 'start_collector_failed');
+              io.err(`tutordex: collector stopped: ${err.message}`);
+            })
+            .finally(() => (collectorDone = true));
+          const worker = runWorkerService({ db, config, log, signal: stop.signal, flags });
           // The tutor bot runs beside the rest whenever a bot token is configured; its failure stops only the bot.
-          const tutorBot = config.delivery.botToken
+          const tutorBot = config.delivery.botToken && !feed
             ? startTutorBot(db, config, log, stop.signal, (info) => io.out(`  tutor bot: @${info.username} (${info.mode === 'polling' ? 'long polling' : `webhook ${info.url}`})`)).catch((err: Error) => {
                 const message = scrubSecrets(err.message, config.secrets);
                 log.error({ error: message }, 'start_bot_failed');
                 io.err(`tutordex: tutor bot stopped: ${message}`);
               })
             : null;
-          const replay = feed ? feed.replay(opts.replayInterval, stop.signal) : new Promise<number>(() => {});
+          // The catch-up reads the sample's history first; its live posts come after, so they cannot fill the queue
+          // the catch-up waits on, and `--exit-when-idle` cannot stop before the history is in.
+          const caughtUp = () => {
+            const state = loadCatchupState(stateFile);
+            return !config.recovery.enabled || collectorDone || (state?.status === 'ok' && Date.parse(state.last_update_at) >= startedAt);
+          };
+          const replay = feed
+            ? (async () => {
+                while (!caughtUp() && !stop.signal.aborted) await sleep(50, stop.signal);
+                return feed.replay(opts.replayInterval, stop.signal);
+              })()
+            : new Promise<number>(() => {});
           let replayed = false;
           void replay.then(() => (replayed = true));
 

@@ -4,3 +4,4 @@ export { parseWindow, parseInstant, type TimeWindow } from './window.ts';
 export { effectiveSettings, scrubSecrets, redactUrl, type EffectiveSetting } from './redact.ts';
 export { ENV_VARS, envTableMarkdown, type EnvName } from './env.ts';
 export { formatQuietHours, parseQuietHours, type QuietHours } from './quiet-hours.ts';
+export { startSource, type StartSource, type StartSourceOptions } from './telegram-setup.ts';

@@ -2,6 +2,7 @@ export {
   rawRowFromMessage,
   upsertRawMessages,
   upsertChannel,
+  knownChannelLinks,
   markDeleted,
   latestMessageDates,
   type RawRow,

@@ -169,6 +169,23 @@ export async function upsertChannel(db: Queryable, channel: ResolvedChannel): Pr
   );
 }
 
+/** Every channel the database knows: a channel row, or raw messages stored under that link. */
+export async function knownChannelLinks(db: Queryable): Promise<string[]> {
+  // The raw links by a walk down the (channel_link, …) index, one probe per channel: `select distinct` would read
+  // every row of a raw log that holds millions.
+  const rows = await db.query<{ channel_link: string }>(
+    `with recursive raw(link) as (
+       (select channel_link from telegram_messages_raw order by channel_link limit 1)
+       union all
+       select (select r.channel_link from telegram_messages_raw r where r.channel_link > raw.link order by r.channel_link limit 1)
+         from raw where raw.link is not null)
+     select link as channel_link from raw where link is not null
+     union select channel_link from telegram_channels
+     order by 1`,
+  );
+  return rows.map((r) => r.channel_link);
+}
+
 /** Mark messages deleted (never un-deleted later). Returns how many stored rows it touched. */
 export async function markDeleted(db: Queryable, channelLink: string, messageIds: readonly number[], at = new Date()): Promise<number> {
   if (messageIds.length === 0) return 0;

@@ -142,6 +142,11 @@ export async function listTutors(db: Queryable, options: { activeOnly?: boolean 
   return rows.map(toTutor);
 }
 
+export async function countTutors(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ n: number }>('select count(*)::int as n from tutors');
+  return row!.n;
+}
+
 export async function getTutorByChatId(db: Queryable, chatId: number | string): Promise<Tutor | null> {
   const id = parseChatId(chatId);
   const [row] = await db.query<TutorRow>(`select ${SELECT} from tutors where chat_id = $1`, [id]);
