@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# TutorDex: one image, one CLI; the command picks the role (live, worker, serve, start, …).
+# TutorDex: one image, one CLI; the command picks the role (live, worker, bot, serve, …).
 
 FROM node:20.20-bookworm-slim AS deps
 WORKDIR /app
@@ -25,4 +25,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/tutordex.js"]
-CMD ["start", "--port", "8080"]
+# No default role: a bare `docker run` prints the commands. Never `start`, whose sample feed is for a fresh clone.
+CMD ["--help"]

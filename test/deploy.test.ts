@@ -71,6 +71,21 @@ describe('production deployment files', () => {
     expect(readFileSync('.dockerignore', 'utf8')).toMatch(/^\.env$/m);
   });
 
+  it('issue 14 #2: neither the image, compose nor systemd runs `start` (the sample feed) by default; the image prints usage', async () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1];
+    expect(cmd, 'Dockerfile CMD in exec form').toBeDefined();
+    const args = z.array(z.string()).parse(JSON.parse(cmd!));
+    expect(args).not.toContain('start');
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), errStream: { write: () => true }, env: {}, cwd: process.cwd() };
+    expect(await runCli(args, io)).toBe(0);
+    expect(out.join('\n')).toMatch(/^Usage: tutordex /m);
+    for (const [name, s] of Object.entries(compose.services)) expect(s.command?.[0], name).not.toBe('start');
+    for (const unit of ['deploy/tutordex-worker@.service', 'deploy/tutordex-live.service', 'deploy/tutordex-bot.service']) {
+      expect(readFileSync(unit, 'utf8'), unit).not.toMatch(/^ExecStart=.*tutordex\.js start\b/m);
+    }
+  });
+
   it('systemd units stop workers with SIGTERM (they release their jobs) and restart on failure', () => {
     for (const unit of ['deploy/tutordex-worker@.service', 'deploy/tutordex-live.service', 'deploy/tutordex-bot.service']) {
       const text = readFileSync(unit, 'utf8');
