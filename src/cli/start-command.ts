@@ -70,9 +70,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * refuses a database the sample seeded, whose sample assignments would otherwise be shown to tutors as real.
  * Checked before anything is written.
  */
-async function checkDatabaseFor(source: StartSource, db: Database, config: Config): Promise<void> {
+async function checkDatabaseFor(mode: StartSource, db: Database, config: Config): Promise<void> {
   const links = await knownChannelLinks(db);
-  if (source === 'sample') {
+  if (mode === 'sample') {
     const real = links.filter((l) => !isSampleChannel(l));
     const tutors = await countTutors(db);
     if (real.length === 0 && tutors === 0) return;
@@ -84,7 +84,7 @@ async function checkDatabaseFor(source: StartSource, db: Database, config: Confi
       `the bundled sample feed only runs on an empty database or one it seeded itself: ${db.location} holds ${holds.join(' and ')}; give the sample an empty database (another TUTORDEX_DATA_DIR or DATABASE_URL), or finish the Telegram setup for a real run`,
     );
   }
-  const sample = links.filter(isSampleChannel);
+  const sample = links.filter((l) => isSampleChannel(l) && !config.channels.includes(l));
   if (sample.length === 0) return;
   const fix =
     config.database.kind === 'pglite'
