@@ -81,10 +81,13 @@ describeEachDatabase('worker', (t) => {
     expect(jobs.find((j) => j.status === 'ok')!.canonical_json).toBeTruthy();
   });
 
-  it('--analysis-only keeps even the live version out of assignments', async () => {
+  it('issue 14 #8: --analysis-only is refused on the live version (nothing claimed); on a version of its own it writes no assignment', async () => {
     await postAndEnqueue(t.db, fixturePosts(2));
-    const { result } = await drain(t.db, workerConfig(), { analysisOnly: true });
-    expect(result.live).toBe(false);
+    await expect(drain(t.db, workerConfig(), { analysisOnly: true })).rejects.toThrow(/^--analysis-only on the live pipeline version v1 /);
+    expect((await jobRows(t.db)).map((j) => [j.status, j.meta.attempt ?? null])).toEqual([['pending', null], ['pending', null]]);
+    await postAndEnqueue(t.db, fixturePosts(2, 't.me/other'), { version: 'v2' });
+    const { result } = await drain(t.db, workerConfig(), { pipelineVersion: 'v2', analysisOnly: true });
+    expect(result).toMatchObject({ live: false, claimed: 2 });
     expect(await assignmentRows(t.db)).toEqual([]);
   });
 
