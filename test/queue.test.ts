@@ -3,6 +3,7 @@ import {
   claim,
   complete,
   enqueue,
+  enqueueRawIds,
   fail,
   outstanding,
   release,
@@ -51,6 +52,31 @@ describeEachDatabase('queue', (t) => {
     await setStatus(t.db, V, 2, 'ok');
     expect(await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1], force: true })).toBe(1);
     expect(await jobStatuses(t.db, V)).toEqual({ 1: 'pending', 2: 'ok' });
+  });
+
+  it('issue 14 #9: a forced enqueue marks as a reparse only a job that has an outcome; a job never processed keeps its reason', async () => {
+    await insertRaw(t.db, CH, [1, 2, 3, 4, 5, 6, 7]);
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2, 3, 4, 6] });
+    const [edited] = await t.db.query<{ id: number }>(`select id from telegram_messages_raw where message_id = 5`);
+    await enqueueRawIds(t.db, V, [edited!.id], false, 'edit');
+    await setStatus(t.db, V, 1, 'ok');
+    await setStatus(t.db, V, 2, 'skipped');
+    await setStatus(t.db, V, 6, 'failed');
+    await claim(t.db, V, 1); // message 3: claimed, still processing
+    expect(await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2, 3, 4, 5, 6, 7], force: true })).toBe(7);
+    const rows = await t.db.query<{ message_id: number; status: string; reason: string }>(
+      `select message_id, status, meta ->> 'enqueue_reason' as reason from telegram_extractions where pipeline_version = $1 order by message_id`,
+      [V],
+    );
+    expect(rows.map((r) => [r.message_id, r.status, r.reason])).toEqual([
+      [1, 'pending', 'force'], // ok: a reparse
+      [2, 'pending', 'force'], // skipped: a reparse
+      [3, 'pending', 'new'], // processing its first run: never finished
+      [4, 'pending', 'new'], // pending: never processed
+      [5, 'pending', 'edit'], // an edit waiting for its run stays an edit
+      [6, 'pending', 'new'], // failed: nothing was ever written or sent for it
+      [7, 'pending', 'new'], // no job yet: a first run
+    ]);
   });
 
   it('matches the channel link case-insensitively and compares message ids as numbers', async () => {

@@ -66,6 +66,17 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(sends()).toHaveLength(2);
   });
 
+  it('issue 14 #9: a forced enqueue of a job never processed does not swallow its first broadcast', async () => {
+    const ids = await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    const { enqueueRawIds } = await import('../src/queue/index.ts');
+    await enqueueRawIds(t.db, 'v1', ids, true); // `enqueue --force` before any worker got to the job
+    await drain(t.db, liveConfig());
+    const [job] = await jobRows(t.db);
+    expect(job!.meta.enqueue_reason).toBe('new');
+    expect((job!.meta.assignments as { broadcast: unknown }[])[0]!.broadcast).toEqual({ queued: 1 });
+    expect(broadcasts()).toHaveLength(1);
+  });
+
   it('B7: an assignment detected as closed on arrival is neither broadcast nor DMed', async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: `${post('cocoassignments', 0)}\nStatus: Closed` }]);
