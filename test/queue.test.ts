@@ -5,6 +5,7 @@ import {
   enqueue,
   enqueueRawIds,
   fail,
+  heartbeat,
   outstanding,
   release,
   requeueStale,
@@ -203,9 +204,21 @@ describeEachDatabase('queue', (t) => {
     await claim(t.db, V, 1);
     await claim(t.db, 'other', 1);
     await t.db.query(`update telegram_extractions set updated_at = now() - interval '1 hour'`);
-    expect(await requeueStale(t.db, 600, V)).toBe(1);
+    expect(await requeueStale(t.db, 600, V, 3)).toEqual({ requeued: 1, failed: 0 });
     expect(await jobStatuses(t.db, 'other')).toEqual({ 2: 'processing' });
-    expect(await requeueStale(t.db, 600)).toBe(1); // null = every version (the operator's call)
+    expect(await requeueStale(t.db, 600, null, 3)).toEqual({ requeued: 1, failed: 0 }); // null = every version (the operator's call)
+  });
+
+  it('issue 14 #10: a heartbeat keeps a claim from the stale sweep, and refreshes only the claim it holds', async () => {
+    await insertRaw(t.db, CH, [1, 2]);
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2] });
+    const [a, b] = await claim(t.db, V, 2);
+    await t.db.query(`update telegram_extractions set updated_at = now() - interval '1 hour'`);
+    // b's worker died and b was claimed again (attempt 2): b's old claim no longer refreshes it
+    await t.db.query(`update telegram_extractions set meta = meta || '{"attempt": 2}' where id = $1`, [b!.id]);
+    expect(await heartbeat(t.db, [a!, b!])).toEqual([a!.id]);
+    expect(await requeueStale(t.db, 600, V, 3)).toEqual({ requeued: 1, failed: 0 });
+    expect(await jobStatuses(t.db, V)).toEqual({ 1: 'processing', 2: 'pending' });
   });
 
   it('a permanent failure fails at once', async () => {
@@ -230,12 +243,12 @@ describeEachDatabase('queue', (t) => {
     await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2, 3] });
     await claim(t.db, V, 2);
     await t.db.query(`update telegram_extractions set updated_at = now() - interval '20 minutes' where message_id = 1`);
-    expect(await requeueStale(t.db, 600)).toBe(1);
+    expect(await requeueStale(t.db, 600, null, 3)).toEqual({ requeued: 1, failed: 0 });
     expect(await jobStatuses(t.db, V)).toEqual({ 1: 'pending', 2: 'processing', 3: 'pending' });
     const [row] = await t.db.query<{ meta: Record<string, unknown> }>('select meta from telegram_extractions where message_id = 1');
     expect(row!.meta.requeue_reason).toBe('stale_processing');
     expect(typeof row!.meta.requeued_at).toBe('string');
-    expect(await t.db.query(`select requeue_stale_extractions(600) as r`)).toEqual([{ r: { count: 0 } }]);
+    expect(await t.db.query(`select requeue_stale_extractions(600) as r`)).toEqual([{ r: { count: 0, failed: 0 } }]);
   });
 
   it('stats counts jobs by version and status; outstanding counts pending + processing', async () => {

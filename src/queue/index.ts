@@ -10,6 +10,7 @@ export {
   skip,
   release,
   requeueStale,
+  heartbeat,
   stats,
   outstanding,
   backoffSeconds,
