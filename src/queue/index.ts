@@ -2,6 +2,7 @@ export * from './types.ts';
 export {
   enqueue,
   enqueueRawIds,
+  enqueueMissingRawIds,
   enqueueRawWindow,
   type RawWindowPage,
   claim,

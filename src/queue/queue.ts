@@ -47,6 +47,16 @@ export async function enqueueRawIds(db: Queryable, pipelineVersion: string, rawI
   return row?.n ?? 0;
 }
 
+/**
+ * Create the jobs of these raw rows that do not exist yet; an existing job (processing, failed, ok…) is left
+ * alone. For messages read again with unchanged text: only a new text, or a forced enqueue, re-enqueues.
+ */
+export async function enqueueMissingRawIds(db: Queryable, pipelineVersion: string, rawIds: readonly number[]): Promise<number> {
+  if (rawIds.length === 0) return 0;
+  const [row] = await db.query<{ n: number }>('select enqueue_raw_ids($1, $2::bigint[], false, null, true) as n', [pipelineVersion, rawIds]);
+  return row?.n ?? 0;
+}
+
 export interface RawWindowPage {
   scanned: number;
   enqueued: number;

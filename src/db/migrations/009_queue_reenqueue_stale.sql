@@ -5,7 +5,12 @@
 -- processing its first run, failed: nothing was written or sent for it) keeps its reason, and a job created by a
 -- forced enqueue is a first run ('new'), so a force can no longer swallow a post's first broadcast.
 -- A re-enqueue also starts a fresh stale count (below), as it starts a fresh attempt budget.
-create or replace function enqueue_raw_ids(p_pipeline_version text, p_raw_ids bigint[], p_force boolean default false, p_reason text default null)
+-- p_only_missing creates the jobs that do not exist yet and leaves every existing one alone: the collector's
+-- call for a message read again with unchanged text (catch-up overlap, backfill resume, re-import), whose job
+-- may be processing (resetting it discarded the running worker's result) or terminally failed.
+drop function enqueue_raw_ids(text, bigint[], boolean, text);
+create function enqueue_raw_ids(p_pipeline_version text, p_raw_ids bigint[], p_force boolean default false, p_reason text default null,
+                                p_only_missing boolean default false)
 returns integer
 language plpgsql as $$
 declare
@@ -37,7 +42,7 @@ begin
                       'previous_status', e.status,
                       'attempt_base', coalesce((e.meta ->> 'attempt')::integer, 0)),
           updated_at = now()
-      where coalesce(p_force, false) or e.status <> 'ok'
+      where not coalesce(p_only_missing, false) and (coalesce(p_force, false) or e.status <> 'ok')
     returning 1
   )
   select count(*)::integer into v_count from up;
