@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { loadCatchupState, runBackfill, runCatchup, runEnqueue, runLive, saveCatchupState } from '../src/collector/index.ts';
+import { loadCatchupState, runBackfill, runCatchup, runEnqueue, runImport, runLive, saveCatchupState } from '../src/collector/index.ts';
+import type { Database } from '../src/db/index.ts';
 import { UserError } from '../src/errors.ts';
-import { claim, complete } from '../src/queue/index.ts';
+import { claim, complete, fail, skip } from '../src/queue/index.ts';
 import { latestMessageDates } from '../src/raw/index.ts';
 import { makeMessage } from '../src/telegram/memory.ts';
 import { TransientSourceError } from '../src/telegram/index.ts';
@@ -73,7 +74,7 @@ describeEachDatabase('backfill', (t) => {
     const claimed = await claim(t.db, 'v1', 2);
     await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
     const again = await runBackfill(context(t.db), source, backfillOptions());
-    expect(again.totals).toMatchObject({ total_scanned: 6, total_written: 6, total_enqueued: 4 });
+    expect(again.totals).toMatchObject({ total_scanned: 6, total_written: 6, total_enqueued: 0 }); // unchanged text: no job reset (issue 14 #12)
     expect((await rawRows(t.db)).length).toBe(6);
     expect((await jobs(t.db)).filter((j) => j.status === 'ok').length).toBe(2);
   });
@@ -206,6 +207,30 @@ describeEachDatabase('tail', (t) => {
   });
 });
 
+describeEachDatabase('tail edits (issue 14 #12)', (t) => {
+  it('an edit event that leaves the text alone does not reset the job being processed; one with new text re-enqueues it', async () => {
+    const source = sourceWith({ alpha: 0 });
+    const abort = new AbortController();
+    const live = runLive(context(t.db, { signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: null, stateFile: path.join(tmp(), 'state.json') });
+    while (!(await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    source.post('t.me/alpha', makeMessage({ id: 1, date: minutes(1), text: 'P5 Math $40/h' }));
+    await source.settle();
+    const [job] = await claim(t.db, 'v1', 1);
+    const before = await jobState(t.db, 't.me/alpha');
+    source.edit('t.me/alpha', 1, 'P5 Math $40/h', minutes(2)); // e.g. only its buttons changed
+    await source.settle();
+    expect(await jobState(t.db, 't.me/alpha')).toEqual(before);
+    source.edit('t.me/alpha', 1, 'P5 Math $45/h', minutes(3));
+    await source.settle();
+    abort.abort();
+    await live;
+    const after = (await jobState(t.db, 't.me/alpha')).get(1)!;
+    expect([after.status, after.meta.enqueue_reason]).toEqual(['pending', 'edit']);
+    expect(await complete(t.db, [{ id: job!.id, attempt: job!.attempt, canonical: {} }])).toEqual([]); // the run of the old text is discarded
+  });
+});
+
 describeEachDatabase('catch-up', (t) => {
   async function seed(source: ReturnType<typeof sourceWith>, upTo: number) {
     await runBackfill(context(t.db), source, backfillOptions({ channels: ['t.me/alpha'], window: { since: null, until: minutes(upTo + 1) } }));
@@ -305,5 +330,100 @@ describeEachDatabase('live', (t) => {
     expect((await live).status).toBe('cancelled');
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
     expect((await runs(t.db)).map((r) => [r.run_type, r.status])).toEqual([['backfill', 'ok'], ['live', 'cancelled'], ['catchup', 'ok']]);
+  });
+});
+
+/** Every job of v1 as stored, keyed by message id (status, attempt, meta, updated_at: a reset changes them). */
+async function jobState(db: Database, channelLink: string) {
+  const rows = await db.query<{ message_id: number; status: string; meta: Record<string, unknown>; updated_at: Date; error_json: unknown }>(
+    `select message_id, status, meta, updated_at, error_json from telegram_extractions where pipeline_version = 'v1' and channel_link = $1 order by message_id`,
+    [channelLink],
+  );
+  return new Map(rows.map((r) => [r.message_id, r]));
+}
+
+/** Claim the jobs of these messages and leave them processing, failed (terminally), skipped and ok. */
+async function spreadStatuses(db: Database, channelLink: string, ids: { processing: number; failed: number; skipped: number; ok: number }) {
+  const byMessage = async (messageId: number) => {
+    await db.query(
+      `update telegram_extractions set created_at = now() - interval '1 day' where pipeline_version = 'v1' and channel_link = $1 and message_id = $2`,
+      [channelLink, messageId],
+    );
+    const [job] = await claim(db, 'v1', 1);
+    expect(job!.messageId).toBe(messageId);
+    return job!;
+  };
+  const failed = await byMessage(ids.failed);
+  await fail(db, [{ id: failed.id, attempt: failed.attempt, transient: false, error: { type: 'llm_invalid_json', message: 'no JSON' } }], { maxAttempts: 3, backoffBaseSeconds: 0, backoffMaxSeconds: 0 });
+  const skipped = await byMessage(ids.skipped);
+  await skip(db, [{ id: skipped.id, attempt: skipped.attempt, reason: 'not_an_assignment' }]);
+  const ok = await byMessage(ids.ok);
+  await complete(db, [{ id: ok.id, attempt: ok.attempt, canonical: {} }]);
+  return byMessage(ids.processing);
+}
+
+describeEachDatabase('issue 14 #12: re-reading an unchanged message never resets its job', (t) => {
+  it('backfill again (resume, overlap): processing, failed, skipped, ok and pending jobs untouched; new text or --force re-enqueues', async () => {
+    const source = sourceWith({ alpha: 6 });
+    await runBackfill(context(t.db), source, backfillOptions());
+    const running = await spreadStatuses(t.db, 't.me/alpha', { processing: 1, failed: 2, skipped: 3, ok: 4 });
+    const before = await jobState(t.db, 't.me/alpha');
+    expect([...before.values()].map((j) => j.status)).toEqual(['processing', 'failed', 'skipped', 'ok', 'pending', 'pending']);
+
+    const again = await runBackfill(context(t.db), source, backfillOptions());
+    expect(again.totals).toMatchObject({ total_scanned: 6, total_enqueued: 0 });
+    expect(await jobState(t.db, 't.me/alpha')).toEqual(before);
+    // the worker that holds job 1 still finishes it
+    expect(await complete(t.db, [{ id: running.id, attempt: running.attempt, canonical: {} }])).toEqual([running.id]);
+
+    // a new text re-enqueues its job, whatever its status; a re-read with an edit date but the same text does not
+    source.edit('t.me/alpha', 4, 'alpha post 4 (taken)', minutes(30), { silent: true });
+    source.edit('t.me/alpha', 2, 'alpha post 2', minutes(31), { silent: true });
+    const edited = await runBackfill(context(t.db), source, backfillOptions());
+    expect(edited.totals).toMatchObject({ total_enqueued: 1 });
+    const after = await jobState(t.db, 't.me/alpha');
+    expect([...after.values()].map((j) => [j.message_id, j.status, j.meta.enqueue_reason])).toEqual([
+      [1, 'ok', 'new'],
+      [2, 'failed', 'new'],
+      [3, 'skipped', 'new'],
+      [4, 'pending', 'edit'],
+      [5, 'pending', 'new'],
+      [6, 'pending', 'new'],
+    ]);
+
+    // --force-enqueue re-enqueues every one
+    const forced = await runBackfill(context(t.db), source, backfillOptions({ forceEnqueue: true }));
+    expect(forced.totals).toMatchObject({ total_enqueued: 6 });
+    expect((await jobs(t.db)).map((j) => j.status)).toEqual(Array(6).fill('pending'));
+  });
+
+  it('catch-up overlap: the re-read messages keep their jobs (a processing one is not reset); the new ones are enqueued', async () => {
+    const source = sourceWith({ alpha: 130 });
+    await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: minutes(101) }, batchSize: 50 }));
+    const running = await spreadStatuses(t.db, 't.me/alpha', { processing: 95, failed: 96, skipped: 97, ok: 98 });
+    const before = await jobState(t.db, 't.me/alpha');
+    const ctx = context(t.db, { config: testConfig({ chunkHours: 2, overlapMinutes: 10, targetLagMinutes: 0, queueLowWatermark: 100_000 }) });
+    const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
+    const result = await runCatchup(ctx, source, [channel('alpha')], { stateFile: path.join(tmp(), 'catchup.json'), snapshot, now: () => minutes(131) });
+    expect(result.status).toBe('ok');
+    expect(source.historyCalls.some((c) => c.request.since && c.request.since <= minutes(95))).toBe(true); // the overlap was re-read
+    const after = await jobState(t.db, 't.me/alpha');
+    for (const id of [90, 95, 96, 97, 98, 99, 100]) expect(after.get(id), `message ${id}`).toEqual(before.get(id));
+    expect(after.size).toBe(130);
+    expect(await complete(t.db, [{ id: running.id, attempt: running.attempt, canonical: {} }])).toEqual([running.id]);
+  });
+
+  it('re-import of a Telegram Desktop export: jobs untouched', async () => {
+    const options = { path: path.join(import.meta.dirname, 'fixtures', 'desktop-export', 'folder'), channel: null, window: { since: null, until: null }, enqueue: true, batchSize: 50 };
+    await runImport(context(t.db), options);
+    const [{ channel_link: link }] = (await t.db.query<{ channel_link: string }>(
+      `select channel_link from telegram_extractions group by channel_link having count(*) >= 4 order by channel_link limit 1`,
+    )) as [{ channel_link: string }];
+    const ids = (await t.db.query<{ message_id: number }>(`select message_id from telegram_extractions where channel_link = $1 order by message_id limit 4`, [link])).map((r) => r.message_id);
+    await spreadStatuses(t.db, link, { processing: ids[0]!, failed: ids[1]!, skipped: ids[2]!, ok: ids[3]! });
+    const before = await t.db.query(`select * from telegram_extractions order by id`);
+    const again = await runImport(context(t.db), options);
+    expect(again.totals).toMatchObject({ total_enqueued: 0 });
+    expect(await t.db.query(`select * from telegram_extractions order by id`)).toEqual(before);
   });
 });

@@ -108,7 +108,7 @@ describePostgres('queue functions by hand', (t) => {
     expect(run(`select enqueue_telegram_extractions('manual', 't.me/handmade', array['5'], true)`)).toBe('1');
     expect(run(`select message_id || ':' || status || ':' || (meta->>'attempt') from claim_telegram_extractions('manual', 1)`)).toBe('5:processing:1');
     expect(run(`select message_id from claim_telegram_extractions('manual')`)).toBe('6');
-    expect(run(`select requeue_stale_extractions(0)`)).toBe('{"count": 2}');
+    expect(run(`select requeue_stale_extractions(0)`)).toBe('{"count": 2, "failed": 0}');
   });
 });
 

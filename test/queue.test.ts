@@ -3,7 +3,9 @@ import {
   claim,
   complete,
   enqueue,
+  enqueueRawIds,
   fail,
+  heartbeat,
   outstanding,
   release,
   requeueStale,
@@ -51,6 +53,31 @@ describeEachDatabase('queue', (t) => {
     await setStatus(t.db, V, 2, 'ok');
     expect(await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1], force: true })).toBe(1);
     expect(await jobStatuses(t.db, V)).toEqual({ 1: 'pending', 2: 'ok' });
+  });
+
+  it('issue 14 #9: a forced enqueue marks as a reparse only a job that has an outcome; a job never processed keeps its reason', async () => {
+    await insertRaw(t.db, CH, [1, 2, 3, 4, 5, 6, 7]);
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2, 3, 4, 6] });
+    const [edited] = await t.db.query<{ id: number }>(`select id from telegram_messages_raw where message_id = 5`);
+    await enqueueRawIds(t.db, V, [edited!.id], false, 'edit');
+    await setStatus(t.db, V, 1, 'ok');
+    await setStatus(t.db, V, 2, 'skipped');
+    await setStatus(t.db, V, 6, 'failed');
+    await claim(t.db, V, 1); // message 3: claimed, still processing
+    expect(await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2, 3, 4, 5, 6, 7], force: true })).toBe(7);
+    const rows = await t.db.query<{ message_id: number; status: string; reason: string }>(
+      `select message_id, status, meta ->> 'enqueue_reason' as reason from telegram_extractions where pipeline_version = $1 order by message_id`,
+      [V],
+    );
+    expect(rows.map((r) => [r.message_id, r.status, r.reason])).toEqual([
+      [1, 'pending', 'force'], // ok: a reparse
+      [2, 'pending', 'force'], // skipped: a reparse
+      [3, 'pending', 'new'], // processing its first run: never finished
+      [4, 'pending', 'new'], // pending: never processed
+      [5, 'pending', 'edit'], // an edit waiting for its run stays an edit
+      [6, 'pending', 'new'], // failed: nothing was ever written or sent for it
+      [7, 'pending', 'new'], // no job yet: a first run
+    ]);
   });
 
   it('matches the channel link case-insensitively and compares message ids as numbers', async () => {
@@ -177,9 +204,21 @@ describeEachDatabase('queue', (t) => {
     await claim(t.db, V, 1);
     await claim(t.db, 'other', 1);
     await t.db.query(`update telegram_extractions set updated_at = now() - interval '1 hour'`);
-    expect(await requeueStale(t.db, 600, V)).toBe(1);
+    expect(await requeueStale(t.db, 600, V, 3)).toEqual({ requeued: 1, failed: 0 });
     expect(await jobStatuses(t.db, 'other')).toEqual({ 2: 'processing' });
-    expect(await requeueStale(t.db, 600)).toBe(1); // null = every version (the operator's call)
+    expect(await requeueStale(t.db, 600, null, 3)).toEqual({ requeued: 1, failed: 0 }); // null = every version (the operator's call)
+  });
+
+  it('issue 14 #10: a heartbeat keeps a claim from the stale sweep, and refreshes only the claim it holds', async () => {
+    await insertRaw(t.db, CH, [1, 2]);
+    await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2] });
+    const [a, b] = await claim(t.db, V, 2);
+    await t.db.query(`update telegram_extractions set updated_at = now() - interval '1 hour'`);
+    // b's worker died and b was claimed again (attempt 2): b's old claim no longer refreshes it
+    await t.db.query(`update telegram_extractions set meta = meta || '{"attempt": 2}' where id = $1`, [b!.id]);
+    expect(await heartbeat(t.db, [a!, b!])).toEqual([a!.id]);
+    expect(await requeueStale(t.db, 600, V, 3)).toEqual({ requeued: 1, failed: 0 });
+    expect(await jobStatuses(t.db, V)).toEqual({ 1: 'processing', 2: 'pending' });
   });
 
   it('a permanent failure fails at once', async () => {
@@ -204,12 +243,12 @@ describeEachDatabase('queue', (t) => {
     await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1, 2, 3] });
     await claim(t.db, V, 2);
     await t.db.query(`update telegram_extractions set updated_at = now() - interval '20 minutes' where message_id = 1`);
-    expect(await requeueStale(t.db, 600)).toBe(1);
+    expect(await requeueStale(t.db, 600, null, 3)).toEqual({ requeued: 1, failed: 0 });
     expect(await jobStatuses(t.db, V)).toEqual({ 1: 'pending', 2: 'processing', 3: 'pending' });
     const [row] = await t.db.query<{ meta: Record<string, unknown> }>('select meta from telegram_extractions where message_id = 1');
     expect(row!.meta.requeue_reason).toBe('stale_processing');
     expect(typeof row!.meta.requeued_at).toBe('string');
-    expect(await t.db.query(`select requeue_stale_extractions(600) as r`)).toEqual([{ r: { count: 0 } }]);
+    expect(await t.db.query(`select requeue_stale_extractions(600) as r`)).toEqual([{ r: { count: 0, failed: 0 } }]);
   });
 
   it('stats counts jobs by version and status; outstanding counts pending + processing', async () => {

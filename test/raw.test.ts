@@ -44,6 +44,17 @@ describeEachDatabase('raw log', (t) => {
     expect((await rawRows(t.db))[0]!.raw_text).toBe('edited twice');
   });
 
+  it('issue 14 #12: the upsert names the rows whose stored text it changed (new rows, re-reads, stale snapshots do not count)', async () => {
+    const first = await write({ id: 1, date: minutes(1), text: 'original' });
+    const id = first.rawIds.get(1)!;
+    expect([...first.textChanged]).toEqual([]); // new, not changed
+    expect([...(await write({ id: 1, date: minutes(1), text: 'original', views: 3 })).textChanged]).toEqual([]);
+    expect([...(await write({ id: 1, date: minutes(1), text: 'edited', editDate: minutes(5) })).textChanged]).toEqual([id]);
+    expect([...(await write({ id: 1, date: minutes(1), text: 'edited', editDate: minutes(6) })).textChanged]).toEqual([]); // an edit that kept the text
+    expect([...(await write({ id: 1, date: minutes(1), text: 'original' })).textChanged]).toEqual([]); // an older snapshot
+    expect([...(await write({ id: 1, date: minutes(1), text: 'original', editDate: minutes(9) })).textChanged]).toEqual([id]); // back to an earlier text
+  });
+
   it('delete sets deleted_at; a later re-see never clears it', async () => {
     await write({ id: 1, date: minutes(1) });
     await write({ id: 2, date: minutes(2) });

@@ -251,13 +251,26 @@ describe('README "Running in production" recipes, run as written on the embedded
     expect(bot.calls.length).toBe(sends);
   });
 
-  it('smoke test after a deploy: health answers 200, queue stats print, one job drains', async () => {
+  it('smoke test after a deploy: health answers 200, queue stats print, one post drains on a scratch version; the live lane is untouched (issue 14 #8)', async () => {
+    // a live job waiting for the production worker: the smoke test must leave it (and its broadcast) to it
     expect((await cli(['enqueue', '--channels', 't.me/agency_a', '--max-messages', '1', '--force'])).code).toBe(0);
-    expect(await count(`select count(*)::int as n from telegram_extractions where status = 'pending'`)).toBe(1);
-    const [health, stats, worker] = await runLine(byTitle('Smoke test').lines[0]!);
+    const liveJobs = () => query<Record<string, unknown>>(`select * from telegram_extractions where pipeline_version = $1 order by id`, [LIVE]);
+    const before = await liveJobs();
+    expect(before.filter((j) => j.status === 'pending')).toHaveLength(1);
+    const assignments = await query(`select * from assignments order by id`);
+    const sends = bot.calls.length;
+    const line = byTitle('Smoke test').lines[0]!;
+    const scratch = line.find((s) => s.args[0] === 'enqueue')?.env.EXTRACTION_PIPELINE_VERSION;
+    expect(scratch).toBeTruthy();
+    expect(scratch).not.toBe(LIVE);
+    const [health, stats, , worker, prune] = await runLine(line);
     expect(JSON.parse(health!)).toMatchObject({ ok: true });
     expect(stats).toContain(LIVE);
-    expect(worker).toMatch(/1 (job|claimed)|claimed[^\n]*1/);
-    expect(await count(`select count(*)::int as n from telegram_extractions where status = 'pending'`)).toBe(0);
+    expect(worker).toMatch(new RegExp(`^worker max_jobs: claimed=1 .*version=${scratch} \\(drain`));
+    expect(prune).toMatch(new RegExp(`^deleted 2 job row\\(s\\) of ${scratch}`));
+    expect(await liveJobs()).toEqual(before);
+    expect(await query(`select * from assignments order by id`)).toEqual(assignments);
+    expect(bot.calls.length).toBe(sends);
+    expect(await count(`select count(*)::int as n from telegram_extractions where pipeline_version = $1`, [scratch])).toBe(0);
   });
 });

@@ -66,6 +66,17 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(sends()).toHaveLength(2);
   });
 
+  it('issue 14 #9: a forced enqueue of a job never processed does not swallow its first broadcast', async () => {
+    const ids = await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    const { enqueueRawIds } = await import('../src/queue/index.ts');
+    await enqueueRawIds(t.db, 'v1', ids, true); // `enqueue --force` before any worker got to the job
+    await drain(t.db, liveConfig());
+    const [job] = await jobRows(t.db);
+    expect(job!.meta.enqueue_reason).toBe('new');
+    expect((job!.meta.assignments as { broadcast: unknown }[])[0]!.broadcast).toEqual({ queued: 1 });
+    expect(broadcasts()).toHaveLength(1);
+  });
+
   it('B7: an assignment detected as closed on arrival is neither broadcast nor DMed', async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: `${post('cocoassignments', 0)}\nStatus: Closed` }]);
@@ -148,14 +159,25 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
   });
 
   it('B25/B35: a Mode 4 drain with a bot configured makes no Bot API call at all', async () => {
-    await postAndEnqueue(t.db, [
+    const posts = [
       { channel: COCO, messageId: 1, text: post('cocoassignments', 0) },
       { channel: COCO, messageId: 2, text: 'ASSIGNMENT CLOSED' },
       { channel: COCO, messageId: 3, text: 'Compiled Tuition Assignments\n\n0706si: N1 Abacus @ Jurong\n\n0706ts: N1 Phonics @ Clementi' },
-    ]);
-    const { result } = await drain(t.db, liveConfig(), { broadcast: false, dms: false });
-    expect(result.delivery).toBeNull();
+    ];
+    await postAndEnqueue(t.db, posts, { version: 'v2' });
+    const { result } = await drain(t.db, liveConfig(), { pipelineVersion: 'v2', broadcast: false, dms: false });
+    expect(result).toMatchObject({ live: false, delivery: null, claimed: 3 });
     expect(bot.calls).toEqual([]);
+  });
+
+  it('issue 14 #8: muting a live lane that broadcasts and DMs is refused; its jobs are then announced by the live worker', async () => {
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    await expect(drain(t.db, liveConfig(), { broadcast: false, dms: false })).rejects.toThrow(/^--no-broadcast on the live pipeline version v1 /);
+    await expect(drain(t.db, liveConfig(), { dms: false })).rejects.toThrow(/^--no-dms on the live pipeline version v1 /);
+    expect((await jobRows(t.db)).map((j) => j.status)).toEqual(['pending']);
+    expect(bot.calls).toEqual([]);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
   });
 
   it('Bot API 429 with retry_after is waited out: delivered once', async () => {

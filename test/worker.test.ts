@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LlmExtractor } from '../src/extraction/llm/index.ts';
-import { claim } from '../src/queue/index.ts';
-import { runWorker } from '../src/worker/index.ts';
-import { RulesExtractor } from '../src/extraction/index.ts';
+import { claim, requeueStale } from '../src/queue/index.ts';
+import { runWorker, type WorkerOptions } from '../src/worker/index.ts';
+import { RulesExtractor, type ExtractContext, type Extractor } from '../src/extraction/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { EXAMPLES, assignmentRows, post } from './support/assignments.ts';
 import { recordingLog } from './support/collector.ts';
@@ -31,6 +31,34 @@ const until = async (check: () => Promise<boolean>, ms = 15_000) => {
   }
   throw new Error('condition not reached in time');
 };
+
+/** The rules extractor, taking `delayMs` per post (an LLM answering slowly); counts its calls. */
+class SlowExtractor implements Extractor {
+  readonly kind = 'rules' as const;
+  calls = 0;
+  private readonly rules = new RulesExtractor();
+  constructor(private readonly delayMs: number) {}
+  async extract(text: string, context: ExtractContext) {
+    this.calls++;
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    return this.rules.extract(text, context);
+  }
+}
+
+const workerOptions = (o: Pick<WorkerOptions, 'db' | 'config' | 'extractor' | 'signal'> & Partial<WorkerOptions>): WorkerOptions => ({
+  log: recordingLog(),
+  pipelineVersion: VERSION,
+  live: true,
+  broadcast: false,
+  dms: false,
+  oneshot: false,
+  maxJobs: 0,
+  batchSize: 1,
+  concurrency: 1,
+  idleMs: 50,
+  staleSeconds: o.config.worker.staleProcessingSeconds,
+  ...o,
+});
 
 describeEachDatabase('worker', (t) => {
   it('Mode 4: --oneshot --max-jobs N --no-broadcast --no-dms processes exactly N and leaves nothing processing (B10)', async () => {
@@ -81,10 +109,13 @@ describeEachDatabase('worker', (t) => {
     expect(jobs.find((j) => j.status === 'ok')!.canonical_json).toBeTruthy();
   });
 
-  it('--analysis-only keeps even the live version out of assignments', async () => {
+  it('issue 14 #8: --analysis-only is refused on the live version (nothing claimed); on a version of its own it writes no assignment', async () => {
     await postAndEnqueue(t.db, fixturePosts(2));
-    const { result } = await drain(t.db, workerConfig(), { analysisOnly: true });
-    expect(result.live).toBe(false);
+    await expect(drain(t.db, workerConfig(), { analysisOnly: true })).rejects.toThrow(/^--analysis-only on the live pipeline version v1 /);
+    expect((await jobRows(t.db)).map((j) => [j.status, j.meta.attempt ?? null])).toEqual([['pending', null], ['pending', null]]);
+    await postAndEnqueue(t.db, fixturePosts(2, 't.me/other'), { version: 'v2' });
+    const { result } = await drain(t.db, workerConfig(), { pipelineVersion: 'v2', analysisOnly: true });
+    expect(result).toMatchObject({ live: false, claimed: 2 });
     expect(await assignmentRows(t.db)).toEqual([]);
   });
 
@@ -197,28 +228,68 @@ describeEachDatabase('worker', (t) => {
     expect(next!.attempt).toBe(1); // released jobs did not spend their attempt
   });
 
+  it('issue 14 #10: a job longer than the stale window, with every slot busy, keeps its claim: another worker\'s sweep does not steal it', async () => {
+    await postAndEnqueue(t.db, fixturePosts(1));
+    const config = workerConfig({ EXTRACTION_STALE_PROCESSING_SECONDS: '2' });
+    const slow = new SlowExtractor(6_000); // three stale windows
+    const other = new SlowExtractor(0);
+    const otherDb = t.driver === 'postgres' ? await t.connect(2) : t.db;
+    const stopOther = new AbortController();
+    try {
+      // concurrency 1: while the job runs, the loop has no free slot (the heartbeat interval follows the stale window)
+      const first = runWorker(workerOptions({ db: t.db, config, extractor: slow, signal: new AbortController().signal, oneshot: true }));
+      await until(async () => slow.calls === 1);
+      // the other worker sweeps the lane every 100 ms and would claim (and extract) whatever it sweeps back
+      const second = runWorker(workerOptions({ db: otherDb, config, extractor: other, signal: stopOther.signal, intervals: { staleMs: 100 } }));
+      const summary = await first;
+      stopOther.abort();
+      expect((await second).claimed).toBe(0);
+      expect(summary).toMatchObject({ exit: 'drained', claimed: 1, outcomes: { ok: 1, lost: 0 } });
+      expect([slow.calls, other.calls]).toEqual([1, 0]);
+      const [job] = await jobRows(t.db);
+      expect(job!.status).toBe('ok');
+      expect(job!.meta.attempt).toBe(1);
+      expect(job!.meta.requeue_reason).toBeUndefined();
+    } finally {
+      stopOther.abort();
+      if (otherDb !== t.db) await otherDb.close();
+    }
+  }, 30_000);
+
+  it('issue 14 #10: a job whose worker dies every time is failed with stale_requeue_limit after EXTRACTION_STALE_REQUEUE_LIMIT sweeps, not looped', async () => {
+    await postAndEnqueue(t.db, fixturePosts(1));
+    const config = workerConfig({ EXTRACTION_STALE_PROCESSING_SECONDS: '60', EXTRACTION_STALE_REQUEUE_LIMIT: '3' });
+    const dies = async () => {
+      const [job] = await claim(t.db, VERSION, 1); // a worker claims the job and is killed mid-job
+      expect(job).toBeDefined();
+      await t.db.query(`update telegram_extractions set updated_at = now() - interval '2 minutes' where id = $1`, [job!.id]);
+    };
+    for (const n of [1, 2]) {
+      await dies();
+      expect(await requeueStale(t.db, 60, VERSION, config.worker.staleRequeueLimit)).toEqual({ requeued: 1, failed: 0 });
+      expect((await jobRows(t.db)).map((j) => [j.status, j.meta.stale_requeues])).toEqual([['pending', n]]);
+    }
+    await dies();
+    // the third time, the sweep of a running worker fails it; nothing is extracted again
+    const extractor = new SlowExtractor(0);
+    const summary = await runWorker(workerOptions({ db: t.db, config, extractor, signal: new AbortController().signal, oneshot: true, intervals: { staleMs: 10 } }));
+    expect(summary).toMatchObject({ exit: 'drained', claimed: 0 });
+    expect(extractor.calls).toBe(0);
+    const [job] = await jobRows(t.db);
+    expect(job).toMatchObject({ status: 'failed', error_json: { type: 'stale_requeue_limit', message: expect.stringMatching(/stale 3 times/) }, meta: { stale_requeues: 3 } });
+    // a re-enqueue (edit, --force) starts a fresh count
+    await t.db.query(`select enqueue_raw_ids($1, array(select id from telegram_messages_raw), true)`, [VERSION]);
+    await dies();
+    expect(await requeueStale(t.db, 60, VERSION, config.worker.staleRequeueLimit)).toEqual({ requeued: 1, failed: 0 });
+    expect((await jobRows(t.db)).map((j) => [j.status, j.meta.stale_requeues])).toEqual([['pending', 1]]);
+  });
+
   it('B10: a failed claim (database connections cut) is retried with backoff, not an exit', async () => {
     if (t.driver !== 'postgres') return; // PGlite runs in-process: there is no connection to cut
     await postAndEnqueue(t.db, fixturePosts(4));
     const abort = new AbortController();
     const log = recordingLog();
-    const worker = runWorker({
-      db: t.db,
-      config: workerConfig(),
-      extractor: new RulesExtractor(),
-      log,
-      signal: abort.signal,
-      pipelineVersion: VERSION,
-      live: true,
-      broadcast: false,
-      dms: false,
-      oneshot: false,
-      maxJobs: 0,
-      batchSize: 1,
-      concurrency: 1,
-      idleMs: 50,
-      staleSeconds: 0,
-    });
+    const worker = runWorker(workerOptions({ db: t.db, config: workerConfig(), extractor: new RulesExtractor(), log, signal: abort.signal, staleSeconds: 0 }));
     await t.db.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).catch(() => {});
     await until(async () => {
       const jobs = await jobRows(t.db).catch(() => []);

@@ -1,6 +1,6 @@
 import { metrics } from '../metrics/index.ts';
 import { retryTransient } from '../db/index.ts';
-import { enqueueRawIds } from '../queue/index.ts';
+import { enqueueMissingRawIds, enqueueRawIds } from '../queue/index.ts';
 import { rawRowFromMessage, upsertRawMessages, type RawRow } from '../raw/index.ts';
 import type { ChannelSource, HistoryRequest, ResolvedChannel, SourceMessage } from '../telegram/index.ts';
 import type { CollectorContext, ProgressEvent } from './context.ts';
@@ -25,12 +25,20 @@ export interface IngestOptions {
   maxMessages: number | null;
   /** enqueue written rows (false when EXTRACTION_QUEUE_ENABLED=0 or --no-enqueue) */
   enqueue: boolean;
+  /** re-enqueue every message read, changed or not (--force-enqueue) */
   forceEnqueue: boolean;
   /** after each batch is durably written and enqueued */
   onBatch?: (batch: SourceMessage[], counters: IngestCounters) => Promise<void>;
 }
 
-/** Write a batch of messages and enqueue the non-service ones. Transient database errors are retried; a batch that finally fails throws. */
+/**
+ * Write a batch of messages and enqueue the non-service ones: a message seen for the first time gets its job; one
+ * whose text changed (an edit, live or missed) is re-enqueued whatever its job's status; one read again unchanged
+ * (catch-up overlap, backfill resume, re-import, an edit event that left the text alone) only gets a job if it
+ * has none, so a job being processed, or failed for good, is never reset. `force` re-enqueues them all.
+ * `reason: 'edit'` marks a live edit event (metrics). Transient database errors are retried; a batch that
+ * finally fails throws.
+ */
 export async function writeBatch(
   ctx: CollectorContext,
   channel: ResolvedChannel,
@@ -40,14 +48,23 @@ export async function writeBatch(
   const rows: RawRow[] = messages.map((m) => rawRowFromMessage(channel, m));
   const onRetry = (err: unknown, attempt: number, delayMs: number) =>
     ctx.log.warn({ channel: channel.channelLink, attempt, delay_ms: delayMs, error: (err as Error).message }, 'raw_write_retry');
-  const result = await retryTransient(() => upsertRawMessages(ctx.db, rows), { onRetry, signal: ctx.signal });
+  const version = ctx.config.pipelineVersion;
+  // Upsert and enqueue commit together: after a failed enqueue the retry must see the text change again (an
+  // edit already stored would look unchanged and never be extracted), and must not reset a job twice.
+  const write = () =>
+    ctx.db.transaction(async (tx) => {
+      const result = await upsertRawMessages(tx, rows);
+      if (!options.enqueue) return { result, enqueued: 0 };
+      const rawIds = messages.filter((m) => !m.isService).map((m) => result.rawIds.get(m.id)).filter((id): id is number => id !== undefined);
+      const changed = rawIds.filter((id) => result.textChanged.has(id));
+      const unchanged = rawIds.filter((id) => !result.textChanged.has(id));
+      const edits = await enqueueRawIds(tx, version, changed, true, 'edit');
+      const rest = options.force ? await enqueueRawIds(tx, version, unchanged, true) : await enqueueMissingRawIds(tx, version, unchanged);
+      return { result, enqueued: edits + rest };
+    });
+  const { result, enqueued } = await retryTransient(write, { onRetry, signal: ctx.signal });
   metrics.messagesIngested.inc({ channel: channel.channelLink, kind: options.reason === 'edit' ? 'edit' : 'new' }, options.reason === 'edit' ? result.inserted + result.updated : result.inserted);
   if (options.reason !== 'edit' && result.updated > 0) metrics.messagesIngested.inc({ channel: channel.channelLink, kind: 'seen_again' }, result.updated);
-  let enqueued = 0;
-  if (options.enqueue) {
-    const rawIds = messages.filter((m) => !m.isService).map((m) => result.rawIds.get(m.id)).filter((id): id is number => id !== undefined);
-    enqueued = await retryTransient(() => enqueueRawIds(ctx.db, ctx.config.pipelineVersion, rawIds, options.force, options.reason ?? null), { onRetry, signal: ctx.signal });
-  }
   return { inserted: result.inserted, updated: result.updated, staleIgnored: result.staleIgnored, enqueued };
 }
 

@@ -37,7 +37,7 @@ const untilDatabaseIsBack = (ctx: CollectorContext) => ({
 });
 
 /**
- * Live updates: new message → raw upsert + enqueue; edit → upsert + forced re-enqueue; delete → deleted_at.
+ * Live updates: new message → raw upsert + enqueue; edit → upsert + re-enqueue when the text changed; delete → deleted_at.
  * The source delivers one channel's events in order and waits for each, so an edit can never be applied before
  * the post it edits. A failing write is retried; one that still fails is counted and logged, never crashes
  * the tail. Runs until `ctx.signal` aborts or the source ends the subscription.
@@ -75,7 +75,7 @@ export async function runTailLoop(
       const c = counters.get(channel.channelLink);
       // Hold this channel's events (the source waits for us) until the database takes the write: a database
       // outage delays messages, it never loses them.
-      const written = await retryTransient(() => writeBatch(ctx, channel, [message], event.kind === 'edit' ? { enqueue, force: true, reason: 'edit' } : { enqueue, force: false }), untilDatabaseIsBack(ctx));
+      const written = await retryTransient(() => writeBatch(ctx, channel, [message], { enqueue, force: false, ...(event.kind === 'edit' ? { reason: 'edit' as const } : {}) }), untilDatabaseIsBack(ctx));
       if (c) {
         if (event.kind === 'new') c.scanned++;
         c.inserted += written.inserted;

@@ -27,6 +27,7 @@ export interface Config {
     backoffBaseSeconds: number;
     backoffMaxSeconds: number;
     staleProcessingSeconds: number;
+    staleRequeueLimit: number;
   };
   recovery: {
     enabled: boolean;
@@ -155,6 +156,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       backoffBaseSeconds: e.EXTRACTION_BACKOFF_BASE_S,
       backoffMaxSeconds: e.EXTRACTION_BACKOFF_MAX_S,
       staleProcessingSeconds: e.EXTRACTION_STALE_PROCESSING_SECONDS,
+      staleRequeueLimit: e.EXTRACTION_STALE_REQUEUE_LIMIT,
     },
     recovery: {
       enabled: e.RECOVERY_CATCHUP_ENABLED,

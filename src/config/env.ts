@@ -155,6 +155,7 @@ export const ENV_VARS = {
   EXTRACTION_BACKOFF_BASE_S: v({ parser: num(0), default: 1.5, help: 'Backoff base between attempts (seconds).' }),
   EXTRACTION_BACKOFF_MAX_S: v({ parser: num(0), default: 60, help: 'Backoff cap (seconds).' }),
   EXTRACTION_STALE_PROCESSING_SECONDS: v({ parser: int(0), default: 900, help: 'Jobs left processing longer than this go back to pending (0 = never).' }),
+  EXTRACTION_STALE_REQUEUE_LIMIT: v({ parser: int(1, 100), default: 3, help: 'A job found stale this many times (its worker died mid-job each time) is failed with stale_requeue_limit instead of going back to pending again.' }),
   // --- recovery catch-up
   RECOVERY_CATCHUP_ENABLED: v({ parser: bool, default: true, help: 'live: run the catch-up backfill beside the tail.' }),
   RECOVERY_CATCHUP_STATE_FILE: v({ parser: text, default: 'state/recovery_catchup_state.json', help: 'Seed name; catch-up state is kept in the database. Read for compatibility only.' }),

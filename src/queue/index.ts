@@ -2,6 +2,7 @@ export * from './types.ts';
 export {
   enqueue,
   enqueueRawIds,
+  enqueueMissingRawIds,
   enqueueRawWindow,
   type RawWindowPage,
   claim,
@@ -10,6 +11,7 @@ export {
   skip,
   release,
   requeueStale,
+  heartbeat,
   stats,
   outstanding,
   backoffSeconds,

@@ -47,6 +47,16 @@ export async function enqueueRawIds(db: Queryable, pipelineVersion: string, rawI
   return row?.n ?? 0;
 }
 
+/**
+ * Create the jobs of these raw rows that do not exist yet; an existing job (processing, failed, ok…) is left
+ * alone. For messages read again with unchanged text: only a new text, or a forced enqueue, re-enqueues.
+ */
+export async function enqueueMissingRawIds(db: Queryable, pipelineVersion: string, rawIds: readonly number[]): Promise<number> {
+  if (rawIds.length === 0) return 0;
+  const [row] = await db.query<{ n: number }>('select enqueue_raw_ids($1, $2::bigint[], false, null, true) as n', [pipelineVersion, rawIds]);
+  return row?.n ?? 0;
+}
+
 export interface RawWindowPage {
   scanned: number;
   enqueued: number;
@@ -212,10 +222,30 @@ export async function release(db: Queryable, jobs: readonly JobRef[], reason: st
   return rows.map((r) => r.id);
 }
 
-/** Jobs left `processing` for longer than this go back to `pending` (one version, or every version when null). */
-export async function requeueStale(db: Queryable, olderThanSeconds: number, pipelineVersion: string | null = null): Promise<number> {
-  const [row] = await db.query<{ n: number }>('select requeue_stale_extractions_for($1, $2) as n', [Math.max(0, Math.floor(olderThanSeconds)), pipelineVersion]);
-  return row?.n ?? 0;
+/**
+ * Jobs left `processing` for longer than this (their worker went quiet) go back to `pending` (one version, or
+ * every version when null); the `staleLimit`-th time one is found stale it is failed with stale_requeue_limit.
+ */
+export async function requeueStale(db: Queryable, olderThanSeconds: number, pipelineVersion: string | null, staleLimit: number): Promise<{ requeued: number; failed: number }> {
+  const [row] = await db.query<{ requeued: number; failed: number }>('select * from requeue_stale_extractions_for($1, $2, $3)', [
+    Math.max(0, Math.floor(olderThanSeconds)),
+    pipelineVersion,
+    staleLimit,
+  ]);
+  return { requeued: row?.requeued ?? 0, failed: row?.failed ?? 0 };
+}
+
+/** Refresh the claims of jobs still being worked on, so no stale sweep takes them (fenced). Returns the ids still held. */
+export async function heartbeat(db: Queryable, jobs: readonly JobRef[]): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const rows = await db.query<{ id: number }>(
+    `update telegram_extractions e set updated_at = now()
+       from jsonb_to_recordset($1::jsonb) as r(id bigint, attempt integer)
+      where e.id = r.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = r.attempt
+      returning e.id`,
+    [jobs.map((j) => ({ id: j.id, attempt: j.attempt }))],
+  );
+  return rows.map((r) => r.id);
 }
 
 /** Counts by pipeline version × status, with the oldest job of each group. */

@@ -62,6 +62,8 @@ export interface UpsertResult {
   staleIgnored: number;
   /** message id → raw id of every row written */
   rawIds: Map<number, number>;
+  /** raw ids of rows that existed and whose text this write changed (an edit): the only re-reads worth re-extracting */
+  textChanged: Set<number>;
 }
 
 /** Later rows win within one batch (Postgres refuses to touch one row twice in a statement). */
@@ -80,11 +82,12 @@ function dedupe(rows: readonly RawRow[]): RawRow[] {
  * - first_seen_at is kept, last_seen_at refreshed;
  * - a snapshot older than the stored one (earlier edit_date) never replaces its content;
  * - deleted_at is never cleared;
- * - every distinct text goes into telegram_message_versions.
+ * - every distinct text goes into telegram_message_versions;
+ * - rows whose stored text this write changed are reported (`textChanged`): only those need extracting again.
  */
 export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]): Promise<UpsertResult> {
   const batch = dedupe(rows);
-  if (batch.length === 0) return { inserted: 0, updated: 0, staleIgnored: 0, rawIds: new Map() };
+  if (batch.length === 0) return { inserted: 0, updated: 0, staleIgnored: 0, rawIds: new Map(), textChanged: new Set() };
   const payload = batch.map((r) => ({
     channel_link: r.channelLink,
     channel_id: r.channelId,
@@ -102,14 +105,14 @@ export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]):
     edit_date: r.editDate?.toISOString() ?? null,
     message_json: r.messageJson,
   }));
-  const result = await db.query<{ message_id: number; id: number; inserted: boolean; stale: boolean }>(
+  const result = await db.query<{ message_id: number; id: number; inserted: boolean; stale: boolean; text_changed: boolean }>(
     `with input as (
        select * from jsonb_to_recordset($1::jsonb) as i(
          channel_link text, channel_id text, message_id bigint, message_date timestamptz, sender_id text,
          is_forward boolean, is_reply boolean, raw_text text, entities_json jsonb, media_json jsonb,
          views integer, forwards integer, reply_count integer, edit_date timestamptz, message_json jsonb)
      ), before as (
-       select r.channel_link, r.message_id, r.edit_date
+       select r.channel_link, r.message_id, r.edit_date, r.raw_text
          from telegram_messages_raw r join input i using (channel_link, message_id)
      ), up as (
        insert into telegram_messages_raw as t (
@@ -133,7 +136,7 @@ export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]):
          media_json = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.media_json else t.media_json end,
          message_json = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.message_json else t.message_json end,
          edit_date = case when t.edit_date is null or excluded.edit_date >= t.edit_date then excluded.edit_date else t.edit_date end
-       returning t.id, t.channel_link, t.message_id, (t.xmax = 0) as inserted
+       returning t.id, t.channel_link, t.message_id, t.raw_text, (t.xmax = 0) as inserted
      ), versions as (
        insert into telegram_message_versions (raw_id, text_sha256, raw_text, edit_date)
        select up.id, encode(sha256(convert_to(coalesce(i.raw_text, ''), 'UTF8')), 'hex'), i.raw_text, i.edit_date
@@ -141,20 +144,23 @@ export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]):
        on conflict (raw_id, text_sha256) do nothing
      )
      select up.message_id, up.id, up.inserted,
-            coalesce(b.edit_date > i.edit_date or (b.edit_date is not null and i.edit_date is null), false) as stale
+            coalesce(b.edit_date > i.edit_date or (b.edit_date is not null and i.edit_date is null), false) as stale,
+            (b.message_id is not null and b.raw_text is distinct from up.raw_text) as text_changed
        from up join input i using (channel_link, message_id)
        left join before b using (channel_link, message_id)`,
     [payload],
   );
   const rawIds = new Map<number, number>();
+  const textChanged = new Set<number>();
   let inserted = 0;
   let staleIgnored = 0;
   for (const r of result) {
     rawIds.set(r.message_id, r.id);
     if (r.inserted) inserted++;
     if (r.stale) staleIgnored++;
+    if (r.text_changed) textChanged.add(r.id);
   }
-  return { inserted, updated: result.length - inserted, staleIgnored, rawIds };
+  return { inserted, updated: result.length - inserted, staleIgnored, rawIds, textChanged };
 }
 
 /** Insert or refresh a channel row; known values are never replaced by nulls. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { setLiveVersion } from '../assignments/index.ts';
+import { liveVersion, setLiveVersion } from '../assignments/index.ts';
 import type { Log } from '../collector/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
@@ -68,11 +68,32 @@ export function resolveWorkerSettings(config: Config, flags: WorkerFlags) {
 }
 
 /**
+ * A run that takes jobs of the live lane must do everything the live workers do with them: a job it marks done is
+ * never processed again, so an assignment it does not write, or a broadcast/DM it does not queue, is lost for
+ * good. So on the live version `--analysis-only`, and `--no-broadcast`/`--no-dms` against an
+ * EXTRACTION_WORKER_BROADCAST/_DMS that is on, are refused (a test or analysis run takes a version of its own).
+ * The live version is the one the live workers recorded; before any has run, this configuration's version, unless
+ * `--pipeline-version` names the lane explicitly (an A/B side, checked by `ab run` against the base configuration).
+ */
+export async function assertLiveLaneKept(db: Database, config: Config, flags: WorkerFlags, s: ReturnType<typeof resolveWorkerSettings>): Promise<void> {
+  const recorded = await liveVersion(db);
+  const lane = recorded ?? (flags.pipelineVersion?.trim() ? null : config.pipelineVersion);
+  if (!s.live && s.pipelineVersion !== lane) return;
+  const v = s.pipelineVersion;
+  const own = 'a test or analysis run needs a version of its own (--pipeline-version OTHER)';
+  if (flags.analysisOnly) throw new ConfigError(`--analysis-only on the live pipeline version ${v} would mark its jobs done with no assignment and nothing sent; ${own}`);
+  if (!s.live) throw new ConfigError(`${v} is the live pipeline version (recorded by the live workers); a drain of it under EXTRACTION_PIPELINE_VERSION=${config.pipelineVersion} would mark its jobs done with no assignment and nothing sent`);
+  if (config.worker.broadcast && !s.broadcast) throw new ConfigError(`--no-broadcast on the live pipeline version ${v} would lose the broadcasts of the jobs it takes (EXTRACTION_WORKER_BROADCAST is on); ${own}`);
+  if (config.worker.dms && !s.dms) throw new ConfigError(`--no-dms on the live pipeline version ${v} would lose the DMs of the jobs it takes (EXTRACTION_WORKER_DMS is on); ${own}`);
+}
+
+/**
  * `tutordex worker`: the extraction worker plus, when broadcasts or DMs are on, the delivery dispatcher that
  * drains the outbox. A oneshot run flushes the outbox before it returns.
  */
 export async function runWorkerService(o: WorkerServiceOptions): Promise<WorkerServiceResult> {
   const s = resolveWorkerSettings(o.config, o.flags);
+  await assertLiveLaneKept(o.db, o.config, o.flags, s);
   const extractor = o.extractor ?? createExtractor(o.config, s.mode, { db: o.db });
   if (s.live) {
     const replaced = await setLiveVersion(o.db, s.pipelineVersion);

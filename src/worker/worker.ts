@@ -4,7 +4,7 @@ import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import type { Extractor } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
-import { claim, outstanding, release, requeueStale, waitForWork, type ClaimedJob } from '../queue/index.ts';
+import { claim, heartbeat, outstanding, release, requeueStale, waitForWork, type ClaimedJob } from '../queue/index.ts';
 import { sleep } from '../sleep.ts';
 import { processJob, type JobOutcome } from './job.ts';
 import { runMaintenance } from './maintenance.ts';
@@ -28,7 +28,7 @@ export interface WorkerOptions {
   idleMs: number;
   staleSeconds: number;
   now?: () => Date;
-  /** intervals of the periodic tasks (tests shorten them) */
+  /** intervals of the periodic tasks (tests shorten them); the heartbeat defaults to a quarter of the stale window, at most 30 s */
   intervals?: { staleMs?: number; heartbeatMs?: number; maintenanceMs?: number };
   onJob?: (outcome: JobOutcome, summary: WorkerSummary) => void;
 }
@@ -47,28 +47,31 @@ const emptyOutcomes = (): Record<JobOutcome, number> => ({ ok: 0, skipped: 0, fa
  * `concurrency` at once. Wakes on NOTIFY, not a sleep loop. Stops claiming while the LLM breaker is open (B2).
  * A failed claim or database outage is logged and retried with backoff, never an exit (B10). On abort, or once
  * max-jobs were claimed, it finishes (or releases) what it holds and returns; nothing stays `processing`.
+ * Jobs in flight are heartbeated on a timer of their own, so a long job keeps its claim even while every slot is
+ * busy and the loop only waits.
  */
 export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const now = o.now ?? (() => new Date());
   const summary: WorkerSummary = { claimed: 0, outcomes: emptyOutcomes(), exit: 'running', startedAt: now() };
   const buffer: ClaimedJob[] = [];
   const inflight = new Map<number, Promise<void>>();
+  const held = new Map<number, ClaimedJob>();
   const jobAbort = new AbortController();
   // every in-flight job waits on this signal (an LLM call or a retry sleep): above ~10 jobs Node would warn of a leak
   setMaxListeners(2 * o.concurrency + 10, jobAbort.signal);
   const onAbort = () => jobAbort.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const staleMs = o.intervals?.staleMs ?? 60_000;
-  const heartbeatMs = o.intervals?.heartbeatMs ?? 30_000;
+  const heartbeatMs = o.intervals?.heartbeatMs ?? (o.staleSeconds > 0 ? Math.min(30_000, (o.staleSeconds * 1000) / 4) : 30_000);
   const maintenanceMs = o.intervals?.maintenanceMs ?? 300_000;
   let lastStale = 0;
-  let lastHeartbeat = Date.now();
   let lastMaintenance = 0;
   let errorStreak = 0;
   const deps = { db: o.db, config: o.config, extractor: o.extractor, live: o.live, broadcastOn: o.broadcast, dmsOn: o.dms, now, signal: jobAbort.signal };
 
   const start = (job: ClaimedJob) => {
     const started = performance.now();
+    held.set(job.id, job);
     const p = processJob(job, deps)
       .catch((err: unknown) => {
         o.log.error({ job_id: job.id, raw_id: job.rawId, error: (err as Error).message }, 'worker_job_error');
@@ -80,24 +83,43 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
         metrics.jobSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
         o.onJob?.(outcome, summary);
       })
-      .finally(() => inflight.delete(job.id));
+      .finally(() => {
+        inflight.delete(job.id);
+        held.delete(job.id);
+      });
     inflight.set(job.id, p);
   };
+
+  // Independent of the claim loop, which may be waiting on busy slots, a breaker or a database outage.
+  const beatStop = new AbortController();
+  const beating = (async () => {
+    while (!beatStop.signal.aborted) {
+      await sleep(heartbeatMs, beatStop.signal);
+      // claimed jobs still waiting in the buffer for a slot are ours too
+      const ours = [...held.values(), ...buffer];
+      if (beatStop.signal.aborted || ours.length === 0) continue;
+      try {
+        await heartbeat(o.db, ours);
+      } catch (err) {
+        o.log.warn({ error: (err as Error).message, jobs: ours.length }, 'worker_heartbeat_failed');
+      }
+    }
+  })();
+
+  /** Until a job finishes or the next periodic task is due. */
+  const waitForSlot = () => raceWait(inflight.values(), o.signal, (signal) => sleep(staleMs, signal));
 
   const periodic = async () => {
     const t = Date.now();
     if (o.staleSeconds > 0 && t - lastStale >= staleMs) {
       lastStale = t;
-      const n = await requeueStale(o.db, o.staleSeconds, o.pipelineVersion);
-      if (n > 0) {
-        metrics.staleRequeued.inc(n);
-        o.log.warn({ count: n, older_than_s: o.staleSeconds }, 'worker_requeued_stale_jobs');
+      const limit = o.config.worker.staleRequeueLimit;
+      const swept = await requeueStale(o.db, o.staleSeconds, o.pipelineVersion, limit);
+      if (swept.requeued > 0) {
+        metrics.staleRequeued.inc(swept.requeued);
+        o.log.warn({ count: swept.requeued, older_than_s: o.staleSeconds }, 'worker_requeued_stale_jobs');
       }
-    }
-    if (inflight.size > 0 && t - lastHeartbeat >= heartbeatMs) {
-      // long jobs (slow LLM) keep their claim: the sweep only takes jobs whose worker went quiet
-      lastHeartbeat = t;
-      await o.db.query(`update telegram_extractions set updated_at = now() where id = any($1::bigint[]) and status = 'processing'`, [[...inflight.keys()]]);
+      if (swept.failed > 0) o.log.error({ count: swept.failed, stale_requeue_limit: limit }, 'worker_failed_stale_jobs_at_limit');
     }
     if (o.live && t - lastMaintenance >= maintenanceMs) {
       lastMaintenance = t;
@@ -124,18 +146,18 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   try {
     while (!o.signal.aborted) {
       while (inflight.size < o.concurrency && buffer.length > 0) start(buffer.shift()!);
-      if (inflight.size >= o.concurrency) {
-        await Promise.race(inflight.values());
-        continue;
-      }
       try {
         await periodic();
+        if (inflight.size >= o.concurrency) {
+          await waitForSlot();
+          continue;
+        }
         if (o.maxJobs > 0 && summary.claimed >= o.maxJobs) {
           if (inflight.size === 0) {
             summary.exit = 'max_jobs';
             break;
           }
-          await Promise.race(inflight.values());
+          await waitForSlot();
           continue;
         }
         const breaker = o.extractor.breaker;
@@ -183,6 +205,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       summary.outcomes.released += unstarted.length;
     }
     await Promise.allSettled(inflight.values());
+    beatStop.abort();
+    await beating;
   }
   o.log.info({ ...summary.outcomes, claimed: summary.claimed, exit: summary.exit }, 'worker_stop');
   return summary;

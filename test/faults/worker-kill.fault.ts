@@ -20,6 +20,8 @@ describePostgres('fault: worker killed -9 mid-batch with broadcasts and DMs on',
       EXTRACTION_WORKER_BROADCAST: '1',
       EXTRACTION_WORKER_DMS: '1',
       EXTRACTION_STALE_PROCESSING_SECONDS: '2',
+      // a job may sit in every killed batch: this scenario is about kills, not the stale-requeue limit
+      EXTRACTION_STALE_REQUEUE_LIMIT: String(KILLS + 1),
       DELIVERY_SENDING_LEASE_SECONDS: '2',
       DUPLICATE_DETECTION_ENABLED: '0',
       LOG_LEVEL: 'error',
