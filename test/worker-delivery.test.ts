@@ -123,6 +123,24 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(dmsTo(1001)).toHaveLength(1);
   });
 
+  it('issue 14 #5: the items of a compilation post without codes are separate assignments, each announced', async () => {
+    const text = 'Assignment 1:\nP4 Chinese @ Hougang\n$30/h, weekly\n\nAssignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week';
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    const rows = await assignmentRows(t.db);
+    expect(rows.map((r) => r.academic_display_text)).toEqual([expect.stringContaining('P4 Chinese'), expect.stringContaining('Sec 1 Math')]);
+    expect(broadcasts()).toHaveLength(2);
+    const [job] = await jobRows(t.db);
+    expect((job!.meta.assignments as { action: string }[]).map((a) => a.action)).toEqual(['inserted', 'inserted']);
+    // the same compilation re-posted later is the same two assignments, each found again by its own item
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 2, text }]);
+    await drain(t.db, liveConfig());
+    expect(await assignmentRows(t.db)).toHaveLength(2);
+    const reposted = (await jobRows(t.db)).find((j) => j.message_id === 2)!;
+    expect((reposted.meta.assignments as { assignment_id: number; matched_by: string }[]).map((a) => [a.assignment_id, a.matched_by])).toEqual(rows.map((r) => [r.id, 'text']));
+    expect(broadcasts()).toHaveLength(2);
+  });
+
   it('a job taken over by the stale sweep still gets its side effects exactly once (the reference lost them)', async () => {
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
     await t.db.query(`update telegram_extractions set meta = meta || '{"requeue_reason": "stale_processing"}'`);
