@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { detectDuplicates, persistAssignment } from '../src/assignments/index.ts';
+import type { Database } from '../src/db/index.ts';
+import { RulesExtractor } from '../src/extraction/index.ts';
+import { claim } from '../src/queue/index.ts';
 import { loadSamplePosts } from '../src/telegram/sample-feed.ts';
 import { createWebApp } from '../src/web/server.ts';
+import { processJob } from '../src/worker/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
-import { assignmentInput, assignmentRows } from './support/assignments.ts';
-import { drain, postAndEnqueue, workerConfig } from './support/worker.ts';
+import { assignmentInput, assignmentRows, post } from './support/assignments.ts';
+import { until } from './support/bot.ts';
+import { VERSION, drain, postAndEnqueue, workerConfig } from './support/worker.ts';
 
 interface FixturePost {
   channel: string;
@@ -112,5 +117,59 @@ describeEachDatabase('duplicate grouping', (t) => {
     const html = await (await createWebApp({ db: t.db, config: workerConfig(), token: null }).request('/assignments')).text();
     expect(Number(/data-testid="total">(\d+)</.exec(html)?.[1])).toBe(77);
     expect(rows.filter((r) => r.duplicate_group_id !== null).map((r) => r.id)).toEqual([]);
+  });
+
+  it('issue 14 #3: two agencies\' copies processed at the same time reach the channel once and each tutor once', async () => {
+    // Postgres: the two jobs run on two connections, held by a barrier (the test locks both raw rows, which each
+    // persist transaction reads FOR SHARE first) until both are inside their transaction, then released
+    // together; 10 trials. PGlite has a single connection, so there the two jobs can only run one after the
+    // other: that checks the sequential path.
+    const config = workerConfig({ TELEGRAM_BOT_TOKEN: '123456:fake-token', BROADCAST_CHAT_ID: '@tutordex_test', EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1' });
+    await t.db.query(`insert into tutors (chat_id, subjects, levels) values (1001, '{MATH}', '{Secondary}'), (1002, '{MATH}', '{Secondary}')`);
+    const concurrent = t.driver === 'postgres';
+    const handles: Database[] = concurrent ? [await t.connect(2), await t.connect(2)] : [t.db, t.db];
+    const deps = (db: Database) => ({ db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal });
+    const trials = concurrent ? 10 : 2;
+    for (let trial = 0; trial < trials; trial++) {
+      const text = post('cocoassignments', 0);
+      const rawIds = await postAndEnqueue(t.db, [
+        { channel: 't.me/agencyone', messageId: 100 + trial, text },
+        { channel: 't.me/agencytwo', messageId: 100 + trial, text },
+      ]);
+      const jobs = await claim(t.db, VERSION, 2);
+      expect(jobs).toHaveLength(2);
+      let outcomes: string[];
+      if (concurrent) {
+        const barrier = await t.connect(1);
+        outcomes = await barrier.transaction(async (tx) => {
+          await tx.query('select id from telegram_messages_raw where id = any($1::bigint[]) for update', [rawIds]);
+          const running = jobs.map((job, i) => processJob(job, deps(handles[i]!)));
+          await until('both jobs inside their persist transaction', async () => {
+            const [w] = await t.db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+            return w!.n >= 2;
+          });
+          return { running }; // the barrier's transaction ends here: both jobs go on at once
+        }).then(({ running }) => Promise.all(running));
+        await barrier.close();
+      } else {
+        outcomes = [];
+        for (const job of jobs) outcomes.push(await processJob(job, deps(t.db)));
+      }
+      expect(outcomes).toEqual(['ok', 'ok']);
+      const sent = await t.db.query<{ kind: string; recipient: string; n: number }>(
+        `select d.kind, d.recipient, count(*)::int as n from deliveries d join assignments a on a.id = d.assignment_id
+          where a.raw_id = any($1::bigint[]) group by 1, 2 order by 1, 2`,
+        [rawIds],
+      );
+      expect(sent, `trial ${trial}`).toEqual([
+        { kind: 'broadcast', recipient: '@tutordex_test', n: 1 },
+        { kind: 'dm', recipient: '1001', n: 1 },
+        { kind: 'dm', recipient: '1002', n: 1 },
+      ]);
+      const rows = (await assignmentRows(t.db)).filter((r) => rawIds.includes(Number(r.raw_id)));
+      expect(new Set(rows.map((r) => r.duplicate_group_id)).size, `trial ${trial}: one group`).toBe(1);
+      expect(rows[0]!.duplicate_group_id).not.toBeNull();
+      await t.db.query(`update assignments set status = 'closed' where raw_id = any($1::bigint[])`, [rawIds]); // out of the next trial's way
+    }
   });
 });

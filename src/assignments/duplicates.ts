@@ -177,6 +177,17 @@ export async function duplicateCandidates(db: Queryable, ids: readonly number[])
 /** The order in which a group's primary is chosen: higher parse quality, then earlier, then lower id. */
 const PRIMARY_ORDER = 'parse_quality_score desc, published_at asc nulls last, id asc';
 
+/**
+ * Serialise duplicate grouping and the cross-agency "already announced / already DMed" checks: held until the
+ * transaction ends, so a job that groups an assignment sees every other job's copy committed, never in flight
+ * (two copies persisted at once could not see each other and were both broadcast and DMed). One lock for all:
+ * any two assignments may turn out to be copies. A transaction takes it before it locks any assignment row, so
+ * it never waits for the lock while holding rows another holder needs.
+ */
+export async function lockDuplicateGrouping(db: Queryable): Promise<void> {
+  await db.query(`select pg_advisory_xact_lock(hashtext('tutordex_duplicate_grouping'), 0)`);
+}
+
 const NONE: DuplicateResult = { groupId: null, joinedExisting: false, isPrimary: true, score: null, matchedAssignmentId: null };
 
 /**
@@ -223,6 +234,7 @@ async function leaveGroup(db: Queryable, self: DuplicateCandidate, groupId: numb
  * is recomputed whenever a member joins.
  */
 export async function detectDuplicates(db: Queryable, assignmentId: number, options: { minScore: number }): Promise<DuplicateResult> {
+  await lockDuplicateGrouping(db); // already held when the caller took it first, as the worker does
   const [self] = await db.query<DuplicateCandidate>(`${CANDIDATE_SELECT} where id = $1 for update`, [assignmentId]);
   if (!self) return NONE;
   if (self.duplicate_group_id !== null) {

@@ -2,6 +2,7 @@ import {
   bumpFromReply,
   closeForRaw,
   detectDuplicates,
+  lockDuplicateGrouping,
   persistAssignment,
   type AssignmentInput,
   type PersistResult,
@@ -172,6 +173,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
         outcome = 'skipped';
         return;
       }
+      if (config.assignments.duplicates.enabled) await lockDuplicateGrouping(tx);
       const effects = [];
       for (const [index, item] of result.items.entries()) {
         effects.push(await persistItem(tx, job, raw, item, result.items.length > 1 ? String(item.meta.item_code ?? index + 1) : '', deps));
