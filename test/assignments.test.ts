@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { bumpFromReply, detectDuplicates, duplicateScore, persistAssignment, refreshFreshness, type DuplicateCandidate } from '../src/assignments/index.ts';
+import { bumpFromReply, detectDuplicates, duplicateMatch, persistAssignment, refreshFreshness, type DuplicateCandidate } from '../src/assignments/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { assignmentInput, assignmentRows, post } from './support/assignments.ts';
 
@@ -162,11 +162,37 @@ describeEachDatabase('assignments projection', (t) => {
   });
 });
 
-it('duplicate score follows worker.md §2.7 (#31)', () => {
-  const base: DuplicateCandidate = { id: 1, agency_id: 1, postal: '560123', subjects: ['MATH.SEC_AMATH'], levels: ['Secondary'], rate_min: null, rate_max: null, published_at: T, code: null, has_time: false, parse_quality_score: 5, duplicate_group_id: null };
-  expect(duplicateScore(base, { ...base, id: 2, agency_id: 2 })).toBe(100); // 50+35+25+10 capped
-  expect(duplicateScore(base, { ...base, id: 2, postal: '560124', subjects: [], levels: [], published_at: h(200) })).toBe(45);
-  expect(duplicateScore({ ...base, postal: null, subjects: [], levels: [] }, { ...base, postal: null, subjects: [], levels: [], published_at: h(60) })).toBe(9);
-  expect(duplicateScore({ ...base, rate_min: 40, rate_max: 50, postal: null, subjects: [], levels: [], published_at: null }, { ...base, rate_min: 45, rate_max: 60, postal: null, subjects: [], levels: [], published_at: null })).toBe(15);
-  expect(duplicateScore({ ...base, rate_min: 40, rate_max: null, postal: null, subjects: [], levels: [], published_at: null }, { ...base, rate_min: 45, rate_max: 60, postal: null, subjects: [], levels: [], published_at: null })).toBe(0);
+it('duplicate match: rule-outs first, then the score (#31, issue 14 #4)', () => {
+  const base: DuplicateCandidate = {
+    id: 1, agency_id: 1, postal: '560123', lat: 1.37, lon: 103.85, subjects: ['MATH.SEC_AMATH'], subject_names: ['A Math'], levels: ['Secondary'], specific_levels: ['Secondary 3'],
+    rate_min: null, rate_max: null, published_at: T, code: null, days: [], parse_quality_score: 5, duplicate_group_id: null, is_primary: true,
+  };
+  const other = (o: Partial<DuplicateCandidate>): DuplicateCandidate => ({ ...base, id: 2, agency_id: 2, ...o });
+  expect(duplicateMatch(base, other({}))).toEqual({ score: 100, ruledOut: null }); // 50+35+25+10 capped
+  expect(duplicateMatch(base, other({ postal: '560124', subjects: [], published_at: h(200) })).score).toBe(45 + 25); // no subjects on one side: no points, no rule-out
+  expect(duplicateMatch(base, other({ postal: null, lat: 1.372, lon: 103.851 })).score).toBe(30 + 35 + 25 + 10); // placed by area, within 1.5 km
+  expect(duplicateMatch(base, other({ postal: null, lat: 1.37, lon: 103.875 })).score).toBe(20 + 35 + 25 + 10); // 2.8 km
+  expect(duplicateMatch(base, other({ subjects: ['MATH.SEC_UNKNOWN', 'SCIENCE.PHYSICS'], specific_levels: ['Secondary 3', 'Secondary 4'] })).score).toBe(Math.round(50 + 35 / 2 + 25 / 2 + 10));
+  expect(duplicateMatch({ ...base, rate_min: 40, rate_max: 50, days: ['monday'], code: 'A1' }, other({ rate_min: 45, rate_max: 60, days: ['monday', 'friday'], code: 'a1', published_at: h(100) })).score).toBe(100);
+  // what rules a pair out, whatever else it shares
+  const ruledOut = (o: Partial<DuplicateCandidate>, self: Partial<DuplicateCandidate> = {}) => duplicateMatch({ ...base, ...self }, other(o)).ruledOut;
+  expect(ruledOut({ postal: '560200' })).toBe('postal_codes_differ');
+  expect(ruledOut({ postal: null, lat: 1.44, lon: 103.85 })).toBe('too_far');
+  expect(ruledOut({ postal: null, lat: null, lon: null })).toBe('no_location');
+  expect(ruledOut({ postal: null, lat: null, lon: null }, { postal: null, lat: null, lon: null })).toBe('no_location'); // two online posts
+  expect(ruledOut({ subjects: ['ENGLISH.GENERAL'] })).toBe('subjects_differ');
+  expect(ruledOut({ subjects: ['MATH.SEC_EMATH'] })).toBe('subjects_differ'); // E Math is not A Math
+  expect(ruledOut({ subjects: ['MATH.SEC_UNKNOWN'] })).toBeNull(); // "Sec 3 Math" may be either
+  expect(ruledOut({ subjects: ['SCIENCE.BIOLOGY', 'SCIENCE.CHEMISTRY'] }, { subjects: ['SCIENCE.COMBINED_BIO_CHEM'] })).toBeNull();
+  expect(ruledOut({ subjects: ['MATH.GENERAL', 'ENGLISH.GENERAL'] }, { subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] })).toBe('subjects_differ'); // share 1 of 3
+  expect(ruledOut({ postal: null, subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.GENERAL'] })).toBe('subjects_differ'); // placed by area: all the same
+  expect(ruledOut({ subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.GENERAL'] })).toBeNull();
+  expect(ruledOut({ subjects: [], subject_names: ['Abacus'] }, { subjects: [], subject_names: ['Chess'] })).toBe('subjects_differ');
+  expect(ruledOut({ subjects: [], subject_names: ['Y4 IP Chemistry'] })).toBeNull(); // a name against a code: unknown
+  expect(ruledOut({ specific_levels: ['Secondary 4'] })).toBe('levels_differ');
+  expect(ruledOut({ specific_levels: ['Secondary 3'] }, { specific_levels: ['Secondary 1', 'Secondary 2', 'Secondary 3'] })).toBe('levels_differ');
+  expect(ruledOut({ specific_levels: [], levels: ['Primary'] })).toBe('levels_differ');
+  expect(ruledOut({ days: ['saturday'] }, { days: ['monday', 'wednesday'] })).toBe('days_differ');
+  expect(ruledOut({ postal: null, rate_min: 45, rate_max: 50 }, { postal: null, rate_min: 30, rate_max: 30 })).toBe('rates_differ');
+  expect(ruledOut({ rate_min: 45, rate_max: 50 }, { rate_min: 30, rate_max: 30 })).toBeNull(); // same postal code: agencies mark rates up differently
 });

@@ -2,8 +2,12 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Queryable } from '../src/db/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { assignmentRows, post } from './support/assignments.ts';
+import { until } from './support/bot.ts';
 import { startFakeBotApi } from './support/fake-bot-api.ts';
-import { drain, jobRows, postAndEnqueue, workerConfig } from './support/worker.ts';
+import { RulesExtractor } from '../src/extraction/index.ts';
+import { claim } from '../src/queue/index.ts';
+import { processJob } from '../src/worker/index.ts';
+import { VERSION, drain, gatedExtractor, jobRows, postAndEnqueue, workerConfig } from './support/worker.ts';
 
 let bot: Awaited<ReturnType<typeof startFakeBotApi>>;
 beforeAll(async () => {
@@ -132,6 +136,90 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(await assignmentRows(t.db)).toHaveLength(2);
     expect(broadcasts()).toHaveLength(1);
     expect(dmsTo(1001)).toHaveLength(1);
+  });
+
+  it('issue 14 #5: the items of a compilation post without codes are separate assignments, each announced', async () => {
+    const text = 'Assignment 1:\nP4 Chinese @ Hougang\n$30/h, weekly\n\nAssignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week';
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    const rows = await assignmentRows(t.db);
+    expect(rows.map((r) => r.academic_display_text)).toEqual([expect.stringContaining('P4 Chinese'), expect.stringContaining('Sec 1 Math')]);
+    expect(broadcasts()).toHaveLength(2);
+    const [job] = await jobRows(t.db);
+    expect((job!.meta.assignments as { action: string }[]).map((a) => a.action)).toEqual(['inserted', 'inserted']);
+    // the same compilation re-posted later is the same two assignments, each found again by its own item
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 2, text }]);
+    await drain(t.db, liveConfig());
+    expect(await assignmentRows(t.db)).toHaveLength(2);
+    const reposted = (await jobRows(t.db)).find((j) => j.message_id === 2)!;
+    expect((reposted.meta.assignments as { assignment_id: number; matched_by: string }[]).map((a) => [a.assignment_id, a.matched_by])).toEqual(rows.map((r) => [r.id, 'text']));
+    expect(broadcasts()).toHaveLength(2);
+  });
+
+  const openRows = async () => (await assignmentRows(t.db)).filter((r) => r.status === 'open');
+
+  it('issue 14 #6: a post deleted while it is being extracted is neither announced nor left open', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    const gate = gatedExtractor();
+    const running = drain(t.db, liveConfig(), {}, { extractor: gate.extractor });
+    await gate.entered();
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
+    gate.open();
+    await running;
+    expect(await openRows()).toEqual([]);
+    expect(await t.db.query(`select count(*)::int as n from deliveries`)).toEqual([{ n: 0 }]);
+    expect(sends()).toHaveLength(0);
+    const [job] = await jobRows(t.db);
+    expect(job).toMatchObject({ status: 'skipped', meta: { skip_reason: 'deleted' } });
+  });
+
+  it('issue 14 #6: a deletion that lands while the job is persisting closes the assignment (persist waits for it)', async () => {
+    if (t.driver !== 'postgres') return; // PGlite has one connection: a deletion cannot land inside another transaction
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
+    const gate = gatedExtractor();
+    const running = drain(t.db, liveConfig(), {}, { extractor: gate.extractor });
+    await gate.entered();
+    const other = await t.connect(1);
+    await other.transaction(async (tx) => {
+      // the collector's delete mark, not committed yet: its trigger ran and saw no assignment for the post
+      await tx.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
+      gate.open();
+      await until('the persisting job to wait for the delete mark', async () => {
+        const [w] = await t.db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        return w!.n > 0;
+      });
+    });
+    await running;
+    expect(await openRows()).toEqual([]);
+    expect(sends()).toHaveLength(0);
+  });
+
+  it('issue 14 #6: a post deleted after its job persisted closes the assignment; its broadcast is never sent, or deleted once sent', async () => {
+    await postAndEnqueue(t.db, [
+      { channel: COCO, messageId: 1, text: post('cocoassignments', 0) },
+      { channel: COCO, messageId: 2, text: post('cocoassignments', 1) },
+    ]);
+    const config = liveConfig();
+    const deps = { db: t.db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal };
+    for (const job of await claim(t.db, VERSION, 2)) expect(await processJob(job, deps)).toBe('ok');
+    // post 1 is deleted before the dispatcher ran: its broadcast is still pending
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
+    const [first, second] = await assignmentRows(t.db);
+    expect(first).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
+    await drain(t.db, config);
+    expect(broadcasts()).toHaveLength(1);
+    expect(await t.db.query(`select assignment_id, status from deliveries where kind = 'broadcast' order by assignment_id`)).toEqual([
+      { assignment_id: first!.id, status: 'skipped' },
+      { assignment_id: second!.id, status: 'sent' },
+    ]);
+    // post 2 is deleted after its broadcast was sent: the assignment closes and the broadcast gets a delete request
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 2`);
+    expect((await assignmentRows(t.db))[1]).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
+    expect(await t.db.query(`select sync_action from deliveries where assignment_id = $1`, [second!.id])).toEqual([{ sync_action: 'delete' }]);
+    await drain(t.db, config);
+    expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
   });
 
   it('a job taken over by the stale sweep still gets its side effects exactly once (the reference lost them)', async () => {

@@ -1,6 +1,6 @@
 export * from './types.ts';
 export { persistAssignment, upsertAgency, closeForRaw, bumpFromReply } from './persist.ts';
-export { detectDuplicates, duplicateScore, type DuplicateCandidate } from './duplicates.ts';
+export { detectDuplicates, duplicateCandidates, duplicateMatch, lockDuplicateGrouping, type DuplicateCandidate, type DuplicateMatch, type DuplicateRuleOut } from './duplicates.ts';
 export { refreshFreshness, freshnessTier, type FreshnessTier, type FreshnessResult } from './freshness.ts';
 export { liveVersion, liveVersions, setLiveVersion } from './settings.ts';
 export { messageLink, textFingerprint, verifiedCode, agencyDisplayName } from './row.ts';

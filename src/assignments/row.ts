@@ -66,10 +66,14 @@ const strings = (v: unknown): string[] => list(v) ?? [];
 const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** Whitespace- and case-insensitive text identity of a post: the same text re-posted gets the same fingerprint. */
-export function textFingerprint(text: string): string {
+/**
+ * Whitespace- and case-insensitive text identity of one assignment of a post: the same text re-posted gets the
+ * same fingerprint. The items of a compilation share their post's text, so the item key is part of it (without
+ * it, item 2 was found "by text" as item 1 and overwrote it).
+ */
+export function textFingerprint(text: string, itemKey = ''): string {
   const normalized = text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
-  return createHash('sha256').update(normalized).digest('hex').slice(0, 32);
+  return createHash('sha256').update(itemKey === '' ? normalized : `${normalized}\u0000item:${itemKey}`).digest('hex').slice(0, 32);
 }
 
 /** The assignment code, upper-cased, only when it appears verbatim in the post (a hallucinated code is no identity). */
@@ -137,7 +141,7 @@ export function buildContentRow(input: AssignmentInput): ContentRow {
       signals_ok: s !== null,
     },
     parse_quality_score: Math.round(finite(input.meta.parse_quality_score) ?? 0),
-    text_fingerprint: textFingerprint(input.rawText),
+    text_fingerprint: textFingerprint(input.rawText, input.itemKey),
   };
 }
 

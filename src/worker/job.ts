@@ -2,6 +2,7 @@ import {
   bumpFromReply,
   closeForRaw,
   detectDuplicates,
+  lockDuplicateGrouping,
   persistAssignment,
   type AssignmentInput,
   type PersistResult,
@@ -59,6 +60,23 @@ async function loadRaw(db: Queryable, rawId: number): Promise<RawRow | null> {
     [rawId],
   );
   return row ?? null;
+}
+
+/**
+ * Inside the persist transaction: has the post been deleted since it was loaded? FOR SHARE makes a concurrent
+ * delete mark wait for this transaction (its trigger then closes what this job wrote), or this transaction wait
+ * for the delete mark and see it.
+ */
+async function deletedNow(tx: Queryable, rawId: number): Promise<boolean> {
+  const [row] = await tx.query<{ deleted: boolean }>('select deleted_at is not null as deleted from telegram_messages_raw where id = $1 for share', [rawId]);
+  return row?.deleted ?? true;
+}
+
+/** The source post was deleted: close the assignments it stands for and delete their broadcasts. */
+async function closeDeleted(tx: Queryable, rawId: number): Promise<number[]> {
+  const closed = await closeForRaw(tx, rawId, 'source_deleted');
+  for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+  return closed;
 }
 
 const policy = (c: Config) => ({ maxAttempts: c.worker.maxAttempts, backoffBaseSeconds: c.worker.backoffBaseSeconds, backoffMaxSeconds: c.worker.backoffMaxSeconds });
@@ -120,11 +138,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
       if (deps.live && result.reason === 'reply' && raw.reply_to !== null) {
         meta.bumped_assignments = await bumpFromReply(tx, { channelLink: raw.channel_link, parentMessageId: raw.reply_to, replyDate: raw.message_date, bumpMinSeconds: config.assignments.bumpMinSeconds });
       }
-      if (deps.live && result.reason === 'deleted') {
-        const closed = await closeForRaw(tx, raw.id, 'source_deleted');
-        for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
-        meta.closed_assignments = closed;
-      }
+      if (deps.live && result.reason === 'deleted') meta.closed_assignments = await closeDeleted(tx, raw.id);
       const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: result.reason, meta }]);
       if (done.length === 0) throw new LostClaim();
     }).catch((err) => {
@@ -148,8 +162,18 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
   }
 
   const tPersist = performance.now();
+  let outcome: JobOutcome = 'ok';
   try {
     await db.transaction(async (tx) => {
+      if (await deletedNow(tx, raw.id)) {
+        // Deleted while it was being extracted: nothing of it may be announced or stay open.
+        const closed = await closeDeleted(tx, raw.id);
+        const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: 'deleted', meta: { ...baseMeta, stages, deleted_during: 'extraction', closed_assignments: closed } }]);
+        if (done.length === 0) throw new LostClaim();
+        outcome = 'skipped';
+        return;
+      }
+      if (config.assignments.duplicates.enabled) await lockDuplicateGrouping(tx);
       const effects = [];
       for (const [index, item] of result.items.entries()) {
         effects.push(await persistItem(tx, job, raw, item, result.items.length > 1 ? String(item.meta.item_code ?? index + 1) : '', deps));
@@ -164,8 +188,8 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
     const out = await fail(db, [{ id: job.id, attempt: job.attempt, error: { ...error, type: error.type === 'unhandled_exception' ? 'persist_failed' : error.type }, transient: transient || error.type === 'unhandled_exception', meta: { stage: 'persist', stages } }], policy(config));
     return out.retried.length ? 'retried' : 'failed';
   }
-  metrics.jobSeconds.observe({ stage: 'persist' }, (stages.persist_ms ?? 0) / 1000);
-  return 'ok';
+  if (outcome === 'ok') metrics.jobSeconds.observe({ stage: 'persist' }, (stages.persist_ms ?? 0) / 1000);
+  return outcome;
 }
 
 interface ItemEffects {

@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import type { Database } from '../../src/db/index.ts';
+import { RulesExtractor, type Extractor } from '../../src/extraction/index.ts';
 import { enqueueRawIds } from '../../src/queue/index.ts';
 import { runWorkerService, type WorkerFlags, type WorkerServiceOptions } from '../../src/worker/index.ts';
 import { recordingLog } from './collector.ts';
@@ -62,5 +63,37 @@ export function workerProcessEnv(databaseUrl: string, botUrl: string, extra: Rec
     LOG_LEVEL: 'warn',
     DM_QUIET_HOURS: 'off',
     ...extra,
+  };
+}
+
+/**
+ * The rules extractor behind a gate (the project's Extractor interface, nothing patched): each extract() call
+ * announces itself and then waits until the test opens the gate. `entered(n)` resolves once n calls are waiting.
+ */
+export function gatedExtractor(): { extractor: Extractor; entered: (n?: number) => Promise<void>; open: () => void } {
+  const inner = new RulesExtractor();
+  let waiting = 0;
+  const watchers: { n: number; resolve: () => void }[] = [];
+  let opened!: () => void;
+  const gate = new Promise<void>((resolve) => (opened = resolve));
+  const notify = () => {
+    for (const w of watchers.splice(0)) if (waiting >= w.n) w.resolve();
+    else watchers.push(w);
+  };
+  return {
+    extractor: {
+      kind: 'rules',
+      async extract(text, context) {
+        waiting++;
+        notify();
+        await gate;
+        return inner.extract(text, context);
+      },
+    },
+    entered: (n = 1) => new Promise<void>((resolve) => {
+      watchers.push({ n, resolve });
+      notify();
+    }),
+    open: () => opened(),
   };
 }
