@@ -494,7 +494,7 @@ describe('tutordex bot / start (CLI, embedded database)', () => {
     const outs: string[] = [];
     let health: string | null = null;
     const running = ws.run(['bot'], { METRICS_PORT: '0' }, { signal: ctrl.signal, out: (s) => outs.push(s), err: (s) => void (health ??= /(http:\/\/[\d.:]+)\/health/.exec(s)?.[1] ?? null) });
-    await until('the bot to start', () => outs.some((o) => o.includes('tutor bot @fake_bot is running (long polling)')));
+    await until('the bot to start', () => outs.some((o) => o.includes('tutor bot @fake_bot is running (long polling)')), 60_000);
     // METRICS_PORT serves /health beside the bot (the compose file's healthcheck uses it)
     expect(health).not.toBeNull();
     expect((await fetch(`${health}/health`)).status).toBe(200);

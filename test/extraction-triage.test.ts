@@ -568,13 +568,13 @@ describe('robustness: random and adversarial input', () => {
       'Subject: a\n\n'.repeat(4_000),
       '------\n'.repeat(7_000),
     ];
+    // Bounded means it finishes with an answer (a catastrophic backtrack would hit the test timeout); its speed is
+    // measured by `npm run bench -- extract`, not asserted here (a wall-clock bound failed on a loaded machine).
     for (const s of huge) {
-      const t0 = performance.now();
       const r = triage(post(s));
       detectNonAssignment(s);
       detectCompilation(s);
       splitCompilation(s);
-      expect(performance.now() - t0, s.slice(0, 20)).toBeLessThan(3000);
       expect(['skip', 'extract']).toContain(r.action);
     }
   });
