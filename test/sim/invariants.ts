@@ -39,8 +39,8 @@ export type Violations = Record<Invariant, string[]>;
 export interface Observed {
   bot: FakeBotApi;
   proxy: BotProxy;
-  removed: { chatId: number; at: number }[];
-  botTimeoutMs: number;
+  /** tutors removed during the run, with the assignments of their DMs that were mid-send at that moment */
+  removed: { chatId: number; at: number; inFlight: number[] }[];
 }
 
 export interface Checked {
@@ -190,9 +190,11 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
     v.duplicate_delivery.push(`tutor ${chat} got ${n} DMs for ${describeJobShort(s, Number(job))} · ${describeJob(Number(job))}`);
   }
   for (const r of o.removed) {
-    // a DM already on the wire when the tutor was removed may still arrive; anything later is a violation
-    const late = dmCalls.filter((c) => String(c.chatId) === String(r.chatId) && c.at > r.at + 2 * o.botTimeoutMs + 1000);
-    for (const c of late) v.dm_after_tutor_removed.push(`tutor ${r.chatId} removed, then DMed ${((c.at - r.at) / 1000).toFixed(1)} s later (${trace(String(c.body.text ?? '')).job !== null ? describeJobShort(s, trace(String(c.body.text ?? '')).job!) : 'untraced'})`);
+    for (const c of dmCalls.filter((x) => String(x.chatId) === String(r.chatId) && x.at > r.at)) {
+      const { job } = trace(String(c.body.text ?? ''));
+      if (job !== null && [...(assignmentsOfJob.get(job) ?? [])].some((a) => r.inFlight.includes(a))) continue;
+      v.dm_after_tutor_removed.push(`tutor ${r.chatId} removed, then DMed ${((c.at - r.at) / 1000).toFixed(1)} s later (${job !== null ? describeJobShort(s, job) : 'untraced'}; not mid-send at the removal)`);
+    }
   }
 
   // ---- database statuses

@@ -22,7 +22,8 @@ function targetOf(user: string): string {
   return m ? m[1]! : user;
 }
 
-export async function startSimLlm(seed: number, weather: Weather) {
+/** `beforeAnswer` runs when a request arrives and is awaited before it is answered (a delete during extraction). */
+export async function startSimLlm(seed: number, weather: Weather, beforeAnswer: (post: string) => Promise<void> = async () => {}) {
   const asked = new Map<string, number>();
   const served: Record<LlmFaultKind, number> = { ok: 0, delay: 0, timeout: 0, down: 0 };
   const decide = (post: string): { kind: LlmFaultKind; delayMs: number } => {
@@ -57,6 +58,7 @@ export async function startSimLlm(seed: number, weather: Weather) {
       } catch {
         /* forwarded as is */
       }
+      await beforeAnswer(targetOf(user));
       const d = decide(targetOf(user));
       served[d.kind]++;
       pending.set(user, d.kind);

@@ -28,10 +28,10 @@ import { startFakeBotApi, type FakeBotApi } from '../support/fake-bot-api.ts';
 import { assertNoSecrets } from '../support/secrets.ts';
 import { VERSION, workerConfig, workerProcessEnv } from '../support/worker.ts';
 import { startBotProxy, type BotProxy, type ProxiedCall } from './bot-proxy.ts';
-import { checkInvariants, type Observed, type Violations } from './invariants.ts';
+import { checkInvariants, tracer, type Observed, type Violations } from './invariants.ts';
 import { LLM_TIMEOUT_S, startSimLlm } from './llm.ts';
 import { unit } from './prng.ts';
-import type { BotFault, KillPoint, Scenario } from './scenario.ts';
+import type { BotFault, KillPoint, Scenario, SimEvent, SimPost } from './scenario.ts';
 
 const TOKEN = '123456:fake-token';
 /** in-process Bot API clients time out after this; a `slow` answer comes later */
@@ -62,6 +62,8 @@ export interface Figures {
   seconds: number;
   healedAfterS: number;
   quiescent: boolean;
+  /** source events fired by what the pipeline did: edits while a broadcast was in flight, deletes during extraction */
+  triggered?: { editsInFlight: number; deletesDuringExtraction: number };
 }
 
 interface Worker {
@@ -92,7 +94,63 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const bot = await startFakeBotApi();
   cleanups.push(() => bot.close());
-  const llm = s.mode === 'llm' ? await startSimLlm(s.seed, s.weather) : null;
+  // ---- the in-memory Telegram, and the source events that fire on what the pipeline does (not on time)
+  const source = new SimSource();
+  for (const link of s.agencies) source.addChannel({ channelLink: link, channelId: String(5000 + s.agencies.indexOf(link)), title: `${link.slice(5)} assignments` });
+  const current = new Map<string, SourceMessage>();
+  const deletedSoFar = new Set<string>();
+  const fired = new Set<SimEvent>();
+  const applyEdit = (e: Extract<SimEvent, { kind: 'edit' }>) => {
+    if (fired.has(e)) return;
+    fired.add(e);
+    const p = s.posts.get(e.post)!;
+    const editDate = new Date();
+    current.set(p.key, { ...current.get(p.key)!, text: e.text, editDate });
+    source.edit(p.channel, p.messageId, e.text, editDate);
+  };
+  const applyDelete = (e: Extract<SimEvent, { kind: 'delete' }>) => {
+    if (fired.has(e)) return;
+    fired.add(e);
+    const p = s.posts.get(e.post)!;
+    deletedSoFar.add(p.key);
+    source.delete(p.channel, [p.messageId]);
+  };
+  const trace = tracer(s);
+  const onSend = new Map<number, Extract<SimEvent, { kind: 'edit' }>>();
+  const onExtract: { e: Extract<SimEvent, { kind: 'delete' }>; tokens: string[] }[] = [];
+  for (const e of s.events) {
+    if (e.kind === 'edit' && e.trigger === 'on_send') onSend.set(s.posts.get(e.post)!.items[0]!.job, e);
+    if (e.kind === 'delete' && e.trigger === 'on_extract') {
+      const p = s.posts.get(e.post)!;
+      const tokens = p.items.length === 1 ? [p.text.trim().slice(0, 80)] : p.items.map((i) => `$${s.jobs[i.job - 1]!.rates[0]}/h`);
+      onExtract.push({ e, tokens });
+    }
+  }
+  const hookStats = { editsInFlight: 0, deletesDuringExtraction: 0 };
+  let dbForHooks: Database | null = null;
+  const pollUntil = async (check: () => Promise<boolean>, ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end && !(await check())) await sleep(50);
+  };
+  const jobRow = async (p: SimPost) =>
+    (
+      await dbForHooks!.query<{ status: string; reason: string | null; deleted: boolean }>(
+        `select e.status, e.meta ->> 'enqueue_reason' as reason, r.deleted_at is not null as deleted
+           from telegram_messages_raw r left join telegram_extractions e on e.raw_id = r.id where r.channel_link = $1 and r.message_id = $2`,
+        [p.channel, p.messageId],
+      )
+    )[0];
+  /** LLM request for a post with an on_extract delete: delete it now, answer once the deletion is stored */
+  const beforeLlmAnswer = async (target: string) => {
+    for (const h of onExtract) {
+      if (fired.has(h.e) || !current.has(h.e.post) || !h.tokens.some((tok) => target.includes(tok))) continue;
+      applyDelete(h.e);
+      hookStats.deletesDuringExtraction++;
+      const p = s.posts.get(h.e.post)!;
+      await pollUntil(async () => (await jobRow(p))?.deleted === true, 3000);
+    }
+  };
+  const llm = s.mode === 'llm' ? await startSimLlm(s.seed, s.weather, beforeLlmAnswer) : null;
   if (llm) cleanups.push(() => llm.close());
   const logs: ReturnType<typeof recordingLog>[] = [];
   const childOutput: string[] = [];
@@ -111,6 +169,17 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
       slowOk: (w) => workers.get(w)?.kind !== 'child',
       pick: ({ method, chat, text, nth }) => pickBotFault(s, method, chat, text, nth),
       async onCall(call: ProxiedCall) {
+        const edit = call.method === 'sendMessage' && s.broadcastChats.includes(call.chat) && call.text ? onSend.get(trace(call.text).job ?? -1) : undefined;
+        if (edit && !fired.has(edit) && !stopping) {
+          // the post is edited while its broadcast is on the wire; the send waits until the edit's job is done
+          applyEdit(edit);
+          hookStats.editsInFlight++;
+          const p = s.posts.get(edit.post)!;
+          await pollUntil(async () => {
+            const r = await jobRow(p);
+            return r?.reason === 'edit' && ['ok', 'skipped', 'failed'].includes(r.status);
+          }, 8000);
+        }
         const k = stopping ? undefined : killAt.get(call.seq);
         if (!k) return 'continue';
         killAt.delete(call.seq);
@@ -243,8 +312,7 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     }
 
     // ---- collector: the tail on the in-memory Telegram
-    const source = new SimSource();
-    for (const link of s.agencies) source.addChannel({ channelLink: link, channelId: String(5000 + s.agencies.indexOf(link)), title: `${link.slice(5)} assignments` });
+    dbForHooks = await pool(2);
     const collectorAbort = new AbortController();
     const collectorLog = recordingLog();
     logs.push(collectorLog);
@@ -271,9 +339,7 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     })();
 
     // ---- the timeline
-    const current = new Map<string, SourceMessage>();
-    const deletedSoFar = new Set<string>();
-    const removed: { chatId: number; at: number }[] = [];
+    const removed: Observed['removed'] = [];
     const operatorRuns: Promise<unknown>[] = [];
     const skippedEvents: string[] = [];
     const rawIdOf = async (channel: string, messageId: number) =>
@@ -288,14 +354,9 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
         current.set(p.key, m);
         source.post(p.channel, m);
       } else if (e.kind === 'edit') {
-        const p = s.posts.get(e.post)!;
-        const editDate = new Date();
-        current.set(p.key, { ...current.get(p.key)!, text: e.text, editDate });
-        source.edit(p.channel, p.messageId, e.text, editDate);
+        if (e.trigger === 'time') applyEdit(e);
       } else if (e.kind === 'delete') {
-        const p = s.posts.get(e.post)!;
-        deletedSoFar.add(p.key);
-        source.delete(p.channel, [p.messageId]);
+        if (e.trigger === 'time') applyDelete(e);
       } else if (e.kind === 'reread') {
         const p = s.posts.get(e.post)!;
         const m = current.get(p.key);
@@ -320,8 +381,16 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
         );
       } else if (e.kind === 'remove_tutor') {
         await removeTutor(t.db, e.chatId);
-        removed.push({ chatId: e.chatId, at: Date.now() });
+        const at = Date.now();
+        // DMs already on the wire may still arrive; nothing else may
+        const inFlight = await t.db.query<{ assignment_id: number }>(`select assignment_id from deliveries where kind = 'dm' and recipient = $1 and status = 'sending'`, [String(e.chatId)]);
+        removed.push({ chatId: e.chatId, at, inFlight: inFlight.map((r) => Number(r.assignment_id)) });
       }
+    }
+    // triggered events that never found their moment (e.g. a broadcast that was never sent) happen now
+    for (const e of s.events) {
+      if (e.kind === 'edit') applyEdit(e);
+      if (e.kind === 'delete') applyDelete(e);
     }
     await source.settle();
     await Promise.all(operatorRuns);
@@ -359,12 +428,13 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     for (const d of pools) await d.close().catch(() => {});
     pools.length = 0;
 
-    const observed: Observed = { bot, proxy, removed, botTimeoutMs: BOT_TIMEOUT_S * 1000 };
+    const observed: Observed = { bot, proxy, removed };
     const { violations, info } = await checkInvariants(s, t.db, observed);
     const figures = await gatherFigures(s, t.db, bot, proxy, llm?.served ?? null, kills, nextWorker - 1, started, healedAfterS, quiescent);
     for (const l of logs) assertNoSecrets('simulation worker log', JSON.stringify(l.lines));
     for (const out of childOutput) assertNoSecrets('simulation child worker stderr', out);
     if (skippedEvents.length) figures.extraction.skipped_events = skippedEvents.length;
+    figures.triggered = hookStats;
     if (process.env.SIM_DUMP) await dump(process.env.SIM_DUMP, s, t.db, bot, proxy, violations);
     return { violations, info, figures, line: summaryLine(s, figures, violations, info) };
   } finally {
@@ -488,7 +558,7 @@ function summaryLine(s: Scenario, f: Figures, v: Violations, info: Record<string
   return (
     `[sim] seed=${s.seed} driver=${s.driver} mode=${s.mode} ${f.seconds}s · posts=${f.posts} jobs=${f.jobs} assignments=${f.assignments} ` +
     `extraction=${JSON.stringify(f.extraction)} deliveries=${JSON.stringify(f.deliveries)} · bot calls=${JSON.stringify(f.botCalls)} ` +
-    `accepted=${JSON.stringify(f.accepted)}${f.llm ? ` llm=${JSON.stringify(f.llm)}` : ''} · workers=${f.workersStarted} kills=${JSON.stringify(f.kills)}` +
+    `accepted=${JSON.stringify(f.accepted)}${f.llm ? ` llm=${JSON.stringify(f.llm)}` : ''} · workers=${f.workersStarted} kills=${JSON.stringify(f.kills)} triggered=${JSON.stringify(f.triggered ?? {})}` +
     `${f.quiescent ? '' : ' NOT-QUIESCENT'} · info=${JSON.stringify(info)} · violations: ${counts}`
   );
 }

@@ -8,6 +8,7 @@
  * (`🆔 CODE`) and a rate no other job of the run has (`💰 $47/h`). An edit changes the rate to a fresh one, so a
  * message still showing the old rate is an edit that was not applied.
  */
+import { createHash } from 'node:crypto';
 import { extractRules } from '../../src/extraction/index.ts';
 import { EXAMPLES } from '../support/assignments.ts';
 import { rng, type Rng } from './prng.ts';
@@ -50,8 +51,13 @@ export type PostLabel = 'single' | 'fixture' | 'compilation' | 'compilation_noco
 
 export type SimEvent =
   | { kind: 'post'; post: string; at: number }
-  | { kind: 'edit'; post: string; text: string; at: number }
-  | { kind: 'delete'; post: string; at: number }
+  /**
+   * `trigger` 'on_send': the edit is made when a broadcast of the post reaches the Bot API, and that send is held
+   * until the edit's job has finished (an edit while the broadcast is in flight); 'at' is then only a fallback.
+   */
+  | { kind: 'edit'; post: string; text: string; at: number; trigger: 'time' | 'on_send' }
+  /** `trigger` 'on_extract' (LLM mode): the post is deleted while the LLM is extracting it */
+  | { kind: 'delete'; post: string; at: number; trigger: 'time' | 'on_extract' }
   /** the same, unchanged message read again (a catch-up overlap) */
   | { kind: 'reread'; post: string; at: number }
   /** an operator's forced reparse (`tutordex enqueue --force`) of one post */
@@ -304,7 +310,7 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
   for (const p of [...posts.values()]) {
     const job = jobs[p.items[0]!.job - 1]!;
     const single = p.items.length === 1 && !job.fixture;
-    if (single && job.posts.length === 1 && !job.edited && ev.chance(0.2)) {
+    if (single && job.posts.length === 1 && !job.edited && ev.chance(0.35)) {
       // an edit: the rate changes (soon after the post, so it can race the extraction or the broadcast)
       const rate = freshRate();
       const text = p.text.replace(`$${job.finalRate}`, `$${rate}`);
@@ -312,11 +318,11 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
       job.finalRate = rate;
       job.edited = true;
       p.editedText = text;
-      events.push({ kind: 'edit', post: p.key, text, at: postAt(p) + ev.int(50, 1500) });
+      events.push({ kind: 'edit', post: p.key, text, at: postAt(p) + ev.int(50, 1500), trigger: ev.chance(0.5) ? 'on_send' : 'time' });
     } else if (ev.chance(0.14)) {
       const at = postAt(p) + ev.int(30, 2000);
       p.deleted = true;
-      events.push({ kind: 'delete', post: p.key, at });
+      events.push({ kind: 'delete', post: p.key, at, trigger: mode === 'llm' && ev.chance(0.4) ? 'on_extract' : 'time' });
       if (single && !job.edited && ev.chance(0.3)) {
         addPost(p.agency, p.text, [{ job, itemKey: '' }], 'repost_after_delete', at + ev.int(400, 2000));
       }
@@ -326,9 +332,9 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
   }
   const last = Math.max(...events.map((e) => e.at));
   const keys = [...posts.keys()];
-  if (ev.chance(0.4)) events.push({ kind: 'force', post: ev.pick(keys), at: ev.int(0, last) });
-  if (ev.chance(0.3)) events.push({ kind: 'operator_drain', at: ev.int(Math.floor(last / 4), last) });
-  if (ev.chance(0.3)) events.push({ kind: 'remove_tutor', chatId: ev.pick(tutors).chatId, at: ev.int(Math.floor(last / 4), last) });
+  if (ev.chance(0.5)) events.push({ kind: 'force', post: ev.pick(keys), at: ev.int(0, last) });
+  if (ev.chance(0.4)) events.push({ kind: 'operator_drain', at: ev.int(Math.floor(last / 4), last) });
+  if (ev.chance(0.4)) events.push({ kind: 'remove_tutor', chatId: ev.pick(tutors).chatId, at: ev.int(Math.floor(last / 4), last) });
   events.sort((a, b) => a.at - b.at || order(a) - order(b));
 
   // Telegram message ids grow with time, per channel
@@ -379,12 +385,19 @@ export function liveJobs(s: Scenario): Set<number> {
   return live;
 }
 
+/** A short digest of everything the seed decided: two runs of one seed print the same one. */
+export function scenarioDigest(s: Scenario): string {
+  const { seed, driver, mode, agencies, broadcastChats, tutors, jobs, events, weather, kills, workers } = s;
+  const body = JSON.stringify({ seed, driver, mode, agencies, broadcastChats, tutors, jobs, posts: [...s.posts.values()], events, weather, kills, workers });
+  return createHash('sha256').update(body).digest('hex').slice(0, 12);
+}
+
 export function describeScenario(s: Scenario): string {
   const labels = new Map<string, number>();
   for (const p of s.posts.values()) labels.set(p.label, (labels.get(p.label) ?? 0) + 1);
   const kinds = new Map<string, number>();
   for (const e of s.events) if (e.kind !== 'post') kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
-  return `posts ${s.posts.size} ${JSON.stringify(Object.fromEntries(labels))} · events ${JSON.stringify(Object.fromEntries(kinds))}`;
+  return `scenario ${scenarioDigest(s)} · posts ${s.posts.size} ${JSON.stringify(Object.fromEntries(labels))} · events ${JSON.stringify(Object.fromEntries(kinds))} · kills planned ${s.kills.length} · workers ${JSON.stringify(s.workers)}`;
 }
 
 export type { Rng };
