@@ -13,7 +13,7 @@
  *   server   not forwarded, answered 500
  *   flood    not forwarded, answered 429 with retry_after; the chat stays flooded that long (calls meanwhile get
  *            429 with the remaining time, as Telegram does)
- *   refuse   forwarded and answered; then the proxy stops listening for a while: connections are refused
+ *   refuse   forwarded and answered; then the proxy stops listening for a while: new connections are refused
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -26,7 +26,8 @@ export interface ProxiedCall {
   chat: string;
   /** the text sent (sendMessage / editMessageText), for tracing */
   text: string | null;
-  fault: BotFault | 'flooded' | 'passthrough';
+  /** 'cut': forwarded, then its connection was dropped by a refusal elsewhere (the answer is lost) */
+  fault: BotFault | 'flooded' | 'passthrough' | 'cut';
   at: number;
 }
 
@@ -83,8 +84,7 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
     });
 
   const telegramError = (res: ServerResponse, status: number, description: string, extra: Record<string, unknown> = {}) => {
-    if (res.destroyed) return;
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error_code: status, description, ...extra }));
+    answer(res, status, { 'content-type': 'application/json' }, JSON.stringify({ ok: false, error_code: status, description, ...extra }));
   };
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -94,15 +94,21 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
     timers.add(t);
   };
 
-  /** Stop listening (new connections are refused) and drop the open ones, once `current` has been answered. */
-  async function refuseFor(ms: number, current: ServerResponse): Promise<void> {
+  /**
+   * Stop listening: new connections are refused. Idle kept-alive connections are closed; busy ones get their
+   * answer with `Connection: close` (no request that reached Telegram loses its answer to a refusal).
+   */
+  function refuseFor(ms: number): void {
     if (refusing || healed || closed) return;
     refusing = true;
     server.close();
-    if (!current.writableFinished) await new Promise<void>((r) => current.once('finish', () => r()));
-    for (const s of sockets) s.destroy();
+    server.closeIdleConnections();
     later(ms, () => void reopen());
   }
+  const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer | string) => {
+    if (res.destroyed) return;
+    res.writeHead(status, refusing ? { ...headers, connection: 'close' } : headers).end(body);
+  };
   async function reopen(): Promise<void> {
     if (!refusing || closed) return;
     for (let i = 0; i < 50; i++) {
@@ -129,7 +135,7 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
       const method = m[3]!;
       if (!FAULTABLE.has(method)) {
         const up = await forward(path, req.headers, body);
-        return res.writeHead(up.status, up.headers).end(up.body);
+        return answer(res, up.status, up.headers, up.body);
       }
       let json: Record<string, unknown> = {};
       try {
@@ -150,7 +156,7 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
       if (healed) {
         const up = await forward(path, req.headers, body);
         await o.afterForward?.(call);
-        return res.writeHead(up.status, up.headers).end(up.body);
+        return answer(res, up.status, up.headers, up.body);
       }
       const flood = floodedUntil.get(chat) ?? 0;
       if (flood > Date.now()) {
@@ -172,6 +178,10 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
       }
       const up = await forward(path, req.headers, body);
       await o.afterForward?.(call);
+      if (res.destroyed) {
+        call.fault = 'cut';
+        return;
+      }
       if (fault === 'reset') {
         res.socket?.destroy();
         return;
@@ -182,12 +192,15 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
       }
       if (fault === 'slow') {
         later(choice.slowMs ?? 2000, () => {
-          if (!res.destroyed && !res.writableEnded) res.writeHead(up.status, up.headers).end(up.body);
+          if (!res.writableEnded) answer(res, up.status, up.headers, up.body);
         });
         return;
       }
-      res.writeHead(up.status, up.headers).end(up.body);
-      if (fault === 'refuse') await refuseFor(choice.refuseMs ?? 1000, res);
+      if (fault === 'refuse') {
+        res.setHeader('connection', 'close');
+        refuseFor(choice.refuseMs ?? 1000);
+      }
+      answer(res, up.status, up.headers, up.body);
     })().catch(() => res.destroy());
   };
 

@@ -64,6 +64,8 @@ export interface Figures {
   quiescent: boolean;
   /** source events fired by what the pipeline did: edits while a broadcast was in flight, deletes during extraction */
   triggered?: { editsInFlight: number; deletesDuringExtraction: number };
+  /** log lines of in-process workers naming ECONNREFUSED */
+  refusedSeen?: number;
 }
 
 interface Worker {
@@ -147,7 +149,7 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
       applyDelete(h.e);
       hookStats.deletesDuringExtraction++;
       const p = s.posts.get(h.e.post)!;
-      await pollUntil(async () => (await jobRow(p))?.deleted === true, 3000);
+      await pollUntil(async () => (await jobRow(p))?.deleted === true, 1500);
     }
   };
   const llm = s.mode === 'llm' ? await startSimLlm(s.seed, s.weather, beforeLlmAnswer) : null;
@@ -169,17 +171,6 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
       slowOk: (w) => workers.get(w)?.kind !== 'child',
       pick: ({ method, chat, text, nth }) => pickBotFault(s, method, chat, text, nth),
       async onCall(call: ProxiedCall) {
-        const edit = call.method === 'sendMessage' && s.broadcastChats.includes(call.chat) && call.text ? onSend.get(trace(call.text).job ?? -1) : undefined;
-        if (edit && !fired.has(edit) && !stopping) {
-          // the post is edited while its broadcast is on the wire; the send waits until the edit's job is done
-          applyEdit(edit);
-          hookStats.editsInFlight++;
-          const p = s.posts.get(edit.post)!;
-          await pollUntil(async () => {
-            const r = await jobRow(p);
-            return r?.reason === 'edit' && ['ok', 'skipped', 'failed'].includes(r.status);
-          }, 8000);
-        }
         const k = stopping ? undefined : killAt.get(call.seq);
         if (!k) return 'continue';
         killAt.delete(call.seq);
@@ -193,6 +184,19 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
         return w.kind === 'child' ? 'drop' : 'continue';
       },
       async afterForward(call: ProxiedCall) {
+        const edit = call.method === 'sendMessage' && s.broadcastChats.includes(call.chat) && call.text ? onSend.get(trace(call.text).job ?? -1) : undefined;
+        if (edit && !fired.has(edit) && !stopping) {
+          // Telegram has the broadcast; the post is edited before the answer returns, and the answer waits for the
+          // edit's job – but not past the caller's client timeout (that would be a `slow` fault, not this race)
+          applyEdit(edit);
+          hookStats.editsInFlight++;
+          const p = s.posts.get(edit.post)!;
+          const child = workers.get(call.worker)?.kind === 'child';
+          await pollUntil(async () => {
+            const r = await jobRow(p);
+            return r?.reason === 'edit' && ['ok', 'skipped', 'failed'].includes(r.status);
+          }, child ? 8000 : BOT_TIMEOUT_S * 1000 - 250);
+        }
         if (!afterForwardKills.delete(call.seq)) return;
         const w = workers.get(call.worker);
         if (w?.alive) await killAndReplace(w);
@@ -435,6 +439,8 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     for (const out of childOutput) assertNoSecrets('simulation child worker stderr', out);
     if (skippedEvents.length) figures.extraction.skipped_events = skippedEvents.length;
     figures.triggered = hookStats;
+    // what the in-process clients saw of refusals (the proxy cannot see a connection it refused)
+    figures.refusedSeen = logs.reduce((n, l) => n + l.lines.filter((x) => JSON.stringify(x.fields).includes('ECONNREFUSED')).length, 0);
     if (process.env.SIM_DUMP) await dump(process.env.SIM_DUMP, s, t.db, bot, proxy, violations);
     return { violations, info, figures, line: summaryLine(s, figures, violations, info) };
   } finally {
@@ -558,7 +564,7 @@ function summaryLine(s: Scenario, f: Figures, v: Violations, info: Record<string
   return (
     `[sim] seed=${s.seed} driver=${s.driver} mode=${s.mode} ${f.seconds}s · posts=${f.posts} jobs=${f.jobs} assignments=${f.assignments} ` +
     `extraction=${JSON.stringify(f.extraction)} deliveries=${JSON.stringify(f.deliveries)} · bot calls=${JSON.stringify(f.botCalls)} ` +
-    `accepted=${JSON.stringify(f.accepted)}${f.llm ? ` llm=${JSON.stringify(f.llm)}` : ''} · workers=${f.workersStarted} kills=${JSON.stringify(f.kills)} triggered=${JSON.stringify(f.triggered ?? {})}` +
+    `accepted=${JSON.stringify(f.accepted)}${f.llm ? ` llm=${JSON.stringify(f.llm)}` : ''} · workers=${f.workersStarted} kills=${JSON.stringify(f.kills)} triggered=${JSON.stringify(f.triggered ?? {})} refused_seen=${f.refusedSeen ?? 0}` +
     `${f.quiescent ? '' : ' NOT-QUIESCENT'} · info=${JSON.stringify(info)} · violations: ${counts}`
   );
 }

@@ -52,8 +52,9 @@ export type PostLabel = 'single' | 'fixture' | 'compilation' | 'compilation_noco
 export type SimEvent =
   | { kind: 'post'; post: string; at: number }
   /**
-   * `trigger` 'on_send': the edit is made when a broadcast of the post reaches the Bot API, and that send is held
-   * until the edit's job has finished (an edit while the broadcast is in flight); 'at' is then only a fallback.
+   * `trigger` 'on_send': the edit is made once a broadcast of the post has reached Telegram, and that send's
+   * answer is held until the edit's job has finished (an edit while the broadcast is in flight); 'at' is then
+   * only a fallback.
    */
   | { kind: 'edit'; post: string; text: string; at: number; trigger: 'time' | 'on_send' }
   /** `trigger` 'on_extract' (LLM mode): the post is deleted while the LLM is extracting it */
