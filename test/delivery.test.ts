@@ -339,54 +339,57 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 1, telegram_message_id: 1 });
   });
 
-  it('500 twice then ok: retried with backoff, delivered once', async () => {
+  it('500 twice then ok: with DELIVERY_UNCERTAIN_RETRIES 2, retried with backoff, delivered once', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
     bot.failNext('sendMessage', { status: 500 }, 2);
-    const stats = await settle(dispatcher());
-    expect(stats).toMatchObject({ sent: 1, retried: 2, failed: 0 });
+    const stats = await settle(dispatcher({ uncertainRetries: 2 }));
+    expect(stats).toMatchObject({ sent: 1, retried: 2, failed: 0, uncertain: 0 });
     expect(sends()).toHaveLength(3);
     expect(bot.messages(CHANNEL)).toHaveLength(1);
     expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 3, error_json: null });
   });
 
-  it('persistent 500 → failed after maxAttempts; the token never leaks', async () => {
+  it('persistent 500 → uncertain once maxAttempts is spent (a 500 may have been sent); the token never leaks', async () => {
     const ag = await agency(t.db);
     const a = await assignment(t.db, ag);
     await queueBroadcasts(t.db, a, [CHANNEL]);
     bot.failWhen(() => ({ status: 500 }));
-    const stats = await settle(dispatcher());
-    expect(stats).toMatchObject({ sent: 0, retried: 2, failed: 1 });
+    const stats = await settle(dispatcher({ uncertainRetries: 10 }));
+    expect(stats).toMatchObject({ sent: 0, retried: 2, failed: 0, uncertain: 1 });
     expect(sends()).toHaveLength(3);
     const [r] = await rows(t.db);
-    expect(r).toMatchObject({ status: 'failed', attempts: 3, error_json: { type: 'server' } });
+    expect(r).toMatchObject({ status: 'uncertain', attempts: 3, error_json: { type: 'maybe_delivered', error: 'server', code: 500, uncertain_tries: 3 } });
     expect(JSON.stringify(r!.error_json)).not.toContain('secret-token-value');
-    const err = await (bot.setOutage(true), client().send('1', 'x', null).catch((e: unknown) => e));
+    await bot.setOutage('drop');
+    const err = await client().send('1', 'x', null).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BotError);
     expect((err as BotError).kind).toBe('network');
     expect(String((err as BotError).message)).not.toContain('secret-token-value');
   });
 
-  it('a Bot API outage (network errors, 502/503/504) outlasts maxAttempts without failing rows; per-chat order kept', async () => {
+  it('a Bot API outage of refused connections outlasts maxAttempts without failing rows; delivered once each, per-chat order kept', async () => {
     const ag = await agency(t.db);
     const a = await assignment(t.db, ag);
     const b = await assignment(t.db, ag);
     await queueBroadcasts(t.db, a, ['-100300']);
     await queueBroadcasts(t.db, b, ['-100300']);
     const d = dispatcher({ maxAttempts: 2, outageBackoffMaxMs: 20 });
-    bot.setOutage(true);
-    let outageRounds = 0;
-    for (; outageRounds < 6; outageRounds++) {
+    await bot.setOutage('refuse');
+    for (let round = 0; round < 6; round++) {
       await d.runOnce();
       await new Promise((r) => setTimeout(r, 25));
     }
-    bot.setOutage(false);
-    bot.failNext('sendMessage', { status: 503 }, 2);
-    bot.failNext('sendMessage', { status: 502 });
+    const during = await t.db.query<{ status: string; attempts: number; error_json: { type: string; reached_telegram: string; outage_tries: number } }>(
+      `select status, attempts, error_json from deliveries order by id`,
+    );
+    expect(during[0]).toMatchObject({ status: 'pending', attempts: 0, error_json: { type: 'network', reached_telegram: 'no' } });
+    expect(during[0]!.error_json.outage_tries).toBeGreaterThan(2); // many more tries than maxAttempts (2)
+    expect(during[1]).toMatchObject({ status: 'pending', attempts: 0, error_json: null }); // the chat's second row waits behind the first
+    await bot.setOutage(false);
     const stats = await settle(d);
-    expect(stats.failed).toBe(0);
-    const refused = sends().filter((c) => c.status !== 200);
-    expect(refused.length).toBeGreaterThan(4); // many more than maxAttempts (2) calls were refused
+    expect(stats).toMatchObject({ failed: 0, uncertain: 0 });
+    expect(sends()).toHaveLength(2); // no refused call reached the server: each message was sent exactly once
     const r = await rows(t.db);
     expect(r.map((x) => [x.status, x.attempts, x.telegram_message_id])).toEqual([
       ['sent', 1, 1],
@@ -394,11 +397,88 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     ]);
     // per-chat order: the second message never overtook the first
     expect(bot.messages('-100300').map((m) => m.text)).toEqual([r[0]!.message_html, r[1]!.message_html]);
-    // a 500 (not an outage) still spends the budget
-    const c = await assignment(t.db, ag);
-    await queueBroadcasts(t.db, c, ['-100301']);
-    bot.failWhen((call) => (call.chatId === '-100301' ? { status: 500 } : null));
-    expect(await settle(d)).toMatchObject({ failed: 1, retried: 1 });
+  });
+
+  it('issue 14 #1: a send answered after the client timeout is uncertain, not re-sent', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.misbehaveNext('sendMessage', { delayMs: 1500 }); // Telegram posts it, the answer comes after the 0.3 s timeout
+    const before = await counterValue(metrics.deliveries, { kind: 'broadcast', outcome: 'uncertain' });
+    const d = createDispatcher({ db: t.db, client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.3 }), log: silentLog, leaseOwner: 'test:1', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, outageBackoffMaxMs: 10, freshness: FRESHNESS });
+    const stats = await settle(d);
+    for (let round = 0; round < 3; round++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await d.runOnce();
+    }
+    expect(stats).toMatchObject({ sent: 0, uncertain: 1, retried: 0 });
+    expect(sends()).toHaveLength(1);
+    expect(bot.messages(CHANNEL)).toHaveLength(1); // it did arrive, once
+    const [r] = await rows(t.db);
+    expect(r).toMatchObject({ status: 'uncertain', attempts: 1, telegram_message_id: null, error_json: { type: 'maybe_delivered', error: 'network', uncertain_tries: 1 } });
+    expect(r!.error_json!.message).toMatch(/timed out/);
+    expect(JSON.stringify(r!.error_json)).not.toContain('secret-token-value');
+    expect(await counterValue(metrics.deliveries, { kind: 'broadcast', outcome: 'uncertain' })).toBe(before + 1);
+  });
+
+  it('issue 14 #1: a connection reset after the request was read, and any 5xx answer (502/503/504/500), are uncertain, not re-sent', async () => {
+    const ag = await agency(t.db);
+    const chats = ['-1001', '-1002', '-1003', '-1004', '-1005', '-1006'];
+    for (const chat of chats) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
+    bot.misbehaveNext('sendMessage', { drop: true }); // the first call (-1001, batches of one): carried out, then the connection reset
+    const answers: Record<string, number> = { '-1002': 502, '-1003': 503, '-1004': 504, '-1005': 500 };
+    bot.failWhen((c) => (answers[String(c.chatId)] ? { status: answers[String(c.chatId)]! } : null));
+    const stats = await settle(dispatcher({ outageBackoffMaxMs: 10, batchSize: 1 }));
+    expect(stats).toMatchObject({ sent: 1, uncertain: 5, failed: 0 });
+    expect(sends()).toHaveLength(6); // none sent twice
+    const r = await rows(t.db);
+    expect(r.map((x) => [x.status, x.error_json?.type ?? null, (x.error_json as { code?: number } | null)?.code ?? null])).toEqual([
+      ['uncertain', 'maybe_delivered', null],
+      ['uncertain', 'maybe_delivered', 502],
+      ['uncertain', 'maybe_delivered', 503],
+      ['uncertain', 'maybe_delivered', 504],
+      ['uncertain', 'maybe_delivered', 500],
+      ['sent', null, null],
+    ]);
+    expect(bot.messages('-1001')).toHaveLength(1); // the dropped call did post its message
+  });
+
+  it('issue 14 #1: DELIVERY_UNCERTAIN_RETRIES allows that many re-sends after an uncertain failure, no more', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.misbehaveNext('sendMessage', { delayMs: 1000 }, 5);
+    const d = createDispatcher({ db: t.db, client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.2 }), log: silentLog, leaseOwner: 'test:1', maxAttempts: 5, uncertainRetries: 1, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS });
+    expect(await settle(d)).toMatchObject({ retried: 1, uncertain: 1, sent: 0 });
+    expect(sends()).toHaveLength(2); // the first try and one re-send
+    expect(bot.messages(CHANNEL)).toHaveLength(2); // the trade-off: both arrived
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'uncertain', attempts: 2, error_json: { type: 'maybe_delivered', uncertain_tries: 2 } });
+  });
+
+  it('issue 14 #1: the client tells "never reached Telegram" (refused, DNS, TLS) from "maybe reached" (timeout, reset, 5xx) and "answered"', async () => {
+    const reach = async (c: ReturnType<typeof createBotClient>) => {
+      const e = (await c.send(CHANNEL, 'x', null).catch((err: unknown) => err)) as BotError;
+      expect(e).toBeInstanceOf(BotError);
+      expect(e.message).not.toContain('secret-token-value');
+      return e.reachedTelegram;
+    };
+    const closed = await startFakeBotApi();
+    await closed.setOutage('refuse');
+    expect(await reach(createBotClient({ token: TOKEN, apiUrl: closed.url, timeoutSeconds: 5 }))).toBe('no');
+    await closed.close();
+    expect(await reach(createBotClient({ token: TOKEN, apiUrl: 'http://tutordex-no-such-host.invalid', timeoutSeconds: 5 }))).toBe('no');
+    expect(await reach(createBotClient({ token: TOKEN, apiUrl: bot.url.replace('http:', 'https:'), timeoutSeconds: 5 }))).toBe('no'); // TLS handshake fails
+    bot.misbehaveNext('sendMessage', { delayMs: 1000 });
+    expect(await reach(createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.2 }))).toBe('maybe');
+    bot.misbehaveNext('sendMessage', { drop: true });
+    expect(await reach(client())).toBe('maybe');
+    for (const status of [500, 502, 503, 504]) {
+      bot.failNext('sendMessage', { status });
+      expect(await reach(client())).toBe('maybe');
+    }
+    for (const status of [400, 403, 429]) {
+      bot.failNext('sendMessage', { status });
+      expect(await reach(client())).toBe('yes');
+    }
+    expect(bot.messages(CHANNEL)).toHaveLength(2); // the late and the dropped one were posted
   });
 
   it('403 on a DM: the tutor is deactivated (blocked_bot), the row failed, not retried; other DMs to them skipped', async () => {
@@ -510,14 +590,14 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     await d.runOnce();
     await t.db.query(`update assignments set academic_display_text = 'P6 Maths (outage)'`);
     await requestBroadcastSync(t.db, a, 'edit');
-    bot.setOutage(true);
+    bot.setOutage('drop'); // each request read, then its connection dropped: an edit may be re-sent, that is harmless
     for (let i = 0; i < 5; i++) {
       await d.runOnce();
       await new Promise((r) => setTimeout(r, 15));
     }
     expect(bot.calls.filter((c) => c.method === 'editMessageText').length).toBeGreaterThan(2);
     expect((await rows(t.db))[0]).toMatchObject({ sync_action: 'edit', error_json: { type: 'edit_network', attempt: 0 } });
-    bot.setOutage(false);
+    await bot.setOutage(false);
     expect(await settle(d)).toMatchObject({ edited: 1, failed: 0 });
     expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths (outage)</b>')).toBe(true);
   });
@@ -567,7 +647,7 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     await queueBroadcasts(t.db, a3, [CHANNEL]);
     let failed = false;
     bot.failWhen((c) => (c.method === 'sendMessage' && c.chatId === CHANNEL && !failed ? ((failed = true), { status: 500 }) : null));
-    const d = dispatcher({ backoffBaseMs: 200 });
+    const d = dispatcher({ backoffBaseMs: 200, uncertainRetries: 1 });
     const s = await d.runOnce();
     expect(s).toMatchObject({ retried: 1, sent: 1 }); // only the other chat went out
     expect(sends().map((c) => [String(c.chatId), c.status]).sort()).toEqual([

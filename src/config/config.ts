@@ -74,6 +74,8 @@ export interface Config {
     broadcastChatIds: string[];
     dmMaxRecipients: number;
     maxAttempts: number;
+    /** DELIVERY_UNCERTAIN_RETRIES: re-sends after a send that may have been delivered (0 = at most once). */
+    uncertainRetries: number;
     sendingLeaseSeconds: number;
     /** DM_QUIET_HOURS (Singapore time); null = off. */
     dmQuietHours: QuietHours | null;
@@ -203,6 +205,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       broadcastChatIds: e.BROADCAST_CHAT_ID,
       dmMaxRecipients: e.DM_MAX_RECIPIENTS,
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+      uncertainRetries: e.DELIVERY_UNCERTAIN_RETRIES,
       sendingLeaseSeconds: e.DELIVERY_SENDING_LEASE_SECONDS,
       dmQuietHours: parseQuietHours(e.DM_QUIET_HOURS),
       publicBaseUrl: e.PUBLIC_BASE_URL,

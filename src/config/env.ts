@@ -203,6 +203,7 @@ export const ENV_VARS = {
   DM_MAX_RECIPIENTS: v({ parser: int(0, 10000), default: 50, help: 'Most tutors DMed per assignment (fair rotation beyond that).' }),
   DELIVERY_SENDING_LEASE_SECONDS: v({ parser: int(0, 86400), default: 90, help: 'A delivery left "sending" this long (its process died mid-call) is marked uncertain, never re-sent.' }),
   DELIVERY_MAX_ATTEMPTS: v({ parser: int(1, 100), default: 5, help: 'Attempts per broadcast/DM before it is recorded as failed.' }),
+  DELIVERY_UNCERTAIN_RETRIES: v({ parser: int(0, 10), default: 0, help: 'Re-sends of a broadcast/DM whose sendMessage may have reached Telegram without a definite answer (timeout, reset connection, 5xx). Each one risks a duplicate; 0 = at most once (the row becomes "uncertain" instead).' }),
   DM_QUIET_HOURS: v({ parser: quietHours, default: '23:00-07:00', help: 'Singapore-time window (HH:MM-HH:MM, may wrap midnight) in which no DM is sent: a DM due then is held until the window ends. off = DMs at any hour. Broadcasts are not affected.' }),
   PUBLIC_BASE_URL: v({ parser: publicBaseUrl, default: null as string | null, help: 'Address where tutors reach the web server (e.g. https://tutordex.example.com). Set: links in broadcasts and DMs go through <PUBLIC_BASE_URL>/r/<token>, which counts the click and redirects to the post.' }),
   // --- tutor bot

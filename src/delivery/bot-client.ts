@@ -3,6 +3,16 @@ import { Api, GrammyError, HttpError } from 'grammy';
 /** What went wrong with a Bot API call, reduced to what the dispatcher's retry policy needs. */
 export type BotErrorKind = 'rate_limited' | 'forbidden' | 'bad_request' | 'server' | 'network';
 
+/**
+ * Whether a failed call may have taken effect at Telegram:
+ * - 'no': the request never got there (connection refused, DNS failure, TLS handshake failure: all before a
+ *   byte of the request was written);
+ * - 'yes': Telegram answered with a refusal (4xx, 429 included), so it was reached and did not act;
+ * - 'maybe': the request was (or may have been) written and no definite answer came back: a timeout, a reset or
+ *   hang-up, a 5xx, an unreadable answer. The call may have been carried out.
+ */
+export type ReachedTelegram = 'no' | 'yes' | 'maybe';
+
 /** A failed Bot API call. The message never contains the bot token. */
 export class BotError extends Error {
   readonly kind: BotErrorKind;
@@ -10,14 +20,37 @@ export class BotError extends Error {
   readonly description: string;
   /** Telegram's error_code (HTTP-like), null for network failures. */
   readonly code: number | null;
-  constructor(kind: BotErrorKind, description: string, opts: { retryAfterSeconds?: number | null; code?: number | null; method?: string } = {}) {
+  readonly reachedTelegram: ReachedTelegram;
+  constructor(
+    kind: BotErrorKind,
+    description: string,
+    opts: { retryAfterSeconds?: number | null; code?: number | null; method?: string; reachedTelegram?: ReachedTelegram } = {},
+  ) {
     super(`Bot API ${opts.method ?? 'call'} failed (${opts.code ?? kind}): ${description}`);
     this.name = 'BotError';
     this.kind = kind;
     this.description = description;
     this.retryAfterSeconds = opts.retryAfterSeconds ?? null;
     this.code = opts.code ?? null;
+    this.reachedTelegram = opts.reachedTelegram ?? (kind === 'network' || kind === 'server' ? 'maybe' : 'yes');
   }
+}
+
+/** Error codes (node / undici / node-fetch `code`) that prove the connection never carried the request. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EADDRNOTAVAIL']);
+/** TLS handshake failures (certificate, protocol): the request is only written after a completed handshake. */
+const TLS_HANDSHAKE = /^(EPROTO$|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH$|ERR_TLS_CERT|ERR_SSL_|ERR_OSSL_)/;
+
+/** 'no' when the cause chain of a fetch failure proves the request was never sent, else 'maybe'. */
+function reachedByCause(err: unknown): ReachedTelegram {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); ) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NEVER_CONNECTED.has(code) || TLS_HANDSHAKE.test(code))) return 'no';
+    e = (e as { error?: unknown }).error ?? (e as { cause?: unknown }).cause;
+  }
+  return 'maybe';
 }
 
 /** One inline button: a link, or a callback the bot answers (`callback_data`, at most 64 bytes). */
@@ -68,15 +101,15 @@ export function createBotClient(opts: BotClientOptions): BotClient {
         return new BotError('rate_limited', description, { code, method, retryAfterSeconds: typeof ra === 'number' ? ra : null });
       }
       if (code === 403) return new BotError('forbidden', description, { code, method });
-      if (code >= 500) return new BotError('server', description, { code, method });
+      if (code >= 500) return new BotError('server', description, { code, method, reachedTelegram: 'maybe' });
       return new BotError('bad_request', description, { code, method });
     }
     if (err instanceof HttpError) {
       const inner = err.error instanceof Error ? `: ${err.error.message}` : '';
-      return new BotError('network', redact(`${err.message}${inner}`), { method });
+      return new BotError('network', redact(`${err.message}${inner}`), { method, reachedTelegram: reachedByCause(err.error) });
     }
     const message = err instanceof Error ? err.message : String(err);
-    return new BotError('network', redact(message), { method });
+    return new BotError('network', redact(message), { method, reachedTelegram: reachedByCause(err) });
   }
 
   const isGone = (e: BotError) => e.kind === 'bad_request' && GONE.some((g) => e.description.toLowerCase().includes(g));

@@ -27,12 +27,19 @@ export interface DispatcherOptions {
   leaseOwner: string;
   /** Calls per row (sends) or per sync request before giving up on 5xx/network errors. */
   maxAttempts: number;
+  /**
+   * Re-sends allowed after a sendMessage that may have reached Telegram without a definite answer (a timeout, a
+   * reset connection, a 5xx): each such re-send risks a duplicate. Then (or once maxAttempts is spent) the row is
+   * 'uncertain' and never sent again. Default 0: at most once.
+   */
+  uncertainRetries?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   /**
-   * Longest wait between tries while the Bot API is unreachable (network errors, 502/503/504). Such tries do not
-   * spend maxAttempts: an outage of any length delays rows, it never fails them (a row whose assignment closes or
-   * expires meanwhile is skipped). Default 30000.
+   * Longest wait between tries while the Bot API cannot be reached (sends: only errors that prove the request never
+   * got there – connection refused, DNS, TLS; edits and deletes: any network error or 502/503/504). Such tries do
+   * not spend maxAttempts: an outage of any length delays rows, it never fails them (a row whose assignment closes
+   * or expires meanwhile is skipped). Default 30000.
    */
   outageBackoffMaxMs?: number;
   /** A row 'sending' for longer than this is taken as interrupted mid-send (→ 'uncertain'). Default 90. */
@@ -73,7 +80,7 @@ interface SendRow {
   tutor_id: number | null;
   distance_km: number | null;
   attempts: number;
-  error_json: { outage_tries?: number } | null;
+  error_json: { outage_tries?: number; uncertain_tries?: number } | null;
   assignment_status: string;
   tutor_active: boolean | null;
   dm_daily_limit: number | null;
@@ -102,7 +109,11 @@ async function settleAll(work: Promise<void>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-/** The Bot API (or the way to it) is down, as opposed to refusing this particular call. */
+/**
+ * Edits and deletes: the Bot API (or the way to it) is down, as opposed to refusing this particular call. Repeating
+ * one is harmless (an edit applied twice shows the same text; deleting a deleted message counts as done), so these
+ * are retried without limit whether or not the request got through.
+ */
 const isOutage = (e: BotError) => e.kind === 'network' || (e.kind === 'server' && (e.code === 502 || e.code === 503 || e.code === 504));
 
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -130,6 +141,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const quietHours = o.quietHours ?? null;
   const publicBaseUrl = o.publicBaseUrl ?? null;
   const maxAttempts = Math.max(1, o.maxAttempts);
+  const uncertainRetries = Math.max(0, o.uncertainRetries ?? 0);
   const outageMaxMs = o.outageBackoffMaxMs ?? 30_000;
   const backoff = (attempt: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   const outageBackoff = (tries: number) => Math.min(outageMaxMs, maxMs, baseMs * 2 ** Math.max(0, tries - 1));
@@ -161,7 +173,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     );
     for (const r of rows) {
       metrics.deliveries.inc({ kind: r.kind, outcome: 'uncertain' });
-      log.warn({ delivery_id: Number(r.id), kind: r.kind, recipient: r.recipient, lease_owner: r.lease_owner }, 'delivery_uncertain');
+      log.warn({ delivery_id: Number(r.id), kind: r.kind, recipient: r.recipient, lease_owner: r.lease_owner, reason: 'interrupted_mid_send' }, 'delivery_uncertain');
     }
     return rows.length;
   }
@@ -314,9 +326,13 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   async function recordSendFailure(r: SendRow, err: unknown, stats: DispatchStats): Promise<void> {
     const e = err instanceof BotError ? err : null;
     const kind = e?.kind ?? 'internal';
-    const error = { type: kind === 'internal' ? 'internal' : kind, message: errorMessage(err), ...(e?.code ? { code: e.code } : {}) };
-    if (e && isOutage(e)) {
-      // The Bot API could not be reached: nothing says this row is at fault, so the try is handed back.
+    // Tries that may have delivered the message, carried across this row's later errors.
+    const priorUncertain = r.error_json?.uncertain_tries ?? 0;
+    const carried = priorUncertain > 0 ? { uncertain_tries: priorUncertain } : {};
+    const error = { type: kind === 'internal' ? 'internal' : kind, message: errorMessage(err), ...(e?.code ? { code: e.code } : {}), ...(e ? { reached_telegram: e.reachedTelegram } : {}), ...carried };
+    if (e && e.reachedTelegram === 'no') {
+      // Proven not to have reached Telegram (refused, DNS, TLS): nothing was sent and the row is not at fault,
+      // so the try is handed back and the row waits out the outage.
       const tries = (r.error_json?.outage_tries ?? 0) + 1;
       const ms = outageBackoff(tries);
       await db.query(
@@ -330,8 +346,26 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       log.warn({ delivery_id: r.id, kind: r.kind, outage_tries: tries, retry_in_ms: ms, error: error.message }, 'delivery_bot_api_unreachable');
       return;
     }
+    if (e && e.reachedTelegram === 'maybe') {
+      // The request may have been carried out (no idempotency key in the Bot API): another try risks a duplicate.
+      const tries = priorUncertain + 1;
+      if (tries <= uncertainRetries && r.attempts < maxAttempts) {
+        const ms = backoff(r.attempts);
+        await db.query(
+          `update deliveries set status = 'pending', not_before = $4::timestamptz + make_interval(secs => $2::float8), error_json = $3::jsonb, updated_at = now()
+            where id = $1 and status = 'sending'`,
+          [r.id, ms / 1000, { ...error, uncertain_tries: tries }, now()],
+        );
+        stats.retried++;
+        metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
+        log.warn({ delivery_id: r.id, kind: r.kind, attempt: r.attempts, uncertain_tries: tries, retry_in_ms: ms, error: error.message }, 'delivery_retry_uncertain');
+        return;
+      }
+      await markUncertain(r, { ...error, uncertain_tries: tries }, stats);
+      return;
+    }
     // Our own failures before the call (rendering, a database hiccup) are retried like a 5xx.
-    const retryable = e == null || e.kind === 'server' || e.kind === 'network' || e.kind === 'rate_limited';
+    const retryable = e == null || e.kind === 'rate_limited';
     if (retryable && r.attempts < maxAttempts) {
       const ms = backoff(r.attempts);
       await db.query(
@@ -348,10 +382,30 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       await db.query(`update tutors set active = false, inactive_reason = 'blocked_bot', updated_at = now() where id = $1`, [r.tutor_id]);
       log.warn({ tutor_id: r.tutor_id }, 'tutor_blocked_bot');
     }
+    if (priorUncertain > 0) {
+      // Refused now, but an earlier try may have got through: 'failed' would claim it never arrived.
+      await markUncertain(r, error, stats);
+      return;
+    }
     await db.query(`update deliveries set status = 'failed', error_json = $2::jsonb, updated_at = now() where id = $1 and status = 'sending'`, [r.id, error]);
     stats.failed++;
     metrics.deliveries.inc({ kind: r.kind, outcome: 'failed' });
     log.error({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, error: error.message }, 'delivery_failed');
+  }
+
+  /** The message may or may not have reached the chat: 'uncertain', never sent again (error_json type 'maybe_delivered'). */
+  async function markUncertain(r: SendRow, error: { type: string; message: string; code?: number; uncertain_tries?: number }, stats: DispatchStats): Promise<void> {
+    const { type, message, ...rest } = error;
+    const record = {
+      type: 'maybe_delivered',
+      message: `${message} – the message may have reached the chat; not sent again (DELIVERY_UNCERTAIN_RETRIES=${uncertainRetries})`,
+      error: type,
+      ...rest,
+    };
+    await db.query(`update deliveries set status = 'uncertain', error_json = $2::jsonb, lease_owner = null, updated_at = now() where id = $1 and status = 'sending'`, [r.id, record]);
+    stats.uncertain++;
+    metrics.deliveries.inc({ kind: r.kind, outcome: 'uncertain' });
+    log.warn({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, reason: 'maybe_delivered', error: message }, 'delivery_uncertain');
   }
 
   async function claimSyncs(): Promise<SyncRow[]> {

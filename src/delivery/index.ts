@@ -1,4 +1,4 @@
-export { BotError, createBotClient, type BotClient, type BotClientOptions, type BotErrorKind, type InlineButton, type InlineKeyboard } from './bot-client.ts';
+export { BotError, createBotClient, type BotClient, type BotClientOptions, type BotErrorKind, type ReachedTelegram, type InlineButton, type InlineKeyboard } from './bot-client.ts';
 export { renderAssignment, loadAssignmentForMessage, keyboardFor, FEEDBACK_BUTTONS, type AssignmentForMessage, type FreshnessHours, type RenderOptions } from './render.ts';
 export { inQuietHours, quietHoursEnd, sgtDay } from './schedule.ts';
 export { queueBroadcasts, queueDms, requestBroadcastSync, type DmRecipient } from './outbox.ts';

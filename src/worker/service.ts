@@ -112,6 +112,7 @@ export async function runWorkerService(o: WorkerServiceOptions): Promise<WorkerS
       log: o.log,
       leaseOwner: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
       maxAttempts: o.config.delivery.maxAttempts,
+      uncertainRetries: o.config.delivery.uncertainRetries,
       leaseSeconds: o.config.delivery.sendingLeaseSeconds,
       freshness: o.config.assignments.freshness,
       now: o.now,

@@ -5,7 +5,10 @@
  *   createBotClient({ token: '123:abc', apiUrl: bot.url });   // grammY posts to `${url}/bot<token>/<method>`
  *   bot.failNext('sendMessage', { status: 429, retryAfter: 1 });  // script the next answer(s) of a method
  *   bot.failWhen((call) => call.chatId === '42' ? { status: 403 } : null);
- *   bot.setOutage(true);                        // every request: socket destroyed (a network error)
+ *   await bot.setOutage('refuse');              // the port is closed: connections refused, nothing reaches it
+ *   bot.setOutage('drop');                      // (or true) every request is read, then its socket destroyed
+ *   bot.misbehaveNext('sendMessage', { delayMs: 2000 });  // carried out, but answered late (after a client timeout)
+ *   bot.misbehaveNext('sendMessage', { drop: true });     // carried out, then the connection reset, no answer
  *   bot.calls                                    // every request, refused ones included, in arrival order
  *   bot.messages('@chan')                        // what a chat currently shows
  *   bot.reset(); await bot.close();
@@ -34,9 +37,12 @@ export interface FakeBotCall {
   body: Record<string, unknown>;
   /** Date.now() when the request arrived. */
   at: number;
-  /** HTTP status answered (0 for an outage: the connection was dropped). */
+  /** HTTP status answered (0: the connection was dropped without an answer, the call carried out or not). */
   status: number;
 }
+
+/** How a call that the Bot API carries out answers anyway: late (`delayMs`) or not at all (connection reset). */
+export type FakeMisbehaviour = { delayMs: number } | { drop: true };
 
 export interface FakeFailure {
   /** HTTP status and Telegram error_code: 429, 403, 400, 500, ... */
@@ -62,8 +68,14 @@ export interface FakeBotApi {
   failNext(method: string, failure: FakeFailure, times?: number): void;
   /** Fail any call for which `fn` returns a failure (checked after failNext); replaces the previous predicate. */
   failWhen(fn: ((call: FakeBotCall) => FakeFailure | null) | null): void;
-  /** While on, every request's connection is destroyed without an answer. */
-  setOutage(on: boolean): void;
+  /**
+   * 'drop' (or true): every request is read (so it did reach the server), then its connection destroyed without
+   * an answer. 'refuse': the listening socket is closed, so connections are refused (no call arrives, none is
+   * recorded) until the outage is switched off (false), which listens on the same port again.
+   */
+  setOutage(mode: boolean | 'drop' | 'refuse'): Promise<void>;
+  /** The next `times` calls of `method` are carried out as usual, then answered late or their connection reset. */
+  misbehaveNext(method: string, how: FakeMisbehaviour, times?: number): void;
   /** Queue a raw update for getUpdates; returns its update_id (assigned when missing). */
   pushUpdate(update: Record<string, unknown>): number;
   /** Queue a text message; a private chat by default (`fromId` defaults to the chat id). */
@@ -97,6 +109,9 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   let queued = new Map<string, FakeFailure[]>();
   let predicate: ((call: FakeBotCall) => FakeFailure | null) | null = null;
   let outage = false;
+  let refusing = false;
+  let misbehaving = new Map<string, FakeMisbehaviour[]>();
+  const misbehaviourOf = new WeakMap<FakeBotCall, FakeMisbehaviour>();
   let updates: Array<Record<string, unknown> & { update_id: number }> = [];
   let nextUpdateId = 1;
   let delivered = 0;
@@ -117,9 +132,19 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   };
 
   const reply = (res: ServerResponse, call: FakeBotCall | null, status: number, body: unknown) => {
+    const how = call ? misbehaviourOf.get(call) : undefined;
+    if (how && 'drop' in how) {
+      res.socket?.destroy();
+      return;
+    }
     if (call) call.status = status;
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    const send = () => {
+      if (res.destroyed || res.writableEnded) return;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (how) setTimeout(send, how.delayMs);
+    else send();
   };
   const fail = (res: ServerResponse, call: FakeBotCall | null, f: FakeFailure) =>
     reply(res, call, f.status, {
@@ -154,6 +179,8 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
       const chatId = (body.chat_id as string | number | undefined) ?? null;
       const call: FakeBotCall = { method, chatId, body, at: Date.now(), status: 0 };
       calls.push(call);
+      const how = misbehaving.get(method)?.shift();
+      if (how) misbehaviourOf.set(call, how);
       if (outage) {
         res.socket?.destroy();
         return;
@@ -241,6 +268,29 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
+  async function setOutage(mode: boolean | 'drop' | 'refuse'): Promise<void> {
+    outage = mode === true || mode === 'drop';
+    if (mode === 'refuse' && !refusing) {
+      refusing = true;
+      wake();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      // let clients see their kept-alive connections close (else a reused one fails as a reset, not a refusal)
+      await new Promise((r) => setTimeout(r, 50));
+    } else if (mode !== 'refuse' && refusing) {
+      refusing = false;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    }
+  }
+
   function pushUpdate(update: Record<string, unknown>): number {
     const u = { ...update, update_id: typeof update.update_id === 'number' ? update.update_id : nextUpdateId++ };
     nextUpdateId = Math.max(nextUpdateId, u.update_id + 1);
@@ -261,8 +311,11 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     failWhen(fn) {
       predicate = fn;
     },
-    setOutage(on) {
-      outage = on;
+    setOutage,
+    misbehaveNext(method, how, times = 1) {
+      const list = misbehaving.get(method) ?? [];
+      for (let i = 0; i < times; i++) list.push(how);
+      misbehaving.set(method, list);
     },
     pushUpdate,
     pushMessage(chatId, text, opts = {}) {
@@ -311,11 +364,13 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
       chats = new Map();
       queued = new Map();
       predicate = null;
-      outage = false;
+      misbehaving = new Map();
+      void setOutage(false);
     },
     close: () =>
       new Promise<void>((resolve) => {
         wake();
+        if (refusing) return resolve();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
