@@ -288,7 +288,7 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect((await rows(t.db))[0]!.status).toBe('sent');
   });
 
-  it('run() aborted during a 429 wait hands the row back (pending, attempt not spent) and returns promptly', async () => {
+  it('run() during a 429 pause: the row waits pending (attempt not spent) and abort returns promptly', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
     bot.failNext('sendMessage', { status: 429, retryAfter: 30 });
@@ -296,13 +296,16 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const running = dispatcher().run(abort.signal);
     const deadline = Date.now() + 5000;
     while (sends().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'pending', attempts: 0, error_json: { type: 'rate_limited' } });
     const started = Date.now();
     abort.abort();
     await running;
     expect(Date.now() - started).toBeLessThan(2000);
-    expect((await rows(t.db))[0]).toMatchObject({ status: 'pending', attempts: 0 });
-    expect(await dispatcher().runOnce()).toMatchObject({ sent: 1 });
+    expect(sends()).toHaveLength(1);
+    expect(await dispatcher().runOnce()).toMatchObject({ sent: 0 }); // still paused
+    expect(sends()).toHaveLength(1);
+    expect(await dispatcher({ now: () => new Date(Date.now() + 31_000) }).runOnce()).toMatchObject({ sent: 1 });
     expect(bot.messages(CHANNEL)).toHaveLength(1);
   });
 
@@ -324,19 +327,87 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(await queueDms(t.db, a2, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 0, alreadyDelivered: 1 });
   });
 
-  it('429 with retry_after is waited out and the same call retried: one message delivered', async () => {
+  it('429 with retry_after is waited out and the same call retried: one message delivered, no attempt spent', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
     bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
     const limited = await counterValue(metrics.deliveryRateLimited);
     const started = Date.now();
-    const stats = await dispatcher().runOnce();
+    const stats = await settle(dispatcher());
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(stats).toMatchObject({ sent: 1, failed: 0, retried: 0 });
     expect(sends()).toHaveLength(2);
+    expect(sends()[1]!.at - sends()[0]!.at).toBeGreaterThanOrEqual(950);
     expect(bot.messages(CHANNEL)).toHaveLength(1);
     expect(await counterValue(metrics.deliveryRateLimited)).toBe(limited + 1);
     expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 1, telegram_message_id: 1 });
+  });
+
+  it('issue 14 #11: a flood wait of hours is honoured in full, never spends an attempt, and pauses the whole bot', async () => {
+    const ag = await agency(t.db);
+    const chats = ['-1001', '-1002', '-1003'];
+    for (const chat of chats) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
+    let clock = new Date('2026-03-02T02:00:00Z');
+    const d = dispatcher({ now: () => clock, maxAttempts: 2 });
+    // Telegram keeps the bot under flood control for 3 h, answering every call with the time left.
+    const floodEnds = clock.getTime() + 3 * 3600_000;
+    bot.failWhen((c) => (c.method === 'sendMessage' && clock.getTime() < floodEnds ? { status: 429, retryAfter: Math.ceil((floodEnds - clock.getTime()) / 1000) } : null));
+    await d.runOnce(); // one batch: all three calls went out together, all answered 429
+    expect(sends()).toHaveLength(3);
+    for (let i = 0; i < 11; i++) {
+      clock = new Date(clock.getTime() + 15 * 60_000); // every 15 min for 2 h 45 min: still paused, not a single call
+      await d.runOnce();
+    }
+    expect(sends()).toHaveLength(3);
+    expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['pending', 0]));
+    // Another process sharing the bot token knows of the pause from the database and calls nothing either.
+    clock = new Date(floodEnds - 60_000);
+    expect(await dispatcher({ now: () => clock, leaseOwner: 'other:2' }).runOnce()).toMatchObject({ sent: 0 });
+    expect(sends()).toHaveLength(3);
+    // Past the pause: one call goes first; only after it is answered do the others follow.
+    clock = new Date(floodEnds + 1000);
+    expect(await d.runOnce()).toMatchObject({ sent: 3, failed: 0 });
+    expect(sends().slice(3).map((c) => c.status)).toEqual([200, 200, 200]);
+    expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['sent', 1]));
+  });
+
+  it('issue 14 #11: after a pause the probe call alone meets a renewed flood wait; the batch does not all retry at once', async () => {
+    const ag = await agency(t.db);
+    for (const chat of ['-1001', '-1002', '-1003', '-1004']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
+    let clock = new Date('2026-03-02T02:00:00Z');
+    const d = dispatcher({ now: () => clock });
+    bot.failWhen((c) => (c.method === 'sendMessage' ? { status: 429, retryAfter: 600 } : null));
+    await d.runOnce();
+    const first = sends().length;
+    expect(first).toBe(4);
+    clock = new Date(clock.getTime() + 601_000);
+    await d.runOnce(); // the probe gets 429 again: nothing else was tried
+    expect(sends()).toHaveLength(first + 1);
+    bot.failWhen(null);
+    clock = new Date(clock.getTime() + 601_000);
+    expect(await d.runOnce()).toMatchObject({ sent: 4 });
+    expect(sends()).toHaveLength(first + 5);
+  });
+
+  it('issue 14 #11: an edit or delete meeting a 429 waits out the bot pause, attempt not spent', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    let clock = new Date('2026-03-02T02:00:00Z');
+    const d = dispatcher({ now: () => clock, maxAttempts: 1 });
+    expect(await d.runOnce()).toMatchObject({ sent: 1 });
+    await t.db.query(`update assignments set academic_display_text = 'P6 Maths (flood)'`);
+    await requestBroadcastSync(t.db, a, 'edit');
+    bot.failNext('editMessageText', { status: 429, retryAfter: 7200 });
+    expect(await d.runOnce()).toMatchObject({ edited: 0, failed: 0, retried: 0 });
+    clock = new Date(clock.getTime() + 3600_000);
+    expect(await d.runOnce()).toMatchObject({ edited: 0 });
+    expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(1);
+    const [pause] = await t.db.query<{ retry_after_seconds: number; method: string }>(`select retry_after_seconds, method from delivery_bot_pauses`);
+    expect(pause).toMatchObject({ retry_after_seconds: 7200, method: 'editMessageText' });
+    clock = new Date(clock.getTime() + 3601_000);
+    await t.db.query(`update deliveries set sync_requested_at = now()`); // the database clock did not move with ours
+    expect(await d.runOnce()).toMatchObject({ edited: 1, failed: 0 });
+    expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths (flood)</b>')).toBe(true);
   });
 
   it('500 twice then ok: with DELIVERY_UNCERTAIN_RETRIES 2, retried with backoff, delivered once', async () => {
@@ -526,15 +597,56 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
   it('an assignment closed while its broadcast is in flight gets that message deleted right after', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
-    bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
+    bot.misbehaveNext('sendMessage', { delayMs: 600 }); // posted, answered within the client timeout
     const running = settle(dispatcher());
     while (sends().length === 0) await new Promise((r) => setTimeout(r, 20));
     await t.db.query(`update assignments set status = 'closed'`);
-    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(0); // the row is 'sending': nothing to touch yet
+    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(1); // the 'sending' row carries the request
     const stats = await running;
     expect(stats).toMatchObject({ sent: 1, deleted: 1 });
-    expect(bot.calls.map((c) => c.method)).toEqual(['sendMessage', 'sendMessage', 'deleteMessage']);
+    expect(bot.calls.map((c) => c.method)).toEqual(['sendMessage', 'deleteMessage']);
     expect(bot.messages(CHANNEL)).toHaveLength(0);
+  });
+
+  it('issue 14 #7: an edit that lands while its broadcast is in flight is applied right after the send', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.misbehaveNext('sendMessage', { delayMs: 600 });
+    const running = settle(dispatcher());
+    while (sends().length === 0) await new Promise((r) => setTimeout(r, 20));
+    await t.db.query(`update assignments set academic_display_text = 'P6 Maths (edited in flight)'`);
+    expect(await requestBroadcastSync(t.db, a, 'edit')).toBe(1);
+    expect(await running).toMatchObject({ sent: 1, edited: 1 });
+    expect(bot.calls.map((c) => c.method)).toEqual(['sendMessage', 'editMessageText']);
+    expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths (edited in flight)</b>')).toBe(true);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', sync_action: null });
+  });
+
+  it('issue 14 #7: an edit requested while the broadcast is pending is kept: checked once sent, no needless edit call', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    await t.db.query(`update assignments set academic_display_text = 'P6 Maths (before send)'`);
+    expect(await requestBroadcastSync(t.db, a, 'edit')).toBe(1); // it may have been rendered already, from the old text
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'pending', sync_action: 'edit' });
+    expect(await settle(dispatcher())).toMatchObject({ sent: 1, edited: 0 });
+    expect(bot.calls.map((c) => c.method)).toEqual(['sendMessage']); // rendered after the change: nothing to edit
+    expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths (before send)</b>')).toBe(true);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', sync_action: null });
+  });
+
+  it('issue 14 #7: an edit or delete of an uncertain broadcast is recorded for the operator, not dropped', async () => {
+    const a = await assignment(t.db, await agency(t.db));
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.misbehaveNext('sendMessage', { drop: true }); // posted, then the connection reset: uncertain
+    expect(await settle(dispatcher())).toMatchObject({ uncertain: 1 });
+    await t.db.query(`update assignments set academic_display_text = 'P6 Maths (edited)'`);
+    expect(await requestBroadcastSync(t.db, a, 'edit')).toBe(1);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'uncertain', sync_action: 'edit' });
+    await t.db.query(`update assignments set status = 'closed'`);
+    expect(await requestBroadcastSync(t.db, a, 'delete')).toBe(1);
+    expect((await rows(t.db))[0]).toMatchObject({ status: 'uncertain', sync_action: 'delete' });
+    await settle(dispatcher());
+    expect(bot.calls.map((c) => c.method)).toEqual(['sendMessage']); // no message id: the dispatcher cannot act alone
   });
 
   it('requestBroadcastSync("delete") skips pending broadcasts (assignment_closed)', async () => {

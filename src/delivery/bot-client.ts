@@ -60,6 +60,8 @@ export type InlineKeyboard = readonly (readonly InlineButton[])[];
 
 /** The three Bot API calls the outbox makes. Implementations throw `BotError`. */
 export interface BotClient {
+  /** The bot's user id (the token's numeric prefix, public): flood control is per bot. */
+  readonly botId?: string;
   /** sendMessage (HTML, no link preview, optional inline keyboard); resolves to the message_id. */
   send(chatId: string, html: string, keyboard: InlineKeyboard | null): Promise<number>;
   /** editMessageText (the keyboard is replaced too); "message is not modified" and a missing message count as done. */
@@ -115,6 +117,7 @@ export function createBotClient(opts: BotClientOptions): BotClient {
   const isGone = (e: BotError) => e.kind === 'bad_request' && GONE.some((g) => e.description.toLowerCase().includes(g));
 
   return {
+    botId: /^\d+(?=:)/.exec(token)?.[0] ?? 'bot',
     async send(chatId, html, keyboard) {
       try {
         const m = await api.sendMessage(chatId, html, {

@@ -5,6 +5,7 @@ import type { Database } from '../db/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { sleep } from '../sleep.ts';
 import { BotError, type BotClient } from './bot-client.ts';
+import { createFloodGate, DEFAULT_RETRY_AFTER_SECONDS } from './flood.ts';
 import { DELIVERIES_CHANNEL } from './outbox.ts';
 import { buttonUrlFor, keyboardFor, loadAssignmentForMessage, renderAssignment, type FreshnessHours } from './render.ts';
 import { inQuietHours, quietHoursEnd, sgtDay } from './schedule.ts';
@@ -70,8 +71,6 @@ export interface Dispatcher {
   reconcile(): Promise<number>;
 }
 
-const MAX_RATE_LIMIT_WAITS = 10;
-
 interface SendRow {
   id: number;
   assignment_id: number;
@@ -97,8 +96,12 @@ interface SyncRow {
   lease: Date;
 }
 
-class Aborted extends Error {}
-class LostLease extends Error {}
+/** The bot is under flood control (a 429's retry_after, this process's or another's) until `until`: no call was made. */
+class Paused extends Error {
+  constructor(readonly until: Date, readonly retryAfterSeconds: number | null) {
+    super(`Telegram flood control: the bot is paused until ${until.toISOString()}`);
+  }
+}
 
 export const emptyStats = (): DispatchStats => ({ sent: 0, failed: 0, retried: 0, skipped: 0, edited: 0, deleted: 0, uncertain: 0 });
 
@@ -146,20 +149,38 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const backoff = (attempt: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   const outageBackoff = (tries: number) => Math.min(outageMaxMs, maxMs, baseMs * 2 ** Math.max(0, tries - 1));
 
-  /** Run a Bot API call, waiting out 429s in place (retry_after clamped to 1..60 s). */
-  async function withRateLimit<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, stillMine: () => Promise<boolean>): Promise<T> {
-    for (let waits = 0; ; waits++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!(err instanceof BotError) || err.kind !== 'rate_limited' || waits >= MAX_RATE_LIMIT_WAITS) throw err;
-        metrics.deliveryRateLimited.inc();
-        const seconds = Math.min(60, Math.max(1, err.retryAfterSeconds ?? 2));
-        log.warn({ retry_after: seconds }, 'delivery_rate_limited');
-        await sleep(seconds * 1000, signal);
-        if (signal?.aborted) throw new Aborted();
-        if (!(await stillMine())) throw new LostLease();
+  const flood = createFloodGate(db, client.botId ?? 'bot');
+  /**
+   * Set by a 429 (or by finding the bot paused): once the pause is over, one call goes first and the rest follow
+   * only after Telegram has answered it with something other than a 429 – a whole batch retrying at the same
+   * instant would draw the next flood wait.
+   */
+  let probing = false;
+
+  /**
+   * Make one Bot API call unless the bot is paused. A 429 never spends an attempt and is not waited out in place
+   * (retry_after can be hours, far past the sending lease): it pauses the whole bot (delivery_bot_pauses) for the
+   * full retry_after and throws Paused; the caller hands its row back.
+   */
+  async function callBot<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    const known = flood.knownPauseUntil(now());
+    if (known) throw new Paused(known, null);
+    try {
+      const result = await fn();
+      probing = false;
+      return result;
+    } catch (err) {
+      if (!(err instanceof BotError)) throw err;
+      if (err.kind !== 'rate_limited') {
+        if (err.reachedTelegram === 'yes') probing = false; // Telegram answered: not flood-limited any more
+        throw err;
       }
+      metrics.deliveryRateLimited.inc();
+      const seconds = err.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+      const until = await flood.pause(now(), seconds, method);
+      probing = true;
+      log.warn({ method, retry_after: seconds, paused_until: until.toISOString() }, 'delivery_rate_limited');
+      throw new Paused(until, seconds);
     }
   }
 
@@ -178,7 +199,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return rows.length;
   }
 
-  async function claimSends(stats: DispatchStats): Promise<{ rows: SendRow[]; touched: number }> {
+  async function claimSends(stats: DispatchStats, limit: number): Promise<{ rows: SendRow[]; touched: number }> {
     const at = now();
     return db.transaction(async (tx) => {
       const found = await tx.query<SendRow>(
@@ -208,7 +229,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           order by d.id
           limit $1
           for update of d skip locked`,
-        [batch, at],
+        [limit, at],
       );
       const send: SendRow[] = [];
       for (const r of found) {
@@ -246,11 +267,6 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     });
   }
 
-  async function refreshSendLease(id: number): Promise<boolean> {
-    const r = await db.query(`update deliveries set sending_started_at = now() where id = $1 and status = 'sending' and lease_owner = $2 returning id`, [id, o.leaseOwner]);
-    return r.length > 0;
-  }
-
   /** Take the row for this call; false when another dispatcher took it first. A DM records its Singapore day (daily limit). */
   async function markSending(id: number): Promise<boolean> {
     const at = now();
@@ -271,7 +287,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return clickUrl(publicBaseUrl, token);
   }
 
-  async function processSend(r: SendRow, stats: DispatchStats, signal: AbortSignal | undefined): Promise<void> {
+  async function processSend(r: SendRow, stats: DispatchStats): Promise<void> {
     let sent: { messageId: number; html: string } | null = null;
     let marked = false;
     try {
@@ -281,16 +297,21 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const keyboard = keyboardFor(r.kind, a.id, await linkTarget(r.id, a.id, a.messageLink, r.kind, r.recipient, r.tutor_id));
       marked = await markSending(r.id);
       if (!marked) return;
-      const messageId = await withRateLimit(() => client.send(r.recipient, html, keyboard), signal, () => refreshSendLease(r.id));
+      const messageId = await callBot('sendMessage', () => client.send(r.recipient, html, keyboard));
       sent = { messageId, html };
     } catch (err) {
       if (!marked && !(await markSending(r.id))) return; // failed before the call (rendering, database): retry like a 5xx
-      if (err instanceof Aborted || err instanceof LostLease) {
-        // Nothing was delivered (the last answer was a 429): hand the row back untouched.
+      if (err instanceof Paused) {
+        // Nothing was delivered (a 429, or no call at all): back to pending until the pause ends, attempt not spent.
+        const error = {
+          ...(r.error_json ?? {}),
+          type: 'rate_limited',
+          message: `Telegram flood control: paused until ${err.until.toISOString()}${err.retryAfterSeconds == null ? '' : ` (retry_after ${err.retryAfterSeconds} s)`}`,
+        };
         await db.query(
-          `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), lease_owner = null, updated_at = now()
+          `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), lease_owner = null, not_before = $3, error_json = $4::jsonb, updated_at = now()
             where id = $1 and status = 'sending' and lease_owner = $2`,
-          [r.id, o.leaseOwner],
+          [r.id, o.leaseOwner, err.until, error],
         );
         return;
       }
@@ -364,8 +385,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       await markUncertain(r, { ...error, uncertain_tries: tries }, stats);
       return;
     }
-    // Our own failures before the call (rendering, a database hiccup) are retried like a 5xx.
-    const retryable = e == null || e.kind === 'rate_limited';
+    // Our own failures before the call (rendering, a database hiccup) are retried with backoff.
+    const retryable = e == null;
     if (retryable && r.attempts < maxAttempts) {
       const ms = backoff(r.attempts);
       await db.query(
@@ -408,7 +429,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     log.warn({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, reason: 'maybe_delivered', error: message }, 'delivery_uncertain');
   }
 
-  async function claimSyncs(): Promise<SyncRow[]> {
+  async function claimSyncs(limit: number): Promise<SyncRow[]> {
     return db.transaction(async (tx) => {
       const rows = await tx.query<Omit<SyncRow, 'lease'>>(
         `select id, assignment_id, recipient, telegram_message_id, message_html, sync_action, error_json
@@ -418,7 +439,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           order by sync_requested_at nulls first, id
           limit $1
           for update skip locked`,
-        [batch],
+        [limit],
       );
       if (rows.length === 0) return [];
       // The lease is a future sync_requested_at (ms precision, so it round-trips as a token); a new request resets it.
@@ -428,13 +449,12 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     });
   }
 
-  async function processSync(r: SyncRow, stats: DispatchStats, signal: AbortSignal | undefined): Promise<void> {
+  async function processSync(r: SyncRow, stats: DispatchStats): Promise<void> {
     const action = r.sync_action;
     const metricKind = action;
-    const stillMine = async () => (await db.query(`select 1 from deliveries where id = $1 and sync_requested_at = $2`, [r.id, r.lease])).length > 0;
     try {
       if (action === 'delete') {
-        await withRateLimit(() => client.remove(r.recipient, r.telegram_message_id), signal, async () => true);
+        await callBot('deleteMessage', () => client.remove(r.recipient, r.telegram_message_id));
         await db.query(`update deliveries set deleted_at = now(), sync_action = null, sync_requested_at = null, error_json = null, updated_at = now() where id = $1`, [r.id]);
         stats.deleted++;
         metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
@@ -445,7 +465,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const html = renderAssignment(a, { kind: 'broadcast', now: now(), freshness: o.freshness });
       if (html !== r.message_html) {
         const keyboard = keyboardFor('broadcast', a.id, await linkTarget(r.id, a.id, a.messageLink, 'broadcast', r.recipient, null));
-        await withRateLimit(() => client.edit(r.recipient, r.telegram_message_id, html, keyboard), signal, stillMine);
+        await callBot('editMessageText', () => client.edit(r.recipient, r.telegram_message_id, html, keyboard));
         stats.edited++;
         metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
       }
@@ -458,8 +478,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         [r.id, html, r.lease],
       );
     } catch (err) {
-      if (err instanceof Aborted || err instanceof LostLease) {
-        await db.query(`update deliveries set sync_requested_at = now() where id = $1 and sync_requested_at = $2`, [r.id, r.lease]);
+      if (err instanceof Paused) {
+        // sync_requested_at runs on the database clock, the pause on the dispatcher's: carry the remaining wait over.
+        const waitSeconds = Math.max(0, (err.until.getTime() - now().getTime()) / 1000);
+        await db.query(`update deliveries set sync_requested_at = now() + make_interval(secs => $3::float8) where id = $1 and sync_requested_at = $2`, [r.id, r.lease, waitSeconds]);
         return;
       }
       const e = err instanceof BotError ? err : null;
@@ -468,7 +490,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       // an outage try is not this edit's fault: it does not spend the attempt budget
       const attempt = (r.error_json?.attempt ?? 0) + (outage ? 0 : 1);
       const error = { type: `${action}_${e?.kind ?? 'internal'}`, message: errorMessage(err), attempt, ...(outage ? { outage_tries: outageTries } : {}) };
-      const retryable = e == null || e.kind === 'server' || e.kind === 'network' || e.kind === 'rate_limited';
+      const retryable = e == null || e.kind === 'server' || e.kind === 'network';
       if (outage || (retryable && attempt < maxAttempts)) {
         const ms = outage ? outageBackoff(outageTries) : backoff(attempt);
         await db.query(
@@ -496,10 +518,15 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     const stats = emptyStats();
     stats.uncertain += await reconcile();
     while (!signal?.aborted) {
-      const { rows, touched } = await claimSends(stats);
-      await settleAll(rows.map((r) => processSend(r, stats, signal)));
-      const syncs = signal?.aborted ? [] : await claimSyncs();
-      await settleAll(syncs.map((r) => processSync(r, stats, signal)));
+      if (await flood.pausedUntil(now())) {
+        probing = true; // another process's 429 counts too
+        break;
+      }
+      const { rows, touched } = await claimSends(stats, probing ? 1 : batch);
+      await settleAll(rows.map((r) => processSend(r, stats)));
+      // While probing, a sync waits for the probe send's answer; it is the probe itself when no send is due.
+      const syncs = signal?.aborted || (probing && rows.length > 0) ? [] : await claimSyncs(probing ? 1 : batch);
+      await settleAll(syncs.map((r) => processSync(r, stats)));
       if (touched === 0 && syncs.length === 0) break;
     }
     return stats;

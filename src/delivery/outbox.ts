@@ -74,15 +74,23 @@ export async function queueDms(db: Queryable, assignmentId: number, recipients: 
 }
 
 /**
- * Ask the dispatcher to edit or delete the sent broadcast messages of an assignment. 'delete' wins over a pending
+ * Ask the dispatcher to edit or delete the broadcast messages of an assignment. 'delete' wins over a pending
  * 'edit' (an 'edit' never replaces a 'delete'); 'delete' also skips broadcasts not sent yet. Returns rows touched.
+ *
+ * The request is also recorded on rows that are not 'sent' yet, so no change is lost to timing:
+ * - 'pending' (edit): the message may already have been rendered from the old text, just before this change;
+ *   once sent, the dispatcher compares and edits if the text differs (else nothing is called);
+ * - 'sending': the call is in flight with the old text; applied as soon as the send is recorded;
+ * - 'uncertain': the message may be in the chat without a known message id, so the dispatcher cannot act; the
+ *   request waits for an operator (`tutordex deliveries resolve`), and `tutordex deliveries list` shows it.
  */
 export async function requestBroadcastSync(db: Queryable, assignmentId: number, action: 'edit' | 'delete'): Promise<number> {
   if (action !== 'edit' && action !== 'delete') throw new Error(`requestBroadcastSync: unknown action ${String(action)}`);
   const synced = await db.query<{ id: number }>(
     `update deliveries
         set sync_action = $2, sync_requested_at = now(), updated_at = now()
-      where assignment_id = $1 and kind = 'broadcast' and status = 'sent' and deleted_at is null
+      where assignment_id = $1 and kind = 'broadcast' and deleted_at is null
+        and (status in ('sent', 'sending', 'uncertain') or ($2 = 'edit' and status = 'pending'))
         and ($2 = 'delete' or sync_action is distinct from 'delete')
      returning id`,
     [assignmentId, action],

@@ -15,26 +15,14 @@ export interface TestDatabase {
   connect(max?: number): Promise<Database>;
 }
 
-const TABLES = [
-  'link_clicks',
-  'click_links',
-  'assignment_feedback',
-  'bot_chat_state',
-  'llm_reuse',
-  'tutordex_settings',
-  'deliveries',
-  'tutors',
-  'assignment_sources',
-  'assignments',
-  'duplicate_groups',
-  'agencies',
-  'ingestion_run_progress',
-  'ingestion_runs',
-  'telegram_extractions',
-  'telegram_message_versions',
-  'telegram_messages_raw',
-  'telegram_channels',
-];
+/** Every table the migrations made but their own bookkeeping: a new table can never leak state between tests. */
+async function dataTables(db: { query<T>(sql: string): Promise<T[]> }): Promise<string[]> {
+  const rows = await db.query<{ name: string }>(
+    `select quote_ident(tablename) as name from pg_tables where schemaname = current_schema() and tablename <> 'schema_migrations' order by tablename`,
+  );
+  if (rows.length === 0) throw new Error('no tables to reset: were the migrations applied?');
+  return rows.map((r) => r.name);
+}
 
 let counter = 0;
 
@@ -122,6 +110,7 @@ function describeOn(drivers: Driver[], title: string, body: (t: TestDatabase) =>
         },
         connect: (max) => opened!.handle.connect(max),
       };
+      let tables: string[] | null = null;
       beforeAll(async () => {
         opened = await openTestDatabase(driver);
       });
@@ -129,7 +118,8 @@ function describeOn(drivers: Driver[], title: string, body: (t: TestDatabase) =>
         await opened?.close();
       });
       beforeEach(async () => {
-        await opened!.handle.db.exec(`truncate ${TABLES.join(', ')} restart identity cascade`);
+        tables ??= await dataTables(opened!.handle.db);
+        await opened!.handle.db.exec(`truncate ${tables.join(', ')} restart identity cascade`);
       });
       body(handle);
     });
