@@ -14,6 +14,7 @@ import {
   type AssignmentForMessage,
   type DispatchStats,
 } from '../src/delivery/index.ts';
+import { removeTutor, upsertTutor } from '../src/tutors/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { startFakeBotApi, type FakeBotApi } from './support/fake-bot-api.ts';
 
@@ -371,6 +372,21 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['sent', 1]));
   });
 
+  it('flush (a oneshot run\'s last step) waits out a short flood pause, and leaves a long one pending for the next run', async () => {
+    const ag = await agency(t.db);
+    const a = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
+    expect(await dispatcher().flush()).toMatchObject({ sent: 1 });
+    const b = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, b, ['-100777']);
+    bot.failNext('sendMessage', { status: 429, retryAfter: 3600 });
+    const started = Date.now();
+    expect(await dispatcher().flush(undefined, 5000)).toMatchObject({ sent: 0, failed: 0 });
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect((await rows(t.db))[1]).toMatchObject({ status: 'pending', attempts: 0, error_json: { type: 'rate_limited' } });
+  });
+
   it('issue 14 #11: after a pause the probe call alone meets a renewed flood wait; the batch does not all retry at once', async () => {
     const ag = await agency(t.db);
     for (const chat of ['-1001', '-1002', '-1003', '-1004']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
@@ -550,6 +566,28 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
       expect(await reach(client())).toBe('yes');
     }
     expect(bot.messages(CHANNEL)).toHaveLength(2); // the late and the dropped one were posted
+  });
+
+  it('issue 14 #13: tutors remove cancels the tutor\'s pending DMs, like /stop; a DM left for a removed tutor is never sent', async () => {
+    const ag = await agency(t.db);
+    const a1 = await assignment(t.db, ag);
+    const a2 = await assignment(t.db, ag);
+    await upsertTutor(t.db, { chatId: 4242, subjects: 'Math', levels: 'Primary' });
+    const [{ id: tid }] = (await t.db.query<{ id: number }>(`select id from tutors where chat_id = 4242`)) as [{ id: number }];
+    const other = await tutor(t.db, 4343);
+    await queueDms(t.db, a1, [{ tutorId: tid, chatId: '4242', distanceKm: null }, { tutorId: other, chatId: '4343', distanceKm: null }]);
+    expect(await removeTutor(t.db, '4242')).toEqual({ removed: true, cancelledDms: 1 });
+    // a DM queued by a job that matched the tutor just before the removal (its row outlives the tutor)
+    await t.db.query(`insert into deliveries (assignment_id, kind, recipient, tutor_id, status) values ($1, 'dm', '4242', null, 'pending')`, [a2]);
+    const stats = await settle(dispatcher());
+    expect(stats).toMatchObject({ sent: 1, skipped: 1 }); // the first was cancelled by the removal itself
+    expect(sends().map((c) => String(c.chatId))).toEqual(['4343']);
+    const r = await t.db.query<{ recipient: string; status: string; error_json: { type: string } | null }>(`select recipient, status, error_json from deliveries order by id`);
+    expect(r.map((x) => [x.recipient, x.status, x.error_json?.type ?? null])).toEqual([
+      ['4242', 'skipped', 'tutor_removed'],
+      ['4343', 'sent', null],
+      ['4242', 'skipped', 'tutor_removed'],
+    ]);
   });
 
   it('403 on a DM: the tutor is deactivated (blocked_bot), the row failed, not retried; other DMs to them skipped', async () => {

@@ -164,8 +164,8 @@ describeEachDatabase('tutors store', (t) => {
 
   it('removeTutor reports whether a tutor was removed', async () => {
     await upsertTutor(t.db, { chatId: 7, subjects: 'Math', levels: 'Primary' });
-    expect(await removeTutor(t.db, '7')).toBe(true);
-    expect(await removeTutor(t.db, 7)).toBe(false);
+    expect(await removeTutor(t.db, '7')).toEqual({ removed: true, cancelledDms: 0 });
+    expect(await removeTutor(t.db, 7)).toEqual({ removed: false, cancelledDms: 0 });
     await expect(removeTutor(t.db, 'seven')).rejects.toThrow(UserError);
   });
 
@@ -408,7 +408,7 @@ describeEachDatabase('tutors CLI', (t) => {
     expect(parsed[0]!.levels).toEqual(['Primary 5']);
 
     const rm = await run(['tutors', 'remove', '777']);
-    expect(rm).toMatchObject({ code: 0, out: 'removed tutor 777' });
+    expect(rm).toMatchObject({ code: 0, out: 'removed tutor 777' }); // no DM was waiting for them
     const missing = await run(['tutors', 'remove', '777']);
     expect(missing.code).toBe(1);
     expect(missing.err).toBe('tutordex: no tutor with chat id 777');

@@ -1,6 +1,6 @@
 import { getTaxonomy } from '../extraction/index.ts';
 import type { Queryable } from '../db/index.ts';
-import { MAX_DISTANCE_KM, MIN_DISTANCE_KM, TutorInputSchema, getTutorByChatId, type Tutor } from '../tutors/index.ts';
+import { MAX_DISTANCE_KM, MIN_DISTANCE_KM, TutorInputSchema, getTutorByChatId, removeTutor, type Tutor } from '../tutors/index.ts';
 
 /** One choice of a picker keyboard: the stored value and its button label. */
 export interface PickOption {
@@ -278,12 +278,7 @@ export async function patchTutor(db: Queryable, chatId: number, patch: TutorPatc
 
 /** /stop: the tutor row (its feedback cascades), the chat state, and DMs still waiting to be sent. */
 export async function deleteTutorData(db: Queryable, chatId: number): Promise<boolean> {
-  await db.query(
-    `update deliveries set status = 'skipped', error_json = $2::jsonb, updated_at = now()
-      where kind = 'dm' and recipient = $1 and status = 'pending'`,
-    [String(chatId), { type: 'tutor_stopped', message: 'the tutor deleted their profile (/stop)' }],
-  );
+  const { removed } = await removeTutor(db, chatId, { type: 'tutor_stopped', message: 'the tutor deleted their profile (/stop)' });
   await db.query('delete from bot_chat_state where chat_id = $1', [chatId]);
-  const rows = await db.query('delete from tutors where chat_id = $1 returning id', [chatId]);
-  return rows.length > 0;
+  return removed;
 }

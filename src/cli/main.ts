@@ -11,7 +11,8 @@ import { registerAbCommands } from './ab-commands.ts';
 import { registerWebCommands } from './web-commands.ts';
 import { registerWorkerCommands } from './worker-commands.ts';
 import { registerBotCommand } from './bot-command.ts';
-import type { CliIO } from './runtime.ts';
+import { registerDeliveryCommands } from './delivery-commands.ts';
+import { scrubDebugOutput, type CliIO } from './runtime.ts';
 
 export type { CliIO } from './runtime.ts';
 
@@ -27,7 +28,13 @@ export const processIO = (signal?: AbortSignal): CliIO => ({
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
   let config: Config | null = null;
-  const getConfig = () => (config ??= loadConfig({ env: io.env, cwd: io.cwd }));
+  const getConfig = (): Config => {
+    if (!config) {
+      config = loadConfig({ env: io.env, cwd: io.cwd });
+      scrubDebugOutput(config.secrets, io.errStream);
+    }
+    return config;
+  };
 
   const program = new Command('tutordex')
     .description('Telegram tuition assignments → structured assignments → tutors')
@@ -65,6 +72,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   registerAbCommands(program, { io, getConfig });
   registerWebCommands(program, { io, getConfig });
   registerBotCommand(program, { io, getConfig });
+  registerDeliveryCommands(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { format } from 'node:util';
+import createDebug from 'debug';
 import pino from 'pino';
 import { scrubSecrets, type Config } from '../config/index.ts';
 import type { Log } from '../collector/index.ts';
@@ -18,6 +20,14 @@ export interface CliIO {
   telegramSource?: (purpose: SourcePurpose, config: Config) => ChannelSource;
   /** Aborts long-running commands (SIGINT/SIGTERM in the real CLI). */
   signal?: AbortSignal;
+}
+
+/**
+ * Libraries' own debug output (grammY's `DEBUG=grammy*` prints failed requests with the bot token in the URL) goes
+ * through the same scrubbing as our logs. The `debug` package is shared by every library that uses it.
+ */
+export function scrubDebugOutput(secrets: readonly string[], errStream: CliIO['errStream']): void {
+  createDebug.log = (...args: unknown[]) => errStream.write(`${scrubSecrets(format(...args), secrets)}\n`);
 }
 
 /** JSON logs on stderr, with every configured secret scrubbed from every line. */

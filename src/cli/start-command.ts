@@ -149,8 +149,9 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           let collectorDone = false;
           const collector = runLive(ctx, source, { channels, catchupSource, stateFile })
             .catch((err: Error) => {
-              log.error({ error: err.message }, 'start_collector_failed');
-              io.err(`tutordex: collector stopped: ${err.message}`);
+              const message = scrubSecrets(err.message, config.secrets);
+              log.error({ error: message }, 'start_collector_failed');
+              io.err(`tutordex: collector stopped: ${message}`);
             })
             .finally(() => (collectorDone = true));
           const worker = runWorkerService({ db, config, log, signal: stop.signal, flags });

@@ -104,9 +104,9 @@ export function registerTutorCommands(program: Command, shared: { io: CliIO; get
     .description('delete a tutor profile')
     .argument('<chat-id>', 'the tutor\'s Telegram chat id')
     .action(async (chatId: string) => {
-      const removed = await withDatabase(shared.getConfig(), (db) => removeTutor(db, chatId));
+      const { removed, cancelledDms } = await withDatabase(shared.getConfig(), (db) => db.transaction((tx) => removeTutor(tx, chatId)));
       if (!removed) throw new UserError(`no tutor with chat id ${chatId.trim()}`);
-      io.out(`removed tutor ${chatId.trim()}`);
+      io.out(`removed tutor ${chatId.trim()}${cancelledDms > 0 ? ` (${cancelledDms} pending DM${cancelledDms === 1 ? '' : 's'} cancelled)` : ''}`);
     });
 
   tutors

@@ -3,13 +3,19 @@ import type { Config } from './config.ts';
 
 const MASK = '[redacted]';
 
-/** Replace every occurrence of a secret in `text` (longest first, so a password inside a URL is caught too). */
+/** A Telegram bot token (`<bot id>:<35 characters>`), wherever it comes from: masked even when not configured. */
+const BOT_TOKEN = /(?<![0-9])\d{5,16}:[A-Za-z0-9_-]{30,}/g;
+
+/**
+ * Replace every occurrence of a secret in `text` (longest first, so a password inside a URL is caught too), and
+ * anything shaped like a bot token.
+ */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length)) {
     out = out.split(secret).join(MASK);
   }
-  return out;
+  return out.replace(BOT_TOKEN, MASK);
 }
 
 /** A connection string with its password masked. */

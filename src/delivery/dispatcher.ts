@@ -67,6 +67,11 @@ export interface DispatcherOptions {
 
 export interface Dispatcher {
   runOnce(signal?: AbortSignal): Promise<DispatchStats>;
+  /**
+   * runOnce, then again whenever a deferred row (a flood pause, a retry backoff) comes due within `maxWaitMs`
+   * (default 60 s): what a oneshot run calls before it exits. Rows due later stay pending for the next run.
+   */
+  flush(signal?: AbortSignal, maxWaitMs?: number): Promise<DispatchStats>;
   run(signal: AbortSignal): Promise<void>;
   reconcile(): Promise<number>;
 }
@@ -235,6 +240,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       for (const r of found) {
         let reason: { type: string; message: string } | null = null;
         if (r.assignment_status !== 'open') reason = { type: 'assignment_not_open', message: `assignment is ${r.assignment_status}` };
+        else if (r.kind === 'dm' && r.tutor_id == null) reason = { type: 'tutor_removed', message: 'the tutor was removed before the DM was sent' };
         else if (r.kind === 'dm' && r.tutor_active === false) reason = { type: 'tutor_inactive', message: 'tutor is inactive' };
         else if (r.kind === 'dm' && inQuietHours(at, quietHours)) {
           // Held, not skipped: the recipient's later rows stay behind it, so their order is kept.
@@ -582,5 +588,23 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     }
   }
 
-  return { runOnce, run, reconcile };
+  async function flush(signal?: AbortSignal, maxWaitMs = 60_000): Promise<DispatchStats> {
+    const total = emptyStats();
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const s = await runOnce(signal);
+      for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += s[k];
+      if (signal?.aborted) break;
+      const due = await nextDueMs();
+      if (due == null) break;
+      if (Date.now() + due > deadline) {
+        log.warn({ due_in_ms: Math.round(due) }, 'delivery_flush_left_pending');
+        break;
+      }
+      await sleep(Math.max(5, due), signal);
+    }
+    return total;
+  }
+
+  return { runOnce, flush, run, reconcile };
 }

@@ -108,3 +108,18 @@ export async function requestBroadcastSync(db: Queryable, assignmentId: number, 
   if (synced.length > 0) await notify(db, 'sync');
   return synced.length + skipped.length;
 }
+
+/**
+ * Cancel a tutor's DMs that are still waiting ('pending'): they become 'skipped' with `reason`. Used whenever a
+ * tutor leaves – /stop in the bot, `tutordex tutors remove` – so no one is messaged after removing themselves.
+ * A DM already 'sending' is in flight and cannot be called back. Returns how many were cancelled.
+ */
+export async function cancelPendingDms(db: Queryable, who: { tutorId: number | null; chatId: number | string }, reason: { type: string; message: string }): Promise<number> {
+  const rows = await db.query<{ id: number }>(
+    `update deliveries set status = 'skipped', error_json = $3::jsonb, updated_at = now()
+      where kind = 'dm' and status = 'pending' and (recipient = $2 or ($1::bigint is not null and tutor_id = $1))
+     returning id`,
+    [who.tutorId, String(who.chatId), reason],
+  );
+  return rows.length;
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { Database, Queryable } from '../db/index.ts';
+import { cancelPendingDms } from '../delivery/index.ts';
 import { UserError } from '../errors.ts';
 import { DEFAULT_DISTANCE_KM, TutorInputSchema, type ParsedTutorInput } from './schema.ts';
 
@@ -160,10 +161,20 @@ function parseChatId(chatId: number | string): number {
   return n;
 }
 
-/** Delete the tutor; false when no tutor has this chat id. Past deliveries keep their rows (tutor_id set null). */
-export async function removeTutor(db: Queryable, chatId: number | string): Promise<boolean> {
-  const rows = await db.query('delete from tutors where chat_id = $1 returning id', [parseChatId(chatId)]);
-  return rows.length > 0;
+/** Why a tutor's pending DMs were cancelled when the tutor was removed. */
+export const TUTOR_REMOVED = { type: 'tutor_removed', message: 'the tutor was removed (tutordex tutors remove)' };
+
+/**
+ * Delete the tutor and cancel the DMs still waiting for them (`reason`: /stop passes its own); false when no tutor
+ * has this chat id. Past deliveries keep their rows (tutor_id set null); the dispatcher never sends a DM whose tutor
+ * is gone, so a DM queued in the moment of removal is skipped too.
+ */
+export async function removeTutor(db: Queryable, chatId: number | string, reason: { type: string; message: string } = TUTOR_REMOVED): Promise<{ removed: boolean; cancelledDms: number }> {
+  const id = parseChatId(chatId);
+  const [tutor] = await db.query<{ id: number }>('select id from tutors where chat_id = $1', [id]);
+  const cancelledDms = await cancelPendingDms(db, { tutorId: tutor ? Number(tutor.id) : null, chatId: id }, reason);
+  const rows = await db.query('delete from tutors where chat_id = $1 returning id', [id]);
+  return { removed: rows.length > 0, cancelledDms };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ export async function runWorkerService(o: WorkerServiceOptions): Promise<WorkerS
     if (dispatcher) {
       stopDispatch();
       await dispatching;
-      if (!o.signal.aborted) delivery = await dispatcher.runOnce(); // flush what the last jobs queued
+      if (!o.signal.aborted) delivery = await dispatcher.flush(o.signal); // what the last jobs queued, short waits included
     }
     return { ...summary, pipelineVersion: s.pipelineVersion, live: s.live, broadcast: s.broadcast, dms: s.dms, delivery };
   } finally {
