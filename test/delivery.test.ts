@@ -306,6 +306,7 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(sends()).toHaveLength(1);
     expect(await dispatcher().runOnce()).toMatchObject({ sent: 0 }); // still paused
     expect(sends()).toHaveLength(1);
+    await t.db.query(`update delivery_bot_pauses set paused_until = now()`); // 30 s later
     expect(await dispatcher({ now: () => new Date(Date.now() + 31_000) }).runOnce()).toMatchObject({ sent: 1 });
     expect(bot.messages(CHANNEL)).toHaveLength(1);
   });
@@ -344,84 +345,123 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', attempts: 1, telegram_message_id: 1 });
   });
 
+  /**
+   * A test clock for the dispatcher (not_before) that also moves the database's flood pause by as much (the pause
+   * is kept on the database clock, which a test cannot move).
+   */
+  function testClock(start = '2026-03-02T02:00:00Z') {
+    let at = new Date(start);
+    return {
+      now: () => at,
+      async advance(ms: number) {
+        at = new Date(at.getTime() + ms);
+        await t.db.query(
+          `update delivery_bot_pauses set paused_until = paused_until - make_interval(secs => $1::float8), probe_until = probe_until - make_interval(secs => $1::float8)`,
+          [ms / 1000],
+        );
+      },
+    };
+  }
+
   it('issue 14 #11: a flood wait of hours is honoured in full, never spends an attempt, and pauses the whole bot', async () => {
     const ag = await agency(t.db);
     const chats = ['-1001', '-1002', '-1003'];
     for (const chat of chats) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
-    let clock = new Date('2026-03-02T02:00:00Z');
-    const d = dispatcher({ now: () => clock, maxAttempts: 2 });
+    const clock = testClock();
+    const d = dispatcher({ now: clock.now, maxAttempts: 2 });
     // Telegram keeps the bot under flood control for 3 h, answering every call with the time left.
-    const floodEnds = clock.getTime() + 3 * 3600_000;
-    bot.failWhen((c) => (c.method === 'sendMessage' && clock.getTime() < floodEnds ? { status: 429, retryAfter: Math.ceil((floodEnds - clock.getTime()) / 1000) } : null));
+    const floodEnds = clock.now().getTime() + 3 * 3600_000;
+    bot.failWhen((c) => (c.method === 'sendMessage' && clock.now().getTime() < floodEnds ? { status: 429, retryAfter: Math.ceil((floodEnds - clock.now().getTime()) / 1000) } : null));
     await d.runOnce(); // one batch: all three calls went out together, all answered 429
     expect(sends()).toHaveLength(3);
     for (let i = 0; i < 11; i++) {
-      clock = new Date(clock.getTime() + 15 * 60_000); // every 15 min for 2 h 45 min: still paused, not a single call
+      await clock.advance(15 * 60_000); // every 15 min for 2 h 45 min: still paused, not a single call
       await d.runOnce();
     }
     expect(sends()).toHaveLength(3);
     expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['pending', 0]));
     // Another process sharing the bot token knows of the pause from the database and calls nothing either.
-    clock = new Date(floodEnds - 60_000);
-    expect(await dispatcher({ now: () => clock, leaseOwner: 'other:2' }).runOnce()).toMatchObject({ sent: 0 });
+    await clock.advance(floodEnds - 60_000 - clock.now().getTime());
+    expect(await dispatcher({ now: clock.now, leaseOwner: 'other:2' }).runOnce()).toMatchObject({ sent: 0 });
     expect(sends()).toHaveLength(3);
     // Past the pause: one call goes first; only after it is answered do the others follow.
-    clock = new Date(floodEnds + 1000);
+    await clock.advance(61_000);
     expect(await d.runOnce()).toMatchObject({ sent: 3, failed: 0 });
     expect(sends().slice(3).map((c) => c.status)).toEqual([200, 200, 200]);
     expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['sent', 1]));
   });
 
-  it('flush (a oneshot run\'s last step) waits out a short flood pause, and leaves a long one pending for the next run', async () => {
-    const ag = await agency(t.db);
-    const a = await assignment(t.db, ag);
-    await queueBroadcasts(t.db, a, [CHANNEL]);
-    bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
-    expect(await dispatcher().flush()).toMatchObject({ sent: 1 });
-    const b = await assignment(t.db, ag);
-    await queueBroadcasts(t.db, b, ['-100777']);
-    bot.failNext('sendMessage', { status: 429, retryAfter: 3600 });
-    const started = Date.now();
-    expect(await dispatcher().flush(undefined, 5000)).toMatchObject({ sent: 0, failed: 0 });
-    expect(Date.now() - started).toBeLessThan(4000);
-    expect((await rows(t.db))[1]).toMatchObject({ status: 'pending', attempts: 0, error_json: { type: 'rate_limited' } });
-  });
-
   it('issue 14 #11: after a pause the probe call alone meets a renewed flood wait; the batch does not all retry at once', async () => {
     const ag = await agency(t.db);
     for (const chat of ['-1001', '-1002', '-1003', '-1004']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
-    let clock = new Date('2026-03-02T02:00:00Z');
-    const d = dispatcher({ now: () => clock });
+    const clock = testClock();
+    const d = dispatcher({ now: clock.now });
     bot.failWhen((c) => (c.method === 'sendMessage' ? { status: 429, retryAfter: 600 } : null));
     await d.runOnce();
     const first = sends().length;
     expect(first).toBe(4);
-    clock = new Date(clock.getTime() + 601_000);
+    await clock.advance(601_000);
     await d.runOnce(); // the probe gets 429 again: nothing else was tried
     expect(sends()).toHaveLength(first + 1);
     bot.failWhen(null);
-    clock = new Date(clock.getTime() + 601_000);
+    await clock.advance(601_000);
     expect(await d.runOnce()).toMatchObject({ sent: 4 });
     expect(sends()).toHaveLength(first + 5);
+  });
+
+  it('issue 14 #11: one probe for the whole bot: other dispatchers, even ones that never saw the 429, wait for its answer', async () => {
+    const ag = await agency(t.db);
+    for (const chat of ['-1001', '-1002', '-1003', '-1004', '-1005', '-1006']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
+    const clock = testClock();
+    const a = dispatcher({ now: clock.now, leaseOwner: 'a:1', batchSize: 2 });
+    bot.failNext('sendMessage', { status: 429, retryAfter: 30 });
+    await a.runOnce();
+    const before = sends().length;
+    await clock.advance(31_000);
+    // The probe's answer comes late (within the timeout): meanwhile a fresh dispatcher (restarted, or asleep
+    // through the pause) finds the probe taken and sends nothing.
+    bot.misbehaveNext('sendMessage', { delayMs: 500 });
+    const probe = a.runOnce();
+    while (sends().length === before) await new Promise((r) => setTimeout(r, 10));
+    const fresh = dispatcher({ now: clock.now, leaseOwner: 'b:2' });
+    expect(await fresh.runOnce()).toMatchObject({ sent: 0 });
+    expect(sends()).toHaveLength(before + 1);
+    await probe;
+    expect(await fresh.runOnce()).toMatchObject({ failed: 0 });
+    expect((await rows(t.db)).every((r) => r.status === 'sent')).toBe(true);
+    expect(sends().filter((c) => c.status === 200)).toHaveLength(6);
+  });
+
+  it('issue 14 #11: the pause is kept on the database clock, so a dispatcher whose clock is behind cannot shorten it', async () => {
+    const ag = await agency(t.db);
+    for (const chat of ['-1001', '-1002', '-1003']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
+    const behind = dispatcher({ now: () => new Date(Date.now() - 120_000), leaseOwner: 'slow:1', batchSize: 1 });
+    bot.failNext('sendMessage', { status: 429, retryAfter: 60 });
+    await behind.runOnce();
+    expect(sends()).toHaveLength(1);
+    expect(await dispatcher({ leaseOwner: 'right:2' }).runOnce()).toMatchObject({ sent: 0 });
+    expect(sends()).toHaveLength(1);
+    const [p] = await t.db.query<{ s: number }>(`select extract(epoch from paused_until - now())::float8 as s from delivery_bot_pauses`);
+    expect(p!.s).toBeGreaterThan(55);
   });
 
   it('issue 14 #11: an edit or delete meeting a 429 waits out the bot pause, attempt not spent', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
-    let clock = new Date('2026-03-02T02:00:00Z');
-    const d = dispatcher({ now: () => clock, maxAttempts: 1 });
+    const clock = testClock();
+    const d = dispatcher({ now: clock.now, maxAttempts: 1 });
     expect(await d.runOnce()).toMatchObject({ sent: 1 });
     await t.db.query(`update assignments set academic_display_text = 'P6 Maths (flood)'`);
     await requestBroadcastSync(t.db, a, 'edit');
     bot.failNext('editMessageText', { status: 429, retryAfter: 7200 });
     expect(await d.runOnce()).toMatchObject({ edited: 0, failed: 0, retried: 0 });
-    clock = new Date(clock.getTime() + 3600_000);
+    await clock.advance(3600_000);
     expect(await d.runOnce()).toMatchObject({ edited: 0 });
     expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(1);
     const [pause] = await t.db.query<{ retry_after_seconds: number; method: string }>(`select retry_after_seconds, method from delivery_bot_pauses`);
     expect(pause).toMatchObject({ retry_after_seconds: 7200, method: 'editMessageText' });
-    clock = new Date(clock.getTime() + 3601_000);
-    await t.db.query(`update deliveries set sync_requested_at = now()`); // the database clock did not move with ours
+    await clock.advance(3601_000);
+    await t.db.query(`update deliveries set sync_requested_at = now()`); // the edit's retry time moved with the pause
     expect(await d.runOnce()).toMatchObject({ edited: 1, failed: 0 });
     expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P6 Maths (flood)</b>')).toBe(true);
   });

@@ -28,7 +28,8 @@ describePostgres('worker killed between send and record', (t) => {
     expect(await t.db.query(`select status from deliveries`)).toEqual([{ status: 'sending' }]);
     expect(await t.db.query(`select status from telegram_extractions`)).toEqual([{ status: 'ok' }]);
 
-    const { result } = await drain(t.db, workerConfig({ ...env, DELIVERY_SENDING_LEASE_SECONDS: '0' }), { broadcast: true });
+    await new Promise((r) => setTimeout(r, 2100)); // past the 2 s lease below
+    const { result } = await drain(t.db, workerConfig({ ...env, DELIVERY_SENDING_LEASE_SECONDS: '2', TELEGRAM_BOT_TIMEOUT_SECONDS: '1' }), { broadcast: true });
     expect(result.delivery).toMatchObject({ sent: 0 });
     expect(bot.calls.filter((c) => c.method === 'sendMessage')).toHaveLength(1);
     expect(await t.db.query(`select status, error_json ->> 'type' as type from deliveries`)).toEqual([{ status: 'uncertain', type: 'interrupted_mid_send' }]);

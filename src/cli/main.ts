@@ -36,12 +36,17 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     return config;
   };
 
+  // A usage error is one line: commander's message with the hint on the same line.
+  const output = {
+    writeOut: (s: string) => io.out(s.trimEnd()),
+    writeErr: (s: string) => io.err(s.trimEnd()),
+    outputError: (s: string, write: (s: string) => void) => write(`${s.trimEnd()} (run tutordex --help for usage)`),
+  };
   const program = new Command('tutordex')
     .description('Telegram tuition assignments → structured assignments → tutors')
     .option('--debug', 'show stack traces for errors')
     .exitOverride()
-    .showHelpAfterError('(run tutordex --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput(output);
 
   const db = program.command('db').description('database administration');
   db.command('migrate')
@@ -76,7 +81,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();
-    cmd.configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    cmd.configureOutput(output);
   }
 
   const debug = argv.includes('--debug');

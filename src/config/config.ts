@@ -77,6 +77,8 @@ export interface Config {
     /** DELIVERY_UNCERTAIN_RETRIES: re-sends after a send that may have been delivered (0 = at most once). */
     uncertainRetries: number;
     sendingLeaseSeconds: number;
+    /** TELEGRAM_BOT_TIMEOUT_SECONDS: per-call timeout of the dispatcher's Bot API client. */
+    botTimeoutSeconds: number;
     /** DM_QUIET_HOURS (Singapore time); null = off. */
     dmQuietHours: QuietHours | null;
     /** PUBLIC_BASE_URL without a trailing slash; null = links point straight at the post (no click tracking). */
@@ -125,6 +127,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       );
     }
     database = { kind: 'pglite', dataDir: path.resolve(cwd, e.TUTORDEX_DATA_DIR) };
+  }
+
+  if (e.DELIVERY_SENDING_LEASE_SECONDS < 2 * e.TELEGRAM_BOT_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      `DELIVERY_SENDING_LEASE_SECONDS (${e.DELIVERY_SENDING_LEASE_SECONDS}) must be at least twice TELEGRAM_BOT_TIMEOUT_SECONDS (${e.TELEGRAM_BOT_TIMEOUT_SECONDS}): a send still in flight would be taken for one whose process died`,
+    );
   }
 
   const secrets: string[] = [];
@@ -207,6 +215,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
       uncertainRetries: e.DELIVERY_UNCERTAIN_RETRIES,
       sendingLeaseSeconds: e.DELIVERY_SENDING_LEASE_SECONDS,
+      botTimeoutSeconds: e.TELEGRAM_BOT_TIMEOUT_SECONDS,
       dmQuietHours: parseQuietHours(e.DM_QUIET_HOURS),
       publicBaseUrl: e.PUBLIC_BASE_URL,
     },

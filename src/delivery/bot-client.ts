@@ -62,6 +62,8 @@ export type InlineKeyboard = readonly (readonly InlineButton[])[];
 export interface BotClient {
   /** The bot's user id (the token's numeric prefix, public): flood control is per bot. */
   readonly botId?: string;
+  /** Longest a call may take (the dispatcher never starts a send so late that it could outlast the sending lease). */
+  readonly timeoutSeconds?: number;
   /** sendMessage (HTML, no link preview, optional inline keyboard); resolves to the message_id. */
   send(chatId: string, html: string, keyboard: InlineKeyboard | null): Promise<number>;
   /** editMessageText (the keyboard is replaced too); "message is not modified" and a missing message count as done. */
@@ -118,6 +120,7 @@ export function createBotClient(opts: BotClientOptions): BotClient {
 
   return {
     botId: /^\d+(?=:)/.exec(token)?.[0] ?? 'bot',
+    timeoutSeconds: opts.timeoutSeconds ?? 30,
     async send(chatId, html, keyboard) {
       try {
         const m = await api.sendMessage(chatId, html, {

@@ -101,10 +101,10 @@ interface SyncRow {
   lease: Date;
 }
 
-/** The bot is under flood control (a 429's retry_after, this process's or another's) until `until`: no call was made. */
+/** The bot is under flood control (a 429's retry_after, this process's or another's) for `remainingMs` more. */
 class Paused extends Error {
-  constructor(readonly until: Date, readonly retryAfterSeconds: number | null) {
-    super(`Telegram flood control: the bot is paused until ${until.toISOString()}`);
+  constructor(readonly remainingMs: number, readonly retryAfterSeconds: number | null) {
+    super(`Telegram flood control: the bot is paused for ${Math.ceil(remainingMs / 1000)} s`);
   }
 }
 
@@ -153,14 +153,22 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const outageMaxMs = o.outageBackoffMaxMs ?? 30_000;
   const backoff = (attempt: number) => Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   const outageBackoff = (tries: number) => Math.min(outageMaxMs, maxMs, baseMs * 2 ** Math.max(0, tries - 1));
+  // Longest pause between taking a row ('sending') and starting its call: the call (up to the client's timeout)
+  // must end before the lease does, or another dispatcher could take the row for a dead one while it is in flight.
+  const maxStallMs = Math.max((leaseSeconds * 1000) / 2, (leaseSeconds - (client.timeoutSeconds ?? 30) - 5) * 1000);
 
   const flood = createFloodGate(db, client.botId ?? 'bot');
   /**
-   * Set by a 429 (or by finding the bot paused): once the pause is over, one call goes first and the rest follow
-   * only after Telegram has answered it with something other than a 429 – a whole batch retrying at the same
-   * instant would draw the next flood wait.
+   * This dispatcher holds the probe after a flood pause (flood.check): it sends one call, and the other rows – its
+   * own and every other dispatcher's – wait until Telegram has answered it with something other than a 429 (a whole
+   * batch retrying at the same instant would draw the next flood wait).
    */
   let probing = false;
+  const probeAnswered = async () => {
+    if (!probing) return;
+    probing = false;
+    await flood.probeAnswered(o.leaseOwner);
+  };
 
   /**
    * Make one Bot API call unless the bot is paused. A 429 never spends an attempt and is not waited out in place
@@ -168,25 +176,26 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
    * full retry_after and throws Paused; the caller hands its row back.
    */
   async function callBot<T>(method: string, fn: () => Promise<T>): Promise<T> {
-    const known = flood.knownPauseUntil(now());
-    if (known) throw new Paused(known, null);
+    const known = flood.knownPauseMs();
+    if (known > 0) throw new Paused(known, null);
+    let result: T;
     try {
-      const result = await fn();
-      probing = false;
-      return result;
+      result = await fn();
     } catch (err) {
       if (!(err instanceof BotError)) throw err;
       if (err.kind !== 'rate_limited') {
-        if (err.reachedTelegram === 'yes') probing = false; // Telegram answered: not flood-limited any more
+        if (err.reachedTelegram === 'yes') await probeAnswered(); // Telegram answered: not flood-limited any more
         throw err;
       }
       metrics.deliveryRateLimited.inc();
       const seconds = err.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
-      const until = await flood.pause(now(), seconds, method);
-      probing = true;
-      log.warn({ method, retry_after: seconds, paused_until: until.toISOString() }, 'delivery_rate_limited');
-      throw new Paused(until, seconds);
+      probing = false; // pause() hands the probe back with the new pause
+      const remainingMs = await flood.pause(seconds, method);
+      log.warn({ method, retry_after: seconds, pause_ms: Math.round(remainingMs) }, 'delivery_rate_limited');
+      throw new Paused(remainingMs, seconds);
     }
+    await probeAnswered();
+    return result;
   }
 
   async function reconcile(): Promise<number> {
@@ -261,7 +270,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           if ((c?.n ?? 0) >= limit) reason = { type: 'daily_limit', message: `tutor already got ${c?.n ?? 0} DM(s) on ${day} (Singapore time); daily limit ${limit}` };
         }
         if (reason) {
-          await tx.query(`update deliveries set status = 'skipped', error_json = $2::jsonb, updated_at = now() where id = $1`, [r.id, reason]);
+          await tx.query(`update deliveries set status = 'skipped', error_json = $2::jsonb, sync_action = null, sync_requested_at = null, updated_at = now() where id = $1`, [r.id, reason]);
           stats.skipped++;
           metrics.deliveries.inc({ kind: r.kind, outcome: 'skipped' });
           metrics.suppressions.inc({ kind: r.kind, reason: reason.type });
@@ -279,7 +288,12 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     const rows = await db.query(
       `update deliveries set status = 'sending', sending_started_at = now(), lease_owner = $2, attempts = attempts + 1, updated_at = now(),
               send_day = case when kind = 'dm' then $4::date else send_day end
-        where id = $1 and status = 'pending' and (not_before is null or not_before <= $3::timestamptz) returning id`,
+        where id = $1 and status = 'pending' and (not_before is null or not_before <= $3::timestamptz)
+          -- what the claim checked may have changed since (the tutor removed or paused, the assignment closed):
+          -- the row then stays pending and the next claim skips it with the reason
+          and exists (select 1 from assignments a where a.id = deliveries.assignment_id and a.status = 'open')
+          and (kind <> 'dm' or exists (select 1 from tutors t where t.id = deliveries.tutor_id and t.active))
+        returning id`,
       [id, o.leaseOwner, at, sgtDay(at)],
     );
     return rows.length > 0;
@@ -301,24 +315,28 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
       const html = renderAssignment(a, { kind: r.kind, distanceKm: r.distance_km == null ? null : Number(r.distance_km), now: now(), freshness: o.freshness });
       const keyboard = keyboardFor(r.kind, a.id, await linkTarget(r.id, a.id, a.messageLink, r.kind, r.recipient, r.tutor_id));
+      const markedAt = performance.now();
       marked = await markSending(r.id);
       if (!marked) return;
+      if (performance.now() - markedAt > maxStallMs) {
+        // Stalled between taking the row and the call: another dispatcher may already have taken it for a dead
+        // one (reconcile) and an operator may have re-sent it. Nothing was sent: hand it back, never call late.
+        log.warn({ delivery_id: r.id, stalled_ms: Math.round(performance.now() - markedAt) }, 'delivery_send_stalled');
+        await handBack(r, r.error_json);
+        return;
+      }
       const messageId = await callBot('sendMessage', () => client.send(r.recipient, html, keyboard));
       sent = { messageId, html };
     } catch (err) {
       if (!marked && !(await markSending(r.id))) return; // failed before the call (rendering, database): retry like a 5xx
       if (err instanceof Paused) {
         // Nothing was delivered (a 429, or no call at all): back to pending until the pause ends, attempt not spent.
-        const error = {
+        const until = new Date(now().getTime() + err.remainingMs); // not_before runs on the dispatcher clock
+        await handBack(r, {
           ...(r.error_json ?? {}),
           type: 'rate_limited',
-          message: `Telegram flood control: paused until ${err.until.toISOString()}${err.retryAfterSeconds == null ? '' : ` (retry_after ${err.retryAfterSeconds} s)`}`,
-        };
-        await db.query(
-          `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), lease_owner = null, not_before = $3, error_json = $4::jsonb, updated_at = now()
-            where id = $1 and status = 'sending' and lease_owner = $2`,
-          [r.id, o.leaseOwner, err.until, error],
-        );
+          message: `Telegram flood control: the bot is paused until ${until.toISOString()}${err.retryAfterSeconds == null ? '' : ` (retry_after ${err.retryAfterSeconds} s)`}`,
+        }, until);
         return;
       }
       await recordSendFailure(r, err, stats);
@@ -350,6 +368,18 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     metrics.deliveries.inc({ kind: r.kind, outcome: 'sent' });
   }
 
+  /**
+   * Nothing was sent for this row (a 429, a stall before the call): back to 'pending', attempt not spent. Also from
+   * 'uncertain' when it is still this dispatcher's (a stall made another one reconcile it): it was not sent.
+   */
+  async function handBack(r: SendRow, error: Record<string, unknown> | null, notBefore: Date | null = null): Promise<void> {
+    await db.query(
+      `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), lease_owner = null, not_before = $3, error_json = $4::jsonb, updated_at = now()
+        where id = $1 and status in ('sending', 'uncertain') and lease_owner = $2`,
+      [r.id, o.leaseOwner, notBefore, error],
+    );
+  }
+
   async function recordSendFailure(r: SendRow, err: unknown, stats: DispatchStats): Promise<void> {
     const e = err instanceof BotError ? err : null;
     const kind = e?.kind ?? 'internal';
@@ -365,8 +395,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       await db.query(
         `update deliveries set status = 'pending', attempts = greatest(0, attempts - 1), not_before = $4::timestamptz + make_interval(secs => $2::float8),
                 error_json = $3::jsonb, lease_owner = null, updated_at = now()
-          where id = $1 and status = 'sending'`,
-        [r.id, ms / 1000, { ...error, outage_tries: tries }, now()],
+          where id = $1 and (status = 'sending' or (status = 'uncertain' and lease_owner = $5))`,
+        [r.id, ms / 1000, { ...error, outage_tries: tries }, now(), o.leaseOwner],
       );
       stats.retried++;
       metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
@@ -414,7 +444,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       await markUncertain(r, error, stats);
       return;
     }
-    await db.query(`update deliveries set status = 'failed', error_json = $2::jsonb, updated_at = now() where id = $1 and status = 'sending'`, [r.id, error]);
+    await db.query(
+      `update deliveries set status = 'failed', error_json = $2::jsonb, sync_action = null, sync_requested_at = null, updated_at = now() where id = $1 and status = 'sending'`,
+      [r.id, error],
+    );
     stats.failed++;
     metrics.deliveries.inc({ kind: r.kind, outcome: 'failed' });
     log.error({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, error: error.message }, 'delivery_failed');
@@ -485,8 +518,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       );
     } catch (err) {
       if (err instanceof Paused) {
-        // sync_requested_at runs on the database clock, the pause on the dispatcher's: carry the remaining wait over.
-        const waitSeconds = Math.max(0, (err.until.getTime() - now().getTime()) / 1000);
+        const waitSeconds = err.remainingMs / 1000; // sync_requested_at and the pause both run on the database clock
         await db.query(`update deliveries set sync_requested_at = now() + make_interval(secs => $3::float8) where id = $1 and sync_requested_at = $2`, [r.id, r.lease, waitSeconds]);
         return;
       }
@@ -524,16 +556,19 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     const stats = emptyStats();
     stats.uncertain += await reconcile();
     while (!signal?.aborted) {
-      if (await flood.pausedUntil(now())) {
-        probing = true; // another process's 429 counts too
-        break;
-      }
+      const gate = await flood.check(o.leaseOwner); // another process's 429 counts too
+      if (gate.state === 'paused') break;
+      probing = gate.state === 'probe';
       const { rows, touched } = await claimSends(stats, probing ? 1 : batch);
       await settleAll(rows.map((r) => processSend(r, stats)));
       // While probing, a sync waits for the probe send's answer; it is the probe itself when no send is due.
       const syncs = signal?.aborted || (probing && rows.length > 0) ? [] : await claimSyncs(probing ? 1 : batch);
       await settleAll(syncs.map((r) => processSync(r, stats)));
-      if (touched === 0 && syncs.length === 0) break;
+      if (touched === 0 && syncs.length === 0) {
+        if (probing) await flood.releaseProbe(o.leaseOwner); // nothing to probe with here: another dispatcher may
+        probing = false;
+        break;
+      }
     }
     return stats;
   }

@@ -74,6 +74,10 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
   if (!row) throw new UserError(`no delivery with id ${id}`);
   if (row.status !== 'uncertain') throw new UserError(`delivery ${id} is ${row.status}, not uncertain: nothing to resolve`);
   const note = { resolved_by: 'operator', resolved_at: new Date().toISOString() };
+  // The row changed between the look and the update (another operator, a late answer recorded it as sent).
+  const settled = (rows: unknown[]) => {
+    if (rows.length === 0) throw new UserError(`delivery ${id} changed while it was being resolved; look again (tutordex deliveries list)`);
+  };
   if ('found' in how) {
     // message_html is unknown (the send never answered), so a requested edit renders and edits unconditionally.
     await db.query(
@@ -83,9 +87,10 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
               sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
               sync_requested_at = case when d.sync_action is not null or (d.kind = 'broadcast' and a.status <> 'open') then now() else d.sync_requested_at end
          from assignments a
-        where d.id = $1 and a.id = d.assignment_id and d.status = 'uncertain'`,
+        where d.id = $1 and a.id = d.assignment_id and d.status = 'uncertain'
+       returning d.id`,
       [id, how.found, note],
-    );
+    ).then(settled);
     await db.query(`select pg_notify($1, 'sync')`, [DELIVERIES_CHANNEL]);
     const pending = row.kind === 'broadcast' && row.assignment_status !== 'open' ? 'delete' : null;
     return `delivery ${id} recorded as sent (message ${how.found})${pending ? '; the assignment is closed, so the message will be deleted' : ''}`;
@@ -94,17 +99,19 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
     await db.query(
       `update deliveries set status = 'pending', attempts = 0, not_before = null, lease_owner = null, sync_action = null, sync_requested_at = null,
               error_json = null, updated_at = now()
-        where id = $1 and status = 'uncertain'`,
+        where id = $1 and status = 'uncertain'
+       returning id`,
       [id],
-    );
+    ).then(settled);
     await db.query(`select pg_notify($1, 'new')`, [DELIVERIES_CHANNEL]);
     return `delivery ${id} queued to be sent again${row.assignment_status !== 'open' ? ` (the assignment is ${row.assignment_status}: the dispatcher will skip it)` : ''}`;
   }
   await db.query(
     `update deliveries set status = 'failed', lease_owner = null, sync_action = null, sync_requested_at = null,
             error_json = coalesce(error_json, '{}'::jsonb) || $2::jsonb, updated_at = now()
-      where id = $1 and status = 'uncertain'`,
+      where id = $1 and status = 'uncertain'
+     returning id`,
     [id, { ...note, resolution: 'not_delivered' }],
-  );
+  ).then(settled);
   return `delivery ${id} recorded as not delivered (failed)`;
 }

@@ -105,7 +105,7 @@ export async function runWorkerService(o: WorkerServiceOptions): Promise<WorkerS
   let dispatcher: ReturnType<typeof createDispatcher> | null = null;
   let dispatching: Promise<void> = Promise.resolve();
   if (s.broadcast || s.dms) {
-    const client = o.botClient ?? createBotClient({ token: o.config.delivery.botToken!, apiUrl: o.config.delivery.botApiUrl });
+    const client = o.botClient ?? createBotClient({ token: o.config.delivery.botToken!, apiUrl: o.config.delivery.botApiUrl, timeoutSeconds: o.config.delivery.botTimeoutSeconds });
     dispatcher = createDispatcher({
       db: o.db,
       client,

@@ -23,6 +23,7 @@ describePostgres('fault: worker killed -9 mid-batch with broadcasts and DMs on',
       // a job may sit in every killed batch: this scenario is about kills, not the stale-requeue limit
       EXTRACTION_STALE_REQUEUE_LIMIT: String(KILLS + 1),
       DELIVERY_SENDING_LEASE_SECONDS: '2',
+      TELEGRAM_BOT_TIMEOUT_SECONDS: '1',
       DUPLICATE_DETECTION_ENABLED: '0',
       LOG_LEVEL: 'error',
     });

@@ -211,6 +211,7 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
       TELEGRAM_BOT_API_URL: proxy.urlFor(0),
       BROADCAST_CHAT_ID: s.broadcastChats.join(','),
       DELIVERY_SENDING_LEASE_SECONDS: String(LEASE_S),
+      TELEGRAM_BOT_TIMEOUT_SECONDS: String(BOT_TIMEOUT_S),
       DELIVERY_MAX_ATTEMPTS: '5',
       EXTRACTION_STALE_PROCESSING_SECONDS: String(STALE_S),
       EXTRACTION_MAX_ATTEMPTS: '4',
