@@ -222,6 +222,65 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
   });
 
+  it('simulation finding: when the announced copy\'s post is deleted, another agency\'s open copy takes over the broadcast (no DM twice)', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
+    expect(dmsTo(1001)).toHaveLength(1);
+    // agency one deletes its post; agency two's copy is still up: the channel must still show the job
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencyone'`);
+    await drain(t.db, liveConfig());
+    expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
+    expect(broadcasts()).toHaveLength(2);
+    expect(bot.messages(CHANNEL)).toHaveLength(1); // one message shows the job: agency two's copy
+    expect(bot.messages(CHANNEL)[0]!.text).toContain('agencytwo');
+    expect(dmsTo(1001)).toHaveLength(1); // the tutor is not DMed again for the same job
+    // and when agency two deletes too, nothing is left
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencytwo'`);
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+  });
+
+  it('simulation finding (seed 1): a copy posted after the first agency deleted its post is broadcast, but its tutors are not DMed twice', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencyone'`);
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(1); // the job is advertised again, by agency two
+    expect(dmsTo(1001)).toHaveLength(1); // the tutor already had it
+    const rows = await t.db.query<{ status: string; is_primary: boolean; grouped: boolean }>(
+      `select status, is_primary, duplicate_group_id is not null as grouped from assignments order by id`,
+    );
+    expect(rows).toEqual([
+      { status: 'closed', is_primary: false, grouped: true },
+      { status: 'open', is_primary: true, grouped: true },
+    ]);
+  });
+
+  it('simulation finding: a post deleted and then posted again is shown again', async () => {
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text }]); // the agency posts it again
+    await drain(t.db, liveConfig());
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'open', message_id: 2 });
+    expect(broadcasts()).toHaveLength(2);
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    expect(await t.db.query(`select status, error_json->>'type' as type from deliveries where kind = 'broadcast'`)).toEqual([{ status: 'sent', type: null }]);
+  });
+
   it('a job taken over by the stale sweep still gets its side effects exactly once (the reference lost them)', async () => {
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
     await t.db.query(`update telegram_extractions set meta = meta || '{"requeue_reason": "stale_processing"}'`);

@@ -175,7 +175,8 @@ export async function duplicateCandidates(db: Queryable, ids: readonly number[])
 }
 
 /** The order in which a group's primary is chosen: higher parse quality, then earlier, then lower id. */
-const PRIMARY_ORDER = 'parse_quality_score desc, published_at asc nulls last, id asc';
+/** An open member before a closed one (a copy whose post was deleted stays in its group, see detectDuplicates). */
+const PRIMARY_ORDER = "(status = 'open') desc, parse_quality_score desc, published_at asc nulls last, id asc";
 
 /**
  * Serialise duplicate grouping and the cross-agency "already announced / already DMed" checks: held until the
@@ -245,7 +246,8 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   }
   const candidates = await db.query<DuplicateCandidate>(
     `${CANDIDATE_SELECT}
-      where status = 'open' and agency_id <> $1 and id <> $2
+      -- a copy whose post its agency deleted still counts: the job is the same, and its tutors were DMed already
+      where (status = 'open' or (status = 'closed' and closed_reason = 'source_deleted')) and agency_id <> $1 and id <> $2
         and published_at between $3::timestamptz - interval '7 days' and $3::timestamptz + interval '7 days'
       order by published_at desc, id desc
       limit 200`,
@@ -266,7 +268,6 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   if (!best) return NONE;
 
   let groupId = best.groupId;
-  const joinedExisting = groupId !== null;
   if (groupId === null) {
     const [g] = await db.query<{ id: number }>('insert into duplicate_groups default values returning id');
     groupId = Number(g!.id);
@@ -274,6 +275,9 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   }
   await db.query('update assignments set duplicate_group_id = $1, duplicate_score = $2 where id = $3', [groupId, best.score, self.id]);
   const primary = await recomputePrimary(db, groupId);
+  // "Joined an existing one" for announcing: another copy is open (a group of deleted copies shows nothing).
+  const [open] = await db.query<{ n: number }>(`select count(*)::int as n from assignments where duplicate_group_id = $1 and id <> $2 and status = 'open'`, [groupId, self.id]);
+  const joinedExisting = best.groupId !== null && (open?.n ?? 0) > 0;
   return { groupId, joinedExisting, isPrimary: primary === Number(self.id), score: best.score, matchedAssignmentId: Number(best.c.id) };
 }
 

@@ -123,3 +123,48 @@ export async function cancelPendingDms(db: Queryable, who: { tutorId: number | n
   );
   return rows.length;
 }
+
+/**
+ * Closed assignments whose broadcast another agency's still-open copy (same duplicate group) should take over:
+ * that copy is queued to every chat the closed one was sent to (SQL function announce_group_takeover, which the
+ * raw-delete trigger also calls). Returns the rows queued.
+ */
+export async function announceGroupTakeover(db: Queryable, closedAssignmentIds: readonly number[]): Promise<number> {
+  if (closedAssignmentIds.length === 0) return 0;
+  const [r] = await db.query<{ n: number }>(`select announce_group_takeover($1::bigint[]) as n`, [closedAssignmentIds]);
+  return Number(r?.n ?? 0);
+}
+
+/**
+ * A reopened assignment (its post deleted, then posted again) is shown again: broadcasts that were deleted, or
+ * skipped because it had closed, are queued once more; one whose deletion is still only requested is kept (the
+ * request becomes an edit). A chat already showing another open copy of the same job is left alone. DMs are not
+ * repeated. Returns the rows re-queued.
+ */
+export async function reannounceBroadcasts(db: Queryable, assignmentId: number): Promise<number> {
+  await db.query(
+    `update deliveries set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
+      where assignment_id = $1 and kind = 'broadcast' and sync_action = 'delete' and deleted_at is null
+        and coalesce(sync_requested_at, '-infinity'::timestamptz) <= now()`,
+    [assignmentId],
+  );
+  const rows = await db.query<{ id: number }>(
+    `update deliveries d
+        set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, sent_at = null,
+            sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
+            error_json = jsonb_build_object('type', 'reannounced', 'message', 'the assignment reopened after its broadcast was deleted'),
+            updated_at = now()
+      where d.assignment_id = $1 and d.kind = 'broadcast'
+        and ((d.status = 'sent' and d.deleted_at is not null) or (d.status = 'skipped' and d.error_json->>'type' in ('assignment_closed', 'assignment_not_open')))
+        and not exists (
+              select 1 from assignments me
+                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
+                join deliveries o on o.assignment_id = x.id
+               where me.id = $1 and o.kind = 'broadcast' and o.recipient = d.recipient
+                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null)
+     returning d.id`,
+    [assignmentId],
+  );
+  if (rows.length > 0) await notify(db, 'new');
+  return rows.length;
+}

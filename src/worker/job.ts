@@ -10,7 +10,7 @@ import {
 import type { Config } from '../config/index.ts';
 import type { Database, Queryable } from '../db/index.ts';
 import { isTransientDbError } from '../db/index.ts';
-import { queueBroadcasts, queueDms, requestBroadcastSync } from '../delivery/index.ts';
+import { announceGroupTakeover, queueBroadcasts, queueDms, reannounceBroadcasts, requestBroadcastSync } from '../delivery/index.ts';
 import { ExtractionError, processPost, type Extractor, type HardenedItem } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
@@ -72,10 +72,14 @@ async function deletedNow(tx: Queryable, rawId: number): Promise<boolean> {
   return row?.deleted ?? true;
 }
 
-/** The source post was deleted: close the assignments it stands for and delete their broadcasts. */
+/**
+ * The source post was deleted: close the assignments it stands for and delete their broadcasts; another agency's
+ * open copy of the same job takes over in those chats.
+ */
 async function closeDeleted(tx: Queryable, rawId: number): Promise<number[]> {
   const closed = await closeForRaw(tx, rawId, 'source_deleted');
   for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+  await announceGroupTakeover(tx, closed);
   return closed;
 }
 
@@ -269,8 +273,13 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: Ha
   if (persisted.action !== 'inserted' && mayTouchBroadcast) {
     if (persisted.status !== 'open') {
       if (await requestBroadcastSync(tx, persisted.assignmentId, 'delete')) effects.sync = 'delete';
+      await announceGroupTakeover(tx, [persisted.assignmentId]);
     } else if (persisted.displayChanged || persisted.action === 'reopened') {
       if (await requestBroadcastSync(tx, persisted.assignmentId, 'edit')) effects.sync = 'edit';
+    }
+    if (persisted.action === 'reopened' && persisted.status === 'open' && deps.live) {
+      const again = await reannounceBroadcasts(tx, persisted.assignmentId);
+      if (again > 0) effects.broadcast = { queued: again };
     }
   }
   return effects;
