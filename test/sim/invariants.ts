@@ -15,7 +15,10 @@ export const INVARIANTS = [
   'duplicate_delivery',
   /** a job that still exists at its source is not shown in a broadcast channel (and no send of it is uncertain) */
   'missing_broadcast',
-  /** every post of a job was deleted, yet a broadcast channel still shows it */
+  /**
+   * every post of a job was deleted, yet a broadcast channel still shows it (unless the message is an uncertain
+   * send, no known message id, whose row carries the delete request for the operator)
+   */
   'deleted_still_shown',
   /** a broadcast of an edited post shows its text before the edit */
   'edit_not_applied',
@@ -95,8 +98,8 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
   const assignments = await db.query<{ id: number; status: string; closed_reason: string | null; duplicate_group_id: number | null; is_primary: boolean }>(
     `select id, status, closed_reason, duplicate_group_id, is_primary from assignments order by id`,
   );
-  const deliveries = await db.query<{ id: number; assignment_id: number; kind: string; recipient: string; status: string; deleted_at: Date | null; sync_action: string | null; error_json: { type?: string } | null }>(
-    `select id, assignment_id, kind, recipient, status, deleted_at, sync_action, error_json from deliveries order by id`,
+  const deliveries = await db.query<{ id: number; assignment_id: number; kind: string; recipient: string; status: string; telegram_message_id: number | null; deleted_at: Date | null; sync_action: string | null; error_json: { type?: string } | null }>(
+    `select id, assignment_id, kind, recipient, status, telegram_message_id, deleted_at, sync_action, error_json from deliveries order by id`,
   );
   const extractions = await db.query<{ channel_link: string; message_id: number; status: string; error_type: string | null; effects: { assignment_id: number; broadcast: { queued?: number; suppressed?: string } }[] | null }>(
     `select r.channel_link, r.message_id, e.status, e.error_json ->> 'type' as error_type, e.meta -> 'assignments' as effects
@@ -125,7 +128,7 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
     const ids = [...(assignmentsOfJob.get(job) ?? [])];
     const parts = ids.map((id) => {
       const a = assignments.find((x) => Number(x.id) === id);
-      const ds = deliveries.filter((d) => Number(d.assignment_id) === id && d.kind === 'broadcast').map((d) => `${d.recipient}:${d.status}${d.deleted_at ? '(deleted)' : ''}`);
+      const ds = deliveries.filter((d) => Number(d.assignment_id) === id && d.kind === 'broadcast').map((d) => `${d.recipient}:${d.status}${d.deleted_at ? '(deleted)' : ''}${d.sync_action ? `(${d.sync_action} requested)` : ''}`);
       const sup = [...(suppressions.get(id) ?? [])];
       return `assignment ${id} ${a?.status ?? '?'}${a?.closed_reason ? `/${a.closed_reason}` : ''}${a?.duplicate_group_id ? ` group ${a.duplicate_group_id}${a.is_primary ? ' primary' : ''}` : ''} broadcasts [${ds.join(', ')}]${sup.length ? ` suppressed ${sup.join('/')}` : ''}`;
     });
@@ -139,18 +142,40 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
   // ---- what the broadcast channels show
   for (const chat of s.broadcastChats) {
     const shown = o.bot.messages(chat);
-    const byJob = new Map<number, string[]>();
+    const byJob = new Map<number, { messageId: number; text: string }[]>();
     for (const m of shown) {
       const { job } = trace(m.text);
       if (job === null) {
         note('untraceable_message');
         continue;
       }
-      byJob.set(job, [...(byJob.get(job) ?? []), m.text]);
+      byJob.set(job, [...(byJob.get(job) ?? []), { messageId: m.messageId, text: m.text }]);
     }
-    for (const [job, texts] of byJob) {
+    const broadcastRows = (job: number) => {
+      const ids = assignmentsOfJob.get(job) ?? new Set<number>();
+      return deliveries.filter((d) => ids.has(Number(d.assignment_id)) && d.kind === 'broadcast' && d.recipient === chat);
+    };
+    for (const [job, messages] of byJob) {
+      const texts = messages.map((m) => m.text);
       if (texts.length > 1) v.duplicate_delivery.push(`${chat} shows ${describeJobShort(s, job)} ${texts.length} times · ${describeJob(job)}`);
-      if (!live.has(job)) v.deleted_still_shown.push(`${chat} still shows ${describeJobShort(s, job)} · ${describeJob(job)}`);
+      if (!live.has(job)) {
+        // A message whose send ended uncertain has no known message id, so the dispatcher cannot delete it: by
+        // design the delete request waits on that row for an operator (`tutordex deliveries resolve`). Such a
+        // message is exempt only when it is no sent row's message and every uncertain row of the job here carries
+        // the request (sync_action 'delete'); an uncertain row without it is a lost request.
+        const rows = broadcastRows(job);
+        const uncertain = rows.filter((d) => d.status === 'uncertain');
+        const unexplained = messages.filter((m) => {
+          const own = rows.find((d) => d.telegram_message_id !== null && Number(d.telegram_message_id) === m.messageId);
+          if (own && own.status !== 'uncertain') return true;
+          return !(uncertain.length > 0 && uncertain.every((d) => d.sync_action === 'delete'));
+        });
+        if (unexplained.length === 0) note('deleted_uncertain_awaits_operator');
+        else {
+          const lost = uncertain.filter((d) => d.sync_action !== 'delete').map((d) => d.id);
+          v.deleted_still_shown.push(`${chat} still shows ${describeJobShort(s, job)}${lost.length ? ` (uncertain deliveries ${lost.join(', ')} carry no delete request)` : ''} · ${describeJob(job)}`);
+        }
+      }
       const j = jobOf(job);
       if (live.has(job) && j.edited) {
         for (const text of texts) {

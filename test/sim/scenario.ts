@@ -240,9 +240,23 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
     return p;
   };
   const codeFor = (style: Style, agency: number) => (style === 'c' ? null : freshCode(agency));
-  const synthetic = (agency: number, at: number, label: PostLabel = 'single', base?: { subject: Subject; area: Area }): SimPost => {
-    const subject = base?.subject ?? gen.pick(SUBJECTS);
-    const area = base?.area ?? gen.pick(AREAS);
+  // Two different jobs never share (level, subject, place): agencies posting the same specific level and subject
+  // at the same postal code at the same time are posting one job, and the product rightly groups such posts (see
+  // duplicateMatch). Each generated job takes a tuple no other job has; a copy or re-post reuses its job's.
+  const takenTuples = new Set<string>();
+  const tupleKey = (subject: Subject, area: Area) => `${subject.level}|${subject.subject}|${area.postal}`;
+  const freshTuple = (only?: { subject: Subject; notArea: Area | null }): { subject: Subject; area: Area } | null => {
+    const free = (only ? [only.subject] : SUBJECTS).flatMap((subject) =>
+      AREAS.filter((area) => area !== only?.notArea && !takenTuples.has(tupleKey(subject, area))).map((area) => ({ subject, area })),
+    );
+    if (free.length === 0) return null;
+    const tuple = gen.pick(free);
+    takenTuples.add(tupleKey(tuple.subject, tuple.area));
+    return tuple;
+  };
+  const synthetic = (agency: number, at: number, label: PostLabel, tuple: { subject: Subject; area: Area } | null): SimPost | null => {
+    if (!tuple) return null;
+    const { subject, area } = tuple;
     const rate = freshRate();
     const code = codeFor(styles[agency]!, agency);
     const job = newJob({ codes: code ? [code.toUpperCase()] : [], rates: [rate], finalRate: rate, subject, area });
@@ -266,8 +280,9 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
       const n = gen.int(2, 3);
       const items: { job: SimJob; itemKey: string; text: string }[] = [];
       for (let i = 0; i < n; i++) {
-        const subject = gen.pick(SUBJECTS);
-        const area = gen.pick(AREAS);
+        const tuple = freshTuple();
+        if (!tuple) break;
+        const { subject, area } = tuple;
         const rate = freshRate();
         if (kind === 'compilation') {
           const code = freshCode(agency);
@@ -278,6 +293,7 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
           items.push({ job, itemKey: String(i + 1), text: `${i + 1}. ${subject.level} ${subject.subject} @ ${area.name.split(' ').slice(0, 2).join(' ')}, $${rate}/h, 1x 1.5h/week` });
         }
       }
+      if (items.length === 0) continue;
       const body = kind === 'compilation' ? items.map((i) => i.text).join('\n\n') : items.map((i) => i.text).join('\n');
       addPost(agency, `${gen.pick(HEADERS)}\n\n${body}\n\n${FOOTER}`, items, kind, t);
     } else if (kind === 'copy' && singles.length > 0) {
@@ -291,18 +307,18 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
       const at = gen.chance(0.5) ? postAt(original) + gen.int(0, 120) : t;
       addPost(other, render(styles[other]!, job.subject, job.area, job.finalRate!, code), [{ job, itemKey: '' }], 'copy', at);
     } else if (kind === 'lookalike' && singles.length > 0) {
-      // a different job that looks alike: same subject and level, another place and rate
+      // a different job that looks alike: same subject and level, another place (one no job of that subject and
+      // level has yet) and rate
       const like = jobs[gen.pick(singles).items[0]!.job - 1]!;
       if (!like.subject) continue;
-      const area = gen.pick(AREAS.filter((a) => a !== like.area));
-      synthetic(gen.int(0, agencyCount - 1), t, 'lookalike', { subject: like.subject, area });
+      synthetic(gen.int(0, agencyCount - 1), t, 'lookalike', freshTuple({ subject: like.subject, notArea: like.area }));
     } else if (kind === 'repost' && singles.length > 0) {
       const original = gen.pick(singles);
       const job = jobs[original.items[0]!.job - 1]!;
       if (job.edited) continue;
       addPost(original.agency, original.text, [{ job, itemKey: '' }], 'repost', t + gen.int(500, 2500));
     } else {
-      synthetic(agency, t);
+      synthetic(agency, t, 'single', freshTuple());
     }
   }
 
