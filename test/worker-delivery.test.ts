@@ -266,6 +266,40 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     ]);
   });
 
+  it('simulation finding (seed 1): a copy posted after its twin was deleted but before that twin\'s broadcast went out is still broadcast', async () => {
+    const text = post('cocoassignments', 0);
+    const config = liveConfig();
+    const deps = { db: t.db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal };
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    for (const job of await claim(t.db, VERSION, 1)) expect(await processJob(job, deps)).toBe('ok');
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencyone'`); // its broadcast still pending
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    for (const job of await claim(t.db, VERSION, 1)) expect(await processJob(job, deps)).toBe('ok');
+    await drain(t.db, config);
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    expect(bot.messages(CHANNEL)[0]!.text).toContain('agencytwo');
+  });
+
+  it('simulation finding: deleting a re-post while the original post is still up keeps the assignment open, pointing at the original', async () => {
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text, date: new Date(Date.now() - 8 * 3_600_000) }]);
+    await drain(t.db, liveConfig());
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text }]); // re-posted 8 h later
+    await drain(t.db, liveConfig());
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'open', message_id: 2 });
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 2`); // the re-post is deleted
+    await drain(t.db, liveConfig());
+    expect(await t.db.query(`select status, message_id::int as message_id, message_link from assignments`)).toEqual([
+      { status: 'open', message_id: 1, message_link: 'https://t.me/cocoassignments/1' },
+    ]);
+    expect(bot.messages(CHANNEL)).toHaveLength(1); // still shown
+    expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(0);
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`); // now the last post goes
+    await drain(t.db, liveConfig());
+    expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
+    expect(bot.messages(CHANNEL)).toHaveLength(0);
+  });
+
   it('simulation finding: a post deleted and then posted again is shown again', async () => {
     const text = post('cocoassignments', 0);
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text }]);

@@ -219,6 +219,11 @@ async function merge(
 
 /** Close the assignment(s) a raw message currently stands for (its source post was deleted). Returns their ids. */
 export async function closeForRaw(db: Queryable, rawId: number, reason: string): Promise<number[]> {
+  if (reason === 'source_deleted') {
+    // the same rule as the raw-delete trigger: an assignment with another live post of its agency moves to it
+    const [r] = await db.query<{ ids: (number | string)[] }>(`select close_assignments_of_deleted_raw($1) as ids`, [rawId]);
+    return (r?.ids ?? []).map(Number);
+  }
   const rows = await db.query<{ id: number }>(
     `update assignments set status = 'closed', closed_reason = $2, closed_at = now(), updated_at = now()
       where raw_id = $1 and status = 'open' returning id`,

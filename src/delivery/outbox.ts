@@ -9,8 +9,8 @@ async function notify(db: Queryable, payload: string): Promise<void> {
 
 /**
  * Queue one broadcast of an assignment per chat (pending outbox rows). Idempotent: a chat that already has a
- * row for this assignment is left alone, and so is a chat already showing (or about to show) another assignment
- * of the same cross-agency duplicate group. Returns the number of rows inserted.
+ * row for this assignment is left alone, and so is a chat already showing (or about to show) another open
+ * assignment of the same cross-agency duplicate group. Returns the number of rows inserted.
  */
 export async function queueBroadcasts(db: Queryable, assignmentId: number, chatIds: readonly string[]): Promise<number> {
   const chats = [...new Set(chatIds.map((c) => String(c).trim()).filter(Boolean))];
@@ -19,8 +19,9 @@ export async function queueBroadcasts(db: Queryable, assignmentId: number, chatI
     `insert into deliveries (assignment_id, kind, recipient, status)
      select $1, 'broadcast', c, 'pending' from unnest($2::text[]) with ordinality as t(c, n)
       where not exists (
+              -- only an open copy counts: a closed one's messages are being deleted, or never go out
               select 1 from assignments me
-                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id
+                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
                 join deliveries d on d.assignment_id = x.id
                where me.id = $1 and d.kind = 'broadcast' and d.recipient = t.c
                  and d.status in ('pending', 'sending', 'sent', 'uncertain') and d.deleted_at is null)
@@ -142,10 +143,17 @@ export async function announceGroupTakeover(db: Queryable, closedAssignmentIds: 
  * repeated. Returns the rows re-queued.
  */
 export async function reannounceBroadcasts(db: Queryable, assignmentId: number): Promise<number> {
+  // A chat where another open copy has taken over keeps that one: this message's deletion goes ahead.
+  const otherOpenCopyShown = `exists (
+              select 1 from assignments me
+                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
+                join deliveries o on o.assignment_id = x.id
+               where me.id = $1 and o.kind = 'broadcast' and o.recipient = d.recipient
+                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null)`;
   await db.query(
-    `update deliveries set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
-      where assignment_id = $1 and kind = 'broadcast' and sync_action = 'delete' and deleted_at is null
-        and coalesce(sync_requested_at, '-infinity'::timestamptz) <= now()`,
+    `update deliveries d set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
+      where d.assignment_id = $1 and d.kind = 'broadcast' and d.sync_action = 'delete' and d.deleted_at is null
+        and coalesce(d.sync_requested_at, '-infinity'::timestamptz) <= now() and not ${otherOpenCopyShown}`,
     [assignmentId],
   );
   const rows = await db.query<{ id: number }>(
@@ -156,12 +164,7 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
             updated_at = now()
       where d.assignment_id = $1 and d.kind = 'broadcast'
         and ((d.status = 'sent' and d.deleted_at is not null) or (d.status = 'skipped' and d.error_json->>'type' in ('assignment_closed', 'assignment_not_open')))
-        and not exists (
-              select 1 from assignments me
-                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
-                join deliveries o on o.assignment_id = x.id
-               where me.id = $1 and o.kind = 'broadcast' and o.recipient = d.recipient
-                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null)
+        and not ${otherOpenCopyShown}
      returning d.id`,
     [assignmentId],
   );

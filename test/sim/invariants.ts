@@ -178,9 +178,19 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
       }
       const j = jobOf(job);
       if (live.has(job) && j.edited) {
-        for (const text of texts) {
-          const { rate } = trace(text);
-          if (rate !== j.finalRate) v.edit_not_applied.push(`${chat} shows ${describeJobShort(s, job)} with rate $${rate}, edited to $${j.finalRate} · ${describeJob(job)}`);
+        // As for deletes: an uncertain message's edit waits on its row for the operator; exempt only when the
+        // message is no sent row's and every uncertain row of the job here carries the edit request.
+        const rows = broadcastRows(job);
+        const uncertain = rows.filter((d) => d.status === 'uncertain');
+        for (const m of messages) {
+          const { rate } = trace(m.text);
+          if (rate === j.finalRate) continue;
+          const own = rows.find((d) => d.telegram_message_id !== null && Number(d.telegram_message_id) === m.messageId);
+          if ((!own || own.status === 'uncertain') && uncertain.length > 0 && uncertain.every((d) => d.sync_action === 'edit')) {
+            note('edit_uncertain_awaits_operator');
+            continue;
+          }
+          v.edit_not_applied.push(`${chat} shows ${describeJobShort(s, job)} with rate $${rate}, edited to $${j.finalRate} · ${describeJob(job)}`);
         }
       }
     }

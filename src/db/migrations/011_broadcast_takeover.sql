@@ -55,19 +55,46 @@ begin
 end
 $$;
 
+-- 3. Deleting one post of an assignment that the same agency has another live post of (a re-post deleted, the
+--    original still up) does not close it: the assignment points at the newest remaining post instead. Only when
+--    no post of it is left is it closed. Returns the ids closed.
+create function close_assignments_of_deleted_raw(p_raw_id bigint) returns bigint[]
+language plpgsql as $$
+declare
+  v_closed bigint[];
+begin
+  with moved as (
+    update assignments a
+       set raw_id = alt.raw_id, message_id = alt.message_id,
+           message_link = case when a.message_link is null then null else regexp_replace(a.message_link, '/\d+$', '/' || alt.message_id) end,
+           updated_at = now()
+      from (
+        select distinct on (s.assignment_id) s.assignment_id, r.id as raw_id, r.message_id
+          from assignment_sources s join telegram_messages_raw r on r.id = s.raw_id
+         where r.deleted_at is null and r.id <> p_raw_id
+           and s.assignment_id in (select id from assignments where raw_id = p_raw_id and status = 'open')
+         order by s.assignment_id, r.message_date desc, r.message_id desc
+      ) alt
+     where a.id = alt.assignment_id
+    returning a.id
+  ), closed as (
+    update assignments a
+       set status = 'closed', closed_reason = 'source_deleted', closed_at = now(), updated_at = now()
+     where a.raw_id = p_raw_id and a.status = 'open' and a.id not in (select id from moved)
+    returning a.id
+  )
+  select coalesce(array_agg(id), '{}') into v_closed from closed;
+  return v_closed;
+end
+$$;
+
 create or replace function close_assignments_for_deleted_raw() returns trigger
 language plpgsql as $$
 declare
   v_ids bigint[];
 begin
   if new.deleted_at is not null and old.deleted_at is null then
-    with closed as (
-      update assignments a
-         set status = 'closed', closed_reason = 'source_deleted', closed_at = now(), updated_at = now()
-       where a.raw_id = new.id and a.status = 'open'
-      returning a.id
-    )
-    select coalesce(array_agg(id), '{}') into v_ids from closed;
+    v_ids := close_assignments_of_deleted_raw(new.id);
     if cardinality(v_ids) > 0 then
       update deliveries d
          set sync_action = 'delete', sync_requested_at = now(), updated_at = now()
