@@ -297,11 +297,15 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
       const body = kind === 'compilation' ? items.map((i) => i.text).join('\n\n') : items.map((i) => i.text).join('\n');
       addPost(agency, `${gen.pick(HEADERS)}\n\n${body}\n\n${FOOTER}`, items, kind, t);
     } else if (kind === 'copy' && singles.length > 0) {
-      // the same job from another agency, reworded in that agency's style, posted at once (a race) or a little later
+      // the same job from another agency, reworded in that agency's style, posted at once (a race) or a little later;
+      // only from an agency that has not posted it yet (one agency's two posts under two codes are two jobs to
+      // anyone – the product never groups one agency's assignments – while its re-post keeps its text: 'repost')
       const original = gen.pick(singles);
       const job = jobs[original.items[0]!.job - 1]!;
-      const other = (original.agency + gen.int(1, agencyCount - 1)) % agencyCount;
-      if (job.edited || !job.subject || !job.area) continue;
+      const postedBy = new Set(job.posts.map((k) => posts.get(k)!.agency));
+      const fresh = agencies.map((_, i) => i).filter((i) => !postedBy.has(i));
+      if (job.edited || !job.subject || !job.area || fresh.length === 0) continue;
+      const other = gen.pick(fresh);
       const code = codeFor(styles[other]!, other);
       if (code) job.codes.push(code.toUpperCase());
       const at = gen.chance(0.5) ? postAt(original) + gen.int(0, 120) : t;
