@@ -712,6 +712,28 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect((await rows(t.db))[0]).toMatchObject({ status: 'sent', sync_action: null });
   });
 
+  it('an uncertain broadcast of an assignment that closed meanwhile carries the delete request (timeout and crash alike)', async () => {
+    const ag = await agency(t.db);
+    const a = await assignment(t.db, ag);
+    const b = await assignment(t.db, ag);
+    await queueBroadcasts(t.db, a, [CHANNEL]);
+    await queueBroadcasts(t.db, b, ['-100555']);
+    // a: its send is reset after Telegram has it; b: its process died mid-send; both assignments close meanwhile
+    await t.db.query(`update assignments set status = 'closed' where id in ($1, $2)`, [a, b]);
+    await t.db.query(`update deliveries set status = 'sending', attempts = 1, lease_owner = 'dead', sending_started_at = now() - interval '10 minutes' where assignment_id = $1`, [b]);
+    await t.db.query(`update assignments set status = 'open' where id = $1`, [a]);
+    bot.misbehaveNext('sendMessage', { delayMs: 2000 }); // answered after the 0.5 s timeout
+    const d = dispatcher({ client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.5 }) });
+    const sending = d.runOnce();
+    while (sends().length === 0) await new Promise((r) => setTimeout(r, 10));
+    await t.db.query(`update assignments set status = 'closed' where id = $1`, [a]);
+    await sending;
+    expect((await rows(t.db)).map((r) => [r.assignment_id, r.status, r.sync_action])).toEqual([
+      [a, 'uncertain', 'delete'],
+      [b, 'uncertain', 'delete'],
+    ]);
+  });
+
   it('issue 14 #7: an edit or delete of an uncertain broadcast is recorded for the operator, not dropped', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);

@@ -200,10 +200,13 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
 
   async function reconcile(): Promise<number> {
     const rows = await db.query<{ id: number; kind: string; recipient: string; lease_owner: string | null }>(
-      `update deliveries
-          set status = 'uncertain', error_json = $2::jsonb, updated_at = now()
-        where status = 'sending' and coalesce(sending_started_at, '-infinity'::timestamptz) < now() - make_interval(secs => $1::float8)
-       returning id, kind, recipient, lease_owner`,
+      `update deliveries d
+          set status = 'uncertain', error_json = $2::jsonb, updated_at = now(),
+              sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
+              sync_requested_at = case when d.kind = 'broadcast' and a.status <> 'open' then now() else d.sync_requested_at end
+         from assignments a
+        where a.id = d.assignment_id and d.status = 'sending' and coalesce(d.sending_started_at, '-infinity'::timestamptz) < now() - make_interval(secs => $1::float8)
+       returning d.id, d.kind, d.recipient, d.lease_owner`,
       [leaseSeconds, { type: 'interrupted_mid_send', message: `still sending after ${leaseSeconds}s (a crash between the Bot API call and its record); not re-sent automatically` }],
     );
     for (const r of rows) {
@@ -462,7 +465,15 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       error: type,
       ...rest,
     };
-    await db.query(`update deliveries set status = 'uncertain', error_json = $2::jsonb, lease_owner = null, updated_at = now() where id = $1 and status = 'sending'`, [r.id, record]);
+    // A broadcast whose assignment has closed meanwhile carries the delete request for the operator.
+    await db.query(
+      `update deliveries d set status = 'uncertain', error_json = $2::jsonb, lease_owner = null, updated_at = now(),
+              sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
+              sync_requested_at = case when d.kind = 'broadcast' and a.status <> 'open' then now() else d.sync_requested_at end
+         from assignments a
+        where d.id = $1 and a.id = d.assignment_id and d.status = 'sending'`,
+      [r.id, record],
+    );
     stats.uncertain++;
     metrics.deliveries.inc({ kind: r.kind, outcome: 'uncertain' });
     log.warn({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, reason: 'maybe_delivered', error: message }, 'delivery_uncertain');
