@@ -24,7 +24,8 @@ export async function queueBroadcasts(db: Queryable, assignmentId: number, chatI
                 join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
                 join deliveries d on d.assignment_id = x.id
                where me.id = $1 and d.kind = 'broadcast' and d.recipient = t.c
-                 and d.status in ('pending', 'sending', 'sent', 'uncertain') and d.deleted_at is null)
+                 and d.status in ('pending', 'sending', 'sent', 'uncertain') and d.deleted_at is null
+                 and d.sync_action is distinct from 'delete')
       order by n
      on conflict (assignment_id, recipient, kind) do nothing
      returning id`,
@@ -149,7 +150,8 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
                 join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
                 join deliveries o on o.assignment_id = x.id
                where me.id = $1 and o.kind = 'broadcast' and o.recipient = d.recipient
-                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null)`;
+                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null
+                 and o.sync_action is distinct from 'delete')`;
   await db.query(
     `update deliveries d set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
       where d.assignment_id = $1 and d.kind = 'broadcast' and d.sync_action = 'delete' and d.deleted_at is null
@@ -170,4 +172,18 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
   );
   if (rows.length > 0) await notify(db, 'new');
   return rows.length;
+}
+
+/** Whether another open copy of this assignment's job (same duplicate group) is shown, or about to be, in some chat. */
+export async function groupBroadcastShown(db: Queryable, assignmentId: number): Promise<boolean> {
+  const [r] = await db.query<{ shown: boolean }>(
+    `select exists (
+       select 1 from assignments me
+         join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
+         join deliveries d on d.assignment_id = x.id
+        where me.id = $1 and d.kind = 'broadcast' and d.status in ('pending', 'sending', 'sent', 'uncertain')
+          and d.deleted_at is null and d.sync_action is distinct from 'delete') as shown`,
+    [assignmentId],
+  );
+  return r?.shown ?? false;
 }

@@ -10,7 +10,7 @@ import {
 import type { Config } from '../config/index.ts';
 import type { Database, Queryable } from '../db/index.ts';
 import { isTransientDbError } from '../db/index.ts';
-import { announceGroupTakeover, queueBroadcasts, queueDms, reannounceBroadcasts, requestBroadcastSync } from '../delivery/index.ts';
+import { announceGroupTakeover, groupBroadcastShown, queueBroadcasts, queueDms, reannounceBroadcasts, requestBroadcastSync } from '../delivery/index.ts';
 import { ExtractionError, processPost, type Extractor, type HardenedItem } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
@@ -230,7 +230,9 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: Ha
   let duplicate = { groupId: null as number | null, joinedExisting: false };
   if (config.assignments.duplicates.enabled && persisted.status === 'open' && (persisted.action === 'inserted' || persisted.displayChanged)) {
     const d = await detectDuplicates(tx, persisted.assignmentId, { minScore: config.assignments.duplicates.minScore });
-    duplicate = { groupId: d.groupId, joinedExisting: d.joinedExisting };
+    // "a copy is already announced" means shown somewhere, not merely open: copies that arrived as historical
+    // posts or through a drain with broadcasting off were never shown, and this fresh one must be
+    duplicate = { groupId: d.groupId, joinedExisting: d.groupId !== null && (await groupBroadcastShown(tx, persisted.assignmentId)) };
     if (d.groupId !== null && persisted.action === 'inserted') metrics.duplicatesGrouped.inc();
   }
 
@@ -277,7 +279,8 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: Ha
     } else if (persisted.displayChanged || persisted.action === 'reopened') {
       if (await requestBroadcastSync(tx, persisted.assignmentId, 'edit')) effects.sync = 'edit';
     }
-    if (persisted.action === 'reopened' && persisted.status === 'open' && deps.live) {
+    const fresh = deps.now().getTime() - raw.message_date.getTime() <= config.assignments.sideEffectMaxAgeHours * 3_600_000;
+    if (persisted.action === 'reopened' && persisted.status === 'open' && fresh) {
       const again = await reannounceBroadcasts(tx, persisted.assignmentId);
       if (again > 0) effects.broadcast = { queued: again };
     }

@@ -21,13 +21,19 @@ begin
     select o.id into v_take
       from assignments c
       join assignments o on o.duplicate_group_id = c.duplicate_group_id and o.id <> c.id and o.status = 'open'
-     where c.id = v_closed and c.duplicate_group_id is not null and c.status <> 'open'
+     -- only a deleted post hands over: a "taken" notice from one agency means the job is most likely gone everywhere
+     where c.id = v_closed and c.duplicate_group_id is not null and c.status = 'closed' and c.closed_reason = 'source_deleted'
      order by o.parse_quality_score desc, o.published_at asc nulls last, o.id asc
      limit 1;
     continue when v_take is null;
     -- the open copy leads the group from now on (the public list shows a group by its primary)
     update assignments set is_primary = (id = v_take) where duplicate_group_id = (select duplicate_group_id from assignments where id = v_closed);
     update duplicate_groups set primary_assignment_id = v_take, updated_at = now() where id = (select duplicate_group_id from assignments where id = v_closed);
+    -- the taker's own message may still be in a chat, only asked to be deleted (it had closed, then reopened): keep it
+    update deliveries t set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
+     where t.assignment_id = v_take and t.kind = 'broadcast' and t.sync_action = 'delete' and t.deleted_at is null
+       and t.status in ('sent', 'uncertain')
+       and t.recipient in (select recipient from deliveries where assignment_id = v_closed and kind = 'broadcast');
     insert into deliveries (assignment_id, kind, recipient, status)
     select v_take, 'broadcast', d.recipient, 'pending'
       from deliveries d
@@ -37,7 +43,8 @@ begin
              select 1 from deliveries x join assignments xa on xa.id = x.assignment_id
               where xa.duplicate_group_id = (select duplicate_group_id from assignments where id = v_closed)
                 and xa.status = 'open' and x.kind = 'broadcast' and x.recipient = d.recipient
-                and x.status in ('pending', 'sending', 'sent', 'uncertain') and x.deleted_at is null)
+                and x.status in ('pending', 'sending', 'sent', 'uncertain') and x.deleted_at is null
+                and x.sync_action is distinct from 'delete')
     on conflict (assignment_id, recipient, kind) do update
       -- the taking-over assignment may have an old row in that chat (skipped as a duplicate, or deleted): re-arm it
       set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, sent_at = null,
@@ -99,6 +106,11 @@ begin
       update deliveries d
          set sync_action = 'delete', sync_requested_at = now(), updated_at = now()
        where d.assignment_id = any(v_ids) and d.kind = 'broadcast' and d.status in ('sent', 'sending', 'uncertain') and d.deleted_at is null;
+      -- not sent yet: never sent (as the outbox's requestBroadcastSync does)
+      update deliveries d
+         set status = 'skipped', error_json = jsonb_build_object('type', 'assignment_closed', 'message', 'assignment closed before the broadcast was sent'),
+             sync_action = null, sync_requested_at = null, updated_at = now()
+       where d.assignment_id = any(v_ids) and d.kind = 'broadcast' and d.status = 'pending';
       perform announce_group_takeover(v_ids);
       perform pg_notify('tutordex_deliveries', 'sync');
     end if;
