@@ -190,18 +190,19 @@ describeEachDatabase('review: delivery guarantees under attack', (t) => {
 
   it('G3 held: a 429 on a row that already had an uncertain try keeps its uncertain count; no extra re-send', async () => {
     await queueBroadcasts(t.db, await assignment(t.db), [CHANNEL]);
-    const d = dispatcher({ uncertainRetries: 1, maxAttempts: 5 });
+    // the re-send waits 0.5 s, so a slow loop cannot make it due within the first round
+    const d = dispatcher({ uncertainRetries: 1, maxAttempts: 5, backoffBaseMs: 500, backoffMaxMs: 500 });
     bot.misbehaveNext('sendMessage', { drop: true }); // try 1: maybe delivered → one re-send allowed
     await d.runOnce();
     expect((await row(t.db)).status).toBe('pending');
-    await sleep(30);
+    await sleep(600);
     bot.failNext('sendMessage', { status: 429, retryAfter: 1 }); // try 2: 429 – no attempt spent
     await d.runOnce();
     expect((await row(t.db)).attempts).toBe(1);
     await sleep(1200);
     bot.misbehaveNext('sendMessage', { drop: true }); // try 3: maybe again → the re-send budget is spent
     await d.runOnce();
-    await sleep(100);
+    await sleep(600);
     await d.runOnce();
     expect((await row(t.db)).status).toBe('uncertain');
     expect(sendCalls()).toHaveLength(3);
