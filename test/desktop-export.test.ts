@@ -449,3 +449,26 @@ describe('streaming', () => {
     expect(progress.at(-1)).toBe(size);
   }, 30_000);
 });
+
+describe('forum groups (issue 15 #10)', () => {
+  it('issue 15 #10: a post inside a forum topic is not a reply; a reply inside a topic still is', async () => {
+    const file = tmpFile('forum/result.json', JSON.stringify({
+      name: 'SG Tuition Forum', type: 'private_supergroup', id: 2233445566,
+      messages: [
+        { id: 1, type: 'service', date: '2025-03-01T09:00:00', date_unixtime: '1740790800', actor: 'Admin', actor_id: 'user1', action: 'topic_created', title: 'Primary', text: '' },
+        { id: 2, type: 'message', date: '2025-03-01T09:01:00', date_unixtime: '1740790860', from: 'Agency', from_id: 'user2', reply_to_message_id: 1, text: 'P5 Maths @ Bishan, $40/h, Tue eve' },
+        { id: 3, type: 'message', date: '2025-03-01T09:02:00', date_unixtime: '1740790920', from: 'Tutor', from_id: 'user3', reply_to_message_id: 2, text: 'Is this still available?' },
+        { id: 4, type: 'service', date: '2025-03-01T09:03:00', date_unixtime: '1740790980', actor: 'Admin', actor_id: 'user1', action: 'topic_created', title: 'Secondary', text: '' },
+        { id: 5, type: 'message', date: '2025-03-01T09:04:00', date_unixtime: '1740791040', from: 'Agency', from_id: 'user2', reply_to_message_id: 4, text: 'Sec 3 A-Math @ Tampines, $50/h' },
+        { id: 6, type: 'message', date: '2025-03-01T09:05:00', date_unixtime: '1740791100', from: 'Agency', from_id: 'user2', text: 'A post in General' },
+      ],
+    }));
+    const messages = await historyOf(file);
+    expect(messages.map((m) => [m.id, m.replyToMsgId])).toEqual([
+      [2, null],
+      [3, 2],
+      [5, null],
+      [6, null],
+    ]);
+  });
+});

@@ -155,6 +155,13 @@ describe('mapGramjsMessage', () => {
     expect(mapGramjsMessage(post({ id: 13 })).editDate).toBeNull();
   });
 
+  it('issue 15 #10: a post in a forum topic is not a reply (replyToMsgId is the topic); a reply inside a topic is', () => {
+    const inTopic = mapGramjsMessage(post({ id: 20, replyTo: new Api.MessageReplyHeader({ forumTopic: true, replyToMsgId: 7 }) }));
+    expect(inTopic.replyToMsgId).toBeNull();
+    const replyInTopic = mapGramjsMessage(post({ id: 21, replyTo: new Api.MessageReplyHeader({ forumTopic: true, replyToMsgId: 20, replyToTopId: 7 }) }));
+    expect(replyInTopic.replyToMsgId).toBe(20);
+  });
+
   it('maps a photo with a caption: media as JSON, bytes as base64, no client fields', () => {
     const photo = new Api.Photo({
       id: bigInt('5012345678901234567'),

@@ -142,6 +142,11 @@ function mediaOf(raw: JsonObject): unknown | null {
   return found ? media : null;
 }
 
+/** The service message that opens a forum topic (its id is the topic's id). */
+function isTopicRoot(raw: unknown): raw is { id: number } {
+  return isObject(raw) && raw.type === 'service' && raw.action === 'topic_created' && isInteger(raw.id);
+}
+
 function optional(raw: JsonObject, key: string, ok: (v: unknown) => boolean, expected: string, fail: Fail): void {
   if (raw[key] !== undefined && !ok(raw[key])) throw fail(`"${key}" must be ${expected}, got ${describe(raw[key])}`);
 }
@@ -776,11 +781,17 @@ export class DesktopExportSource implements ChannelSource {
     if (!chat) throw new UserError(`channel ${channel.channelLink} is not in the export ${this.path}`);
     for (const [file, chatPaths] of groupByFile(chat.locations)) {
       const scan = new ExportFileScan(file, { wantMessages: (p) => chatPaths.has(p), stopAtRootHeader: false }, this.readOptions(request.signal));
+      // Forum groups: a post inside a topic carries the topic's root (a "topic_created" service message) as
+      // reply_to_message_id; that is where it was posted, not a reply (which would be skipped).
+      const topics = new Set<number>();
       for await (const event of scan.events()) {
         if (request.signal?.aborted) return;
-        if (event.kind !== 'message' || !isRegularMessage(event.raw)) continue;
+        if (event.kind !== 'message') continue;
+        if (isTopicRoot(event.raw)) topics.add(event.raw.id);
+        if (!isRegularMessage(event.raw)) continue;
         const ref = { file, path: event.chatPath === '' ? 'messages' : `${event.chatPath}.messages` };
-        const message = mapExportMessage(event.raw, ref, event.index);
+        const mapped = mapExportMessage(event.raw, ref, event.index);
+        const message = mapped.replyToMsgId !== null && topics.has(mapped.replyToMsgId) ? { ...mapped, replyToMsgId: null } : mapped;
         if (inWindow(message, request)) yield message;
       }
       if (request.signal?.aborted) return;

@@ -22,9 +22,16 @@ function senderIdOf(message: Api.Message | Api.MessageService): string | null {
   return null;
 }
 
+/**
+ * The message replied to. In a forum group every post of a topic carries the topic's root as replyToMsgId
+ * (forumTopic set, no replyToTopId): that is where it was posted, not a reply. A reply inside a topic has
+ * replyToTopId = the topic and replyToMsgId = the message it answers.
+ */
 function replyToMsgIdOf(message: Api.Message | Api.MessageService): number | null {
   const replyTo: unknown = message.replyTo;
-  return replyTo instanceof Api.MessageReplyHeader ? (replyTo.replyToMsgId ?? null) : null;
+  if (!(replyTo instanceof Api.MessageReplyHeader)) return null;
+  if (replyTo.forumTopic && replyTo.replyToTopId == null) return null;
+  return replyTo.replyToMsgId ?? null;
 }
 
 const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
