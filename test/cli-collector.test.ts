@@ -50,6 +50,18 @@ describe('collector commands (embedded database, in-memory Telegram)', () => {
     expect(e.out).toBe('run 2 ok: scanned=5 enqueued=5');
     const typed = await ws.run(['status', '--run-type', 'backfill', '--json']);
     expect(JSON.parse(typed.out).run.id).toBe(1);
+
+    // issue 15 #11: without --channels (and no CHANNEL_LIST) a reparse takes every channel in the raw log
+    const all = await ws.run(['enqueue'], { EXTRACTION_PIPELINE_VERSION: 'v3', CHANNEL_LIST: '' });
+    expect(all.err).not.toMatch(/no channels provided/);
+    expect(all.code).toBe(0);
+    expect(all.out).toBe('run 3 ok: scanned=21 enqueued=21');
+  });
+
+  it('issue 15 #11: enqueue on an empty raw log says so, exit 1', async () => {
+    const ws = workspace(sourceWith({ alpha: 3 }));
+    const r = await ws.run(['enqueue'], { CHANNEL_LIST: '' });
+    expect([r.code, r.err]).toEqual([1, 'tutordex: the raw log is empty: nothing to enqueue (collect first: backfill, live or import)']);
   });
 
   it('bad input: one line, non-zero exit, nothing written', async () => {

@@ -11,6 +11,7 @@ import {
   type CollectorContext,
   type RunType,
 } from '../collector/index.ts';
+import { knownChannelLinks } from '../raw/index.ts';
 import { ConfigError, UserError } from '../errors.ts';
 import { formatQueueStats, withDatabase } from './commands.ts';
 import { table } from './format.ts';
@@ -150,7 +151,7 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
   program
     .command('enqueue')
     .description('enqueue extraction jobs from stored raw messages (no Telegram), for EXTRACTION_PIPELINE_VERSION')
-    .option('--channels <list>', 'channels (comma-separated or JSON array); default CHANNEL_LIST')
+    .option('--channels <list>', 'channels (comma-separated or JSON array); default CHANNEL_LIST, else every channel in the raw log')
     .option('--since <iso>', 'oldest message date, inclusive')
     .option('--until <iso>', 'newest message date, exclusive')
     .option('--max-messages <n>', 'at most N messages per channel (0 = all)', intOption('--max-messages', 0))
@@ -158,9 +159,13 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
     .option('--force', 're-queue jobs that are already ok')
     .action(async (opts: { channels?: string; since?: string; until?: string; maxMessages?: number; pageSize: number; force?: boolean }) => {
       const config = shared.getConfig();
-      const channels = channelsFrom(opts.channels, config);
+      const fromFlag = opts.channels === undefined ? [] : parseChannelList(opts.channels);
+      const listed = fromFlag.length > 0 ? fromFlag : config.channels;
       const window = parseWindow(opts);
       await withCollector(shared, true, async (ctx) => {
+        // A reparse reads the raw log, not Telegram: without a channel list, every channel it holds.
+        const channels = listed.length > 0 ? listed : await knownChannelLinks(ctx.db);
+        if (channels.length === 0) throw new UserError('the raw log is empty: nothing to enqueue (collect first: backfill, live or import)');
         const result = await runEnqueue(ctx, { channels, window, maxMessages: opts.maxMessages ? opts.maxMessages : null, force: Boolean(opts.force), pageSize: opts.pageSize });
         summary(io, result);
       });
