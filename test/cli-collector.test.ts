@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,15 +105,36 @@ describe('tutordex import', () => {
     const ws = workspace();
     const r = await ws.run(['import', path.join(fixtures, 'folder')]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^run 1 ok: scanned=(\d+) written=\1 enqueued=\d+ channels_done=2$/);
+    expect(r.out).toMatch(/^run 1 ok: scanned=(\d+) written=\1 new=\1 changed=0 unchanged=0 enqueued=\d+ channels_done=2$/);
     const again = await ws.run(['import', path.join(fixtures, 'folder'), '--no-enqueue']);
     expect(again.code).toBe(0);
+    // issue 15 #11: an unchanged re-import says nothing changed (it reported every row as updated)
+    expect(again.out).toMatch(/^run 2 ok: scanned=(\d+) written=\1 new=0 changed=0 unchanged=\1 enqueued=0 channels_done=2$/);
     const db = await openPglite({ dataDir: ws.env.TUTORDEX_DATA_DIR! });
     const rows = await db.query<{ channel_link: string; n: number }>('select channel_link, count(*) as n from telegram_messages_raw group by channel_link order by channel_link');
     expect(rows.map((x) => x.channel_link)).toEqual(['t.me/c/1111111111', 't.me/c/2222222222']);
     const [{ n }] = (await db.query<{ n: number }>('select count(*) as n from telegram_messages_raw')) as [{ n: number }];
     expect(r.out).toContain(`scanned=${n} written=${n}`);
     await db.close();
+  });
+
+  it('issue 15 #11: a re-import of an export with one message edited reports exactly that one as changed', async () => {
+    const ws = workspace();
+    const original = path.join(fixtures, 'folder', 'chat-a', 'result.json');
+    expect((await ws.run(['import', original])).code).toBe(0);
+    const edited = path.join(ws.dir, 'edited.json');
+    const text = readFileSync(original, 'utf8');
+    expect(text).toContain('"Hello world"');
+    // the agency edited it after the first export: new text, and Telegram's edit date
+    writeFileSync(
+      edited,
+      text
+        .replace('"text": "Hello world",', '"text": "Hello world, edited", "edited": "2024-01-02T08:00:00", "edited_unixtime": "1704153600",')
+        .replace('"text": "Hello world"\n', '"text": "Hello world, edited"\n'),
+    );
+    const again = await ws.run(['import', edited]);
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(/^run 2 ok: scanned=(\d+) written=\1 new=0 changed=1 unchanged=\d+ enqueued=1 channels_done=1$/);
   });
 
   it('names the channel with --channel; a malformed export is one line with file and position, nothing written', async () => {

@@ -19,6 +19,10 @@ export interface ImportOptions {
 export interface ImportTotals extends Record<string, unknown> {
   total_scanned: number;
   total_written: number;
+  /** of the written rows: stored for the first time, with a text this import changed, read again unchanged */
+  total_new: number;
+  total_changed: number;
+  total_unchanged: number;
   total_enqueued: number;
   channels_done: number;
 }
@@ -37,7 +41,7 @@ export async function runImport(ctx: CollectorContext, options: ImportOptions) {
   }
   if (ctx.signal.aborted) throw new CancelledError();
   const meta = { path: options.path, since: options.window.since?.toISOString() ?? null, until: options.window.until?.toISOString() ?? null, enqueue: options.enqueue };
-  const totals: ImportTotals = { total_scanned: 0, total_written: 0, total_enqueued: 0, channels_done: 0 };
+  const totals: ImportTotals = { total_scanned: 0, total_written: 0, total_new: 0, total_changed: 0, total_unchanged: 0, total_enqueued: 0, channels_done: 0 };
   try {
     return await withRun(ctx, 'import', channels.map((c) => c.channelLink), meta, async (runId, t) => {
       for (const channel of channels) {
@@ -57,6 +61,9 @@ export async function runImport(ctx: CollectorContext, options: ImportOptions) {
         await upsertProgress(ctx.db, runId, channel.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
         t.total_scanned += counters.scanned;
         t.total_written += counters.inserted + counters.updated;
+        t.total_new += counters.inserted;
+        t.total_changed += counters.changed;
+        t.total_unchanged += counters.updated - counters.changed;
         t.total_enqueued += counters.enqueued;
         t.channels_done++;
       }

@@ -9,6 +9,8 @@ export interface IngestCounters {
   scanned: number;
   inserted: number;
   updated: number;
+  /** of the updated rows, those whose text this pass changed (the rest were read again unchanged) */
+  changed: number;
   enqueued: number;
   staleIgnored: number;
   /** newest and oldest message of the pass */
@@ -16,7 +18,7 @@ export interface IngestCounters {
   oldest: { id: number; date: Date } | null;
 }
 
-export const emptyCounters = (): IngestCounters => ({ scanned: 0, inserted: 0, updated: 0, enqueued: 0, staleIgnored: 0, newest: null, oldest: null });
+export const emptyCounters = (): IngestCounters => ({ scanned: 0, inserted: 0, updated: 0, changed: 0, enqueued: 0, staleIgnored: 0, newest: null, oldest: null });
 
 export interface IngestOptions {
   phase: ProgressEvent['phase'];
@@ -44,7 +46,7 @@ export async function writeBatch(
   channel: ResolvedChannel,
   messages: readonly SourceMessage[],
   options: { enqueue: boolean; force: boolean; reason?: 'edit' },
-): Promise<{ inserted: number; updated: number; staleIgnored: number; enqueued: number }> {
+): Promise<{ inserted: number; updated: number; changed: number; staleIgnored: number; enqueued: number }> {
   const rows: RawRow[] = messages.map((m) => rawRowFromMessage(channel, m));
   const onRetry = (err: unknown, attempt: number, delayMs: number) =>
     ctx.log.warn({ channel: channel.channelLink, attempt, delay_ms: delayMs, error: (err as Error).message }, 'raw_write_retry');
@@ -65,7 +67,7 @@ export async function writeBatch(
   const { result, enqueued } = await retryTransient(write, { onRetry, signal: ctx.signal });
   metrics.messagesIngested.inc({ channel: channel.channelLink, kind: options.reason === 'edit' ? 'edit' : 'new' }, options.reason === 'edit' ? result.inserted + result.updated : result.inserted);
   if (options.reason !== 'edit' && result.updated > 0) metrics.messagesIngested.inc({ channel: channel.channelLink, kind: 'seen_again' }, result.updated);
-  return { inserted: result.inserted, updated: result.updated, staleIgnored: result.staleIgnored, enqueued };
+  return { inserted: result.inserted, updated: result.updated, changed: result.textChanged.size, staleIgnored: result.staleIgnored, enqueued };
 }
 
 /**
@@ -89,6 +91,7 @@ export async function ingestHistory(
     const written = await writeBatch(ctx, channel, batch, { enqueue: options.enqueue, force: options.forceEnqueue });
     counters.inserted += written.inserted;
     counters.updated += written.updated;
+    counters.changed += written.changed;
     counters.staleIgnored += written.staleIgnored;
     counters.enqueued += written.enqueued;
     await options.onBatch?.(batch, counters);
