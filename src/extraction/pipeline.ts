@@ -6,6 +6,7 @@ import { DatabaseReuseStore, LlmExtractor } from './llm/index.ts';
 import { RulesExtractor } from './rules/index.ts';
 import { CanonicalAssignmentSchema, type CanonicalAssignment, type LlmAssignment, type Signals } from './schema.ts';
 import { buildSignals, estimatePostalCodes, geoEnrich } from './signals/index.ts';
+import { assignmentGate, type GateResult } from './gate.ts';
 import { triage } from './triage/index.ts';
 import { ExtractionError, type Extractor } from './types.ts';
 
@@ -72,18 +73,29 @@ export type PostResult =
   | { outcome: 'skipped'; reason: string; meta: Record<string, unknown> }
   | { outcome: 'ok'; items: HardenedItem[]; meta: Record<string, unknown> };
 
-/** One raw post: triage, then per item (a compilation has several) the extractor and hardening. */
+/**
+ * One raw post: triage, then per item (a compilation has several) the extractor and hardening, then the
+ * assignment gate (gate.ts): an item without evidence of a tuition request is dropped, and a post left with none
+ * is skipped as `not_assignment: <reason>`.
+ */
 export async function processPost(input: PostInput, deps: { extractor: Extractor; signal?: AbortSignal }): Promise<PostResult> {
   const t = triage({ text: input.text, isForward: input.isForward, isReply: input.isReply, deleted: input.deleted });
   if (t.action === 'skip') return { outcome: 'skipped', reason: t.reason, meta: { triage: t } };
   const items: HardenedItem[] = [];
+  const refused: GateResult[] = [];
   for (const item of t.items) {
     const started = performance.now();
     const extracted = await deps.extractor.extract(item.text, { channelLink: input.channelLink, signal: deps.signal });
     const hardened = harden(extracted.assignment, item.text, input.channelLink);
-    hardened.meta = { ...hardened.meta, extractor: extracted.meta, item_code: item.code, total_ms: Math.round(performance.now() - started) };
-    items.push(hardened);
+    const gate = assignmentGate(hardened.canonical, hardened.signals);
+    hardened.meta = { ...hardened.meta, extractor: extracted.meta, item_code: item.code, gate, total_ms: Math.round(performance.now() - started) };
+    if (gate.reason) refused.push(gate);
+    else items.push(hardened);
+  }
+  if (items.length === 0 && refused.length > 0) {
+    const gate = refused.find((g) => g.reason === 'no_request_details') ?? refused[0]!;
+    return { outcome: 'skipped', reason: `not_assignment: ${gate.reason}`, meta: { triage: { compilation: t.compilation, items: t.items.length }, gate } };
   }
   if (items.length === 0) throw new ExtractionError('triage_no_items', 'triage produced no items to extract');
-  return { outcome: 'ok', items, meta: { triage: { compilation: t.compilation, items: t.items.length } } };
+  return { outcome: 'ok', items, meta: { triage: { compilation: t.compilation, items: t.items.length, ...(refused.length ? { gated_out: refused.length } : {}) } } };
 }
