@@ -372,22 +372,24 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     // Telegram keeps the bot under flood control for 3 h, answering every call with the time left.
     const floodEnds = clock.now().getTime() + 3 * 3600_000;
     bot.failWhen((c) => (c.method === 'sendMessage' && clock.now().getTime() < floodEnds ? { status: 429, retryAfter: Math.ceil((floodEnds - clock.now().getTime()) / 1000) } : null));
-    await d.runOnce(); // one batch: all three calls went out together, all answered 429
-    expect(sends()).toHaveLength(3);
+    await d.runOnce(); // one batch: every call on the wire before the first 429 came back is answered 429
+    const limited = sends().length;
+    expect(limited).toBeGreaterThanOrEqual(1);
+    expect(limited).toBeLessThanOrEqual(3);
     for (let i = 0; i < 11; i++) {
       await clock.advance(15 * 60_000); // every 15 min for 2 h 45 min: still paused, not a single call
       await d.runOnce();
     }
-    expect(sends()).toHaveLength(3);
+    expect(sends()).toHaveLength(limited);
     expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['pending', 0]));
     // Another process sharing the bot token knows of the pause from the database and calls nothing either.
     await clock.advance(floodEnds - 60_000 - clock.now().getTime());
     expect(await dispatcher({ now: clock.now, leaseOwner: 'other:2' }).runOnce()).toMatchObject({ sent: 0 });
-    expect(sends()).toHaveLength(3);
+    expect(sends()).toHaveLength(limited);
     // Past the pause: one call goes first; only after it is answered do the others follow.
     await clock.advance(61_000);
     expect(await d.runOnce()).toMatchObject({ sent: 3, failed: 0 });
-    expect(sends().slice(3).map((c) => c.status)).toEqual([200, 200, 200]);
+    expect(sends().slice(limited).map((c) => c.status)).toEqual([200, 200, 200]);
     expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['sent', 1]));
   });
 
@@ -398,8 +400,10 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const d = dispatcher({ now: clock.now });
     bot.failWhen((c) => (c.method === 'sendMessage' ? { status: 429, retryAfter: 600 } : null));
     await d.runOnce();
+    // calls of the batch not yet on the wire when the first 429 came back are not made (the bot is paused)
     const first = sends().length;
-    expect(first).toBe(4);
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(first).toBeLessThanOrEqual(4);
     await clock.advance(601_000);
     await d.runOnce(); // the probe gets 429 again: nothing else was tried
     expect(sends()).toHaveLength(first + 1);
