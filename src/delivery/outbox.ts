@@ -8,6 +8,21 @@ async function notify(db: Queryable, payload: string): Promise<void> {
 }
 
 /**
+ * SQL: another open copy of assignment $1's job (same duplicate group) is shown, or about to be, in the chat
+ * `recipient` (an SQL expression; null = in any chat). A closed copy never counts (its messages are being
+ * deleted, or never go out), nor does a message only waiting to be deleted.
+ */
+function otherOpenCopyShown(recipient: string | null): string {
+  return `exists (
+              select 1 from assignments me
+                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
+                join deliveries o on o.assignment_id = x.id
+               where me.id = $1 and o.kind = 'broadcast'${recipient ? ` and o.recipient = ${recipient}` : ''}
+                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null
+                 and o.sync_action is distinct from 'delete')`;
+}
+
+/**
  * Queue one broadcast of an assignment per chat (pending outbox rows). Idempotent: a chat that already has a
  * row for this assignment is left alone, and so is a chat already showing (or about to show) another open
  * assignment of the same cross-agency duplicate group. Returns the number of rows inserted.
@@ -18,14 +33,7 @@ export async function queueBroadcasts(db: Queryable, assignmentId: number, chatI
   const rows = await db.query<{ id: number }>(
     `insert into deliveries (assignment_id, kind, recipient, status)
      select $1, 'broadcast', c, 'pending' from unnest($2::text[]) with ordinality as t(c, n)
-      where not exists (
-              -- only an open copy counts: a closed one's messages are being deleted, or never go out
-              select 1 from assignments me
-                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
-                join deliveries d on d.assignment_id = x.id
-               where me.id = $1 and d.kind = 'broadcast' and d.recipient = t.c
-                 and d.status in ('pending', 'sending', 'sent', 'uncertain') and d.deleted_at is null
-                 and d.sync_action is distinct from 'delete')
+      where not ${otherOpenCopyShown('t.c')}
       order by n
      on conflict (assignment_id, recipient, kind) do nothing
      returning id`,
@@ -145,17 +153,10 @@ export async function announceGroupTakeover(db: Queryable, closedAssignmentIds: 
  */
 export async function reannounceBroadcasts(db: Queryable, assignmentId: number): Promise<number> {
   // A chat where another open copy has taken over keeps that one: this message's deletion goes ahead.
-  const otherOpenCopyShown = `exists (
-              select 1 from assignments me
-                join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
-                join deliveries o on o.assignment_id = x.id
-               where me.id = $1 and o.kind = 'broadcast' and o.recipient = d.recipient
-                 and o.status in ('pending', 'sending', 'sent', 'uncertain') and o.deleted_at is null
-                 and o.sync_action is distinct from 'delete')`;
   await db.query(
     `update deliveries d set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
       where d.assignment_id = $1 and d.kind = 'broadcast' and d.sync_action = 'delete' and d.deleted_at is null
-        and coalesce(d.sync_requested_at, '-infinity'::timestamptz) <= now() and not ${otherOpenCopyShown}`,
+        and coalesce(d.sync_requested_at, '-infinity'::timestamptz) <= now() and not ${otherOpenCopyShown('d.recipient')}`,
     [assignmentId],
   );
   const rows = await db.query<{ id: number }>(
@@ -166,7 +167,7 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
             updated_at = now()
       where d.assignment_id = $1 and d.kind = 'broadcast'
         and ((d.status = 'sent' and d.deleted_at is not null) or (d.status = 'skipped' and d.error_json->>'type' in ('assignment_closed', 'assignment_not_open')))
-        and not ${otherOpenCopyShown}
+        and not ${otherOpenCopyShown('d.recipient')}
      returning d.id`,
     [assignmentId],
   );
@@ -177,12 +178,7 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
 /** Whether another open copy of this assignment's job (same duplicate group) is shown, or about to be, in some chat. */
 export async function groupBroadcastShown(db: Queryable, assignmentId: number): Promise<boolean> {
   const [r] = await db.query<{ shown: boolean }>(
-    `select exists (
-       select 1 from assignments me
-         join assignments x on x.duplicate_group_id = me.duplicate_group_id and x.id <> me.id and x.status = 'open'
-         join deliveries d on d.assignment_id = x.id
-        where me.id = $1 and d.kind = 'broadcast' and d.status in ('pending', 'sending', 'sent', 'uncertain')
-          and d.deleted_at is null and d.sync_action is distinct from 'delete') as shown`,
+    `select ${otherOpenCopyShown(null)} as shown`,
     [assignmentId],
   );
   return r?.shown ?? false;
