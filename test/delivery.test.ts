@@ -436,6 +436,32 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(sends().filter((c) => c.status === 200)).toHaveLength(6);
   });
 
+  it('simulation finding: a probe holder that died mid-call stalls the bot only for its own call time, not a fixed minute', async () => {
+    // CI, simulation seed 1 on Postgres: a worker killed while holding the probe left 23 broadcasts pending
+    // until the run's deadline – every other dispatcher waited out a 60 s probe lease although the probe call
+    // itself could not outlive the client's 5 s timeout.
+    const ag = await agency(t.db);
+    for (const chat of ['-1001', '-1002', '-1003']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);
+    const clock = testClock();
+    const dying = dispatcher({ now: clock.now, leaseOwner: 'dying:1', batchSize: 1 });
+    bot.failNext('sendMessage', { status: 429, retryAfter: 30 });
+    await dying.runOnce();
+    await clock.advance(31_000);
+    const before = sends().length;
+    bot.misbehaveNext('sendMessage', { delayMs: 1500 });
+    const abandoned = dying.runOnce(); // takes the probe; its process is treated as killed from here on
+    while (sends().length === before) await new Promise((r) => setTimeout(r, 10));
+    const other = dispatcher({ now: clock.now, leaseOwner: 'other:2' });
+    expect(await other.runOnce()).toMatchObject({ sent: 0 }); // the probe is out: wait for it
+    await clock.advance(11_000); // past twice the holder's 5 s call timeout: it is dead
+    const stats = await other.runOnce();
+    expect(stats.sent).toBeGreaterThanOrEqual(1);
+    await abandoned;
+    await settle(other);
+    expect((await rows(t.db)).map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
+    expect(sends().filter((c) => c.status === 200)).toHaveLength(3);
+  });
+
   it('issue 14 #11: the pause is kept on the database clock, so a dispatcher whose clock is behind cannot shorten it', async () => {
     const ag = await agency(t.db);
     for (const chat of ['-1001', '-1002', '-1003']) await queueBroadcasts(t.db, await assignment(t.db, ag), [chat]);

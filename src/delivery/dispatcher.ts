@@ -157,7 +157,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   // must end before the lease does, or another dispatcher could take the row for a dead one while it is in flight.
   const maxStallMs = Math.max((leaseSeconds * 1000) / 2, (leaseSeconds - (client.timeoutSeconds ?? 30) - 5) * 1000);
 
-  const flood = createFloodGate(db, client.botId ?? 'bot');
+  const flood = createFloodGate(db, client.botId ?? 'bot', 2 * (client.timeoutSeconds ?? 30) + 1);
   /**
    * This dispatcher holds the probe after a flood pause (flood.check): it sends one call, and the other rows – its
    * own and every other dispatcher's – wait until Telegram has answered it with something other than a 429 (a whole

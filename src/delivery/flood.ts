@@ -29,10 +29,12 @@ export interface FloodGate {
 
 /** A 429 without retry_after is taken as this many seconds (Telegram always sends one; a proxy might not). */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
-/** A probe holder that died is replaced after this long. */
-const PROBE_LEASE_SECONDS = 60;
-
-export function createFloodGate(db: Queryable, botId: string): FloodGate {
+/**
+ * `probeLeaseSeconds`: a probe holder that has not answered after this long is taken for dead and replaced. The
+ * probe is one Bot API call, which cannot outlive the client's timeout, so twice that timeout is enough (a fixed
+ * minute stalled every dispatcher of the bot for that minute after one killed worker).
+ */
+export function createFloodGate(db: Queryable, botId: string, probeLeaseSeconds: number): FloodGate {
   // The pause as last read: its end on this process's monotonic clock.
   let knownUntil = 0;
   const remember = (remainingMs: number) => {
@@ -79,7 +81,7 @@ export function createFloodGate(db: Queryable, botId: string): FloodGate {
           where bot_id = $1 and probe_pending and paused_until <= now()
             and (probe_owner is null or probe_owner = $2 or probe_until <= now())
          returning bot_id`,
-        [botId, owner, PROBE_LEASE_SECONDS],
+        [botId, owner, probeLeaseSeconds],
       );
       if (claimed.length > 0) return { state: 'probe' };
       return { state: 'paused', remainingMs: Math.min(1000, Math.max(50, Number(row.probe_ms ?? 1000))) };
