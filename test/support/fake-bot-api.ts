@@ -273,9 +273,12 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     if (mode === 'refuse' && !refusing) {
       refusing = true;
       wake();
+      // Requests already being served are answered (a real outage refuses new connections; one that cut calls
+      // in flight would be a reset, which the client rightly cannot tell from a call carried out): close() drops
+      // idle kept-alive sockets now and the busy ones once their answer is out.
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const stragglers = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close(() => (clearTimeout(stragglers), resolve()));
       });
       // let clients see their kept-alive connections close (else a reused one fails as a reset, not a refusal)
       await new Promise((r) => setTimeout(r, 50));
