@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIO } from '../src/cli/main.ts';
+import { catchupSourceFor, telegramSource } from '../src/cli/runtime.ts';
+import { silentLog } from '../src/collector/index.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { openPglite } from '../src/db/index.ts';
 import type { MemorySource } from '../src/telegram/memory.ts';
 import { sourceWith } from './support/collector.ts';
@@ -173,5 +176,33 @@ describe('waiting for Telegram credentials', () => {
     expect(err.join('')).toContain('"missing":["TELEGRAM_API_ID","TELEGRAM_API_HASH"]');
     abort.abort();
     expect(await running).toBe(0);
+  });
+});
+
+describe('issue 15 #2: the catch-up in the default single-login setup', () => {
+  const io = (cwd: string): CliIO => ({ out: () => {}, err: () => {}, errStream: { write: () => true }, env: {}, cwd });
+  const configFor = (env: Record<string, string>) => loadConfig({ env: { TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: 'abcdef0123456789hash', ...env }, envFile: null });
+
+  it('with no second session the catch-up reads through the tail\'s own source (login --save writes only the main session)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-single-'));
+    dirs.push(dir);
+    writeFileSync(path.join(dir, 'tutordex.session'), '1BVtsOK8Bu-main-session'); // what `tutordex login --save` wrote
+    const config = configFor({});
+    const tail = telegramSource(config, io(dir), 'collector', silentLog);
+    expect(catchupSourceFor(config, io(dir), tail, silentLog)).toBe(tail);
+  });
+
+  it('a second session (string or an existing TG_SESSION_RECOVERY file) gets its own source', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-two-'));
+    dirs.push(dir);
+    const withString = configFor({ SESSION_STRING: '1BVtsOK8Bu-main', SESSION_STRING_RECOVERY: '1BVtsOK8Bu-second' });
+    const tail = telegramSource(withString, io(dir), 'collector', silentLog);
+    const own = catchupSourceFor(withString, io(dir), tail, silentLog);
+    expect(own).not.toBe(tail);
+    expect(own.kind).toBe('gramjs');
+    writeFileSync(path.join(dir, 'tutordex_recovery.session'), '1BVtsOK8Bu-second-file');
+    const withFile = configFor({ SESSION_STRING: '1BVtsOK8Bu-main' });
+    const tail2 = telegramSource(withFile, io(dir), 'collector', silentLog);
+    expect(catchupSourceFor(withFile, io(dir), tail2, silentLog)).not.toBe(tail2);
   });
 });

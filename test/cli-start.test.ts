@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIO } from '../src/cli/main.ts';
 import { openDatabase, type Database } from '../src/db/index.ts';
+import { loadSamplePosts } from '../src/telegram/sample-feed.ts';
 import { describeEachDatabase, type TestDatabase } from './support/databases.ts';
 import { startFakeBotApi } from './support/fake-bot-api.ts';
 import { assertNoSecrets } from './support/secrets.ts';
@@ -160,8 +161,20 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
   it('issue 14 #2: a fresh start runs the sample with its channels named as sample (dashboard and /assignments) and sends nothing; a real start into that database then refuses and says how to start clean', async () => {
     const tg = target(t);
     bot.reset();
+    // issue 15 #4: another database's unfinished catch-up state in the working directory, claiming every sample
+    // channel read up to an hour from now (it made a fresh database skip its history)
+    const ahead = new Date(Date.now() + 3_600_000).toISOString();
+    mkdirSync(path.join(tg.cwd, 'state'));
+    writeFileSync(
+      path.join(tg.cwd, 'state', 'recovery_catchup_state.json'),
+      JSON.stringify({ version: 1, created_at: ahead, pipeline_version: 'v1', target_iso: ahead, cursors: Object.fromEntries(loadSamplePosts().map((p) => [p.channel, ahead])), status: 'running', last_update_at: ahead, errors: [] }),
+    );
     const r = await tutordex(SAMPLE_ARGS, { cwd: tg.cwd, env: tg.env });
     expect(r.code, r.err).toBe(0);
+    // issue 15 #5: idle means the catch-up finished too (it was never cut short)
+    const catchups = await tg.withDb((db) => db.query<{ status: string }>(`select status from ingestion_runs where run_type = 'catchup' order by id`));
+    expect(catchups).toEqual([{ status: 'ok' }]);
+    expect(await tg.withDb((db) => db.query(`select status from collector_catchup where status <> 'ok'`))).toEqual([]);
     expect(r.out).toContain('source: bundled sample feed: 16 sample channels (t.me/sample_…), 77 real agency posts; nothing is sent (no broadcast, no DMs, no tutor bot)');
     expect(r.out).toContain('broadcast off, DMs off');
     const counts = await tg.withDb(async (db) => {

@@ -1,14 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { loadCatchupState, runBackfill, runCatchup, runEnqueue, runImport, runLive, saveCatchupState } from '../src/collector/index.ts';
+import { loadCatchupCursors, runBackfill, runCatchup, runEnqueue, runImport, runLive } from '../src/collector/index.ts';
 import type { Database } from '../src/db/index.ts';
 import { UserError } from '../src/errors.ts';
 import { claim, complete, fail, skip } from '../src/queue/index.ts';
 import { latestMessageDates } from '../src/raw/index.ts';
-import { makeMessage } from '../src/telegram/memory.ts';
-import { TransientSourceError } from '../src/telegram/index.ts';
+import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
+import { TransientSourceError, type ChannelSource } from '../src/telegram/index.ts';
+import { checkHealth } from '../src/web/health.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { channel, context, jobs, minutes, rawRows, sourceWith, testConfig, T0 } from './support/collector.ts';
 
@@ -179,7 +180,7 @@ describeEachDatabase('tail', (t) => {
     const source = sourceWith({ alpha: 0 });
     const abort = new AbortController();
     const ctx = context(t.db, { signal: abort.signal });
-    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null, stateFile: path.join(tmp(), 'state.json') });
+    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null });
     while (!(await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 20));
     source.post('t.me/alpha', makeMessage({ id: 1, date: minutes(1), text: 'P5 Math $40/h' }));
@@ -211,7 +212,7 @@ describeEachDatabase('tail edits (issue 14 #12)', (t) => {
   it('an edit event that leaves the text alone does not reset the job being processed; one with new text re-enqueues it', async () => {
     const source = sourceWith({ alpha: 0 });
     const abort = new AbortController();
-    const live = runLive(context(t.db, { signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: null, stateFile: path.join(tmp(), 'state.json') });
+    const live = runLive(context(t.db, { signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: null });
     while (!(await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 20));
     source.post('t.me/alpha', makeMessage({ id: 1, date: minutes(1), text: 'P5 Math $40/h' }));
@@ -236,55 +237,51 @@ describeEachDatabase('catch-up', (t) => {
     await runBackfill(context(t.db), source, backfillOptions({ channels: ['t.me/alpha'], window: { since: null, until: minutes(upTo + 1) } }));
   }
 
-  it('heals the downtime gap from the newest stored message to now, in chunks, with overlap and no duplicates', async () => {
+  it('heals the downtime gap from the newest stored message to the moment the tail listens (plus overlap), in chunks, with overlap and no duplicates', async () => {
     const source = sourceWith({ alpha: 600 }); // posts every minute for 10 hours
     await seed(source, 100);
-    const stateFile = path.join(tmp(), 'state', 'catchup.json');
-    const now = () => minutes(602);
-    const ctx = context(t.db, { config: testConfig({ chunkHours: 2, overlapMinutes: 10, targetLagMinutes: 0, queueLowWatermark: 100_000 }) });
+    const ctx = context(t.db, { config: testConfig({ chunkHours: 2, overlapMinutes: 10, queueLowWatermark: 100_000 }) });
     const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
-    const result = await runCatchup(ctx, source, [channel('alpha')], { stateFile, snapshot, now });
+    const result = await runCatchup(ctx, source, [channel('alpha')], { snapshot, listeningSince: minutes(592) });
     expect(result.status).toBe('ok');
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
     expect((await jobs(t.db)).length).toBe(600);
-    // slices: from the stored cursor (minute 100) to the target (minute 602), 2 h each, starting 10 min early
+    // slices: from the stored cursor (minute 100) to listening + overlap (minute 602), 2 h each, starting 10 min early
     const slices = source.historyCalls.filter((c) => c.request.since).map((c) => [c.request.since!.getTime(), c.request.until!.getTime()]);
     expect(slices[0]).toEqual([minutes(90).getTime(), minutes(220).getTime()]);
     expect(slices.at(-1)![1]).toBe(minutes(602).getTime());
-    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    expect(state).toMatchObject({ version: 1, status: 'ok', target_iso: minutes(602).toISOString(), cursors: { 't.me/alpha': minutes(602).toISOString() } });
+    expect(await loadCatchupCursors(t.db)).toEqual(new Map([['t.me/alpha', expect.objectContaining({ status: 'ok', target: minutes(602), readUntil: minutes(602), lastError: null })]]));
   });
 
-  it('a restart mid-catch-up keeps the cursors, recomputes the target, and heals the whole gap', async () => {
+  it('a restart mid-catch-up resumes at the durable cursor, reaches the new listening moment, and heals the whole gap', async () => {
     const source = sourceWith({ alpha: 600 });
     await seed(source, 100);
-    const stateFile = path.join(tmp(), 'catchup.json');
-    const config = testConfig({ chunkHours: 1, overlapMinutes: 0, targetLagMinutes: 0, maxAttempts: 1, queueLowWatermark: 100_000 });
+    const config = testConfig({ chunkHours: 1, overlapMinutes: 0, maxAttempts: 1, queueLowWatermark: 100_000 });
     source.beforeYield = (_l, m) => {
       if (m.id === 300) throw new Error('process killed');
     };
     const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
-    await expect(runCatchup(context(t.db, { config }), source, [channel('alpha')], { stateFile, snapshot, now: () => minutes(400) })).rejects.toThrow('process killed');
-    const broken = loadCatchupState(stateFile)!;
-    expect(broken.status).toBe('running');
-    expect(broken.cursors['t.me/alpha']).toBe(minutes(280).toISOString());
-    expect(broken.errors).toHaveLength(1);
+    await expect(runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot, listeningSince: minutes(399) })).rejects.toThrow('process killed');
+    const broken = (await loadCatchupCursors(t.db)).get('t.me/alpha')!;
+    expect(broken).toMatchObject({ status: 'error', readUntil: minutes(280), target: minutes(400), lastError: 'process killed' });
     expect((await runs(t.db)).at(-1)).toMatchObject({ run_type: 'catchup', status: 'error' });
 
     // back up much later: the old target (minute 400) would leave 400..602 missing forever
     source.beforeYield = null;
     const later = await latestMessageDates(t.db, ['t.me/alpha']);
-    await runCatchup(context(t.db, { config }), source, [channel('alpha')], { stateFile, snapshot: later, now: () => minutes(602) });
+    await runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot: later, listeningSince: minutes(601) });
+    expect(source.historyCalls.at(-1)!.request.until).toEqual(minutes(602));
+    expect(source.historyCalls.filter((c) => c.request.since).map((c) => c.request.since!.getTime()).slice(4)[0]).toBe(minutes(280).getTime()); // resumed, not restarted
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
-    expect(loadCatchupState(stateFile)).toMatchObject({ status: 'ok', target_iso: minutes(602).toISOString() });
+    expect((await loadCatchupCursors(t.db)).get('t.me/alpha')).toMatchObject({ status: 'ok', target: minutes(602), lastError: null });
   });
 
   it('a backlog above the watermark delays the next round until the queue drains', async () => {
     const source = sourceWith({ alpha: 200 });
     await seed(source, 100); // leaves 100 pending jobs
-    const config = testConfig({ chunkHours: 1, overlapMinutes: 0, targetLagMinutes: 0, queueLowWatermark: 10, checkIntervalSeconds: 0.02 });
+    const config = testConfig({ chunkHours: 1, overlapMinutes: 0, queueLowWatermark: 10, checkIntervalSeconds: 0.02 });
     const ctx = context(t.db, { config });
-    const run = runCatchup(ctx, source, [channel('alpha')], { stateFile: path.join(tmp(), 's.json'), snapshot: await latestMessageDates(t.db, ['t.me/alpha']), now: () => minutes(201) });
+    const run = runCatchup(ctx, source, [channel('alpha')], { snapshot: await latestMessageDates(t.db, ['t.me/alpha']), listeningSince: minutes(200) });
     await new Promise((r) => setTimeout(r, 150));
     expect(source.historyCalls.filter((c) => c.request.since).length).toBe(0); // still waiting
     expect(ctx.log.lines.some((l) => l.event === 'recovery_wait_queue')).toBe(true);
@@ -304,32 +301,182 @@ describeEachDatabase('catch-up', (t) => {
     expect(result.status).toBe('ok');
     expect((await rawRows(t.db)).length).toBe(200);
   });
-
-  it('corrupt or finished state files start fresh', async () => {
-    const dir = tmp();
-    const file = path.join(dir, 'state.json');
-    saveCatchupState(file, { version: 1, created_at: T0.toISOString(), pipeline_version: 'v1', target_iso: T0.toISOString(), cursors: {}, status: 'ok', last_update_at: T0.toISOString(), errors: [] });
-    expect(loadCatchupState(file)?.status).toBe('ok');
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(file, '{ not json');
-    expect(loadCatchupState(file)).toBeNull();
-  });
 });
+
+/** A memory channel whose posts are dated relative to the real clock (runLive takes the listening moment from it). */
+function recentChannel(name: string, minutesAgo: number[]) {
+  const now = Date.now();
+  const source = new MemorySource();
+  source.addChannel(channel(name), minutesAgo.map((ago, i) => makeMessage({ id: i + 1, date: new Date(now - ago * 60_000), text: `${name} post ${i + 1}` })));
+  return source;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describeEachDatabase('live', (t) => {
   it('captures catch-up cursors before the tail writes, so a fresh post cannot hide the gap', async () => {
-    const source = sourceWith({ alpha: 50 });
-    await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: minutes(21) } })); // stored 1..20
+    const source = recentChannel('alpha', Array.from({ length: 50 }, (_, i) => 100 - i)); // 100..51 minutes ago
+    await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: new Date(Date.now() - 80.5 * 60_000) } })); // stored 1..20
+    expect((await rawRows(t.db)).length).toBe(20);
     const abort = new AbortController();
-    const config = testConfig({ chunkHours: 72, overlapMinutes: 5, targetLagMinutes: 0, queueLowWatermark: 1000 });
-    const stateFile = path.join(tmp(), 'live.json');
-    const live = runLive(context(t.db, { config, signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, stateFile });
+    const config = testConfig({ chunkHours: 72, overlapMinutes: 5, queueLowWatermark: 1000 });
+    let outcome: string | null = null;
+    const live = runLive(context(t.db, { config, signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (outcome = o) });
+    await waitFor('the tail to listen', async () => (await t.db.query(`select 1 from ingestion_runs where run_type = 'live' and status = 'running'`)).length > 0);
     source.post('t.me/alpha', makeMessage({ id: 51, date: new Date() })); // the tail sees a brand-new post at once
-    for (let i = 0; i < 200 && loadCatchupState(stateFile)?.status !== 'ok'; i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor('the catch-up', async () => outcome !== null);
     abort.abort();
     expect((await live).status).toBe('cancelled');
+    expect(outcome).toBe('ok');
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
     expect((await runs(t.db)).map((r) => [r.run_type, r.status])).toEqual([['backfill', 'ok'], ['live', 'cancelled'], ['catchup', 'ok']]);
+  });
+
+  it('issue 15 #1: posts made in the last minutes before a restart (before the tail listens) are collected by the catch-up', async () => {
+    // stored up to 30 minutes ago; then TutorDex was down; posts 20, 2 and 1 minutes and 5 seconds before it listens
+    const source = recentChannel('alpha', [60, 45, 30, 20, 2, 1, 5 / 60]);
+    await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: new Date(Date.now() - 25 * 60_000) } }));
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3]);
+    const abort = new AbortController();
+    let outcome: string | null = null;
+    const live = runLive(context(t.db, { config: testConfig({ overlapMinutes: 10, queueLowWatermark: 1000 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (outcome = o) });
+    await waitFor('the catch-up', async () => outcome !== null);
+    abort.abort();
+    await live;
+    expect(outcome).toBe('ok');
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect((await jobs(t.db)).map((j) => j.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const [cursor] = [...(await loadCatchupCursors(t.db)).values()];
+    const [liveRun] = await t.db.query<{ started_at: Date }>(`select started_at from ingestion_runs where run_type = 'live'`);
+    expect(cursor!.target.getTime()).toBeGreaterThan(liveRun!.started_at.getTime()); // past the moment the tail listened
+  });
+
+  it('issue 15 #3: posts whose updates were lost while the connection was down are fetched after the reconnect', async () => {
+    const source = recentChannel('alpha', [10, 9]);
+    await runBackfill(context(t.db), source, backfillOptions());
+    const abort = new AbortController();
+    const ctx = context(t.db, { config: testConfig({ gapCheckMinutes: 0 }), signal: abort.signal });
+    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null });
+    await waitFor('the tail to listen', async () => (await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length > 0);
+    source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(), text: 'heard live' }));
+    await source.settle();
+    source.dropConnection();
+    source.post('t.me/alpha', makeMessage({ id: 4, date: new Date(), text: 'posted while down' }));
+    source.post('t.me/alpha', makeMessage({ id: 5, date: new Date(), text: 'also while down' }));
+    source.edit('t.me/alpha', 3, 'heard live (edited while down)', new Date());
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3]); // the source really dropped them
+    source.restoreConnection();
+    await waitFor('the gap check', async () => (await rawRows(t.db)).length === 5);
+    source.post('t.me/alpha', makeMessage({ id: 6, date: new Date(), text: 'after' }));
+    await source.settle();
+    abort.abort();
+    const result = await live;
+    expect((await rawRows(t.db)).map((r) => [r.message_id, r.raw_text])).toEqual([
+      [1, 'alpha post 1'],
+      [2, 'alpha post 2'],
+      [3, 'heard live'], // an edit lost with the connection is not above the newest id: a catch-up or backfill re-read finds it
+      [4, 'posted while down'],
+      [5, 'also while down'],
+      [6, 'after'],
+    ]);
+    expect((await jobs(t.db)).map((j) => j.message_id)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.totals).toMatchObject({ newMessages: 2, gapFilled: 2 });
+    expect(ctx.log.lines.filter((l) => l.event === 'raw_tail_gap_filled').map((l) => l.fields)).toEqual([expect.objectContaining({ reason: 'reconnect', above_id: 3, recovered: 2 })]);
+  });
+
+  it('issue 15 #3: the periodic gap check finds a post whose update never came, without any reconnect', async () => {
+    const source = recentChannel('alpha', [10]);
+    await runBackfill(context(t.db), source, backfillOptions());
+    const abort = new AbortController();
+    const live = runLive(context(t.db, { config: testConfig({ gapCheckMinutes: 0.002 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: null });
+    await waitFor('the tail to listen', async () => (await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length > 0);
+    source.post('t.me/alpha', makeMessage({ id: 2, date: new Date(), text: 'no update for this one' }), { silent: true });
+    await waitFor('the periodic gap check', async () => (await rawRows(t.db)).length === 2);
+    abort.abort();
+    expect((await live).totals).toMatchObject({ newMessages: 0, gapFilled: 1 });
+  });
+
+  it('issue 15 #2: a failing catch-up is recorded per channel with its reason and turns /health red; the tail goes on; the next good catch-up clears it', async () => {
+    const source = recentChannel('alpha', [30, 20]);
+    await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: new Date(Date.now() - 25 * 60_000) } }));
+    const broken = new MemorySource().addChannel(channel('alpha'));
+    broken.beforeYield = () => {};
+    const refusing: ChannelSource = {
+      kind: 'memory',
+      historyOrder: 'newest-first',
+      resolve: (ref) => broken.resolve(ref),
+      // eslint-disable-next-line require-yield
+      history: async function* () {
+        throw new UserError('no Telegram session file at /srv/tutordex_recovery.session; run tutordex login --save to create it');
+      },
+      subscribe: (channels, onEvent, hooks) => broken.subscribe(channels, onEvent, hooks),
+      close: async () => {},
+    };
+    const abort = new AbortController();
+    let outcome: string | null = null;
+    const live = runLive(context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: refusing, onCatchupSettled: (o) => (outcome = o) });
+    await waitFor('the catch-up to fail', async () => outcome !== null);
+    expect(outcome).toBe('error');
+    const health = await checkHealth(t.db);
+    expect(health.ok).toBe(false);
+    expect(health.checks.find((c) => c.name === 'catchup')).toMatchObject({ ok: false, detail: expect.stringContaining('t.me/alpha') });
+    expect(health.checks.find((c) => c.name === 'catchup')!.detail).toContain('run tutordex login --save');
+    source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(), text: 'the tail still works' }));
+    await source.settle();
+    abort.abort();
+    await live;
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 3]); // post 2 (20 min ago) is the unread gap
+
+    let again: string | null = null;
+    const abort2 = new AbortController();
+    const fixed = runLive(context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort2.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (again = o) });
+    await waitFor('the catch-up', async () => again !== null);
+    abort2.abort();
+    await fixed;
+    expect(again).toBe('ok');
+    expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3]);
+    expect((await checkHealth(t.db)).checks.find((c) => c.name === 'catchup')).toMatchObject({ ok: true });
+  });
+
+  it('issue 15 #4: a state file in the working directory that does not name this database is never used; one that does seeds its cursors once', async () => {
+    const source = recentChannel('alpha', Array.from({ length: 40 }, (_, i) => 200 - i * 5)); // 200..5 minutes ago
+    const dir = tmp();
+    const file = path.join(dir, 'recovery_catchup_state.json');
+    // another database's finished catch-up: its cursors say everything up to now was read
+    const stateOf = (database: string | undefined, status: string) =>
+      writeFileSync(file, JSON.stringify({ version: 1, ...(database ? { database } : {}), status, target_iso: new Date().toISOString(), cursors: { 't.me/alpha': new Date(Date.now() - 60_000).toISOString() }, errors: [] }));
+    stateOf(undefined, 'running');
+    const abort = new AbortController();
+    let outcome: string | null = null;
+    const ctx = context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort.signal });
+    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: source, legacyStateFile: { path: file, databaseLocation: t.db.location }, onCatchupSettled: (o) => (outcome = o) });
+    await waitFor('the catch-up', async () => outcome !== null);
+    abort.abort();
+    await live;
+    expect((await rawRows(t.db)).length).toBe(40); // nothing skipped on another database's word
+    expect(ctx.log.lines.some((l) => l.event === 'recovery_state_file_ignored')).toBe(true);
+    expect(readFileSync(file, 'utf8')).toContain('t.me/alpha'); // left alone
+
+    // a file that names this database, unfinished: its cursor is where a channel with no row resumes, once
+    await t.db.query(`delete from collector_catchup`);
+    stateOf(t.db.location, 'running');
+    const abort2 = new AbortController();
+    outcome = null;
+    const ctx2 = context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort2.signal });
+    const second = runLive(ctx2, source, { channels: ['t.me/alpha'], catchupSource: source, legacyStateFile: { path: file, databaseLocation: t.db.location }, onCatchupSettled: (o) => (outcome = o) });
+    await waitFor('the catch-up', async () => outcome !== null);
+    abort2.abort();
+    await second;
+    expect(ctx2.log.lines.find((l) => l.event === 'recovery_state_file_imported')?.fields).toMatchObject({ seeded: 1 });
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(`${file}.imported`)).toBe(true);
   });
 });
 
@@ -402,9 +549,9 @@ describeEachDatabase('issue 14 #12: re-reading an unchanged message never resets
     await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: minutes(101) }, batchSize: 50 }));
     const running = await spreadStatuses(t.db, 't.me/alpha', { processing: 95, failed: 96, skipped: 97, ok: 98 });
     const before = await jobState(t.db, 't.me/alpha');
-    const ctx = context(t.db, { config: testConfig({ chunkHours: 2, overlapMinutes: 10, targetLagMinutes: 0, queueLowWatermark: 100_000 }) });
+    const ctx = context(t.db, { config: testConfig({ chunkHours: 2, overlapMinutes: 10, queueLowWatermark: 100_000 }) });
     const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
-    const result = await runCatchup(ctx, source, [channel('alpha')], { stateFile: path.join(tmp(), 'catchup.json'), snapshot, now: () => minutes(131) });
+    const result = await runCatchup(ctx, source, [channel('alpha')], { snapshot, listeningSince: minutes(121) });
     expect(result.status).toBe('ok');
     expect(source.historyCalls.some((c) => c.request.since && c.request.since <= minutes(95))).toBe(true); // the overlap was re-read
     const after = await jobState(t.db, 't.me/alpha');

@@ -100,7 +100,7 @@ describe('environment', () => {
     expect(c.database).toEqual({ kind: 'pglite', dataDir: '/srv/app/.tutordex/db' });
     expect(c.extractionQueueEnabled).toBe(true);
     expect(c.worker).toMatchObject({ broadcast: false, dms: false, oneshot: false, maxJobs: 0, batchSize: 10, maxAttempts: 3, staleProcessingSeconds: 900 });
-    expect(c.recovery).toMatchObject({ enabled: true, checkIntervalSeconds: 30, chunkHours: 6, overlapMinutes: 10, targetLagMinutes: 2 });
+    expect(c.recovery).toMatchObject({ enabled: true, checkIntervalSeconds: 30, chunkHours: 6, overlapMinutes: 10, gapCheckMinutes: 5 });
     expect(c.telegram).toMatchObject({ sessionFile: 'tutordex.session', recoverySessionFile: 'tutordex_recovery.session' });
     expect(c.extractionMode).toBe('rules');
   });

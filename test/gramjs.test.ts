@@ -7,7 +7,8 @@ import { Api } from 'telegram';
 import type { EventBuilder } from 'telegram/events/common.js';
 import { DeletedMessage, DeletedMessageEvent } from 'telegram/events/DeletedMessage.js';
 import { EditedMessage, EditedMessageEvent } from 'telegram/events/EditedMessage.js';
-import { NewMessage, NewMessageEvent } from 'telegram/events/index.js';
+import { NewMessage, NewMessageEvent, Raw } from 'telegram/events/index.js';
+import { UpdateConnectionState } from 'telegram/network/index.js';
 import { FloodWaitError, RPCError } from 'telegram/errors/index.js';
 import { AuthKey } from 'telegram/crypto/AuthKey.js';
 import { StringSession } from 'telegram/sessions/index.js';
@@ -299,6 +300,15 @@ class FakeClient implements GramjsClient {
     const builderFor = event instanceof EditedMessageEvent ? EditedMessage : event instanceof NewMessageEvent ? NewMessage : DeletedMessage;
     for (const [callback, builder] of [...this.handlers]) if (builder.constructor === builderFor) callback(event);
   }
+  /** GramJS's connection pseudo-update, given to the Raw handlers whose own filter takes it (as GramJS does). */
+  emitConnectionState(state: number) {
+    const update = new UpdateConnectionState(state);
+    for (const [callback, builder] of [...this.handlers]) {
+      if (!(builder instanceof Raw)) continue;
+      void builder.resolve(this as never); // GramJS resolves a builder before its first dispatch (Raw's is synchronous)
+      if (builder.filter(update as never)) callback(update);
+    }
+  }
 }
 
 interface Harness {
@@ -570,7 +580,7 @@ describe('GramjsSource: subscribe', () => {
       await gate.promise;
       handled++;
     });
-    expect(h.client.handlers).toHaveLength(3);
+    expect(h.client.handlers).toHaveLength(4);
     h.client.emit(newEvent(post({ id: 1 })));
     let stopped = false;
     const stopping = sub.stop().then(() => (stopped = true));
@@ -585,9 +595,26 @@ describe('GramjsSource: subscribe', () => {
     expect(handled).toBe(1);
   });
 
-  it('reconnects a dropped client with backoff', async () => {
+  it('issue 15 #3: tells the subscriber each time GramJS says the connection is back (its own reconnects), not when it drops', async () => {
+    const h = harness();
+    let reconnected = 0;
+    const sub = await h.source.subscribe([foo], async () => {}, { onReconnected: () => reconnected++ });
+    h.client.emitConnectionState(UpdateConnectionState.disconnected);
+    h.client.emitConnectionState(UpdateConnectionState.broken);
+    expect(reconnected).toBe(0);
+    h.client.emitConnectionState(UpdateConnectionState.connected);
+    expect(reconnected).toBe(1);
+    h.client.emit(newEvent(post({ id: 1 }))); // a message is not a connection state
+    expect(reconnected).toBe(1);
+    await sub.stop();
+    h.client.emitConnectionState(UpdateConnectionState.connected);
+    expect(reconnected).toBe(1);
+  });
+
+  it('reconnects a dropped client with backoff (and tells the subscriber)', async () => {
     const h = harness({ reconnectCheckSeconds: 0.01 });
-    const sub = await h.source.subscribe([foo], async () => {});
+    let reconnected = 0;
+    const sub = await h.source.subscribe([foo], async () => {}, { onReconnected: () => reconnected++ });
     let failures = 2;
     h.client.connectImpl = async () => {
       if (failures-- > 0) throw new Error('ECONNRESET');
@@ -599,6 +626,7 @@ describe('GramjsSource: subscribe', () => {
     expect(h.logs.filter((l) => l.event === 'telegram_reconnect').map((l) => l.fields.attempt)).toEqual([1, 2, 3]);
     expect(h.sleeps).toEqual([1000, 2000]);
     expect(h.logs.map((l) => l.event)).toContain('telegram_reconnected');
+    expect(reconnected).toBe(1);
     await sub.stop();
   });
 

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatchupState } from '../src/collector/index.ts';
 import { openPglite } from '../src/db/index.ts';
 import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import { EXAMPLES } from './support/assignments.ts';
@@ -195,11 +194,11 @@ describe('README "Running in production" recipes, run as written on the embedded
     expect(before).toBeLessThan(24);
 
     const started = Date.now();
-    const stateFile = path.join(ws.dir, 'state/recovery_catchup_state.json');
-    await runLine(byTitle('Downtime recovery').lines[0]!, async () => {
-      const state = loadCatchupState(stateFile);
-      return state?.status === 'ok' && Date.parse(state.last_update_at) >= started;
+    await runLine(byTitle('Downtime recovery').lines[0]!, async (metricsUrl) => {
+      const { latest } = (await (await fetch(`${metricsUrl}/api/catchup`)).json()) as { latest: { status: string; started_at: string } | null };
+      return latest?.status === 'ok' && Date.parse(latest.started_at) >= started - 1000;
     });
+    expect(existsSync(path.join(ws.dir, 'state'))).toBe(false); // catch-up state is in the database, not the working directory
     const raw = await query<{ channel_link: string; n: number; distinct_ids: number; max_id: number }>(
       `select channel_link, count(*)::int as n, count(distinct message_id)::int as distinct_ids, max(message_id)::int as max_id from telegram_messages_raw group by 1 order by 1`,
     );

@@ -34,7 +34,7 @@ describeEachDatabase('web: health, metrics, API', (t) => {
   it('/health: 200 with details on a fresh database; 503 naming the check when the queue is stale or the tail is silent', async () => {
     const ok = await json<HealthResponse>('/health');
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ ok: true, checks: [expect.objectContaining({ name: 'database', ok: true }), expect.objectContaining({ name: 'tail', ok: true }), expect.objectContaining({ name: 'queue', ok: true })] });
+    expect(ok.body).toEqual({ ok: true, checks: [expect.objectContaining({ name: 'database', ok: true }), expect.objectContaining({ name: 'tail', ok: true }), expect.objectContaining({ name: 'queue', ok: true }), expect.objectContaining({ name: 'catchup', ok: true })] });
 
     await postAndEnqueue(t.db, [{ channel: 't.me/x', messageId: 1, text: 'post' }]);
     await t.db.query(`update telegram_extractions set updated_at = now() - interval '2 hours'`);

@@ -16,7 +16,7 @@ import { ConfigError, UserError } from '../errors.ts';
 import { formatQueueStats, withDatabase } from './commands.ts';
 import { table } from './format.ts';
 import { createProgress } from './progress.ts';
-import { createLogger, telegramSource, type CliIO } from './runtime.ts';
+import { catchupSourceFor, createLogger, telegramSource, type CliIO } from './runtime.ts';
 import { startDashboard } from './web-commands.ts';
 
 export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -133,11 +133,11 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
         await withCollector(shared, false, async (ctx) => {
           if (!(await credentialsOrWait(config, io, ctx.log, ctx.signal))) return;
           const source = telegramSource(config, io, 'collector', ctx.log);
-          const catchupSource = name === 'live' && config.recovery.enabled ? telegramSource(config, io, 'catchup', ctx.log) : null;
+          const catchupSource = name === 'live' && config.recovery.enabled ? catchupSourceFor(config, io, source, ctx.log) : null;
           const web = config.web.metricsPort === null ? null : await startDashboard(ctx.db, config, '127.0.0.1', config.web.metricsPort);
           if (web) io.err(`metrics: ${web.url}/metrics   health: ${web.url}/health`);
           try {
-            const result = await runLive(ctx, source, { channels, catchupSource, stateFile: stateFile(config, io.cwd) });
+            const result = await runLive(ctx, source, { channels, catchupSource, legacyStateFile: { path: stateFile(config, io.cwd), databaseLocation: ctx.db.location } });
             summary(io, result);
           } finally {
             await source.close();
@@ -208,7 +208,7 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
       }
       const config = shared.getConfig();
       await withDatabase(config, async (db) => {
-        const report = await collectStatus(db, { runId: opts.runId, runType: opts.runType as RunType | undefined, pipelineVersion: config.pipelineVersion, stateFile: stateFile(config, io.cwd) });
+        const report = await collectStatus(db, { runId: opts.runId, runType: opts.runType as RunType | undefined, pipelineVersion: config.pipelineVersion });
         if (opts.json) return io.out(JSON.stringify(report, null, 2));
         if (!report.run) {
           throw new UserError(opts.runId !== undefined ? `no ingestion run with id ${opts.runId}` : 'no ingestion runs found');
@@ -224,10 +224,12 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
         io.out('');
         io.out(`queue (${config.pipelineVersion}):`);
         io.out(formatQueueStats(report.queue));
-        if (report.catchup) {
+        if (report.catchup.length > 0) {
           const c = report.catchup;
+          const failed = c.filter((x) => x.status === 'error');
           io.out('');
-          io.out(`catch-up: ${c.status}, target ${c.target_iso}, ${Object.values(c.cursors).filter((v) => v >= c.target_iso).length}/${Object.keys(c.cursors).length} channels caught up${c.errors.length ? `, last error: ${c.errors[c.errors.length - 1]!.error}` : ''}`);
+          io.out(`catch-up: ${c.filter((x) => x.status === 'ok').length}/${c.length} channels caught up${failed.length ? `, ${failed.length} failed (last error: ${failed[0]!.lastError})` : ''}`);
+          io.out(table(['channel', 'status', 'read until', 'target', 'updated'], c.map((x) => [x.channelLink, x.status, x.readUntil.toISOString(), x.target.toISOString(), x.updatedAt.toISOString()])));
         }
       });
     });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { format } from 'node:util';
 import createDebug from 'debug';
@@ -42,8 +44,21 @@ export function createLogger(config: Config, io: CliIO, level?: string): Log & {
 }
 
 /**
- * The Telegram source for a purpose. The catch-up gets its own session (SESSION_STRING_RECOVERY or the
- * TG_SESSION_RECOVERY file), so it never shares one with the tail.
+ * The source the catch-up reads through. A second session (SESSION_STRING_RECOVERY, or an existing
+ * TG_SESSION_RECOVERY file) keeps its history reads off the tail's connection; without one – the default
+ * single-login setup, `tutordex login --save` – the catch-up shares the tail's source, which is safe: reading
+ * history beside the update stream on one session is what Telegram clients do.
+ */
+export function catchupSourceFor(config: Config, io: CliIO, tailSource: ChannelSource, log: Log): ChannelSource {
+  if (io.telegramSource) return io.telegramSource('catchup', config);
+  const t = config.telegram;
+  const ownSession = t.recoverySessionString !== null || existsSync(path.resolve(io.cwd, t.recoverySessionFile));
+  return ownSession ? telegramSource(config, io, 'catchup', log) : tailSource;
+}
+
+/**
+ * The Telegram source for a purpose: the collector's session (SESSION_STRING or the TG_SESSION file), or for
+ * 'catchup' the second session (SESSION_STRING_RECOVERY or the TG_SESSION_RECOVERY file); see catchupSourceFor.
  */
 export function telegramSource(config: Config, io: CliIO, purpose: SourcePurpose, log: Log): ChannelSource {
   if (io.telegramSource) return io.telegramSource(purpose, config);
@@ -57,7 +72,7 @@ export function telegramSource(config: Config, io: CliIO, purpose: SourcePurpose
   return new GramjsSource({
     apiId: t.apiId!,
     apiHash: t.apiHash!,
-    session: sessionString ? { kind: 'string', value: sessionString } : { kind: 'file', path: sessionFile },
+    session: sessionString ? { kind: 'string', value: sessionString } : { kind: 'file', path: path.resolve(io.cwd, sessionFile) },
     log: (level, event, fields) => log[level](fields, event),
   });
 }

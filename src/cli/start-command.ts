@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadCatchupState, runLive, type CollectorContext } from '../collector/index.ts';
+import { runLive, type CatchupOutcome, type CollectorContext } from '../collector/index.ts';
 import { scrubSecrets, startSource, type Config, type StartSource } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
 import { UserError } from '../errors.ts';
@@ -15,7 +15,7 @@ import { resolveWorkerSettings, runWorkerService } from '../worker/index.ts';
 import { intOption } from './collector-commands.ts';
 import { withDatabase } from './commands.ts';
 import { startTutorBot } from './bot-command.ts';
-import { createLogger, telegramSource, type CliIO } from './runtime.ts';
+import { catchupSourceFor, createLogger, telegramSource, type CliIO } from './runtime.ts';
 import { DEFAULT_WEB_PORT, startDashboard } from './web-commands.ts';
 
 interface Shared {
@@ -129,7 +129,7 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           await checkDatabaseFor(mode, db, config);
           const feed = mode === 'sample' ? sampleFeed() : null;
           const source: ChannelSource = feed ? feed.source : telegramSource(config, io, 'collector', log);
-          const catchupSource: ChannelSource | null = feed ? feed.source : config.recovery.enabled ? telegramSource(config, io, 'catchup', log) : null;
+          const catchupSource: ChannelSource | null = feed ? feed.source : config.recovery.enabled ? catchupSourceFor(config, io, source, log) : null;
           const channels = feed ? feed.channels : config.channels;
           const web = opts.web === false ? null : await startDashboard(db, config, '127.0.0.1', opts.port);
           io.out(`TutorDex is running on ${db.location}`);
@@ -144,10 +144,10 @@ export function registerStartCommand(program: Command, shared: Shared): void {
           );
           io.out('  look: tutordex status · tutordex queue stats · tutordex tutors list   (Ctrl-C stops)');
           const ctx: CollectorContext = { db, config, log, signal: stop.signal };
-          const stateFile = path.resolve(io.cwd, config.env.values.RECOVERY_CATCHUP_STATE_FILE);
-          const startedAt = Date.now();
+          const legacyStateFile = { path: path.resolve(io.cwd, config.env.values.RECOVERY_CATCHUP_STATE_FILE), databaseLocation: db.location };
+          let catchupOutcome: CatchupOutcome | null = null;
           let collectorDone = false;
-          const collector = runLive(ctx, source, { channels, catchupSource, stateFile })
+          const collector = runLive(ctx, source, { channels, catchupSource, legacyStateFile, onCatchupSettled: (outcome) => (catchupOutcome = outcome) })
             .catch((err: Error) => {
               const message = scrubSecrets(err.message, config.secrets);
               log.error({ error: message }, 'start_collector_failed');
@@ -164,17 +164,18 @@ export function registerStartCommand(program: Command, shared: Shared): void {
               })
             : null;
           // The catch-up reads the sample's history first; its live posts come after, so they cannot fill the queue
-          // the catch-up waits on, and `--exit-when-idle` cannot stop before the history is in.
-          const caughtUp = () => {
-            const state = loadCatchupState(stateFile);
-            return !config.recovery.enabled || collectorDone || (state?.status === 'ok' && Date.parse(state.last_update_at) >= startedAt);
-          };
+          // the catch-up waits on. Idle (`--exit-when-idle`) means collector, catch-up and worker all done: the
+          // catch-up has settled, the sample (if any) is replayed, and the queue is empty.
+          const caughtUp = () => collectorDone || catchupOutcome !== null;
           const replay = feed
             ? (async () => {
                 while (!caughtUp() && !stop.signal.aborted) await sleep(50, stop.signal);
                 return feed.replay(opts.replayInterval, stop.signal);
               })()
-            : new Promise<number>(() => {});
+            : (async () => {
+                while (!caughtUp() && !stop.signal.aborted) await sleep(200, stop.signal);
+                return 0;
+              })();
           let replayed = false;
           void replay.then(() => (replayed = true));
 

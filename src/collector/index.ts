@@ -1,8 +1,9 @@
 export { type CollectorContext, type Log, type ProgressEvent, silentLog, CancelledError } from './context.ts';
 export { runBackfill, backfillChannel, type BackfillOptions, type BackfillTotals } from './backfill.ts';
-export { runLive, type LiveOptions } from './live.ts';
+export { runLive, type LiveOptions, type CatchupOutcome } from './live.ts';
 export { runTailLoop, type TailStats } from './tail.ts';
-export { runCatchup, loadCatchupState, saveCatchupState, initialCatchupState, type CatchupState, type CatchupOptions } from './catchup.ts';
+export { runCatchup, catchupTarget, type CatchupOptions } from './catchup.ts';
+export { loadCatchupCursors, failedCatchups, type CatchupCursor, type CatchupStatus } from './catchup-state.ts';
 export { runEnqueue, type EnqueueOptions } from './enqueue.ts';
 export { runImport, type ImportOptions } from './import.ts';
 export { collectStatus, type StatusReport } from './status.ts';

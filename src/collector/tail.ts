@@ -1,9 +1,9 @@
 import { metrics } from '../metrics/index.ts';
 import { retryTransient } from '../db/index.ts';
-import { markDeleted, upsertChannel } from '../raw/index.ts';
+import { markDeleted, newestMessageIds, upsertChannel } from '../raw/index.ts';
 import type { ChannelEvent, ChannelSource, ResolvedChannel } from '../telegram/index.ts';
 import { sleep, type CollectorContext } from './context.ts';
-import { writeBatch } from './ingest.ts';
+import { ingestHistory, writeBatch } from './ingest.ts';
 import { heartbeat, upsertProgress } from './runs.ts';
 
 interface ChannelCounters {
@@ -20,12 +20,18 @@ export interface TailStats {
   edits: number;
   deletes: number;
   errors: number;
+  /** posts found by gap checks that no update had brought (lost while the connection was down) */
+  gapFilled: number;
 }
 
 export interface TailOptions {
   runId: number;
   /** how often progress rows and the run heartbeat are written */
   flushIntervalMs?: number;
+  /** the subscription is live: from now on every event reaches the tail (the catch-up reads up to here) */
+  onListening?: (at: Date) => void;
+  /** how often to check each channel for posts above its newest stored id (null/0: only after reconnects) */
+  gapCheckIntervalMs?: number | null;
 }
 
 const untilDatabaseIsBack = (ctx: CollectorContext) => ({
@@ -52,7 +58,7 @@ export async function runTailLoop(
   const counters = new Map<string, ChannelCounters>(
     channels.map((c) => [c.channelLink, { scanned: 0, inserted: 0, updated: 0, errors: 0, lastMessageId: null, lastMessageDate: null }]),
   );
-  const stats: TailStats = { newMessages: 0, edits: 0, deletes: 0, errors: 0 };
+  const stats: TailStats = { newMessages: 0, edits: 0, deletes: 0, errors: 0, gapFilled: 0 };
   const dirty = new Set<string>();
   const enqueue = ctx.config.extractionQueueEnabled;
 
@@ -112,8 +118,46 @@ export async function runTailLoop(
     }
   };
 
-  const subscription = await source.subscribe(channels, handle);
+  /**
+   * Updates lost while the connection was down are never replayed by Telegram. So after every reconnect, and
+   * every `gapCheckIntervalMs` as a safety net, each channel's history above its newest stored id is read (an
+   * empty answer when nothing was missed). One check at a time; a request during a check runs once it ends.
+   * A channel with nothing stored is left to the catch-up or a backfill.
+   */
+  let checking: Promise<void> | null = null;
+  let checkAgain: string | null = null;
+  const checkGaps = (reason: 'reconnect' | 'interval'): void => {
+    if (ctx.signal.aborted) return;
+    if (checking) {
+      checkAgain = reason;
+      return;
+    }
+    checking = (async () => {
+      for (let next: string | null = reason; next && !ctx.signal.aborted; next = checkAgain) {
+        checkAgain = null;
+        const newest = await newestMessageIds(ctx.db, channels.map((c) => c.channelLink)).catch(() => new Map<string, number>());
+        for (const channel of channels) {
+          const above = newest.get(channel.channelLink);
+          if (above === undefined || ctx.signal.aborted) continue;
+          try {
+            const found = await ingestHistory(ctx, source, channel, { since: null, until: null, minId: above }, { phase: 'tail', batchSize: 100, maxMessages: null, enqueue, forceEnqueue: false });
+            stats.gapFilled += found.inserted;
+            if (found.inserted > 0) ctx.log.warn({ channel: channel.channelLink, reason: next, above_id: above, recovered: found.inserted }, 'raw_tail_gap_filled');
+          } catch (err) {
+            if (ctx.signal.aborted) break;
+            stats.errors++;
+            ctx.log.warn({ channel: channel.channelLink, reason: next, error: (err as Error).message }, 'raw_tail_gap_check_failed');
+          }
+        }
+      }
+    })().finally(() => (checking = null));
+  };
+
+  const subscription = await source.subscribe(channels, handle, { onReconnected: () => checkGaps('reconnect') });
   ctx.log.info({ channels: channels.map((c) => c.channelLink), source: source.kind, pipeline_version: ctx.config.pipelineVersion }, 'raw_tail_start');
+  options.onListening?.(new Date());
+  const gapTimer = options.gapCheckIntervalMs ? setInterval(() => checkGaps('interval'), options.gapCheckIntervalMs) : null;
+  gapTimer?.unref();
   let endedBySource = false;
   void subscription.ended.then(() => (endedBySource = !ctx.signal.aborted));
   const interval = options.flushIntervalMs ?? 5_000;
@@ -121,7 +165,9 @@ export async function runTailLoop(
     await Promise.race([sleep(interval, ctx.signal), subscription.ended]);
     await flush();
   }
+  if (gapTimer) clearInterval(gapTimer);
   await subscription.stop();
+  await checking;
   await flush();
   return { stats, endedBySource };
 }

@@ -34,7 +34,8 @@ export interface Config {
     checkIntervalSeconds: number;
     chunkHours: number;
     overlapMinutes: number;
-    targetLagMinutes: number;
+    /** tail: how often to read each channel above its newest stored post (0 = only after reconnects) */
+    gapCheckMinutes: number;
     queueLowWatermark: number;
     maxAttempts: number;
     baseBackoffSeconds: number;
@@ -173,7 +174,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       checkIntervalSeconds: e.RECOVERY_CATCHUP_CHECK_INTERVAL_SECONDS,
       chunkHours: e.RECOVERY_CATCHUP_CHUNK_HOURS,
       overlapMinutes: e.RECOVERY_CATCHUP_OVERLAP_MINUTES,
-      targetLagMinutes: e.RECOVERY_CATCHUP_TARGET_LAG_MINUTES,
+      gapCheckMinutes: e.RECOVERY_GAP_CHECK_MINUTES,
       queueLowWatermark: e.RECOVERY_CATCHUP_QUEUE_LOW_WATERMARK,
       maxAttempts: e.RECOVERY_BACKFILL_MAX_ATTEMPTS,
       baseBackoffSeconds: e.RECOVERY_BACKFILL_BASE_BACKOFF_SECONDS,

@@ -5,6 +5,7 @@ export {
   knownChannelLinks,
   markDeleted,
   latestMessageDates,
+  newestMessageIds,
   type RawRow,
   type UpsertResult,
 } from './raw.ts';

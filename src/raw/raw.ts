@@ -214,3 +214,14 @@ export async function latestMessageDates(db: Queryable, channelLinks: readonly s
   );
   return new Map(rows.filter((r) => r.latest !== null).map((r) => [r.channel_link, r.latest]));
 }
+
+/** Highest stored message id per channel (deleted rows included): where a gap check reads from. */
+export async function newestMessageIds(db: Queryable, channelLinks: readonly string[]): Promise<Map<string, number>> {
+  const rows = await db.query<{ channel_link: string; newest: number | string | null }>(
+    `select l.link as channel_link,
+            (select max(r.message_id) from telegram_messages_raw r where r.channel_link = l.link) as newest
+       from unnest($1::text[]) as l(link)`,
+    [channelLinks],
+  );
+  return new Map(rows.filter((r) => r.newest !== null).map((r) => [r.channel_link, Number(r.newest)]));
+}

@@ -6,9 +6,10 @@ import type { Entity, EntityLike } from 'telegram/define.js';
 import type { EventBuilder } from 'telegram/events/common.js';
 import { DeletedMessage, type DeletedMessageEvent } from 'telegram/events/DeletedMessage.js';
 import { EditedMessage, type EditedMessageEvent } from 'telegram/events/EditedMessage.js';
-import { NewMessage, type NewMessageEvent } from 'telegram/events/index.js';
+import { NewMessage, Raw, type NewMessageEvent } from 'telegram/events/index.js';
 import { FloodWaitError, RPCError } from 'telegram/errors/index.js';
 import { Logger, LogLevel } from 'telegram/extensions/Logger.js';
+import { UpdateConnectionState } from 'telegram/network/index.js';
 import { StringSession } from 'telegram/sessions/index.js';
 import { normalizeChannelRef } from '../config/channels.ts';
 import { UserError } from '../errors.ts';
@@ -21,6 +22,7 @@ import {
   type ResolvedChannel,
   type SourceMessage,
   type Subscription,
+  type SubscriptionHooks,
 } from './types.ts';
 
 export type GramjsLog = (level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
@@ -458,7 +460,7 @@ export class GramjsSource implements ChannelSource {
 
   // --- live events ---------------------------------------------------------------------------------------------
 
-  async subscribe(channels: ResolvedChannel[], onEvent: (event: ChannelEvent) => Promise<void>): Promise<Subscription> {
+  async subscribe(channels: ResolvedChannel[], onEvent: (event: ChannelEvent) => Promise<void>, hooks: SubscriptionHooks = {}): Promise<Subscription> {
     const client = await this.retrying('connect', {}, () => this.ready());
     const byId = new Map<string, ResolvedChannel>();
     for (const channel of channels) {
@@ -466,7 +468,7 @@ export class GramjsSource implements ChannelSource {
       if (id) byId.set(id, channel); // events carry the caller's own ResolvedChannel objects
     }
     const delivery = new OrderedDelivery(onEvent, (level, event, fields) => this.log(level, event, fields));
-    const handlers = this.eventHandlers(byId, delivery);
+    const handlers = this.eventHandlers(byId, delivery, hooks);
     for (const [callback, builder] of handlers) client.addEventHandler(callback, builder);
     this.log('info', 'telegram_subscribed', { channels: channels.map((c) => c.channelLink) });
 
@@ -474,7 +476,10 @@ export class GramjsSource implements ChannelSource {
     const ended = new Promise<void>((resolve) => (endSubscription = resolve));
     const supervisor = new ReconnectSupervisor({
       isConnected: () => this.closed || (Boolean(this.client?.connected) && !this.dropping),
-      reconnect: () => this.ready(),
+      reconnect: async () => {
+        await this.ready();
+        hooks.onReconnected?.();
+      },
       log: (level, event, fields) => this.log(level, event, fields),
       sleep: this.sleep,
       intervalMs: (this.options.reconnectCheckSeconds ?? 5) * 1000,
@@ -499,7 +504,7 @@ export class GramjsSource implements ChannelSource {
     return subscription;
   }
 
-  private eventHandlers(byId: Map<string, ResolvedChannel>, delivery: OrderedDelivery): [EventCallback, EventBuilder][] {
+  private eventHandlers(byId: Map<string, ResolvedChannel>, delivery: OrderedDelivery, hooks: SubscriptionHooks): [EventCallback, EventBuilder][] {
     const guarded = <E>(kind: string, handle: (event: E) => void) => (event: E) => {
       try {
         handle(event); // only maps and queues; GramJS awaits this, so it must not wait for onEvent
@@ -517,7 +522,16 @@ export class GramjsSource implements ChannelSource {
       const channel = id === null ? null : byId.get(id);
       if (channel !== undefined) delivery.push({ kind: 'delete', channel, messageIds: [...event.deletedIds] });
     };
+    // GramJS reconnects by itself after a dropped socket and says so only through this pseudo-update; whatever
+    // was posted while it was down is not replayed, so the subscriber is told to read it.
+    const onConnectionState = (update: UpdateConnectionState) => {
+      if (update.state === UpdateConnectionState.connected) {
+        this.log('info', 'telegram_connection_restored', {});
+        hooks.onReconnected?.();
+      }
+    };
     return [
+      [guarded('connection', onConnectionState), new Raw({ types: [UpdateConnectionState] })],
       [guarded('new', onMessage('new')), new NewMessage({})],
       [guarded('edit', onMessage('edit')), new EditedMessage({})],
       [guarded('delete', onDelete), new DeletedMessage({})],

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.ts';
-import type { ChannelEvent, ChannelSource, HistoryRequest, ResolvedChannel, SourceMessage, Subscription } from './types.ts';
+import type { ChannelEvent, ChannelSource, HistoryRequest, ResolvedChannel, SourceMessage, Subscription, SubscriptionHooks } from './types.ts';
 
 /** Build a SourceMessage with defaults (tests and fakes). */
 export function makeMessage(fields: Partial<SourceMessage> & { id: number; date: Date }): SourceMessage {
@@ -34,7 +34,9 @@ export class MemorySource implements ChannelSource {
   readonly kind = 'memory';
   readonly historyOrder = 'newest-first' as const;
   private readonly channels = new Map<string, MemoryChannel>();
-  private readonly subscribers = new Set<{ links: Set<string>; deliver: (e: ChannelEvent) => void }>();
+  private readonly subscribers = new Set<{ links: Set<string>; deliver: (e: ChannelEvent) => void; hooks: SubscriptionHooks }>();
+  /** false between dropConnection() and restoreConnection(): live events are lost, as Telegram's are */
+  private connected = true;
   private readonly inFlight = new Set<Promise<void>>();
   /** history calls made, for assertions */
   readonly historyCalls: { channelLink: string; request: Omit<HistoryRequest, 'signal'> }[] = [];
@@ -73,12 +75,13 @@ export class MemorySource implements ChannelSource {
     }
   }
 
-  async subscribe(channels: ResolvedChannel[], onEvent: (event: ChannelEvent) => Promise<void>): Promise<Subscription> {
+  async subscribe(channels: ResolvedChannel[], onEvent: (event: ChannelEvent) => Promise<void>, hooks: SubscriptionHooks = {}): Promise<Subscription> {
     const chains = new Map<string, Promise<void>>();
     let stop!: () => void;
     const ended = new Promise<void>((resolve) => (stop = resolve));
     const sub = {
       links: new Set(channels.map((c) => c.channelLink)),
+      hooks,
       deliver: (event: ChannelEvent) => {
         const key = event.channel?.channelLink ?? '';
         const next = (chains.get(key) ?? Promise.resolve()).then(() => onEvent(event)).catch(() => {});
@@ -103,7 +106,19 @@ export class MemorySource implements ChannelSource {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
+  /** The connection drops: posts, edits and deletes still happen on the channel, but no subscriber hears of them. */
+  dropConnection(): void {
+    this.connected = false;
+  }
+
+  /** The connection is back: subscribers are told (and nothing missed is replayed, as with Telegram). */
+  restoreConnection(): void {
+    this.connected = true;
+    for (const s of this.subscribers) s.hooks.onReconnected?.();
+  }
+
   private emit(event: ChannelEvent): void {
+    if (!this.connected) return;
     for (const s of this.subscribers) {
       if (event.channel === null || s.links.has(event.channel.channelLink)) s.deliver(event);
     }

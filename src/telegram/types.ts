@@ -63,6 +63,14 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+export interface SubscriptionHooks {
+  /**
+   * The connection came back after a drop. Telegram does not replay what was posted meanwhile (GramJS's
+   * catch-up is a stub), so the caller reads the history it missed.
+   */
+  onReconnected?: () => void;
+}
+
 export interface ChannelSource {
   /** Short name for logs and run meta: gramjs, desktop-export, memory. */
   readonly kind: string;
@@ -79,7 +87,7 @@ export interface ChannelSource {
    * Live events for these channels. `onEvent` is awaited; the source delivers the events of one channel in the
    * order Telegram sent them and does not call `onEvent` again for that channel until the previous call settled.
    */
-  subscribe(channels: ResolvedChannel[], onEvent: (event: ChannelEvent) => Promise<void>): Promise<Subscription>;
+  subscribe(channels: ResolvedChannel[], onEvent: (event: ChannelEvent) => Promise<void>, hooks?: SubscriptionHooks): Promise<Subscription>;
   close(): Promise<void>;
 }
 

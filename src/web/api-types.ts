@@ -111,5 +111,5 @@ export interface AgenciesResponse {
 
 export interface HealthResponse {
   ok: boolean;
-  checks: { name: 'database' | 'tail' | 'queue'; ok: boolean; detail: string }[];
+  checks: { name: 'database' | 'tail' | 'queue' | 'catchup'; ok: boolean; detail: string }[];
 }

@@ -1,3 +1,4 @@
+import { failedCatchups } from '../collector/index.ts';
 import type { Queryable } from '../db/index.ts';
 import type { HealthResponse } from './api-types.ts';
 
@@ -24,7 +25,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Health of the whole pipeline, not a constant "ok" (B20): the database answers; a running tail has a recent
- * heartbeat; the oldest claimable job is not stuck. A failing check names itself.
+ * heartbeat; the oldest claimable job is not stuck; no channel's catch-up has failed. A failing check names itself.
  */
 export async function checkHealth(db: Queryable, options: HealthOptions = DEFAULT_HEALTH): Promise<HealthResponse> {
   const checks: HealthResponse['checks'] = [];
@@ -52,5 +53,17 @@ export async function checkHealth(db: Queryable, options: HealthOptions = DEFAUL
   else if (row.pending_age > options.pendingMaxAgeSeconds) {
     checks.push({ name: 'queue', ok: false, detail: `oldest pending job waits ${Math.round(row.pending_age)} s (limit ${options.pendingMaxAgeSeconds} s)` });
   } else checks.push({ name: 'queue', ok: true, detail: `oldest pending job waits ${Math.round(row.pending_age)} s` });
+  // A failed catch-up means the downtime's posts were never read: red until a catch-up of those channels succeeds.
+  const failed = await failedCatchups(db).catch(() => null);
+  if (failed === null) checks.push({ name: 'catchup', ok: false, detail: 'catch-up state unreadable' });
+  else if (failed.length === 0) checks.push({ name: 'catchup', ok: true, detail: 'no failed catch-up' });
+  else {
+    const channels = failed.map((f) => f.channelLink);
+    checks.push({
+      name: 'catchup',
+      ok: false,
+      detail: `catch-up failed for ${channels.length} channel(s) (${channels.slice(0, 3).join(', ')}${channels.length > 3 ? ', …' : ''}): ${failed[0]!.lastError ?? 'unknown error'}; posts made while TutorDex was down are unread until it succeeds (fix the cause, then restart live)`,
+    });
+  }
   return { ok: checks.every((c) => c.ok), checks };
 }

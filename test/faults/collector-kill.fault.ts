@@ -2,7 +2,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describePostgres, type TestDatabase } from '../support/databases.ts';
 import type { FaultFeed } from './support/collector-child.ts';
-import { loadCatchupState } from '../../src/collector/catchup.ts';
+import { loadCatchupCursors } from '../../src/collector/index.ts';
 import { RUN_ABANDONED_AFTER_SECONDS } from '../../src/collector/runs.ts';
 import { buildFeed, FAULT_VERSION, killAt, rawCount, runToEnd, scratch, spawnCollector, writeFeed } from './support/collector-kill.ts';
 
@@ -258,10 +258,8 @@ describePostgres('fault: collector killed -9 during backfill and during catch-up
         const file = writeFeed(dir, `catchup-${round}`, feed);
         const env = {
           ...baseEnv(t.url!, dir),
-          RECOVERY_CATCHUP_STATE_FILE: path.join(dir, `catchup-state-${round}.json`),
           RECOVERY_CATCHUP_CHUNK_HOURS: '1',
           RECOVERY_CATCHUP_OVERLAP_MINUTES: '10',
-          RECOVERY_CATCHUP_TARGET_LAG_MINUTES: '2',
           RECOVERY_CATCHUP_QUEUE_LOW_WATERMARK: '100000000',
         };
         // what was stored before the collector went down: the oldest SEEDED posts of every channel
@@ -274,9 +272,9 @@ describePostgres('fault: collector killed -9 during backfill and during catch-up
         const f = await verify(t, expected);
         const runs = await runsSince(t, runsBefore);
         const rerunRuns = runs.filter((r) => !killedRuns.some((k) => k.id === r.id));
-        const state = loadCatchupState(env.RECOVERY_CATCHUP_STATE_FILE)!;
-        expect(state.status).toBe('ok');
-        expect(Object.values(state.cursors).every((c) => c === state.target_iso)).toBe(true);
+        const cursors = [...(await loadCatchupCursors(t.db, links)).values()];
+        expect(cursors).toHaveLength(links.length);
+        for (const c of cursors) expect([c.status, c.readUntil.getTime()]).toEqual(['ok', c.target.getTime()]);
         expect(rerunRuns.find((r) => r.run_type === 'catchup')?.status).toBe('ok');
         expect(rerunRuns.find((r) => r.run_type === 'live')?.status).toBe('cancelled');
         expectKilledRunsClosed(killedRuns, runs);

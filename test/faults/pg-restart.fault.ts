@@ -113,7 +113,7 @@ describe.skipIf(unavailable !== null)('fault: Postgres restart under a running w
       },
     };
     let tailEnded = false;
-    const tail = runLive(ctx, source, { channels: CHANNELS.map((ch) => ch.channelLink), catchupSource: null, stateFile: path.join(stateDir, 'catchup.json') }).finally(
+    const tail = runLive(ctx, source, { channels: CHANNELS.map((ch) => ch.channelLink), catchupSource: null }).finally(
       () => (tailEnded = true),
     );
     for (let i = 0; !tailLog.lines.some((l) => l.event === 'raw_tail_start'); i++) {

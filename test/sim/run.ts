@@ -322,7 +322,7 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     const collectorLog = recordingLog();
     logs.push(collectorLog);
     const collectorDb = await pool(2);
-    const collector = runLive({ db: collectorDb, config: testConfig(), log: collectorLog, signal: collectorAbort.signal }, source, { channels: s.agencies, catchupSource: null, stateFile: '' }).catch(
+    const collector = runLive({ db: collectorDb, config: testConfig(), log: collectorLog, signal: collectorAbort.signal }, source, { channels: s.agencies, catchupSource: null }).catch(
       (err: Error) => collectorLog.error({ error: err.message }, 'sim_collector_crashed'),
     );
     await source.subscribed;

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { runCli, type CliIO } from '../../../src/cli/main.ts';
-import { loadCatchupState } from '../../../src/collector/catchup.ts';
+import { openDatabase } from '../../../src/db/index.ts';
 import { makeMessage, MemorySource } from '../../../src/telegram/memory.ts';
 
 export interface FaultPost {
@@ -66,12 +66,23 @@ async function main(): Promise<number> {
   const started = Date.now();
   let watcher: NodeJS.Timeout | null = null;
   if (command === 'live') {
-    const stateFile = process.env.RECOVERY_CATCHUP_STATE_FILE;
-    if (!stateFile) throw new Error('RECOVERY_CATCHUP_STATE_FILE must be set for live');
+    // stop once this process's catch-up has finished (its run row is ok)
+    const url = process.env.DATABASE_URL;
+    if (!url) throw new Error('DATABASE_URL must be set for live');
+    const watchDb = await openDatabase({ kind: 'postgres', url, source: 'DATABASE_URL' });
+    let busy = false;
     watcher = setInterval(() => {
-      const s = loadCatchupState(stateFile);
-      if (s?.status === 'ok' && Date.parse(s.last_update_at) >= started) abort.abort();
+      if (busy) return;
+      busy = true;
+      void watchDb
+        .query<{ status: string }>(`select status from ingestion_runs where run_type = 'catchup' and started_at >= $1 order by id desc limit 1`, [new Date(started - 1000)])
+        .then(([run]) => {
+          if (run?.status === 'ok') abort.abort();
+        })
+        .catch(() => {})
+        .finally(() => (busy = false));
     }, 50);
+    abort.signal.addEventListener('abort', () => void watchDb.close().catch(() => {}), { once: true });
   }
 
   const io: CliIO = {
