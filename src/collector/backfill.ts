@@ -1,6 +1,6 @@
 import type { TimeWindow } from '../config/index.ts';
 import type { Queryable } from '../db/index.ts';
-import { upsertChannel } from '../raw/index.ts';
+import { adoptChannel } from '../raw/index.ts';
 import { TransientSourceError, type ChannelSource, type ResolvedChannel, type SourceMessage } from '../telegram/index.ts';
 import { CancelledError, sleep, type CollectorContext } from './context.ts';
 import { emptyCounters, ingestHistory, type IngestCounters } from './ingest.ts';
@@ -89,12 +89,14 @@ export async function backfillChannel(
   channel: ResolvedChannel,
   runId: number,
   options: BackfillOptions,
+  /** the channel as stored (adoptChannel); the source is asked for `channel` */
+  stored: ResolvedChannel = channel,
 ): Promise<{ counters: IngestCounters; resumed: boolean }> {
   const enqueue = ctx.config.extractionQueueEnabled;
-  const ingestOptions = { phase: 'backfill' as const, batchSize: options.batchSize, enqueue, forceEnqueue: options.forceEnqueue };
+  const ingestOptions = { phase: 'backfill' as const, batchSize: options.batchSize, enqueue, forceEnqueue: options.forceEnqueue, storeAs: stored };
   const counters = emptyCounters();
   const report = () =>
-    upsertProgress(ctx.db, runId, channel.channelLink, {
+    upsertProgress(ctx.db, runId, stored.channelLink, {
       scanned: counters.scanned,
       inserted: counters.inserted,
       updated: counters.updated,
@@ -109,7 +111,7 @@ export async function backfillChannel(
     return { counters, resumed: false };
   }
 
-  const cp = await openCheckpoint(ctx.db, channel.channelLink, options.window, runId, options.restart);
+  const cp = await openCheckpoint(ctx.db, stored.channelLink, options.window, runId, options.restart);
   const resumed = cp.cursorMessageId !== null;
   // Above `top` (only when resuming an open-ended window), then below `cursor`; both are durable.
   let above = resumed && options.window.until === null ? cp.topMessageId : null;
@@ -163,12 +165,14 @@ export async function runBackfill(ctx: CollectorContext, source: ChannelSource, 
   // Resolve every channel before writing anything: an unknown channel fails the command, not half a run.
   const channels: ResolvedChannel[] = [];
   for (const ref of options.channels) channels.push(await source.resolve(ref));
-  return withRun(ctx, 'backfill', channels.map((c) => c.channelLink), meta, async (runId, t) => {
-    for (const channel of channels) {
+  const stored: ResolvedChannel[] = [];
+  for (const channel of channels) stored.push(await adoptChannel(ctx.db, channel));
+  return withRun(ctx, 'backfill', stored.map((c) => c.channelLink), meta, async (runId, t) => {
+    for (const [i, channel] of channels.entries()) {
       if (ctx.signal.aborted) throw new CancelledError();
-      await upsertChannel(ctx.db, channel);
-      ctx.log.info({ channel: channel.channelLink, run_id: runId }, 'raw_backfill_channel_start');
-      const { counters, resumed } = await backfillChannel(ctx, source, channel, runId, options);
+      const as = stored[i]!;
+      ctx.log.info({ channel: as.channelLink, run_id: runId }, 'raw_backfill_channel_start');
+      const { counters, resumed } = await backfillChannel(ctx, source, channel, runId, options, as);
       if (ctx.signal.aborted) {
         t.total_scanned += counters.scanned;
         t.total_written += counters.inserted + counters.updated;
@@ -178,9 +182,9 @@ export async function runBackfill(ctx: CollectorContext, source: ChannelSource, 
       t.total_scanned += counters.scanned;
       t.total_written += counters.inserted + counters.updated;
       t.total_enqueued += counters.enqueued;
-      if (resumed) t.resumed_channels.push(channel.channelLink);
+      if (resumed) t.resumed_channels.push(as.channelLink);
       t.channels_done++;
-      ctx.log.info({ channel: channel.channelLink, scanned: counters.scanned, written: counters.inserted + counters.updated, enqueued: counters.enqueued, resumed }, 'raw_backfill_channel_done');
+      ctx.log.info({ channel: as.channelLink, scanned: counters.scanned, written: counters.inserted + counters.updated, enqueued: counters.enqueued, resumed }, 'raw_backfill_channel_done');
     }
   }, totals);
 }

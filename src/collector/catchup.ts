@@ -13,6 +13,8 @@ export interface CatchupOptions {
   listeningSince: Date;
   /** how far back a channel with nothing stored (and no catch-up row) starts */
   lookbackHours?: number;
+  /** each channel as stored (adoptChannel), by the link the source knows it under; default: as the source has it */
+  stored?: Map<string, ResolvedChannel>;
 }
 
 /**
@@ -41,7 +43,8 @@ export interface CatchupTotals extends Record<string, unknown> {
  */
 export async function runCatchup(ctx: CollectorContext, source: ChannelSource, channels: ResolvedChannel[], options: CatchupOptions) {
   const r = ctx.config.recovery;
-  const links = channels.map((c) => c.channelLink);
+  const storedAs = (c: ResolvedChannel) => options.stored?.get(c.channelLink) ?? c;
+  const links = channels.map((c) => storedAs(c).channelLink);
   const target = catchupTarget(options.listeningSince, r.overlapMinutes);
   const fallback = new Date(options.listeningSince.getTime() - (options.lookbackHours ?? 168) * 3_600_000);
   const previous = await loadCatchupCursors(ctx.db, links);
@@ -68,18 +71,19 @@ export async function runCatchup(ctx: CollectorContext, source: ChannelSource, c
         }
         let progressed = false;
         for (const channel of channels) {
-          const cursor = cursors.get(channel.channelLink)!;
+          const stored = storedAs(channel);
+          const cursor = cursors.get(stored.channelLink)!;
           if (cursor.getTime() >= target.getTime()) continue;
           const sliceEnd = new Date(Math.min(target.getTime(), cursor.getTime() + r.chunkHours * 3_600_000));
           const since = new Date(cursor.getTime() - r.overlapMinutes * 60_000);
-          const counters = await readSlice(ctx, source, channel, since, sliceEnd);
-          await upsertProgress(ctx.db, runId, channel.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
+          const counters = await readSlice(ctx, source, channel, stored, since, sliceEnd);
+          await upsertProgress(ctx.db, runId, stored.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
           t.slices++;
           t.total_scanned += counters.scanned;
           t.total_written += counters.inserted + counters.updated;
           t.total_enqueued += counters.enqueued;
-          cursors.set(channel.channelLink, sliceEnd);
-          await advanceCatchup(ctx.db, channel.channelLink, sliceEnd);
+          cursors.set(stored.channelLink, sliceEnd);
+          await advanceCatchup(ctx.db, stored.channelLink, sliceEnd);
           progressed = true;
           if (ctx.signal.aborted) throw new CancelledError();
         }
@@ -95,16 +99,16 @@ export async function runCatchup(ctx: CollectorContext, source: ChannelSource, c
   }
 }
 
-async function readSlice(ctx: CollectorContext, source: ChannelSource, channel: ResolvedChannel, since: Date, until: Date) {
+async function readSlice(ctx: CollectorContext, source: ChannelSource, channel: ResolvedChannel, stored: ResolvedChannel, since: Date, until: Date) {
   const r = ctx.config.recovery;
   for (let attempt = 1; ; attempt++) {
     try {
-      ctx.log.info({ channel: channel.channelLink, since: since.toISOString(), until: until.toISOString(), attempt }, 'recovery_catchup_window_start');
-      return await ingestHistory(ctx, source, channel, { since, until }, { phase: 'catchup', batchSize: 200, maxMessages: null, enqueue: ctx.config.extractionQueueEnabled, forceEnqueue: false });
+      ctx.log.info({ channel: stored.channelLink, since: since.toISOString(), until: until.toISOString(), attempt }, 'recovery_catchup_window_start');
+      return await ingestHistory(ctx, source, channel, { since, until }, { phase: 'catchup', batchSize: 200, maxMessages: null, enqueue: ctx.config.extractionQueueEnabled, forceEnqueue: false, storeAs: stored });
     } catch (err) {
       if (ctx.signal.aborted || attempt >= r.maxAttempts) throw err;
       const waitMs = Math.min(300_000, r.baseBackoffSeconds * 1000 * 2 ** (attempt - 1)) + 100 * attempt;
-      ctx.log.warn({ channel: channel.channelLink, attempt, wait_ms: waitMs, error: (err as Error).message }, 'recovery_backfill_attempt_failed');
+      ctx.log.warn({ channel: stored.channelLink, attempt, wait_ms: waitMs, error: (err as Error).message }, 'recovery_backfill_attempt_failed');
       await sleep(waitMs, ctx.signal);
     }
   }

@@ -1,6 +1,7 @@
 import type { TimeWindow } from '../config/index.ts';
 import { retryTransient } from '../db/index.ts';
 import { enqueueRawWindow, type RawWindowPage } from '../queue/index.ts';
+import { storedLinksFor } from '../raw/index.ts';
 import { CancelledError, type CollectorContext } from './context.ts';
 import { withRun } from './lifecycle.ts';
 import { upsertProgress } from './runs.ts';
@@ -32,8 +33,10 @@ export async function runEnqueue(ctx: CollectorContext, options: EnqueueOptions)
     force: options.force,
   };
   const totals: EnqueueTotals = { total_scanned: 0, total_enqueued: 0 };
-  return withRun(ctx, 'enqueue', options.channels, meta, async (runId, t) => {
-    for (const channelLink of options.channels) {
+  // a channel given by another of its links (t.me/c/<id> for one stored under its username) is found all the same
+  const channels = await storedLinksFor(ctx.db, options.channels);
+  return withRun(ctx, 'enqueue', channels, meta, async (runId, t) => {
+    for (const channelLink of channels) {
       const [{ n: total } = { n: 0 }] = await ctx.db.query<{ n: number }>(
         `select count(*) as n from telegram_messages_raw where channel_link = $1 and deleted_at is null
            and ($2::timestamptz is null or message_date >= $2::timestamptz) and ($3::timestamptz is null or message_date < $3::timestamptz)`,

@@ -1,5 +1,5 @@
 import type { TimeWindow } from '../config/index.ts';
-import { upsertChannel } from '../raw/index.ts';
+import { adoptChannel } from '../raw/index.ts';
 import { DesktopExportSource } from '../telegram/index.ts';
 import { CancelledError, type CollectorContext } from './context.ts';
 import { ingestHistory } from './ingest.ts';
@@ -46,7 +46,7 @@ export async function runImport(ctx: CollectorContext, options: ImportOptions) {
     return await withRun(ctx, 'import', channels.map((c) => c.channelLink), meta, async (runId, t) => {
       for (const channel of channels) {
         if (ctx.signal.aborted) throw new CancelledError();
-        await upsertChannel(ctx.db, channel);
+        const stored = await adoptChannel(ctx.db, channel);
         const total = expected.get(channel.channelLink) ?? null;
         const onProgress = ctx.onProgress;
         const channelCtx = { ...ctx, onProgress: onProgress && ((e: Parameters<typeof onProgress>[0]) => onProgress({ ...e, total })) };
@@ -56,9 +56,10 @@ export async function runImport(ctx: CollectorContext, options: ImportOptions) {
           maxMessages: null,
           enqueue: options.enqueue,
           forceEnqueue: false,
+          storeAs: stored,
         });
         if (ctx.signal.aborted) throw new CancelledError();
-        await upsertProgress(ctx.db, runId, channel.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
+        await upsertProgress(ctx.db, runId, stored.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
         t.total_scanned += counters.scanned;
         t.total_written += counters.inserted + counters.updated;
         t.total_new += counters.inserted;

@@ -29,6 +29,8 @@ export interface IngestOptions {
   enqueue: boolean;
   /** re-enqueue every message read, changed or not (--force-enqueue) */
   forceEnqueue: boolean;
+  /** the channel as stored (adoptChannel), when the source knows it under another link */
+  storeAs?: ResolvedChannel;
   /** after each batch is durably written and enqueued */
   onBatch?: (batch: SourceMessage[], counters: IngestCounters) => Promise<void>;
 }
@@ -82,13 +84,14 @@ export async function ingestHistory(
   options: IngestOptions,
   counters: IngestCounters = emptyCounters(),
 ): Promise<IngestCounters> {
+  const stored = options.storeAs ?? channel;
   let buffer: SourceMessage[] = [];
   let pass = 0;
   const flush = async () => {
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
-    const written = await writeBatch(ctx, channel, batch, { enqueue: options.enqueue, force: options.forceEnqueue });
+    const written = await writeBatch(ctx, stored, batch, { enqueue: options.enqueue, force: options.forceEnqueue });
     counters.inserted += written.inserted;
     counters.updated += written.updated;
     counters.changed += written.changed;
@@ -98,7 +101,7 @@ export async function ingestHistory(
     const last = batch[batch.length - 1]!;
     ctx.onProgress?.({
       phase: options.phase,
-      channelLink: channel.channelLink,
+      channelLink: stored.channelLink,
       scanned: counters.scanned,
       written: counters.inserted + counters.updated,
       total: null,

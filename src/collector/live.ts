@@ -1,4 +1,4 @@
-import { latestMessageDates } from '../raw/index.ts';
+import { adoptChannel, latestMessageDates } from '../raw/index.ts';
 import type { ChannelSource, ResolvedChannel } from '../telegram/index.ts';
 import { type CollectorContext } from './context.ts';
 import { withRun } from './lifecycle.ts';
@@ -35,7 +35,10 @@ class SourceEndedError extends Error {}
 export async function runLive(ctx: CollectorContext, source: ChannelSource, options: LiveOptions) {
   const channels: ResolvedChannel[] = [];
   for (const ref of options.channels) channels.push(await source.resolve(ref));
-  const snapshot = await latestMessageDates(ctx.db, channels.map((c) => c.channelLink));
+  const stored = new Map<string, ResolvedChannel>();
+  for (const channel of channels) stored.set(channel.channelLink, await adoptChannel(ctx.db, channel));
+  const storedLinks = [...stored.values()].map((c) => c.channelLink);
+  const snapshot = await latestMessageDates(ctx.db, storedLinks);
   const runType = options.catchupSource ? 'live' : 'tail';
   const stats: TailStats & Record<string, unknown> = { newMessages: 0, edits: 0, deletes: 0, errors: 0, gapFilled: 0 };
   const catchupAbort = new AbortController();
@@ -53,11 +56,11 @@ export async function runLive(ctx: CollectorContext, source: ChannelSource, opti
     if (catchupSource && options.legacyStateFile) {
       await importLegacyStateFile(ctx.db, options.legacyStateFile.path, options.legacyStateFile.databaseLocation, ctx.log);
     }
-    return await withRun(ctx, runType, channels.map((c) => c.channelLink), { source: source.kind, catchup: Boolean(catchupSource), catchup_source: catchupSource?.kind ?? null, shared_session: catchupSource === source }, async (runId, totals) => {
+    return await withRun(ctx, runType, storedLinks, { source: source.kind, catchup: Boolean(catchupSource), catchup_source: catchupSource?.kind ?? null, shared_session: catchupSource === source }, async (runId, totals) => {
       const startCatchup = (listeningSince: Date) => {
         if (!catchupSource) return settle('off');
         const catchupCtx = { ...ctx, signal: catchupAbort.signal };
-        catchup = runCatchup(catchupCtx, catchupSource, channels, { snapshot, listeningSince, lookbackHours: options.lookbackHours }).then(
+        catchup = runCatchup(catchupCtx, catchupSource, channels, { snapshot, listeningSince, lookbackHours: options.lookbackHours, stored }).then(
           (result) => settle(result.status),
           (err: Error) => {
             ctx.log.error({ error: err.message }, 'live_mode_catchup_failed');
@@ -66,7 +69,7 @@ export async function runLive(ctx: CollectorContext, source: ChannelSource, opti
         );
       };
       const gapMinutes = ctx.config.recovery.gapCheckMinutes;
-      const result = await runTailLoop(ctx, source, channels, { runId, onListening: startCatchup, gapCheckIntervalMs: gapMinutes > 0 ? gapMinutes * 60_000 : null });
+      const result = await runTailLoop(ctx, source, channels, { runId, onListening: startCatchup, gapCheckIntervalMs: gapMinutes > 0 ? gapMinutes * 60_000 : null, stored });
       Object.assign(totals, result.stats);
       if (result.endedBySource) throw new SourceEndedError(`the ${source.kind} source ended the live subscription`);
     }, stats);

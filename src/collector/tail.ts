@@ -32,6 +32,8 @@ export interface TailOptions {
   onListening?: (at: Date) => void;
   /** how often to check each channel for posts above its newest stored id (null/0: only after reconnects) */
   gapCheckIntervalMs?: number | null;
+  /** each channel as stored (adoptChannel), by the link the source knows it under; default: as the source has it */
+  stored?: Map<string, ResolvedChannel>;
 }
 
 const untilDatabaseIsBack = (ctx: CollectorContext) => ({
@@ -54,9 +56,10 @@ export async function runTailLoop(
   channels: ResolvedChannel[],
   options: TailOptions,
 ): Promise<{ stats: TailStats; endedBySource: boolean }> {
-  for (const channel of channels) await upsertChannel(ctx.db, channel);
+  if (!options.stored) for (const channel of channels) await upsertChannel(ctx.db, channel);
+  const storedAs = (c: ResolvedChannel) => options.stored?.get(c.channelLink) ?? c;
   const counters = new Map<string, ChannelCounters>(
-    channels.map((c) => [c.channelLink, { scanned: 0, inserted: 0, updated: 0, errors: 0, lastMessageId: null, lastMessageDate: null }]),
+    channels.map((c) => [storedAs(c).channelLink, { scanned: 0, inserted: 0, updated: 0, errors: 0, lastMessageId: null, lastMessageDate: null }]),
   );
   const stats: TailStats = { newMessages: 0, edits: 0, deletes: 0, errors: 0, gapFilled: 0 };
   const dirty = new Set<string>();
@@ -70,14 +73,15 @@ export async function runTailLoop(
           ctx.log.info({ ids: event.messageIds }, 'raw_tail_delete_unknown_chat');
           return;
         }
-        const channelLink = event.channel.channelLink;
+        const channelLink = storedAs(event.channel).channelLink;
         const n = await retryTransient(() => markDeleted(ctx.db, channelLink, event.messageIds), untilDatabaseIsBack(ctx));
         stats.deletes += event.messageIds.length;
         metrics.messagesIngested.inc({ channel: channelLink, kind: 'delete' }, n);
         ctx.log.info({ channel: channelLink, ids: event.messageIds, rows: n }, 'raw_tail_delete_ok');
         return;
       }
-      const { channel, message } = event;
+      const { message } = event;
+      const channel = storedAs(event.channel);
       const c = counters.get(channel.channelLink);
       // Hold this channel's events (the source waits for us) until the database takes the write: a database
       // outage delays messages, it never loses them.
@@ -97,7 +101,7 @@ export async function runTailLoop(
       ctx.onProgress?.({ phase: 'tail', channelLink: channel.channelLink, scanned: c?.scanned ?? 0, written: (c?.inserted ?? 0) + (c?.updated ?? 0), total: null, at: message.date });
     } catch (err) {
       stats.errors++;
-      const link = event.channel?.channelLink;
+      const link = event.channel ? storedAs(event.channel).channelLink : undefined;
       const c = link ? counters.get(link) : undefined;
       if (c && link) {
         c.errors++;
@@ -135,18 +139,19 @@ export async function runTailLoop(
     checking = (async () => {
       for (let next: string | null = reason; next && !ctx.signal.aborted; next = checkAgain) {
         checkAgain = null;
-        const newest = await newestMessageIds(ctx.db, channels.map((c) => c.channelLink)).catch(() => new Map<string, number>());
+        const newest = await newestMessageIds(ctx.db, channels.map((c) => storedAs(c).channelLink)).catch(() => new Map<string, number>());
         for (const channel of channels) {
-          const above = newest.get(channel.channelLink);
+          const stored = storedAs(channel);
+          const above = newest.get(stored.channelLink);
           if (above === undefined || ctx.signal.aborted) continue;
           try {
-            const found = await ingestHistory(ctx, source, channel, { since: null, until: null, minId: above }, { phase: 'tail', batchSize: 100, maxMessages: null, enqueue, forceEnqueue: false });
+            const found = await ingestHistory(ctx, source, channel, { since: null, until: null, minId: above }, { phase: 'tail', batchSize: 100, maxMessages: null, enqueue, forceEnqueue: false, storeAs: stored });
             stats.gapFilled += found.inserted;
-            if (found.inserted > 0) ctx.log.warn({ channel: channel.channelLink, reason: next, above_id: above, recovered: found.inserted }, 'raw_tail_gap_filled');
+            if (found.inserted > 0) ctx.log.warn({ channel: stored.channelLink, reason: next, above_id: above, recovered: found.inserted }, 'raw_tail_gap_filled');
           } catch (err) {
             if (ctx.signal.aborted) break;
             stats.errors++;
-            ctx.log.warn({ channel: channel.channelLink, reason: next, error: (err as Error).message }, 'raw_tail_gap_check_failed');
+            ctx.log.warn({ channel: stored.channelLink, reason: next, error: (err as Error).message }, 'raw_tail_gap_check_failed');
           }
         }
       }
@@ -154,7 +159,7 @@ export async function runTailLoop(
   };
 
   const subscription = await source.subscribe(channels, handle, { onReconnected: () => checkGaps('reconnect') });
-  ctx.log.info({ channels: channels.map((c) => c.channelLink), source: source.kind, pipeline_version: ctx.config.pipelineVersion }, 'raw_tail_start');
+  ctx.log.info({ channels: channels.map((c) => storedAs(c).channelLink), source: source.kind, pipeline_version: ctx.config.pipelineVersion }, 'raw_tail_start');
   options.onListening?.(new Date());
   const gapTimer = options.gapCheckIntervalMs ? setInterval(() => checkGaps('interval'), options.gapCheckIntervalMs) : null;
   gapTimer?.unref();

@@ -6,6 +6,8 @@ export {
   markDeleted,
   latestMessageDates,
   newestMessageIds,
+  adoptChannel,
+  storedLinksFor,
   type RawRow,
   type UpsertResult,
 } from './raw.ts';

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 import type { ResolvedChannel, SourceMessage } from '../telegram/index.ts';
 
 /** One row of telegram_messages_raw as the collector writes it. */
@@ -224,4 +224,62 @@ export async function newestMessageIds(db: Queryable, channelLinks: readonly str
     [channelLinks],
   );
   return new Map(rows.filter((r) => r.newest !== null).map((r) => [r.channel_link, Number(r.newest)]));
+}
+
+const isUsernameLink = (link: string) => !link.startsWith('t.me/c/');
+
+/**
+ * One identity per channel: Telegram's numeric id, with every link it was seen under kept as an alias
+ * (telegram_channel_aliases). Call with the channel as a source resolved it, before writing anything for it;
+ * returns the channel as it is to be stored. Rows are stored under one link per id – the username form when one is
+ * known (its message links open for everyone), else `t.me/c/<id>` – and rows found under any other link of the
+ * same id are merged into it (migration 013's merge_channel_link). A channel without a known id is stored as given.
+ */
+export async function adoptChannel(db: Database, channel: ResolvedChannel): Promise<ResolvedChannel> {
+  const id = channel.channelId;
+  if (!id) {
+    await upsertChannel(db, channel);
+    return channel;
+  }
+  return db.transaction(async (tx) => {
+    // one adoption per channel id at a time (two collectors seeing the channel under its two links at once)
+    await tx.query(`select pg_advisory_xact_lock(hashtext('tutordex.channel_identity'), hashtext($1))`, [id]);
+    await tx.query(
+      `insert into telegram_channel_aliases (alias_link, channel_id) values ($1, $2)
+       on conflict (alias_link) do update set channel_id = excluded.channel_id, last_seen_at = now()`,
+      [channel.channelLink, id],
+    );
+    const known = await tx.query<{ channel_link: string }>(
+      `select channel_link from telegram_channels where channel_id = $1
+       union
+       select a.alias_link from telegram_channel_aliases a where a.channel_id = $1
+          and exists (select 1 from telegram_messages_raw r where r.channel_link = a.alias_link)
+       union
+       select distinct channel_link from telegram_messages_raw where channel_id = $1`,
+      [id],
+    );
+    const links = known.map((k) => k.channel_link);
+    // the username it was just seen under wins (a renamed channel moves to its new name); else a known one
+    const preferred = isUsernameLink(channel.channelLink)
+      ? channel.channelLink
+      : (links.filter(isUsernameLink).sort()[0] ?? channel.channelLink);
+    for (const link of links) {
+      if (link !== preferred) await tx.query(`select merge_channel_link($1, $2)`, [link, preferred]);
+    }
+    const adopted = { ...channel, channelLink: preferred };
+    await upsertChannel(tx, adopted);
+    return adopted;
+  });
+}
+
+/** Links as stored: an alias of a channel (another link of its id) is mapped to the link its rows are under. */
+export async function storedLinksFor(db: Queryable, links: readonly string[]): Promise<string[]> {
+  const rows = await db.query<{ link: string; stored: string | null }>(
+    `select l.link,
+            (select c.channel_link from telegram_channel_aliases a join telegram_channels c on c.channel_id = a.channel_id
+              where a.alias_link = l.link order by (c.channel_link = l.link) desc, c.updated_at desc limit 1) as stored
+       from unnest($1::text[]) with ordinality as l(link, n) order by l.n`,
+    [links],
+  );
+  return [...new Set(rows.map((r) => r.stored ?? r.link))];
 }

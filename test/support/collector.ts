@@ -8,7 +8,7 @@ export const T0 = new Date('2026-03-01T00:00:00Z');
 export const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
 export function channel(name: string): ResolvedChannel {
-  return { channelLink: `t.me/${name}`, channelId: String(1000 + name.length), title: `${name} assignments` };
+  return { channelLink: `t.me/${name}`, channelId: String(1000 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 1_000_000, 7)), title: `${name} assignments` };
 }
 
 /** A memory channel with posts 1..n, one minute apart starting at T0 + 1 min. */
