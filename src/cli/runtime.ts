@@ -50,7 +50,6 @@ export function createLogger(config: Config, io: CliIO, level?: string): Log & {
  * history beside the update stream on one session is what Telegram clients do.
  */
 export function catchupSourceFor(config: Config, io: CliIO, tailSource: ChannelSource, log: Log): ChannelSource {
-  if (io.telegramSource) return io.telegramSource('catchup', config);
   const t = config.telegram;
   const ownSession = t.recoverySessionString !== null || existsSync(path.resolve(io.cwd, t.recoverySessionFile));
   return ownSession ? telegramSource(config, io, 'catchup', log) : tailSource;
