@@ -5,7 +5,10 @@ import { EXAMPLES } from './support/assignments.ts';
 
 // Issue 15 #12: what becomes an assignment. Positives: every fixture post; negatives: a labelled corpus of chat
 // and agency noise (test/fixtures/non_assignments). Precision/recall printed for the README.
-const NOISE = (JSON.parse(readFileSync('test/fixtures/non_assignments/chat_and_agency_noise.json', 'utf8')) as { posts: { kind: string; text: string }[] }).posts;
+const corpus = (file: string) => (JSON.parse(readFileSync(`test/fixtures/non_assignments/${file}`, 'utf8')) as { posts: { kind: string; text: string }[] }).posts;
+const NOISE = corpus('chat_and_agency_noise.json');
+/** subjects, levels, places and rates, and still not a request: tutor ads, class promotions, closures, sales, other languages */
+const HARD = corpus('hard_negatives.json');
 const extractor = new RulesExtractor();
 const run = (text: string, channelLink: string | null = 't.me/someagency') => processPost({ text, channelLink, isForward: false, isReply: false, deleted: false }, { extractor });
 
@@ -27,6 +30,25 @@ describe('the assignment gate (issue 15 #12)', () => {
     console.log(`[gate] positives ${EXAMPLES.length} (fixture posts) · negatives ${NOISE.length} · passed ${tp}/${EXAMPLES.length} · noise let through ${fp}/${NOISE.length} · precision ${(tp / (tp + fp)).toFixed(3)} · recall ${(tp / EXAMPLES.length).toFixed(3)}`);
     expect(leaked).toEqual([]);
     expect(lost).toEqual([]);
+  });
+
+  it('issue 15 #12: hard negatives (they name a subject, a level and a detail) are skipped as not_a_request, with what gave them away', async () => {
+    const leaked: string[] = [];
+    const markers: Record<string, number> = {};
+    for (const p of HARD) {
+      const r = await run(p.text);
+      if (r.outcome !== 'skipped') leaked.push(`${p.kind}: ${p.text}`);
+      else if (r.reason === 'not_assignment: not_a_request') {
+        const marker = (r.meta.gate as { marker: string }).marker;
+        markers[marker] = (markers[marker] ?? 0) + 1;
+      }
+    }
+    console.log(`[gate] hard negatives ${HARD.length} · let through ${leaked.length} · caught as not_a_request by ${JSON.stringify(markers)}`);
+    expect(leaked).toEqual([]);
+    expect(Object.keys(markers).sort()).toEqual(['class_promo', 'closed', 'for_sale', 'guide', 'tutor_ad']);
+    // a real request that mentions applying, a trial or a PM still passes
+    expect(await run('Looking for a tutor: Sec 3 A-Math @ Bishan, $50/h, Tue eve. Trial lesson first. Interested tutors PM me')).toMatchObject({ outcome: 'ok' });
+    expect(await run('CLOSED ❌ P5 Math @ Yishun, Tue/Thu evening. Please do not apply.')).toMatchObject({ outcome: 'skipped', reason: 'not_assignment: not_a_request', meta: { gate: { marker: 'closed' } } });
   });
 
   it('issue 15 #12: the reason names what is missing', async () => {

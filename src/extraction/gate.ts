@@ -1,7 +1,7 @@
 import type { CanonicalAssignment, Signals } from './schema.ts';
 
 /** Why an extracted item is not an assignment, or null when it is one. */
-export type GateReason = 'no_academic_request' | 'no_request_details';
+export type GateReason = 'no_academic_request' | 'no_request_details' | 'not_a_request';
 
 export interface GateResult {
   reason: GateReason | null;
@@ -9,6 +9,38 @@ export interface GateResult {
   academic: boolean;
   /** which details of a request were read: location (or online), rate, schedule, code */
   details: string[];
+  /** what marks the text as something other than a request for a tutor (not_a_request) */
+  marker?: string;
+}
+
+/**
+ * Posts that name a subject, a level and a detail and still are not a request for a tutor: a job closed or
+ * taken, a tutor advertising themself, a centre's class, a guide or FAQ, something for sale. A closure marker
+ * always wins; the others only when nothing in the text asks for a tutor.
+ */
+const CLOSURE: [string, RegExp][] = [
+  ['closed', /^\W*(closed|taken|filled|cancelled)\b/i],
+  ['closed', /\bhas been (taken|filled|closed|cancelled)\b/i],
+  ['closed', /\b(please )?do not apply\b/i],
+];
+const NOT_A_REQUEST: [string, RegExp][] = [
+  ['tutor_ad', /\b(tutor|teacher) available\b/i],
+  ['tutor_ad', /\b(i am|i'm) an? .{0,60}\b(offering|teaching|available)\b/i],
+  ['tutor_ad', /\bPM me\b/i],
+  ['tutor_ad', /\btrial (lesson|class)\b/i],
+  ['class_promo', /\b(group class|crash course|holiday class(es)?|workshop)\b/i],
+  ['class_promo', /\bmax(imum)? \d+ students\b/i],
+  ['guide', /^\W*(faq|rate guide)\b/i],
+  ['guide', /\brate guide\b/i],
+  ['for_sale', /\b(selling|for sale|self[- ]collect)\b/i],
+];
+const ASKS_FOR_A_TUTOR = /\b(looking for|require[sd]?|requirement|need(s|ed)?|wanted|seeking|interested tutors?|apply|application)\b/i;
+
+function notARequest(text: string): string | null {
+  for (const [marker, re] of CLOSURE) if (re.test(text)) return marker;
+  if (ASKS_FOR_A_TUTOR.test(text)) return null;
+  for (const [marker, re] of NOT_A_REQUEST) if (re.test(text)) return marker;
+  return null;
 }
 
 const some = (v: readonly unknown[] | null | undefined) => Array.isArray(v) && v.some((x) => x !== null && String(x).trim() !== '');
@@ -16,17 +48,19 @@ const some = (v: readonly unknown[] | null | undefined) => Array.isArray(v) && v
 /**
  * What becomes an assignment: evidence of a tuition request – a subject or a level, and at least one detail of
  * the job (where or online, the rate, when, or an assignment code). Chat ("lol", "train rn is crazy"),
- * greetings, promotions and notices have none of that; every real assignment post has both.
+ * greetings, promotions and notices have none of that; every real assignment post has both. And nothing that
+ * reads as a closure, a tutor's own advertisement, a class promotion, a guide or a sale (see NOT_A_REQUEST).
  */
-export function assignmentGate(canonical: CanonicalAssignment, signals: Signals | null): GateResult {
+export function assignmentGate(canonical: CanonicalAssignment, signals: Signals | null, text = ''): GateResult {
   const academic = Boolean(signals && (some(signals.subjects) || some(signals.levels) || some(signals.specific_student_levels)));
   const details: string[] = [];
   if (some(canonical.address) || some(canonical.postal_code) || some(canonical.postal_code_estimated) || some(canonical.nearest_mrt) || canonical.learning_mode?.mode) details.push('location');
   if (canonical.rate?.min != null || canonical.rate?.max != null) details.push('rate');
   if (some(canonical.lesson_schedule) || hasTime(canonical.time_availability)) details.push('schedule');
   if (canonical.assignment_code?.trim()) details.push('code');
-  const reason: GateReason | null = !academic ? 'no_academic_request' : details.length === 0 ? 'no_request_details' : null;
-  return { reason, academic, details };
+  const marker = notARequest(text);
+  const reason: GateReason | null = !academic ? 'no_academic_request' : details.length === 0 ? 'no_request_details' : marker ? 'not_a_request' : null;
+  return { reason, academic, details, ...(marker ? { marker } : {}) };
 }
 
 function hasTime(t: unknown): boolean {

@@ -87,13 +87,13 @@ export async function processPost(input: PostInput, deps: { extractor: Extractor
     const started = performance.now();
     const extracted = await deps.extractor.extract(item.text, { channelLink: input.channelLink, signal: deps.signal });
     const hardened = harden(extracted.assignment, item.text, input.channelLink);
-    const gate = assignmentGate(hardened.canonical, hardened.signals);
+    const gate = assignmentGate(hardened.canonical, hardened.signals, item.text);
     hardened.meta = { ...hardened.meta, extractor: extracted.meta, item_code: item.code, gate, total_ms: Math.round(performance.now() - started) };
     if (gate.reason) refused.push(gate);
     else items.push(hardened);
   }
   if (items.length === 0 && refused.length > 0) {
-    const gate = refused.find((g) => g.reason === 'no_request_details') ?? refused[0]!;
+    const gate = refused.find((g) => g.reason === 'not_a_request') ?? refused.find((g) => g.reason === 'no_request_details') ?? refused[0]!;
     return { outcome: 'skipped', reason: `not_assignment: ${gate.reason}`, meta: { triage: { compilation: t.compilation, items: t.items.length }, gate } };
   }
   if (items.length === 0) throw new ExtractionError('triage_no_items', 'triage produced no items to extract');
