@@ -381,14 +381,14 @@ describeEachDatabase('live', (t) => {
     expect((await rawRows(t.db)).map((r) => [r.message_id, r.raw_text])).toEqual([
       [1, 'alpha post 1'],
       [2, 'alpha post 2'],
-      [3, 'heard live'], // an edit lost with the connection is not above the newest id: a catch-up or backfill re-read finds it
+      [3, 'heard live (edited while down)'], // above the floor (the newest id before the drop), so re-read with its lost edit
       [4, 'posted while down'],
       [5, 'also while down'],
       [6, 'after'],
     ]);
     expect((await jobs(t.db)).map((j) => j.message_id)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(result.totals).toMatchObject({ newMessages: 2, gapFilled: 2 });
-    expect(ctx.log.lines.filter((l) => l.event === 'raw_tail_gap_filled').map((l) => l.fields)).toEqual([expect.objectContaining({ reason: 'reconnect', above_id: 3, recovered: 2 })]);
+    expect(ctx.log.lines.filter((l) => l.event === 'raw_tail_gap_filled').map((l) => l.fields)).toEqual([expect.objectContaining({ reason: 'reconnect', above_id: 2, recovered: 2 })]);
   });
 
   it('issue 15 #3: the periodic gap check finds a post whose update never came, without any reconnect', async () => {

@@ -127,3 +127,15 @@ export async function importLegacyStateFile(db: Queryable, file: string, databas
   log.info({ state_file: file, seeded }, 'recovery_state_file_imported');
   return seeded;
 }
+
+/**
+ * The tail has everything of this channel posted before `until` (a gap check succeeded): a finished catch-up's
+ * `read_until` moves up to it, so the next start reads only what came after. An unfinished catch-up owns its row.
+ */
+export async function tailCovered(db: Queryable, channelLink: string, until: Date): Promise<void> {
+  await db.query(
+    `update collector_catchup set read_until = greatest(read_until, $2::timestamptz), target = greatest(target, $2::timestamptz), updated_at = now()
+      where channel_link = $1 and status = 'ok'`,
+    [channelLink, until],
+  );
+}

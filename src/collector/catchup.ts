@@ -52,7 +52,10 @@ export async function runCatchup(ctx: CollectorContext, source: ChannelSource, c
   for (const link of links) {
     const p = previous.get(link);
     const stored = options.snapshot.get(link);
-    cursors.set(link, p && p.status !== 'ok' ? p.readUntil : (stored ?? p?.readUntil ?? fallback));
+    // An unfinished channel resumes where it stopped. A finished one starts where the tail's coverage is known to
+    // reach (the tail advances read_until after every successful gap check), never at the newest stored post: a
+    // backfill of a recent window during downtime would make that skip the older part of the downtime.
+    cursors.set(link, p ? p.readUntil : (stored ?? fallback));
   }
   const totals: CatchupTotals = { slices: 0, total_scanned: 0, total_written: 0, total_enqueued: 0, target_iso: target.toISOString() };
   const meta = { target_iso: target.toISOString(), listening_since: options.listeningSince.toISOString(), chunk_hours: r.chunkHours, overlap_minutes: r.overlapMinutes, low_watermark: r.queueLowWatermark, source: source.kind };
@@ -77,6 +80,8 @@ export async function runCatchup(ctx: CollectorContext, source: ChannelSource, c
           const sliceEnd = new Date(Math.min(target.getTime(), cursor.getTime() + r.chunkHours * 3_600_000));
           const since = new Date(cursor.getTime() - r.overlapMinutes * 60_000);
           const counters = await readSlice(ctx, source, channel, stored, since, sliceEnd);
+          // a slice cut short (history comes newest first) left older posts unread: never advance past them
+          if (ctx.signal.aborted) throw new CancelledError();
           await upsertProgress(ctx.db, runId, stored.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
           t.slices++;
           t.total_scanned += counters.scanned;

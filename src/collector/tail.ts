@@ -3,7 +3,12 @@ import { retryTransient } from '../db/index.ts';
 import { markDeleted, newestMessageIds, upsertChannel } from '../raw/index.ts';
 import type { ChannelEvent, ChannelSource, ResolvedChannel } from '../telegram/index.ts';
 import { sleep, type CollectorContext } from './context.ts';
+import { tailCovered } from './catchup-state.ts';
 import { ingestHistory, writeBatch } from './ingest.ts';
+
+/** A gap check of a channel with nothing stored reads from this long before the tail began listening; a covered
+ * instant is this long before the check (posts are dated by Telegram's clock, which may differ a little). */
+const GAP_LOOKBACK_MS = 5 * 60_000;
 import { heartbeat, upsertProgress } from './runs.ts';
 
 interface ChannelCounters {
@@ -124,10 +129,14 @@ export async function runTailLoop(
 
   /**
    * Updates lost while the connection was down are never replayed by Telegram. So after every reconnect, and
-   * every `gapCheckIntervalMs` as a safety net, each channel's history above its newest stored id is read (an
-   * empty answer when nothing was missed). One check at a time; a request during a check runs once it ends.
-   * A channel with nothing stored is left to the catch-up or a backfill.
+   * every `gapCheckIntervalMs` as a safety net, each channel's history is read above its *floor*: the newest id
+   * known to have everything below it stored. The floor is taken when the tail begins listening and raised only by
+   * a check that succeeded (a failed check, or a live post arriving meanwhile, never hides a lost one). A channel
+   * with nothing stored is read from shortly before the tail began listening. One check at a time; a request
+   * during a check runs once it ends. A successful check also tells the catch-up state how far the tail covers.
    */
+  const floors = new Map<string, number | null>();
+  let listeningAt = new Date();
   let checking: Promise<void> | null = null;
   let checkAgain: string | null = null;
   const checkGaps = (reason: 'reconnect' | 'interval'): void => {
@@ -139,15 +148,21 @@ export async function runTailLoop(
     checking = (async () => {
       for (let next: string | null = reason; next && !ctx.signal.aborted; next = checkAgain) {
         checkAgain = null;
-        const newest = await newestMessageIds(ctx.db, channels.map((c) => storedAs(c).channelLink)).catch(() => new Map<string, number>());
         for (const channel of channels) {
+          if (ctx.signal.aborted) break;
           const stored = storedAs(channel);
-          const above = newest.get(stored.channelLink);
-          if (above === undefined || ctx.signal.aborted) continue;
+          const floor = floors.get(stored.channelLink) ?? null;
+          const startedAt = new Date();
           try {
-            const found = await ingestHistory(ctx, source, channel, { since: null, until: null, minId: above }, { phase: 'tail', batchSize: 100, maxMessages: null, enqueue, forceEnqueue: false, storeAs: stored });
+            const newestBefore = (await newestMessageIds(ctx.db, [stored.channelLink])).get(stored.channelLink) ?? null;
+            const request = floor !== null ? { since: null, until: null, minId: floor } : { since: new Date(listeningAt.getTime() - GAP_LOOKBACK_MS), until: null };
+            const found = await ingestHistory(ctx, source, channel, request, { phase: 'tail', batchSize: 100, maxMessages: null, enqueue, forceEnqueue: false, storeAs: stored });
+            if (ctx.signal.aborted) break; // cut short: the floor stays
+            const reached = Math.max(newestBefore ?? 0, found.newest?.id ?? 0, floor ?? 0);
+            if (reached > 0) floors.set(stored.channelLink, reached);
+            await tailCovered(ctx.db, stored.channelLink, new Date(startedAt.getTime() - GAP_LOOKBACK_MS)).catch(() => {});
             stats.gapFilled += found.inserted;
-            if (found.inserted > 0) ctx.log.warn({ channel: stored.channelLink, reason: next, above_id: above, recovered: found.inserted }, 'raw_tail_gap_filled');
+            if (found.inserted > 0) ctx.log.warn({ channel: stored.channelLink, reason: next, above_id: floor, recovered: found.inserted }, 'raw_tail_gap_filled');
           } catch (err) {
             if (ctx.signal.aborted) break;
             stats.errors++;
@@ -158,9 +173,12 @@ export async function runTailLoop(
     })().finally(() => (checking = null));
   };
 
+  const initialFloors = await newestMessageIds(ctx.db, channels.map((c) => storedAs(c).channelLink));
+  for (const c of channels) floors.set(storedAs(c).channelLink, initialFloors.get(storedAs(c).channelLink) ?? null);
   const subscription = await source.subscribe(channels, handle, { onReconnected: () => checkGaps('reconnect') });
   ctx.log.info({ channels: channels.map((c) => storedAs(c).channelLink), source: source.kind, pipeline_version: ctx.config.pipelineVersion }, 'raw_tail_start');
-  options.onListening?.(new Date());
+  listeningAt = new Date();
+  options.onListening?.(listeningAt);
   const gapTimer = options.gapCheckIntervalMs ? setInterval(() => checkGaps('interval'), options.gapCheckIntervalMs) : null;
   gapTimer?.unref();
   let endedBySource = false;

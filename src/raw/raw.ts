@@ -244,6 +244,19 @@ export async function adoptChannel(db: Database, channel: ResolvedChannel): Prom
   return db.transaction(async (tx) => {
     // one adoption per channel id at a time (two collectors seeing the channel under its two links at once)
     await tx.query(`select pg_advisory_xact_lock(hashtext('tutordex.channel_identity'), hashtext($1))`, [id]);
+    // The link may hold another channel's posts (a username given up and taken by a new channel): those move to
+    // their own channel's id link first, so the two channels' posts never share (link, message id).
+    const [other] = await tx.query<{ channel_id: string }>(
+      `select channel_id from telegram_channels where channel_link = $1 and channel_id is not null and channel_id <> $2
+       union
+       select channel_id from (select channel_id from telegram_messages_raw where channel_link = $1 and channel_id is not null and channel_id <> $2 limit 1) r
+       limit 1`,
+      [channel.channelLink, id],
+    );
+    if (other) {
+      await tx.query(`select merge_channel_link($1, $2)`, [channel.channelLink, `t.me/c/${other.channel_id.replace(/^-100/, '')}`]);
+      await tx.query(`update telegram_channel_aliases set channel_id = $2 where alias_link = $1`, [`t.me/c/${other.channel_id.replace(/^-100/, '')}`, other.channel_id]);
+    }
     await tx.query(
       `insert into telegram_channel_aliases (alias_link, channel_id) values ($1, $2)
        on conflict (alias_link) do update set channel_id = excluded.channel_id, last_seen_at = now()`,
