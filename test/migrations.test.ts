@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,43 +102,6 @@ describe.skipIf(!postgresAvailable())('migrations on a fresh Postgres database',
     } finally {
       await fresh.close();
     }
-  });
-});
-
-describe('embedded database lock', () => {
-  it('refuses a second opener of the same data directory in this process, and reopens after close', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-lock-'));
-    tmpDirs.push(dir);
-    const first = await openPglite({ dataDir: dir });
-    await first.exec('create table kept (v text)');
-    await first.query(`insert into kept values ('first')`);
-    const err = await openPglite({ dataDir: dir }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/already open in this process; only one process may use it/);
-    await first.close();
-    const again = await openPglite({ dataDir: dir });
-    expect(await again.query('select v from kept')).toEqual([{ v: 'first' }]);
-    await again.close();
-  });
-
-  it('refuses another process while one holds it, and takes over a lock left by a dead process', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-lock-'));
-    tmpDirs.push(dir);
-    const holder = await openPglite({ dataDir: dir });
-    const cli = path.resolve('bin/tutordex.js');
-    const child = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, [cli, 'db', 'migrate'], { env: { ...process.env, TUTORDEX_DATA_DIR: dir, DATABASE_URL: '' } });
-      let stderr = '';
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('close', (code) => resolve({ code, stderr }));
-    });
-    expect(child.code).toBe(1);
-    expect(child.stderr.trim()).toMatch(new RegExp(`^tutordex: the embedded database in ${dir} is already open in process ${process.pid}`));
-    await holder.close();
-
-    writeFileSync(path.join(dir, 'tutordex.lock'), '999999999\n'); // no such process
-    const taken = await openPglite({ dataDir: dir });
-    await taken.close();
   });
 });
 
