@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, createWriteStream, mkdirSync, mkdtempSync, rea
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseTimeZone } from '../src/config/index.ts';
 import { UserError } from '../src/errors.ts';
 import { DesktopExportSource, HexEscapeFixer, mapExportMessage, type DesktopExportOptions } from '../src/telegram/desktop-export.ts';
 import type { HistoryRequest, ResolvedChannel, SourceMessage } from '../src/telegram/types.ts';
@@ -12,6 +13,8 @@ const FOLDER = path.join(FIXTURES, 'folder');
 const CHAT_A = path.join(FOLDER, 'chat-a', 'result.json');
 const CHAT_B = path.join(FOLDER, 'chat-b', 'result.json');
 const ACCOUNT = path.join(FIXTURES, 'account', 'result.json');
+/** Telegram Desktop 2.x: local-time "date" / "edited" only, "text" arrays, no text_entities */
+const OLD = path.join(FIXTURES, 'old', 'result.json');
 const errorFixture = (name: string) => path.join(FIXTURES, 'errors', `${name}.json`);
 
 const ALL: HistoryRequest = { since: null, until: null };
@@ -248,10 +251,13 @@ describe('channel identity', () => {
     await expect(source.resolve('t.me/c/1111111111')).rejects.toThrow(/channel t\.me\/c\/1111111111 is not in the export .*t\.me\/tuitionalpha "Tuition Alpha"/);
   });
 
-  it('--channel with a path holding several chats is a UserError', async () => {
-    for (const p of [FOLDER, ACCOUNT]) {
-      const error = await readError(p, { channel: '@tuitionalpha' });
-      expect(error.message).toMatch(/^--channel @tuitionalpha names one chat, but .* holds (2|4) chats \(t\.me\/c\//);
+  it('a username --channel with a path holding several chats, none of that name, lists them', async () => {
+    for (const [p, n] of [[FOLDER, 2], [ACCOUNT, 4]] as const) {
+      const error = await new DesktopExportSource(p, { channel: '@tuitionalpha' }).listChannels().then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      const [first, ...chats] = (error as Error).message.split('\n');
+      expect(first).toBe(`--channel @tuitionalpha: no chat has that name, and a Telegram Desktop export does not record usernames (nor was t.me/tuitionalpha collected before); ${p} holds ${n} chats (name one by its id or its exact name):`);
+      expect(chats).toHaveLength(n);
     }
   });
 
@@ -347,11 +353,54 @@ describe('mapExportMessage', () => {
   });
 
   it('needs a valid date_unixtime, and a valid edited_unixtime when there is one', () => {
-    expect(() => mapExportMessage({ ...base, date_unixtime: undefined }, chat, 4)).toThrow(
-      /^result\.json: malformed export: message id 9 \(messages\[4\]\): has no "date_unixtime"/,
+    expect(() => mapExportMessage({ ...base, date_unixtime: undefined, date: undefined }, chat, 4)).toThrow(
+      /^result\.json: malformed export: message id 9 \(messages\[4\]\): has neither "date_unixtime" nor "date"$/,
     );
     expect(() => mapExportMessage({ ...base, date_unixtime: 'yesterday' }, chat)).toThrow(/message id 9 .*"date_unixtime" must be a string of epoch seconds/);
     expect(() => mapExportMessage({ ...base, edited_unixtime: '' }, chat)).toThrow(/"edited_unixtime" must be/);
+  });
+
+  describe('issue 15 #9: old exports (local-time "date" / "edited", no *_unixtime)', () => {
+    const old = { id: 9, type: 'message', date: '2021-03-04T18:22:10', from_id: 'channel7777777777', text: 'x' };
+    const singapore = parseTimeZone('Asia/Singapore');
+
+    it('without a time zone: refused with a reason naming --timezone (not "malformed")', () => {
+      expect(() => mapExportMessage(old, chat, 2)).toThrow(new UserError(
+        'result.json: an export from an old Telegram Desktop version: message id 9 (messages[2]) has "date" in local time and no "date_unixtime", ' +
+        "and its dates are the exporting computer's local time; pass --timezone with that computer's time zone, e.g. --timezone Asia/Singapore or --timezone +08:00",
+      ));
+      expect(() => mapExportMessage({ ...base, edited: '2024-01-01T09:00:00' }, chat)).toThrow(/has "edited" in local time and no "edited_unixtime", .*; pass --timezone/);
+    });
+
+    it('with one: the local date and edit date are read in that zone', () => {
+      const m = mapExportMessage({ ...old, edited: '2021-03-05T00:30:00' }, chat, 2, singapore);
+      expect(m.date).toEqual(new Date('2021-03-04T10:22:10Z'));
+      expect(m.editDate).toEqual(new Date('2021-03-04T16:30:00Z'));
+      expect(mapExportMessage(old, chat, 2, parseTimeZone('-03:30')).date).toEqual(new Date('2021-03-04T21:52:10Z'));
+      // the epoch seconds, where present, win over the local time whatever the zone
+      expect(mapExportMessage(base, chat, 0, parseTimeZone('America/New_York')).date).toEqual(at(1704067200));
+    });
+
+    it('daylight saving time: each local time with the offset in force then (Europe/London)', () => {
+      const london = parseTimeZone('Europe/London');
+      const utc = (date: string) => mapExportMessage({ ...old, date }, chat, 0, london).date.toISOString();
+      expect(utc('2021-01-15T12:00:00')).toBe('2021-01-15T12:00:00.000Z'); // GMT
+      expect(utc('2021-07-01T12:00:00')).toBe('2021-07-01T11:00:00.000Z'); // BST
+      expect(utc('2021-03-28T00:59:59')).toBe('2021-03-28T00:59:59.000Z'); // just before clocks go forward at 01:00 UTC
+      expect(utc('2021-03-28T02:00:00')).toBe('2021-03-28T01:00:00.000Z'); // just after
+      expect(utc('2021-03-28T01:30:00')).toBe('2021-03-28T01:30:00.000Z'); // never shown by a clock: the offset before
+      expect(utc('2021-10-31T01:30:00')).toBe('2021-10-31T00:30:00.000Z'); // shown twice: the first time (BST)
+      expect(utc('2021-10-31T02:00:00')).toBe('2021-10-31T02:00:00.000Z'); // GMT again
+      expect(utc('2021-10-31T00:59:59')).toBe('2021-10-30T23:59:59.000Z');
+    });
+
+    it('an unreadable local date is malformed; exports before Telegram Desktop 2.4 wrote from_id as a bare user id', () => {
+      for (const date of ['yesterday', '2021-02-30T10:00:00', '2021-03-04 18:22:10', '2021-03-04T18:22:10+08:00', 5]) {
+        expect(() => mapExportMessage({ ...old, date }, chat, 0, singapore), String(date)).toThrow(/malformed export: message id 9 .*"date" must be a local time like 2021-03-04T18:22:10/);
+      }
+      expect(mapExportMessage({ ...old, from_id: 123456789 }, chat, 0, singapore).senderId).toBe('123456789');
+      expect(() => mapExportMessage({ ...old, from_id: 1.5 }, chat, 0, singapore)).toThrow(/"from_id" must be a string/);
+    });
   });
 
   it('rejects wrong types', () => {
@@ -470,5 +519,162 @@ describe('forum groups (issue 15 #10)', () => {
       [5, null],
       [6, null],
     ]);
+  });
+});
+
+describe('issue 15 #8: whole-account exports', () => {
+  const LISTING = [
+    '  3333333333  public_supergroup       "Tutors Lounge"  3 messages',
+    '  42          personal_chat           "Some Admin"     1 message',
+    '  99          saved_messages          (no name)        0 messages',
+    '  5555555555  private_channel (left)  "Gone Channel"   1 message',
+  ];
+  const checkError = async (file: string, options: DesktopExportOptions = {}) => {
+    const error = await new DesktopExportSource(file, options).check(ALL).then(() => null, (e: unknown) => e);
+    expect(error, 'expected a refusal').toBeInstanceOf(UserError);
+    return (error as Error).message.split('\n');
+  };
+
+  it('without --channel, one holding several chats is refused with one line per chat and how to pick one', async () => {
+    expect(await checkError(ACCOUNT)).toEqual([
+      `${ACCOUNT} holds 4 chats (it is a whole-account export); nothing was imported: name the one to import with --channel 3333333333 (or --channel "Tutors Lounge"):`,
+      ...LISTING,
+    ]);
+  });
+
+  it('--channel picks one chat by any form of its id, or by its exact name', async () => {
+    const gone = { channelLink: 't.me/c/5555555555', channelId: '5555555555', title: 'Gone Channel' };
+    for (const ref of ['t.me/c/5555555555', 'https://t.me/c/5555555555/70', '-1005555555555', '5555555555', 'Gone Channel', ' Gone Channel ']) {
+      const source = new DesktopExportSource(ACCOUNT, { channel: ref });
+      const check = await source.check(ALL);
+      expect(check.channels, ref).toEqual([{ channel: gone, messages: 1 }]);
+      expect(check).toMatchObject({ files: [ACCOUNT], refused: [], folder: false });
+      expect((await collect(source, gone)).map((m) => m.text)).toEqual(['left behind']);
+    }
+    const lounge = new DesktopExportSource(ACCOUNT, { channel: 'Tutors Lounge', chunkSize: 7 });
+    expect((await lounge.check(ALL)).channels).toEqual([{ channel: { channelLink: 't.me/c/3333333333', channelId: '3333333333', title: 'Tutors Lounge' }, messages: 2 }]);
+  });
+
+  it('--channel @username picks the chat whose id is known for that username (the export itself never says)', async () => {
+    const asked: string[] = [];
+    const channelIdOf = async (link: string) => (asked.push(link), link === 't.me/tutorslounge' ? '3333333333' : null);
+    const source = new DesktopExportSource(ACCOUNT, { channel: '@TutorsLounge', channelIdOf });
+    const lounge = { channelLink: 't.me/tutorslounge', channelId: '3333333333', title: 'Tutors Lounge' };
+    expect(await source.listChannels()).toEqual([lounge]);
+    expect(asked).toEqual(['t.me/tutorslounge']);
+    expect((await collect(source, lounge)).map((m) => m.id)).toEqual([2, 3]);
+    // known, but as a chat that is not in this export
+    const elsewhere = await checkError(ACCOUNT, { channel: 't.me/elsewhere', channelIdOf: async () => '8888888888' });
+    expect(elsewhere[0]).toBe(`--channel t.me/elsewhere: t.me/elsewhere is chat id 8888888888 (known from earlier collection), which is not in the export; ${ACCOUNT} holds 4 chats (name one by its id or its exact name):`);
+  });
+
+  it('an unknown --channel lists what is in the file', async () => {
+    for (const [ref, problem] of [['t.me/c/1234', 'no chat with id 1234'], ['Tutors lounge', 'no chat has that name']]) {
+      expect(await checkError(ACCOUNT, { channel: ref })).toEqual([
+        `--channel ${ref}: ${problem}; ${ACCOUNT} holds 4 chats (name one by its id or its exact name):`,
+        ...LISTING,
+      ]);
+    }
+  });
+
+  it('two chats of the same name: refused, pick by id', async () => {
+    const twins = tmpFile('twins/result.json', JSON.stringify({
+      about: 'Here is the data you requested.',
+      chats: { about: 'This page lists all chats from this export.', list: [
+        { name: 'SG Tutors', type: 'public_channel', id: 11, messages: [] },
+        { name: 'SG Tutors', type: 'private_supergroup', id: 12, messages: [] },
+      ] },
+    }));
+    expect((await checkError(twins, { channel: 'SG Tutors' }))[0]).toMatch(/^--channel SG Tutors: 2 chats have that name; .* holds 2 chats/);
+    expect((await new DesktopExportSource(twins, { channel: '12' }).check(ALL)).channels).toEqual([
+      { channel: { channelLink: 't.me/c/12', channelId: '12', title: 'SG Tutors' }, messages: 0 },
+    ]);
+  });
+
+  it('a single-chat export: a username names it (as before); an id or name must be its own', async () => {
+    expect(await new DesktopExportSource(CHAT_A, { channel: 'Tuition Alpha' }).listChannels()).toEqual([
+      { channelLink: 't.me/c/1111111111', channelId: '1111111111', title: 'Tuition Alpha' },
+    ]);
+    expect((await checkError(CHAT_A, { channel: 't.me/c/2222222222' }))).toEqual([
+      `--channel t.me/c/2222222222: no chat with id 2222222222; ${CHAT_A} holds 1 chat (name one by its id or its exact name):`,
+      '  1111111111  public_channel  "Tuition Alpha"',
+    ]);
+    // a username known as another channel's is not this chat's
+    expect((await checkError(CHAT_A, { channel: '@tuitionalpha', channelIdOf: async () => '2222222222' }))[0]).toMatch(/t\.me\/tuitionalpha is chat id 2222222222/);
+    // a single-chat export is imported without --channel (an account export holding one chat too)
+    expect((await new DesktopExportSource(CHAT_A).check(ALL)).channels.map((c) => c.channel.channelLink)).toEqual(['t.me/c/1111111111']);
+  });
+});
+
+describe('issue 15 #9: old exports, and a folder with files that cannot be read', () => {
+  const singapore = parseTimeZone('Asia/Singapore');
+
+  it('an old export is refused without --timezone, with the reason', async () => {
+    expect((await readError(OLD)).message).toMatch(new RegExp(`^${OLD.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: an export from an old Telegram Desktop version: message id 2 \\(messages\\[1\\]\\) has "date" in local time and no "date_unixtime", .*; pass --timezone`));
+  });
+
+  it('with --timezone it is read: dates in that zone, text arrays with entities, media', async () => {
+    const messages = await historyOf(OLD, { timezone: singapore });
+    expect(messages.map((m) => [m.id, m.date.toISOString(), m.editDate?.toISOString() ?? null])).toEqual([
+      [2, '2021-03-04T10:22:10.000Z', null],
+      [3, '2021-03-05T01:15:00.000Z', '2021-03-05T02:00:30.000Z'],
+      [4, '2021-03-05T16:05:00.000Z', null], // past midnight in Singapore, the day before in UTC
+    ]);
+    const [, math, chem] = messages;
+    expect(math!.text).toBe('Sec 2 E-Math @ Bedok, apply here');
+    expect(math!.entities).toEqual([
+      { _: 'DesktopExportEntity', type: 'bold', offset: 6, length: 6, text: 'E-Math' },
+      { _: 'DesktopExportEntity', type: 'text_link', offset: 28, length: 4, text: 'here', href: 'https://example.test/apply' },
+    ]);
+    expect(math!.senderId).toBe('-1007777777777');
+    expect(chem!.media).toEqual({ _: 'DesktopExportMedia', photo: 'photos/photo_1@06-03-2021_00-05-00.jpg', width: 1280, height: 960 });
+    // the window applies to the converted dates
+    expect((await historyOf(OLD, { timezone: singapore }, { since: new Date('2021-03-05T00:00:00Z'), until: null })).map((m) => m.id)).toEqual([3, 4]);
+  });
+
+  /** chat-a (current), the old export, and a current export of chat-b cut short after its header */
+  function mixedFolder(name: string): string {
+    const dir = path.join(tmp, name);
+    copyFileSync(CHAT_A, tmpFile(`${name}/1-alpha/result.json`, ''));
+    copyFileSync(OLD, tmpFile(`${name}/2-gamma/result.json`, ''));
+    const beta = readFileSync(CHAT_B, 'utf8');
+    tmpFile(`${name}/3-cut/result.json`, `{"name": "Tuition Delta", "type": "public_channel", "id": 4444444444, ${beta.slice(beta.indexOf('"messages"'), beta.indexOf('"id": 104'))}`);
+    return dir;
+  }
+
+  it('in a folder, each file that cannot be read is refused alone, with its reason; the others are read', async () => {
+    const dir = mixedFolder('mixed');
+    const [alpha, gamma, cut] = ['1-alpha', '2-gamma', '3-cut'].map((d) => path.join(dir, d, 'result.json')) as [string, string, string];
+    const source = new DesktopExportSource(dir);
+    const check = await source.check(ALL);
+    expect(check.channels).toEqual([{ channel: { channelLink: 't.me/c/1111111111', channelId: '1111111111', title: 'Tuition Alpha' }, messages: 8 }]);
+    expect(check.files).toEqual([alpha]);
+    expect(check.refused.map((r) => r.file)).toEqual([gamma, cut]);
+    expect(check.refused[0]!.reason).toMatch(/^.*2-gamma\/result\.json: an export from an old Telegram Desktop version: .*pass --timezone/);
+    expect(check.refused[1]!.reason).toMatch(/3-cut\/result\.json: not complete JSON: it ends unexpectedly at byte \d+ \(truncated export\?\)$/);
+    // history and the channel list leave the refused files out
+    expect(await source.listChannels()).toEqual([check.channels[0]!.channel]);
+    expect((await collect(source, check.channels[0]!.channel)).length).toBe(8);
+
+    const withZone = await new DesktopExportSource(dir, { timezone: singapore }).check(ALL);
+    expect(withZone.channels.map((c) => [c.channel.channelLink, c.messages])).toEqual([['t.me/c/1111111111', 8], ['t.me/c/7777777777', 3]]);
+    expect(withZone.files).toEqual([alpha, gamma]);
+    expect(withZone.refused.map((r) => r.file)).toEqual([cut]);
+  });
+
+  it('in a folder whose every export is refused, that is the error: one file its reason, several each', async () => {
+    copyFileSync(OLD, tmpFile('only-old/ChatExport/result.json', ''));
+    const one = await new DesktopExportSource(path.join(tmp, 'only-old')).check(ALL).then(() => null, (e: unknown) => e);
+    expect((one as Error).message).toMatch(/only-old\/ChatExport\/result\.json: an export from an old Telegram Desktop version: [^\n]*--timezone \+08:00$/);
+    copyFileSync(errorFixture('truncated'), tmpFile('only-old/Other/result.json', ''));
+    const two = await new DesktopExportSource(path.join(tmp, 'only-old')).check(ALL).then(() => null, (e: unknown) => e);
+    const lines = (two as Error).message.split('\n');
+    expect(lines[0]).toBe(`${path.join(tmp, 'only-old')}: nothing imported: each of its 2 export files was refused:`);
+    expect(lines.slice(1).map((l) => l.replace(/: .*/, ''))).toEqual([`  ${path.join(tmp, 'only-old/ChatExport/result.json')}`, `  ${path.join(tmp, 'only-old/Other/result.json')}`]);
+  });
+
+  it('a lone old file or a lone broken file is an error, not a refusal', async () => {
+    await expect(new DesktopExportSource(OLD).check(ALL)).rejects.toThrow(/an export from an old Telegram Desktop version/);
+    await expect(new DesktopExportSource(errorFixture('truncated')).check(ALL)).rejects.toThrow(/not complete JSON/);
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseChannelList, parseWindow, type Config } from '../config/index.ts';
+import { parseChannelList, parseTimeZone, parseWindow, type Config } from '../config/index.ts';
 import {
   collectStatus,
   runBackfill,
@@ -76,6 +76,8 @@ async function withCollector<T>(shared: Shared, quietOnTty: boolean, fn: (ctx: C
     progress.end();
   }
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function summary(io: CliIO, result: { runId: number; status: string; totals: Record<string, unknown> }): void {
   const parts = Object.entries(result.totals)
@@ -175,24 +177,36 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
     .command('import')
     .description('import a Telegram Desktop export (result.json or a folder of them) into the raw log')
     .argument('<path>', 'result.json, or a folder of exports')
-    .option('--channel <ref>', 'the channel a single-chat export belongs to (default t.me/c/<id> from the file)')
+    .option('--channel <ref>', 'the chat to import: its id (t.me/c/<id>, -100<id>, <id>), exact name, or username (names a single-chat export; default t.me/c/<id> from the file)')
+    .option('--timezone <zone>', 'time zone of the computer that wrote an old export (dates without date_unixtime): IANA name or ±HH:MM')
     .option('--since <iso>', 'oldest message date, inclusive')
     .option('--until <iso>', 'newest message date, exclusive')
     .option('--enqueue', 'enqueue extraction jobs (default: EXTRACTION_QUEUE_ENABLED)')
     .option('--no-enqueue', 'only store raw messages')
     .option('--batch-size <n>', 'rows per write', intOption('--batch-size', 20, 5000), 500)
-    .action(async (file: string, opts: { channel?: string; since?: string; until?: string; enqueue?: boolean; batchSize: number }) => {
+    .action(async (file: string, opts: { channel?: string; timezone?: string; since?: string; until?: string; enqueue?: boolean; batchSize: number }) => {
       const config = shared.getConfig();
       const window = parseWindow(opts);
+      const timezone = opts.timezone === undefined ? null : parseTimeZone(opts.timezone);
       await withCollector(shared, true, async (ctx) => {
         const result = await runImport(ctx, {
           path: path.resolve(io.cwd, file),
           channel: opts.channel ?? null,
+          timezone,
           window,
           enqueue: opts.enqueue ?? config.extractionQueueEnabled,
           batchSize: opts.batchSize,
         });
         summary(io, result);
+        if (result.folder) {
+          for (const f of result.files) io.out(`  imported: ${f}`);
+          for (const r of result.refused) io.out(`  refused: ${r.reason}`);
+        }
+        // What was read is stored; the exit status tells a script that part of the folder was not.
+        if (result.refused.length > 0) {
+          const read = result.files.length + result.refused.length;
+          throw new UserError(`${result.refused.length} of ${plural(read, 'export file')} refused (listed above); the others were imported`);
+        }
       });
     });
 

@@ -1,6 +1,6 @@
-import type { TimeWindow } from '../config/index.ts';
-import { adoptChannel } from '../raw/index.ts';
-import { DesktopExportSource } from '../telegram/index.ts';
+import type { TimeWindow, TimeZone } from '../config/index.ts';
+import { adoptChannel, channelIdForLink } from '../raw/index.ts';
+import { DesktopExportSource, type RefusedFile } from '../telegram/index.ts';
 import { CancelledError, type CollectorContext } from './context.ts';
 import { ingestHistory } from './ingest.ts';
 import { withRun } from './lifecycle.ts';
@@ -8,8 +8,10 @@ import { upsertProgress } from './runs.ts';
 
 export interface ImportOptions {
   path: string;
-  /** channel reference naming a single-chat export; default t.me/c/<id> from the file */
+  /** the chat to import (id, username or exact name); needed for a whole-account export holding several */
   channel: string | null;
+  /** the zone of the computer that wrote an old export (local-time dates, no date_unixtime) */
+  timezone?: TimeZone | null;
   window: TimeWindow;
   enqueue: boolean;
   batchSize: number;
@@ -25,25 +27,50 @@ export interface ImportTotals extends Record<string, unknown> {
   total_unchanged: number;
   total_enqueued: number;
   channels_done: number;
+  /** export files read, and left out (folders only: a lone file's problem fails the import) */
+  files_imported: number;
+  files_refused: number;
+}
+
+export interface ImportResult {
+  runId: number;
+  status: 'ok' | 'cancelled';
+  totals: ImportTotals;
+  files: string[];
+  refused: RefusedFile[];
+  folder: boolean;
 }
 
 /** `tutordex import`: a Telegram Desktop export (file or folder) → raw log (+ queue), streamed. */
-export async function runImport(ctx: CollectorContext, options: ImportOptions) {
-  const source = new DesktopExportSource(options.path, { channel: options.channel, onProgress: options.onFileProgress });
-  const channels = await source.listChannels();
-  // A first pass reads and checks every message without writing: a truncated or malformed export fails here,
-  // before anything is stored, and the count gives the progress display its total.
-  const expected = new Map<string, number>();
-  for (const channel of channels) {
-    let n = 0;
-    for await (const _ of source.history(channel, { since: options.window.since, until: options.window.until, signal: ctx.signal })) n++;
-    expected.set(channel.channelLink, n);
-  }
+export async function runImport(ctx: CollectorContext, options: ImportOptions): Promise<ImportResult> {
+  const source = new DesktopExportSource(options.path, {
+    channel: options.channel,
+    channelIdOf: (link) => channelIdForLink(ctx.db, link),
+    timezone: options.timezone ?? null,
+    onProgress: options.onFileProgress,
+  });
+  // A first pass reads and checks every message without writing: a truncated, malformed or old (no --timezone)
+  // export fails here, before anything is stored – in a folder, that file alone is refused – and the count gives
+  // the progress display its total.
+  const check = await source.check({ since: options.window.since, until: options.window.until, signal: ctx.signal });
   if (ctx.signal.aborted) throw new CancelledError();
-  const meta = { path: options.path, since: options.window.since?.toISOString() ?? null, until: options.window.until?.toISOString() ?? null, enqueue: options.enqueue };
-  const totals: ImportTotals = { total_scanned: 0, total_written: 0, total_new: 0, total_changed: 0, total_unchanged: 0, total_enqueued: 0, channels_done: 0 };
+  const channels = check.channels.map((c) => c.channel);
+  const expected = new Map(check.channels.map((c) => [c.channel.channelLink, c.messages]));
+  const meta = {
+    path: options.path,
+    since: options.window.since?.toISOString() ?? null,
+    until: options.window.until?.toISOString() ?? null,
+    enqueue: options.enqueue,
+    timezone: options.timezone?.name ?? null,
+    files: check.files,
+    refused_files: check.refused,
+  };
+  const totals: ImportTotals = {
+    total_scanned: 0, total_written: 0, total_new: 0, total_changed: 0, total_unchanged: 0, total_enqueued: 0, channels_done: 0,
+    files_imported: check.files.length, files_refused: check.refused.length,
+  };
   try {
-    return await withRun(ctx, 'import', channels.map((c) => c.channelLink), meta, async (runId, t) => {
+    const run = await withRun(ctx, 'import', channels.map((c) => c.channelLink), meta, async (runId, t) => {
       for (const channel of channels) {
         if (ctx.signal.aborted) throw new CancelledError();
         const stored = await adoptChannel(ctx.db, channel);
@@ -69,6 +96,7 @@ export async function runImport(ctx: CollectorContext, options: ImportOptions) {
         t.channels_done++;
       }
     }, totals);
+    return { ...run, files: check.files, refused: check.refused, folder: check.folder };
   } finally {
     await source.close();
   }

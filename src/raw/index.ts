@@ -2,6 +2,7 @@ export {
   rawRowFromMessage,
   upsertRawMessages,
   upsertChannel,
+  channelIdForLink,
   knownChannelLinks,
   markDeleted,
   latestMessageDates,

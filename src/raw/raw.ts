@@ -175,6 +175,18 @@ export async function upsertChannel(db: Queryable, channel: ResolvedChannel): Pr
   );
 }
 
+/** The Telegram id known for a channel link (e.g. the id behind `t.me/<username>`, or an alias), null when unknown. */
+export async function channelIdForLink(db: Queryable, channelLink: string): Promise<string | null> {
+  const rows = await db.query<{ channel_id: string }>(
+    `select channel_id from telegram_channels where channel_link = $1 and channel_id is not null
+     union all
+     select channel_id from telegram_channel_aliases where alias_link = $1
+     limit 1`,
+    [channelLink],
+  );
+  return rows[0]?.channel_id ?? null;
+}
+
 /** Every channel the database knows: a channel row, or raw messages stored under that link. */
 export async function knownChannelLinks(db: Queryable): Promise<string[]> {
   // The raw links by a walk down the (channel_link, …) index, one probe per channel: `select distinct` would read

@@ -6,7 +6,8 @@ import Assembler from 'stream-json/core/assembler.js';
 import { jsonParser, type Token } from 'stream-json/core/parser.js';
 import { jsonVerifier } from 'stream-json/core/utils/verifier.js';
 import { normalizeChannelRef } from '../config/channels.ts';
-import { UserError } from '../errors.ts';
+import { parseWallTime, type TimeZone } from '../config/timezone.ts';
+import { ConfigError, UserError } from '../errors.ts';
 import type { ChannelSource, HistoryRequest, ResolvedChannel, SourceMessage, Subscription } from './types.ts';
 
 /**
@@ -39,8 +40,15 @@ const MEDIA_KEYS = [
 const ENTITY_EXTRA_KEYS = ['href', 'user_id', 'language', 'document_id'] as const;
 
 export interface DesktopExportOptions {
-  /** names the channel of a single-chat export (any form normalizeChannelRef accepts) */
+  /**
+   * the chat to read: its id (`t.me/c/<id>`, `-100<id>`, the bare id), its username (`@name`, `t.me/name`: names
+   * the chat of a single-chat export, or picks the chat whose id `channelIdOf` knows), or its exact name
+   */
   channel?: string | null;
+  /** the id of a channel known by this username link (`t.me/<name>`), e.g. from the database; exports never say */
+  channelIdOf?: (channelLink: string) => Promise<string | null>;
+  /** the zone of the computer that wrote an old export (dates in local time, no `date_unixtime`) */
+  timezone?: TimeZone | null;
   /** called while an export file is read: about every MiB, and once its last byte has been read */
   onProgress?: (bytesRead: number, totalBytes: number, file: string) => void;
   /** bytes per read (default 64 KiB); tests use tiny sizes to put chunk boundaries everywhere */
@@ -78,8 +86,12 @@ function parseUnixtime(value: unknown): Date | null {
   return new Date(seconds * 1000);
 }
 
-/** `user123` → `123`, `channel123` → `-100123`, `chat123` → `-123` (Telegram's marked peer ids). */
+/**
+ * `user123` → `123`, `channel123` → `-100123`, `chat123` → `-123` (Telegram's marked peer ids); exports before
+ * Telegram Desktop 2.4 wrote a user's bare id as a number.
+ */
 function senderIdOf(fromId: unknown): string | null {
+  if (isInteger(fromId) && (fromId as number) > 0) return String(fromId);
   const match = typeof fromId === 'string' ? /^(user|channel|chat)(\d+)$/.exec(fromId) : null;
   if (!match) return null;
   const [, kind, id] = match;
@@ -155,33 +167,51 @@ const isStringOrNull = (v: unknown) => v === null || typeof v === 'string';
 const isInteger = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
 
 /**
- * One exported message → SourceMessage. Pure; throws a UserError naming the file and the message when the
- * export is malformed. Callers skip `service` / `unsupported` entries before mapping (this maps any entry as a
- * regular message).
+ * A message's date (`date_unixtime`, or `date` in local time) or edit date (`edited_unixtime`, or `edited`). The
+ * epoch seconds are authoritative; the local time is read only when they are missing, which needs the time zone.
  */
-export function mapExportMessage(raw: unknown, chat: ExportChatRef, index?: number): SourceMessage {
-  const fail: Fail = (problem) => {
+function instantOf(raw: JsonObject, local: 'date' | 'edited', timezone: TimeZone | null, fail: Fail, oldExport: (problem: string) => UserError): Date | null {
+  const unixKey = `${local}_unixtime`;
+  if (raw[unixKey] !== undefined) {
+    const date = parseUnixtime(raw[unixKey]);
+    if (!date) throw fail(`"${unixKey}" must be a string of epoch seconds, got ${describe(raw[unixKey])}`);
+    return date;
+  }
+  const text = raw[local];
+  if (text === undefined) {
+    if (local === 'edited') return null;
+    throw fail('has neither "date_unixtime" nor "date"');
+  }
+  const wall = typeof text === 'string' ? parseWallTime(text) : null;
+  if (!wall) throw fail(`"${local}" must be a local time like 2021-03-04T18:22:10, got ${describe(text)}`);
+  if (!timezone) throw oldExport(`has "${local}" in local time and no "${unixKey}"`);
+  return timezone.toUtc(wall);
+}
+
+/**
+ * One exported message → SourceMessage. Pure; throws a UserError naming the file and the message when the
+ * export is malformed, or is an old one (local-time dates only) and no `timezone` is given. Callers skip
+ * `service` / `unsupported` entries before mapping (this maps any entry as a regular message).
+ */
+export function mapExportMessage(raw: unknown, chat: ExportChatRef, index?: number, timezone: TimeZone | null = null): SourceMessage {
+  const which = () => {
     const at = index !== undefined ? `${chat.path}[${index}]` : chat.path;
-    const which = isObject(raw) && isInteger(raw.id) ? `message id ${String(raw.id)} (${at})` : `message at ${at}`;
-    return new UserError(`${chat.file}: malformed export: ${which}: ${problem}`);
+    return isObject(raw) && isInteger(raw.id) ? `message id ${String(raw.id)} (${at})` : `message at ${at}`;
   };
+  const fail: Fail = (problem) => new UserError(`${chat.file}: malformed export: ${which()}: ${problem}`);
+  const oldExport = (problem: string) => new UserError(
+    `${chat.file}: an export from an old Telegram Desktop version: ${which()} ${problem}, and its dates are the exporting ` +
+    `computer's local time; pass --timezone with that computer's time zone, e.g. --timezone Asia/Singapore or --timezone +08:00`,
+  );
   if (!isObject(raw)) throw fail(`must be an object, got ${describe(raw)}`);
   if (!isInteger(raw.id)) throw fail(`"id" must be an integer, got ${describe(raw.id)}`);
   optional(raw, 'type', (v) => typeof v === 'string', 'a string', fail);
-  optional(raw, 'from_id', isStringOrNull, 'a string', fail);
+  optional(raw, 'from_id', (v) => isStringOrNull(v) || isInteger(v), 'a string', fail);
   optional(raw, 'forwarded_from', isStringOrNull, 'a string or null', fail);
   optional(raw, 'reply_to_message_id', isInteger, 'an integer', fail);
 
-  const date = parseUnixtime(raw.date_unixtime);
-  if (!date) {
-    throw fail(raw.date_unixtime === undefined
-      ? 'has no "date_unixtime" (exports from old Telegram Desktop versions lack it; export again with a current one)'
-      : `"date_unixtime" must be a string of epoch seconds, got ${describe(raw.date_unixtime)}`);
-  }
-  const editDate = raw.edited_unixtime === undefined ? null : parseUnixtime(raw.edited_unixtime);
-  if (raw.edited_unixtime !== undefined && !editDate) {
-    throw fail(`"edited_unixtime" must be a string of epoch seconds, got ${describe(raw.edited_unixtime)}`);
-  }
+  const date = instantOf(raw, 'date', timezone, fail, oldExport)!;
+  const editDate = instantOf(raw, 'edited', timezone, fail, oldExport);
   const parts = textParts(raw, fail);
 
   return {
@@ -370,6 +400,8 @@ interface ChatHeader {
   type: string | null;
   /** the bare id as written (decimal digits), null when the chat has none */
   id: string | null;
+  /** entries in its `messages` (service messages included); null when the scan stopped before their end */
+  messages: number | null;
 }
 
 type WalkEvent =
@@ -394,6 +426,7 @@ interface ChatState {
   /** raw header values: the scalar token, or 'container' when an object or array stood there */
   header: Map<string, Token | 'container'>;
   hasMessages: boolean;
+  messageCount: number | null;
   reported: boolean;
 }
 
@@ -407,7 +440,7 @@ interface Frame {
   section: string | null;
 }
 
-const newChat = (chatPath: string): ChatState => ({ path: chatPath, header: new Map(), hasMessages: false, reported: false });
+const newChat = (chatPath: string): ChatState => ({ path: chatPath, header: new Map(), hasMessages: false, messageCount: null, reported: false });
 const newFrame = (role: Role, isArray: boolean, extra: Partial<Pick<Frame, 'chat' | 'section'>> = {}): Frame =>
   ({ role, isArray, key: null, index: 0, chat: null, section: null, ...extra });
 const messagesPath = (chat: ChatState) => (chat.path === '' ? 'messages' : `${chat.path}.messages`);
@@ -429,6 +462,7 @@ function headerOf(chat: ChatState): ChatHeader {
     name: text('name', 'a string or null'),
     type: text('type', 'a string or null'),
     id: id === undefined ? null : BigInt(id.value).toString(),
+    messages: chat.messageCount,
   };
 }
 
@@ -542,6 +576,7 @@ class ExportWalker {
 
   private close(): void {
     const frame = this.stack.pop()!;
+    if (frame.role === 'messages') frame.chat!.messageCount = frame.index;
     if (frame.role === 'chat') {
       if (!frame.chat!.hasMessages) throw new ShapeError(`${frame.chat!.path} has no "messages" array`);
       this.report(frame.chat!);
@@ -719,11 +754,50 @@ interface ListedChat {
   locations: FoundChat[];
 }
 
-const chatSummary = (chat: FoundChat) =>
-  `${chat.header.id === null ? '(no id)' : `t.me/c/${chat.header.id}`} ${JSON.stringify(chat.header.name ?? '')} in ${chat.file}`;
+/** An export file left out of an import, and why (one line, naming the file). */
+export interface RefusedFile {
+  file: string;
+  reason: string;
+}
 
-function listSummary(items: string[]): string {
-  return items.length <= 5 ? items.join(', ') : `${items.slice(0, 5).join(', ')} and ${items.length - 5} more`;
+/** What an import of the export reads, every message of it checked (see DesktopExportSource.check). */
+export interface ExportCheck {
+  /** the chats to import, each with the number of its messages in the window */
+  channels: { channel: ResolvedChannel; messages: number }[];
+  /** the export files they are read from */
+  files: string[];
+  /** files left out, with the reason; only ever non-empty for a folder (a lone file's problem is thrown) */
+  refused: RefusedFile[];
+  folder: boolean;
+}
+
+interface Listing {
+  chats: ListedChat[];
+  folder: boolean;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const isAccountChat = (chat: FoundChat) => chat.header.path !== '';
+
+/** One line per chat, in columns: id, type, name, number of messages (when the scan counted them), file. */
+function chatListing(groups: FoundChat[][], folder: string | null): string {
+  const rows = groups.map((locations) => {
+    const { header } = locations[0]!;
+    const counts = locations.map((c) => c.header.messages);
+    const messages = counts.every((n) => n !== null) ? plural(counts.reduce((a, b) => a! + b!, 0)!, 'message') : '';
+    const left = locations.every((c) => c.header.path.startsWith('left_chats.')) ? ' (left)' : '';
+    const files = folder === null ? '' : `in ${[...new Set(locations.map((c) => path.relative(folder, c.file)))].join(', ')}`;
+    return [header.id ?? '(no id)', `${header.type ?? '(no type)'}${left}`, header.name === null ? '(no name)' : JSON.stringify(header.name), messages, files];
+  });
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  return rows.map((r) => `  ${r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()}`).join('\n');
+}
+
+/** `--channel 3333333333 (or --channel "Tutors Lounge")` for the first chat with an id: how to pick one. */
+function pickExample(groups: FoundChat[][]): string {
+  const header = groups.find((g) => g[0]!.header.id !== null)?.[0]!.header;
+  if (!header) return '--channel <exact name>';
+  return `--channel ${header.id}${header.name ? ` (or --channel ${JSON.stringify(header.name)})` : ''}`;
 }
 
 function inWindow(message: SourceMessage, request: HistoryRequest): boolean {
@@ -743,31 +817,33 @@ const isRegularMessage = (raw: unknown) => !isObject(raw) || raw.type === undefi
  * a ChannelSource. History is read front to back, so it comes oldest first.
  *
  * In a folder, `.json` files that turn out not to be exports (documents saved from chats into `files/`) are
- * skipped; a file named `result.json` must be an export.
+ * skipped; a file named `result.json` must be an export. An export file of a folder that cannot be read (broken,
+ * or an old one without a time zone) is refused alone: its chats are left out and `check()` reports it; a lone
+ * file's problem is thrown.
  */
 export class DesktopExportSource implements ChannelSource {
   readonly kind = 'desktop-export';
   readonly historyOrder = 'oldest-first' as const;
   private readonly channelRef: string | null;
-  private readonly channelLink: string | null;
-  private listing: Promise<ListedChat[]> | null = null;
+  private listing: Promise<Listing> | null = null;
+  /** file → why it is left out, in the order found */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     readonly path: string,
     private readonly options: DesktopExportOptions = {},
   ) {
     this.channelRef = options.channel?.trim() || null;
-    this.channelLink = this.channelRef === null ? null : normalizeChannelRef(this.channelRef);
   }
 
-  /** The chats in the export, as channels. */
+  /** The chats in the export, as channels (only the one `channel` names, when given). */
   async listChannels(): Promise<ResolvedChannel[]> {
-    return (await this.chats()).map((c) => c.channel);
+    return (await this.chats()).chats.filter((c) => this.readable(c)).map((c) => c.channel);
   }
 
   async resolve(channelRef: string): Promise<ResolvedChannel> {
     const link = normalizeChannelRef(channelRef);
-    const chats = await this.chats();
+    const chats = (await this.chats()).chats.filter((c) => this.readable(c));
     const hit = chats.find((c) => c.channel.channelLink === link);
     if (hit) return hit.channel;
     const contents = chats.length === 0
@@ -776,22 +852,55 @@ export class DesktopExportSource implements ChannelSource {
     throw new UserError(`channel ${channelRef} is not in the export ${this.path}; ${contents}`);
   }
 
+  /**
+   * What `tutordex import` reads: the chats (a whole-account export holding several needs `channel` to pick one)
+   * and every one of their messages mapped once, so that a broken or old file fails here, before anything is
+   * written. In a folder such a file is refused alone; when nothing is left, or for a lone file, it is thrown.
+   */
+  async check(request: HistoryRequest): Promise<ExportCheck> {
+    const { chats, folder } = await this.chats();
+    if (this.channelRef === null && chats.length > 1 && chats.some((c) => c.locations.some(isAccountChat))) {
+      const groups = chats.map((c) => c.locations);
+      throw new UserError(
+        `${this.path} holds ${chats.length} chats (${folder ? 'with' : 'it is'} a whole-account export); nothing was imported: ` +
+        `name the one to import with ${pickExample(groups)}:\n${chatListing(groups, folder ? this.path : null)}`,
+      );
+    }
+    const byFile = new Map<string, Map<string, string>>(); // file → chat path → channel link
+    for (const chat of chats) {
+      for (const { file, header } of chat.locations) byFile.set(file, (byFile.get(file) ?? new Map()).set(header.path, chat.channel.channelLink));
+    }
+    const counted = new Map<string, Map<string, number>>(); // file → channel link → messages in the window
+    for (const [file, paths] of byFile) {
+      if (this.refused.has(file)) continue;
+      const counts = new Map<string, number>();
+      try {
+        for await (const { chatPath, message } of this.messagesIn(file, new Set(paths.keys()), request.signal)) {
+          const link = paths.get(chatPath)!;
+          if (inWindow(message, request)) counts.set(link, (counts.get(link) ?? 0) + 1);
+        }
+      } catch (error) {
+        if (!folder || !(error instanceof UserError)) throw error;
+        this.refused.set(file, error.message);
+        continue;
+      }
+      if (request.signal?.aborted) break;
+      counted.set(file, counts);
+    }
+    const channels = chats.filter((c) => this.readable(c)).map((c) => ({
+      channel: c.channel,
+      messages: [...counted.values()].reduce((n, counts) => n + (counts.get(c.channel.channelLink) ?? 0), 0),
+    }));
+    if (channels.length === 0 && this.refused.size > 0) throw this.nothingLeft();
+    return { channels, files: [...counted.keys()], refused: [...this.refused].map(([file, reason]) => ({ file, reason })), folder };
+  }
+
   async *history(channel: ResolvedChannel, request: HistoryRequest): AsyncGenerator<SourceMessage, void, undefined> {
-    const chat = (await this.chats()).find((c) => c.channel.channelLink === channel.channelLink);
+    const chat = (await this.chats()).chats.find((c) => c.channel.channelLink === channel.channelLink);
     if (!chat) throw new UserError(`channel ${channel.channelLink} is not in the export ${this.path}`);
     for (const [file, chatPaths] of groupByFile(chat.locations)) {
-      const scan = new ExportFileScan(file, { wantMessages: (p) => chatPaths.has(p), stopAtRootHeader: false }, this.readOptions(request.signal));
-      // Forum groups: a post inside a topic carries the topic's root (a "topic_created" service message) as
-      // reply_to_message_id; that is where it was posted, not a reply (which would be skipped).
-      const topics = new Set<number>();
-      for await (const event of scan.events()) {
-        if (request.signal?.aborted) return;
-        if (event.kind !== 'message') continue;
-        if (isTopicRoot(event.raw)) topics.add(event.raw.id);
-        if (!isRegularMessage(event.raw)) continue;
-        const ref = { file, path: event.chatPath === '' ? 'messages' : `${event.chatPath}.messages` };
-        const mapped = mapExportMessage(event.raw, ref, event.index);
-        const message = mapped.replyToMsgId !== null && topics.has(mapped.replyToMsgId) ? { ...mapped, replyToMsgId: null } : mapped;
+      if (this.refused.has(file)) continue;
+      for await (const { message } of this.messagesIn(file, chatPaths, request.signal)) {
         if (inWindow(message, request)) yield message;
       }
       if (request.signal?.aborted) return;
@@ -809,23 +918,55 @@ export class DesktopExportSource implements ChannelSource {
     return { chunkSize: this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, signal, onProgress: this.options.onProgress };
   }
 
-  private chats(): Promise<ListedChat[]> {
+  private readable(chat: ListedChat): boolean {
+    return chat.locations.some((l) => !this.refused.has(l.file));
+  }
+
+  /** The regular messages of some chats of one file, mapped, in file order. */
+  private async *messagesIn(file: string, chatPaths: Set<string>, signal?: AbortSignal): AsyncGenerator<{ chatPath: string; message: SourceMessage }, void, undefined> {
+    const scan = new ExportFileScan(file, { wantMessages: (p) => chatPaths.has(p), stopAtRootHeader: false }, this.readOptions(signal));
+    // Forum groups: a post inside a topic carries the topic's root (a "topic_created" service message) as
+    // reply_to_message_id; that is where it was posted, not a reply (which would be skipped).
+    const topics = new Map<string, Set<number>>();
+    for await (const event of scan.events()) {
+      if (signal?.aborted) return;
+      if (event.kind !== 'message') continue;
+      if (isTopicRoot(event.raw)) topics.set(event.chatPath, (topics.get(event.chatPath) ?? new Set()).add(event.raw.id));
+      if (!isRegularMessage(event.raw)) continue;
+      const ref = { file, path: event.chatPath === '' ? 'messages' : `${event.chatPath}.messages` };
+      const mapped = mapExportMessage(event.raw, ref, event.index, this.options.timezone ?? null);
+      const inTopic = mapped.replyToMsgId !== null && (topics.get(event.chatPath)?.has(mapped.replyToMsgId) ?? false);
+      yield { chatPath: event.chatPath, message: inTopic ? { ...mapped, replyToMsgId: null } : mapped };
+    }
+  }
+
+  private chats(): Promise<Listing> {
     this.listing ??= this.scanChats();
     return this.listing;
   }
 
-  private async scanChats(): Promise<ListedChat[]> {
+  private async scanChats(): Promise<Listing> {
     const { files, folder } = await findExportFiles(this.path);
     const found: FoundChat[] = [];
     let exports = 0;
     for (const file of files) {
-      const chats = await this.chatsIn(file, folder && path.basename(file).toLowerCase() !== 'result.json');
+      let chats: FoundChat[] | null;
+      try {
+        chats = await this.chatsIn(file, folder && path.basename(file).toLowerCase() !== 'result.json');
+      } catch (error) {
+        if (!folder || !(error instanceof UserError)) throw error;
+        this.refused.set(file, error.message);
+        continue;
+      }
       if (chats === null) continue;
       exports++;
       found.push(...chats);
     }
-    if (exports === 0) throw new UserError(`${this.path}: no Telegram Desktop JSON export in this folder (looked at ${files.length} .json files)`);
-    return this.identify(found);
+    if (exports === 0) {
+      if (this.refused.size > 0) throw this.nothingLeft();
+      throw new UserError(`${this.path}: no Telegram Desktop JSON export in this folder (looked at ${files.length} .json files)`);
+    }
+    return { chats: await this.identify(found, folder), folder };
   }
 
   /** The chats of one file; null when `lenient` and the file is not an export at all. */
@@ -841,31 +982,89 @@ export class DesktopExportSource implements ChannelSource {
     return chats;
   }
 
-  /** Found chats → channels: merged by chat id; `--channel` names the one chat of a single-chat export. */
-  private identify(found: FoundChat[]): ListedChat[] {
+  /** Found chats → channels: merged by chat id, keyed `t.me/c/<id>`; `--channel` picks one of them. */
+  private async identify(found: FoundChat[], folder: boolean): Promise<ListedChat[]> {
     const groups = new Map<string, FoundChat[]>();
     for (const chat of found) {
       const key = chat.header.id ?? `${chat.file}#${chat.header.path}`;
       groups.set(key, [...(groups.get(key) ?? []), chat]);
     }
-    if (this.channelLink !== null) {
-      const [only, ...rest] = [...groups.values()];
-      if (!only || rest.length > 0) {
-        const held = groups.size === 0 ? 'no chats' : `${groups.size} chats (${listSummary([...groups.values()].map((g) => chatSummary(g[0]!)))})`;
-        throw new UserError(`--channel ${this.channelRef} names one chat, but ${this.path} holds ${held}; leave --channel out to collect them by their t.me/c/<id> links`);
-      }
-      const header = only[0]!.header;
-      const linkId = /^t\.me\/c\/(\d+)$/.exec(this.channelLink)?.[1] ?? null;
-      return [{ channel: { channelLink: this.channelLink, channelId: header.id ?? linkId, title: header.name }, locations: only }];
-    }
-    return [...groups.values()].map((locations) => {
+    if (this.channelRef !== null) return [await this.select([...groups.values()], folder)];
+    const listed: ListedChat[] = [];
+    for (const locations of groups.values()) {
       const { header, file } = locations[0]!;
       if (header.id === null) {
-        throw new UserError(`${file}: the chat ${header.path === '' ? '' : `at ${header.path} `}has no "id"; name it with --channel`);
+        const reason = `${file}: the chat ${header.path === '' ? '' : `at ${header.path} `}has no "id"; name it with --channel`;
+        if (!folder) throw new UserError(reason);
+        this.refused.set(file, `${reason} (importing this file on its own)`);
+        continue;
       }
-      return { channel: { channelLink: `t.me/c/${header.id}`, channelId: header.id, title: header.name }, locations };
-    });
+      listed.push({ channel: { channelLink: `t.me/c/${header.id}`, channelId: header.id, title: header.name }, locations });
+    }
+    if (listed.length === 0 && this.refused.size > 0) throw this.nothingLeft();
+    return listed;
   }
+
+  /**
+   * The chat `--channel` names: by id (any form), by username (the chat of a single-chat export, whose username
+   * the export does not record; or the chat whose id `channelIdOf` knows for it), or by its exact name. Picked by
+   * username it is stored under that link, else under `t.me/c/<id>`.
+   */
+  private async select(groups: FoundChat[][], folder: boolean): Promise<ListedChat> {
+    const ref = this.channelRef!;
+    const idOf = (g: FoundChat[]) => g[0]!.header.id;
+    const chosen = (locations: FoundChat[], link: string | null): ListedChat => {
+      const { header, file } = locations[0]!;
+      const id = header.id ?? (link === null ? null : /^t\.me\/c\/(\d+)$/.exec(link)?.[1] ?? null);
+      if (link === null && header.id === null) {
+        throw new UserError(`${file}: the chat ${JSON.stringify(header.name)} has no "id"; name it with --channel t.me/<username> instead`);
+      }
+      return { channel: { channelLink: link ?? `t.me/c/${header.id}`, channelId: id, title: header.name }, locations };
+    };
+    const notFound = (problem: string) => {
+      const refused = [...this.refused.values()].map((reason) => `\n  refused: ${reason}`).join('');
+      const holds = groups.length === 0 ? 'holds no chats' : `holds ${plural(groups.length, 'chat')} (name one by its id or its exact name):\n${chatListing(groups, folder ? this.path : null)}`;
+      return new UserError(`--channel ${ref}: ${problem}; ${this.path} ${holds}${refused}`);
+    };
+    let link: string | null = null;
+    try {
+      link = normalizeChannelRef(ref);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error; // not a link or an id: a name
+    }
+    const named = groups.filter((g) => g.some((c) => c.header.name === ref));
+    const numericId = link === null ? null : (/^t\.me\/c\/(\d+)$/.exec(link)?.[1] ?? null);
+    if (link !== null && numericId !== null) {
+      const hit = groups.find((g) => idOf(g) === numericId);
+      if (hit) return chosen(hit, link);
+      if (groups.length === 1 && idOf(groups[0]!) === null) return chosen(groups[0]!, link); // it names an id-less chat
+      throw notFound(`no chat with id ${numericId}`);
+    }
+    if (link !== null) {
+      const knownId = (await this.options.channelIdOf?.(link)) ?? null;
+      if (knownId !== null) {
+        const hit = groups.find((g) => idOf(g) === knownId);
+        if (hit) return chosen(hit, link);
+        throw notFound(`${link} is chat id ${knownId} (known from earlier collection), which is not in the export`);
+      }
+      if (groups.length === 1) return chosen(groups[0]!, link); // the one chat of the export, under the username it is given
+      if (named.length === 1) return chosen(named[0]!, null);
+      throw notFound(`no chat has that name, and a Telegram Desktop export does not record usernames (nor was ${link} collected before)`);
+    }
+    if (named.length === 1) return chosen(named[0]!, null);
+    if (named.length > 1) throw notFound(`${named.length} chats have that name`);
+    throw notFound('no chat has that name');
+  }
+
+  private nothingLeft(): UserError {
+    const reasons = [...this.refused.values()];
+    if (reasons.length === 1) return new UserError(reasons[0]!);
+    return new UserError(`${this.path}: nothing imported: each of its ${reasons.length} export files was refused:\n${reasons.map((r) => `  ${r}`).join('\n')}`);
+  }
+}
+
+function listSummary(items: string[]): string {
+  return items.length <= 5 ? items.join(', ') : `${items.slice(0, 5).join(', ')} and ${items.length - 5} more`;
 }
 
 function groupByFile(locations: FoundChat[]): Map<string, Set<string>> {

@@ -12,5 +12,5 @@ export {
   type GramjsSourceOptions,
 } from './gramjs.ts';
 export { askFromTerminal, runLogin, type Ask, type LoginClient, type LoginOptions } from './login.ts';
-export { DesktopExportSource, mapExportMessage } from './desktop-export.ts';
+export { DesktopExportSource, mapExportMessage, type ExportCheck, type RefusedFile } from './desktop-export.ts';
 export { MemorySource } from './memory.ts';
