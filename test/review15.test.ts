@@ -82,7 +82,8 @@ describeEachDatabase('review15: gap checks', (t) => {
     const abort = new AbortController();
     const ctx = context(t.db, { config: testConfig({ gapCheckMinutes: 0 }), signal: abort.signal });
     const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null });
-    await waitFor('the tail to listen', listening(t.db));
+    // subscribed (the run row alone is written before the subscription: a reconnect before it would be unheard)
+    await waitFor('the tail to listen', () => ctx.log.lines.some((l) => l.event === 'raw_tail_start'));
     source.dropConnection();
     source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(Date.now() - 20 * 60_000), text: 'posted while down' }));
     let failOnce = true;
