@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Database } from '../../../src/db/index.ts';
+import { channel } from '../../support/collector.ts';
 import type { FaultFeed, FaultPost } from './collector-child.ts';
 
 const CHILD = fileURLToPath(new URL('./collector-child.ts', import.meta.url));
@@ -23,7 +24,8 @@ export function buildFeed(prefix: string, channels: number, perChannel: number, 
   return {
     channels: Array.from({ length: channels }, (_, c) => ({
       link: `t.me/${prefix}${c}`,
-      channelId: String(7_000_000 + c),
+      // distinct per channel and per round: one id under two usernames is one renamed channel (merged on ingest)
+      channelId: channel(`${prefix}${c}`).channelId,
       title: `${prefix}${c}`,
       posts: Array.from({ length: perChannel }, (_, i): FaultPost => {
         const id = i + 1;
