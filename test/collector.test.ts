@@ -11,7 +11,7 @@ import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import { TransientSourceError, type ChannelSource } from '../src/telegram/index.ts';
 import { checkHealth } from '../src/web/health.ts';
 import { describeEachDatabase } from './support/databases.ts';
-import { channel, context, jobs, minutes, rawRows, sourceWith, testConfig, T0 } from './support/collector.ts';
+import { backfillOptions as oneAttempt, channel, context, jobs, minutes, rawRows, sourceWith, testConfig, T0 } from './support/collector.ts';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -21,17 +21,8 @@ const tmp = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const backfillOptions = (over: Partial<Parameters<typeof runBackfill>[2]> = {}) => ({
-  channels: ['t.me/alpha'],
-  window: { since: null, until: null },
-  maxMessages: null,
-  batchSize: 3,
-  forceEnqueue: false,
-  channelAttempts: 3,
-  restart: false,
-  retryDelaySeconds: 0,
-  ...over,
-});
+/** Retries of a failing channel: three attempts. */
+const backfillOptions = (over: Parameters<typeof oneAttempt>[0] = {}) => oneAttempt({ channelAttempts: 3, ...over });
 
 const runs = (db: Parameters<typeof rawRows>[0]) =>
   db.query<{ run_type: string; status: string; meta: Record<string, unknown> }>('select run_type, status, meta from ingestion_runs order by id');

@@ -58,7 +58,7 @@ describeEachDatabase('raw log', (t) => {
   it('delete sets deleted_at; a later re-see never clears it', async () => {
     await write({ id: 1, date: minutes(1) });
     await write({ id: 2, date: minutes(2) });
-    expect(await markDeleted(t.db, ch.channelLink, [2, 99])).toBe(1);
+    expect(await markDeleted(t.db, ch, [2, 99])).toBe(1);
     await write({ id: 2, date: minutes(2), views: 3 });
     const rows = await rawRows(t.db);
     expect(rows.map((r) => [r.message_id, r.deleted_at !== null])).toEqual([[1, false], [2, true]]);
@@ -81,7 +81,7 @@ describeEachDatabase('raw log', (t) => {
     ]);
     await write({ id: 1, date: minutes(1) });
     await write({ id: 2, date: minutes(7) });
-    await markDeleted(t.db, ch.channelLink, [2]);
+    await markDeleted(t.db, ch, [2]);
     const latest = await latestMessageDates(t.db, [ch.channelLink, 't.me/nothing_here']);
     expect([...latest.entries()]).toEqual([[ch.channelLink, minutes(7)]]);
   });

@@ -1,27 +1,15 @@
 import { expect, it } from 'vitest';
-import { loadCatchupCursors, runBackfill, runCatchup, runLive } from '../src/collector/index.ts';
-import { adoptChannel, latestMessageDates } from '../src/raw/index.ts';
+import { loadCatchupCursors, runBackfill, runCatchup, runLive, writeBatch } from '../src/collector/index.ts';
+import { adoptChannel, latestMessageDates, markDeleted } from '../src/raw/index.ts';
 import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import type { ResolvedChannel } from '../src/telegram/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
-import { channel, context, jobs, minutes, rawRows, sourceWith, testConfig } from './support/collector.ts';
+import { backfillOptions, channel, context, jobs, minutes, rawRows, sourceWith, testConfig } from './support/collector.ts';
 
 /**
  * Adversarial review of "the collector never misses a post and never stores a channel twice".
  * Every test here describes the behaviour the guarantee promises; each one fails on the code as reviewed.
  */
-
-const backfillOptions = (over: Partial<Parameters<typeof runBackfill>[2]> = {}) => ({
-  channels: ['t.me/alpha'],
-  window: { since: null, until: null },
-  maxMessages: null,
-  batchSize: 3,
-  forceEnqueue: false,
-  channelAttempts: 1,
-  restart: false,
-  retryDelaySeconds: 0,
-  ...over,
-});
 
 function recentChannel(ch: ResolvedChannel, minutesAgo: number[]) {
   const now = Date.now();
@@ -34,6 +22,21 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Posts 1 and 2 (an hour old) stored by a backfill, then `live` on @alpha without catch-up, listening (the run
+ * row alone is written before the subscription: a reconnect before it would be unheard). `stop()` ends it.
+ */
+async function liveOnAlpha(db: Parameters<typeof rawRows>[0], gapCheckMinutes: number) {
+  const alpha = channel('alpha');
+  const source = recentChannel(alpha, [60, 50]);
+  await runBackfill(context(db), source, backfillOptions());
+  const abort = new AbortController();
+  const ctx = context(db, { config: testConfig({ gapCheckMinutes }), signal: abort.signal });
+  const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null });
+  await waitFor('the tail to listen', () => ctx.log.lines.some((l) => l.event === 'raw_tail_start'));
+  return { alpha, source, ctx, stop: async () => (abort.abort(), await live) };
 }
 
 const listening = (db: Parameters<typeof rawRows>[0]) => async () => (await db.query(`select 1 from ingestion_runs where status = 'running' and run_type in ('tail', 'live')`)).length > 0;
@@ -76,14 +79,7 @@ describeEachDatabase('review15: catch-up cursor', (t) => {
 
 describeEachDatabase('review15: gap checks', (t) => {
   it('R4 a gap check that fails after a reconnect is made good by a later check, even after a live post raised the newest id', async () => {
-    const alpha = channel('alpha');
-    const source = recentChannel(alpha, [60, 50]);
-    await runBackfill(context(t.db), source, backfillOptions());
-    const abort = new AbortController();
-    const ctx = context(t.db, { config: testConfig({ gapCheckMinutes: 0 }), signal: abort.signal });
-    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: null });
-    // subscribed (the run row alone is written before the subscription: a reconnect before it would be unheard)
-    await waitFor('the tail to listen', () => ctx.log.lines.some((l) => l.event === 'raw_tail_start'));
+    const { alpha, source, ctx, stop } = await liveOnAlpha(t.db, 0);
     source.dropConnection();
     source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(Date.now() - 20 * 60_000), text: 'posted while down' }));
     let failOnce = true;
@@ -101,8 +97,7 @@ describeEachDatabase('review15: gap checks', (t) => {
     source.dropConnection();
     source.restoreConnection();
     await new Promise((r) => setTimeout(r, 200));
-    abort.abort();
-    await live;
+    await stop();
     expect(await ids(t.db)).toEqual([1, 2, 3, 4]);
   });
 
@@ -124,7 +119,65 @@ describeEachDatabase('review15: gap checks', (t) => {
   });
 });
 
+describeEachDatabase('review15: deletions', (t) => {
+  it('R5 a delete that arrives while a gap check is reading the post is applied when the post is stored', async () => {
+    const { alpha, source, ctx, stop } = await liveOnAlpha(t.db, 0);
+    source.dropConnection();
+    source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(Date.now() - 5 * 60_000), text: 'Sec 3 A-Math at Bishan, $50/h' }));
+    let deleted = false;
+    source.beforeYield = async (_link, m) => {
+      if (m.id === 3 && !deleted) {
+        // the gap check has read post 3; before it is written, the agency deletes it and the tail hears of it
+        deleted = true;
+        source.delete('t.me/alpha', [3]);
+        await source.settle();
+      }
+    };
+    source.restoreConnection();
+    await waitFor('the gap check to store post 3', async () => (await ids(t.db)).includes(3));
+    await stop();
+    expect(deleted).toBe(true);
+    const row = (await rawRows(t.db)).find((r) => r.message_id === 3)!;
+    expect(row.deleted_at).not.toBeNull();
+  });
+
+  it('R5 a delete and the first write of its post racing on separate connections: the post always ends deleted', async () => {
+    const alpha = channel('alpha');
+    const ctx = context(t.db);
+    const n = 60;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => {
+        const m = makeMessage({ id: i + 1, date: minutes(i + 1), text: `post ${i + 1}` });
+        const write = writeBatch(ctx, alpha, [m], { enqueue: true, force: false });
+        const del = markDeleted(t.db, alpha, [i + 1]);
+        return i % 2 === 0 ? Promise.all([write, del]) : Promise.all([del, write]);
+      }),
+    );
+    const rows = await rawRows(t.db);
+    expect(rows).toHaveLength(n);
+    expect(rows.filter((r) => r.deleted_at === null).map((r) => r.message_id)).toEqual([]);
+  });
+});
+
 describeEachDatabase('review15: channel identity', (t) => {
+  it('R7 a channel renamed and merged by another command while live runs: the tail\'s next posts go under the new link', async () => {
+    const { alpha, source, ctx, stop } = await liveOnAlpha(t.db, 60);
+    // the agency renames @alpha to @alphanew; an operator backfills it by its new name (same channel id)
+    await adoptChannel(t.db, { ...alpha, channelLink: 't.me/alphanew' });
+    source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(), text: 'posted after the rename' }));
+    source.edit('t.me/alpha', 1, 'post 1 (edited after the rename)', new Date());
+    source.delete('t.me/alpha', [2]);
+    await source.settle();
+    await stop();
+    expect(await ids(t.db, 't.me/alpha')).toEqual([]);
+    const rows = await rawRows(t.db, 't.me/alphanew');
+    expect(rows.map((r) => [r.message_id, r.raw_text, r.deleted_at !== null])).toEqual([
+      [1, 'post 1 (edited after the rename)', false],
+      [2, 'post 2', true],
+      [3, 'posted after the rename', false],
+    ]);
+  });
+
   it('R8 a username taken over by another channel (different id) never overwrites the first channel\'s posts', async () => {
     const first: ResolvedChannel = { channelLink: 't.me/foo', channelId: '111', title: 'Foo tuition' };
     const second: ResolvedChannel = { channelLink: 't.me/foo', channelId: '222', title: 'Another channel now called foo' };

@@ -78,8 +78,9 @@ export async function runTailLoop(
           ctx.log.info({ ids: event.messageIds }, 'raw_tail_delete_unknown_chat');
           return;
         }
-        const channelLink = storedAs(event.channel).channelLink;
-        const n = await retryTransient(() => markDeleted(ctx.db, channelLink, event.messageIds), untilDatabaseIsBack(ctx));
+        const stored = storedAs(event.channel);
+        const channelLink = stored.channelLink;
+        const n = await retryTransient(() => markDeleted(ctx.db, stored, event.messageIds), untilDatabaseIsBack(ctx));
         stats.deletes += event.messageIds.length;
         metrics.messagesIngested.inc({ channel: channelLink, kind: 'delete' }, n);
         ctx.log.info({ channel: channelLink, ids: event.messageIds, rows: n }, 'raw_tail_delete_ok');

@@ -1,6 +1,13 @@
 import type { Database, Queryable } from '../db/index.ts';
 import type { ResolvedChannel, SourceMessage } from '../telegram/index.ts';
 
+/**
+ * Advisory lock class per channel id: raw rows being written hold it shared; a deletion being recorded and a
+ * channel's links being merged (adoptChannel) hold it exclusive. A write therefore sees every deletion and every
+ * merge committed before it, and one committed after it sees the write.
+ */
+const CHANNEL_LOCK = `hashtext('tutordex.channel_identity')`;
+
 /** One row of telegram_messages_raw as the collector writes it. */
 export interface RawRow {
   channelLink: string;
@@ -66,6 +73,25 @@ export interface UpsertResult {
   textChanged: Set<number>;
 }
 
+/**
+ * Take the channels' shared write lock and return the link each channel id is stored under now: a channel
+ * renamed and merged by another command since the writer resolved it (a tail running for hours) is written under
+ * its current link, never under the old one.
+ */
+async function lockChannelsForWrite(db: Queryable, rows: readonly RawRow[]): Promise<Map<string, string>> {
+  const channelIds = [...new Set(rows.map((r) => r.channelId).filter((id): id is string => id !== null))].sort();
+  if (channelIds.length === 0) return new Map();
+  // two statements: a statement reads the data as of its start, so the lock must be held before the read begins
+  await db.query(`select pg_advisory_xact_lock_shared(${CHANNEL_LOCK}, hashtext(id)) from unnest($1::text[]) as ids(id)`, [channelIds]);
+  const current = await db.query<{ channel_id: string; channel_link: string | null }>(
+    `select ids.id as channel_id,
+            (select c.channel_link from telegram_channels c where c.channel_id = ids.id order by c.updated_at desc limit 1) as channel_link
+       from unnest($1::text[]) as ids(id)`,
+    [channelIds],
+  );
+  return new Map(current.filter((c) => c.channel_link !== null).map((c) => [c.channel_id, c.channel_link!]));
+}
+
 /** Later rows win within one batch (Postgres refuses to touch one row twice in a statement). */
 function dedupe(rows: readonly RawRow[]): RawRow[] {
   const byKey = new Map<string, RawRow>();
@@ -81,13 +107,15 @@ function dedupe(rows: readonly RawRow[]): RawRow[] {
  * Insert or refresh raw messages, keyed by (channel_link, message_id), in one statement:
  * - first_seen_at is kept, last_seen_at refreshed;
  * - a snapshot older than the stored one (earlier edit_date) never replaces its content;
- * - deleted_at is never cleared;
+ * - deleted_at is never cleared, and a post whose deletion was reported before it was stored is stored deleted
+ *   (markDeleted); call inside a transaction, which holds the channel's shared write lock until it commits;
  * - every distinct text goes into telegram_message_versions;
  * - rows whose stored text this write changed are reported (`textChanged`): only those need extracting again.
  */
 export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]): Promise<UpsertResult> {
-  const batch = dedupe(rows);
-  if (batch.length === 0) return { inserted: 0, updated: 0, staleIgnored: 0, rawIds: new Map(), textChanged: new Set() };
+  if (rows.length === 0) return { inserted: 0, updated: 0, staleIgnored: 0, rawIds: new Map(), textChanged: new Set() };
+  const linkOf = await lockChannelsForWrite(db, rows);
+  const batch = dedupe(rows.map((r) => (r.channelId && linkOf.has(r.channelId) ? { ...r, channelLink: linkOf.get(r.channelId)! } : r)));
   const payload = batch.map((r) => ({
     channel_link: r.channelLink,
     channel_id: r.channelId,
@@ -111,18 +139,22 @@ export async function upsertRawMessages(db: Queryable, rows: readonly RawRow[]):
          channel_link text, channel_id text, message_id bigint, message_date timestamptz, sender_id text,
          is_forward boolean, is_reply boolean, raw_text text, entities_json jsonb, media_json jsonb,
          views integer, forwards integer, reply_count integer, edit_date timestamptz, message_json jsonb)
+     ), deleted as (
+       select i.channel_link, i.message_id, d.deleted_at
+         from input i join telegram_message_deletions d on d.channel_id = i.channel_id and d.message_id = i.message_id
      ), before as (
        select r.channel_link, r.message_id, r.edit_date, r.raw_text
          from telegram_messages_raw r join input i using (channel_link, message_id)
      ), up as (
        insert into telegram_messages_raw as t (
          channel_link, channel_id, message_id, message_date, sender_id, is_forward, is_reply, raw_text,
-         entities_json, media_json, views, forwards, reply_count, edit_date, message_json)
+         entities_json, media_json, views, forwards, reply_count, edit_date, message_json, deleted_at)
        select channel_link, channel_id, message_id, message_date, sender_id, is_forward, is_reply, raw_text,
-              entities_json, media_json, views, forwards, reply_count, edit_date, message_json
-         from input
+              entities_json, media_json, views, forwards, reply_count, edit_date, message_json, d.deleted_at
+         from input left join deleted d using (channel_link, message_id)
        on conflict (channel_link, message_id) do update set
          last_seen_at = now(),
+         deleted_at = coalesce(t.deleted_at, excluded.deleted_at),
          channel_id = coalesce(excluded.channel_id, t.channel_id),
          views = coalesce(excluded.views, t.views),
          forwards = coalesce(excluded.forwards, t.forwards),
@@ -204,15 +236,31 @@ export async function knownChannelLinks(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.channel_link);
 }
 
-/** Mark messages deleted (never un-deleted later). Returns how many stored rows it touched. */
-export async function markDeleted(db: Queryable, channelLink: string, messageIds: readonly number[], at = new Date()): Promise<number> {
+/**
+ * Mark messages deleted (never un-deleted later) and remember the deletion for a post not stored yet, so that
+ * the row written for it later is stored deleted (see upsertRawMessages). Returns how many stored rows it touched.
+ */
+export async function markDeleted(db: Database, channel: ResolvedChannel, messageIds: readonly number[], at = new Date()): Promise<number> {
   if (messageIds.length === 0) return 0;
-  const rows = await db.query<{ id: number }>(
-    `update telegram_messages_raw set deleted_at = coalesce(deleted_at, $3::timestamptz), last_seen_at = now()
-      where channel_link = $1 and message_id = any($2::bigint[]) returning id`,
-    [channelLink, messageIds, at.toISOString()],
-  );
-  return rows.length;
+  return db.transaction(async (tx) => {
+    if (channel.channelId) {
+      // waits for writes of this channel in flight: after it, a row being written now is visible to the update
+      // below, and a row written later sees the deletion
+      await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [channel.channelId]);
+      await tx.query(
+        `insert into telegram_message_deletions (channel_id, message_id, deleted_at)
+         select $1, id, $3::timestamptz from unnest($2::bigint[]) as ids(id)
+         on conflict (channel_id, message_id) do nothing`,
+        [channel.channelId, messageIds, at.toISOString()],
+      );
+    }
+    const rows = await tx.query<{ id: number }>(
+      `update telegram_messages_raw set deleted_at = coalesce(deleted_at, $3::timestamptz), last_seen_at = now()
+        where (channel_link = $1 or channel_id = $4) and message_id = any($2::bigint[]) returning id`,
+      [channel.channelLink, messageIds, at.toISOString(), channel.channelId],
+    );
+    return rows.length;
+  });
 }
 
 /** Newest stored message date per channel (deleted rows included): the catch-up cursors. */
@@ -255,7 +303,7 @@ export async function adoptChannel(db: Database, channel: ResolvedChannel): Prom
   }
   return db.transaction(async (tx) => {
     // one adoption per channel id at a time (two collectors seeing the channel under its two links at once)
-    await tx.query(`select pg_advisory_xact_lock(hashtext('tutordex.channel_identity'), hashtext($1))`, [id]);
+    await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [id]);
     // The link may hold another channel's posts (a username given up and taken by a new channel): those move to
     // their own channel's id link first, so the two channels' posts never share (link, message id).
     const [other] = await tx.query<{ channel_id: string }>(

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import type { CollectorContext, Log } from '../../src/collector/index.ts';
+import type { BackfillOptions, CollectorContext, Log } from '../../src/collector/index.ts';
 import type { Database } from '../../src/db/index.ts';
 import { makeMessage, MemorySource } from '../../src/telegram/memory.ts';
 import type { ResolvedChannel } from '../../src/telegram/index.ts';
@@ -7,7 +7,7 @@ import type { ResolvedChannel } from '../../src/telegram/index.ts';
 export const T0 = new Date('2026-03-01T00:00:00Z');
 export const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
-export function channel(name: string): ResolvedChannel {
+export function channel(name: string): ResolvedChannel & { channelId: string } {
   return { channelLink: `t.me/${name}`, channelId: String(1000 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 1_000_000, 7)), title: `${name} assignments` };
 }
 
@@ -62,3 +62,16 @@ export async function jobs(db: Database, version = 'v1') {
     [version],
   );
 }
+
+/** Options of a test backfill of @alpha, whole history, batches of 3, no retries (a failure fails at once). */
+export const backfillOptions = (over: Partial<BackfillOptions> = {}): BackfillOptions => ({
+  channels: ['t.me/alpha'],
+  window: { since: null, until: null },
+  maxMessages: null,
+  batchSize: 3,
+  forceEnqueue: false,
+  channelAttempts: 1,
+  restart: false,
+  retryDelaySeconds: 0,
+  ...over,
+});
