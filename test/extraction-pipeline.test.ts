@@ -9,7 +9,7 @@ import { createExtractor, evaluateExamples, loadExamples, processPost } from '..
 const EXAMPLES = path.resolve('test/fixtures/message_examples');
 const run = (extractor: ReturnType<typeof createExtractor>) => async (raw: string, channelLink: string | null) => {
   const r = await processPost({ text: raw, channelLink, isForward: false, isReply: false, deleted: false }, { extractor });
-  return r.outcome === 'ok' ? r.items[0]!.canonical : null;
+  return r.outcome === 'ok' ? r.items : null;
 };
 
 describe('extraction pipeline over the 16 fixture agencies', () => {
@@ -87,5 +87,23 @@ describe('tutordex extract / eval', () => {
     expect((await cli(['extract', 'no-such-file.txt', '--mode', 'rules'])).err).toBe('tutordex: cannot read no-such-file.txt: no such file');
     expect((await cli(['extract', '--mode', 'llm', 'x'])).err).toMatch(/EXTRACTION_MODE=llm needs LLM_API_URL|cannot read x/);
     expect((await cli(['eval', EXAMPLES, '--min-accuracy', '2'])).code).toBe(2);
+  });
+
+  it('eval also scores the matching fields against the gold beside the examples (or --gold), and honours --min-matching-accuracy', async () => {
+    const r = await cli(['eval', EXAMPLES, '--mode', 'rules']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/display fields .*cases 77/);
+    expect(r.out).toMatch(/matching fields .*cases 77, agencies 16\nmicro \d+\.\d%/);
+    for (const field of ['subjects', 'specific_levels', 'postal_code', 'days', 'rate_hourly_max', 'tutor_types']) expect(r.out).toMatch(new RegExp(`^${field} +\\d+\\.\\d%$`, 'm'));
+    const json = JSON.parse((await cli(['eval', EXAMPLES, '--mode', 'rules', '--json', '--gold', 'test/fixtures/matching_gold/dev.jsonl'])).out);
+    expect(json.matching.cases).toBe(77);
+    expect(json.matching.micro).toBeGreaterThan(0.5);
+    const strict = await cli(['eval', EXAMPLES, '--mode', 'rules', '--min-matching-accuracy', '1']);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toMatch(/matching micro accuracy \d+\.\d% is below --min-matching-accuracy 100\.0%/);
+    const displayOnly = await cli(['eval', EXAMPLES, '--mode', 'rules', '--no-gold']);
+    expect(displayOnly.out).not.toMatch(/matching fields/);
+    expect((await cli(['eval', EXAMPLES, '--mode', 'rules', '--no-gold', '--min-matching-accuracy', '0.5'])).err).toMatch(/needs matching labels/);
+    expect((await cli(['eval', EXAMPLES, '--gold', 'no-such.jsonl'])).err).toBe('tutordex: cannot read matching gold ' + path.resolve('no-such.jsonl'));
   });
 });
