@@ -36,8 +36,9 @@ describe('§2.3 observed table, with §2.5 recommended behaviour', () => {
   it('FIX §7.1 #14: label after the amount in the same clause ("$40-50/hr (Full-time tutor), $30-35/hr (Part-time tutor)")', () => {
     expect(rates('Rate: $40-50/hr (Full-time tutor), $30-35/hr (Part-time tutor)')).toEqual({ 'full-timer': [40, 50], 'part-timer': [30, 35] });
   });
-  it('tier labels that are ordinary words count in front of a rate (Undergrad / Grad / MOE)', () => {
-    expect(rates('Rates: Undergrad $25-30/hr | Grad $35-40/hr | MOE $60-70/hr')).toEqual({ 'part-timer': [25, 30], 'moe-exmoe': [60, 70] });
+  it('tier labels that are ordinary words count in front of a rate (Undergrad / MOE); a qualification (Grad) is no tutor type', () => {
+    // issue 16: student tutors are their own type; "Grad" says what the tutor holds, not which type they are
+    expect(rates('Rates: Undergrad $25-30/hr | Grad $35-40/hr | MOE $60-70/hr')).toEqual({ student: [25, 30], unknown: [35, 40], 'moe-exmoe': [60, 70] });
   });
   it('FIX §7.1 #13: no substring/fuzzy matches ("per", "at", "A", "afternoon", "student", "MOE syllabus" are not types)', () => {
     expect(types('Rate: $25-35 per hour')).toEqual([]);

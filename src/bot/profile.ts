@@ -42,6 +42,7 @@ export const TYPE_OPTIONS: PickOption[] = [
   { value: 'part-timer', label: 'Part-time' },
   { value: 'full-timer', label: 'Full-time' },
   { value: 'moe-exmoe', label: 'Ex/current MOE' },
+  { value: 'student', label: 'Student (uni/poly/JC)' },
 ];
 
 export function pickerOptions(kind: PickerKind): PickOption[] {

@@ -75,8 +75,7 @@ export function loadMatchingGold(file: string): MatchingGold {
 }
 
 const MODE_OF: Record<string, MatchingItem['mode']> = { Online: 'online', 'Face-to-Face': 'face_to_face', Hybrid: 'hybrid' };
-const TUTOR_TYPE_OF: Record<string, MatchingItem['tutor_types'][number]> = { 'part-timer': 'part_time', 'full-timer': 'full_time', 'moe-exmoe': 'moe' };
-const STUDENT_LABEL = /\b(student|undergrad(uate)?s?|poly|jc)\b/i;
+const TUTOR_TYPE_OF: Record<string, MatchingItem['tutor_types'][number]> = { student: 'student', 'part-timer': 'part_time', 'full-timer': 'full_time', 'moe-exmoe': 'moe' };
 
 const uniq = <T>(xs: Iterable<T | null | undefined>): T[] => [...new Set([...xs].filter((x): x is T => x !== null && x !== undefined && x !== ''))];
 
@@ -91,7 +90,7 @@ export function matchingItemFrom(item: HardenedItem): MatchingItem {
   ];
   const mins = hourly.map((r) => r.min).filter((x): x is number => typeof x === 'number' && x > 0);
   const maxes = hourly.map((r) => r.max ?? r.min).filter((x): x is number => typeof x === 'number' && x > 0);
-  const tutorTypes = (c.tutor_types ?? s?.tutor_types ?? []).map((t) => (STUDENT_LABEL.test(t.original) && t.canonical === 'part-timer' ? 'student' : TUTOR_TYPE_OF[t.canonical]));
+  const tutorTypes = (c.tutor_types ?? s?.tutor_types ?? []).map((t) => TUTOR_TYPE_OF[t.canonical]);
   const postal = (c.postal_code ?? []).map((p) => /\d{6}/.exec(p)?.[0]).find((p) => p !== undefined) ?? null;
   return {
     levels: uniq([...requests.map((r) => r.level), ...(s?.levels ?? [])]),

@@ -1,6 +1,6 @@
 import type { RateTier, TutorType } from '../schema.ts';
 import { findRateSpans, type RateSpan } from './rates.ts';
-import { tutorVocab, type TutorAlias } from './tutor-vocab.ts';
+import { TUTOR_TYPE_ORDER, tutorVocab, type TutorAlias } from './tutor-vocab.ts';
 
 /**
  * Tutor types and tiered rates (extraction_rules.md §2.3, implemented as §2.5 recommends):
@@ -40,7 +40,8 @@ function findLabels(text: string): LabelHit[] {
   for (const [alias, re] of aliasRegexes()) {
     for (const m of text.matchAll(re)) {
       const start = m.index ?? 0;
-      if (m[0].length > 0) hits.push({ start, end: start + m[0].length, text: m[0], alias });
+      // "Part-time (Non-student)" names no student tutor
+      if (m[0].length > 0 && !/non[-\s]?$/i.test(text.slice(Math.max(0, start - 4), start))) hits.push({ start, end: start + m[0].length, text: m[0], alias });
     }
   }
   hits.sort((a, b) => a.start - b.start || b.end - a.end || Number(b.alias.strong) - Number(a.alias.strong));
@@ -92,6 +93,31 @@ const tier = (span: RateSpan, confidence: number): RateTier => ({
   confidence,
 });
 
+/** A line whose label names the tutor wanted ("Tutor Types:", "Type of Tutor:", "Tutor Category:"). */
+const TUTOR_LINE = /^[^\p{L}\n]*(?:(?:type\s+of\s+)?tutors?(?:\s+(?:types?|category|categories|preference|requirements?))?|preferred\s+tutors?)\s*:/iu;
+
+/**
+ * A weak label (student, undergrad, teacher, moe, …) is about the tutor where the text is: on a tutor line, in
+ * brackets right after a strong label ("Part-time (Student)"), chained to one by "/", "&" or "or"
+ * ("Part Time/Undergrad Tutor"), followed by "tutor(s)", or in brackets after a rate ("$30/hr (University undergraduate)").
+ */
+function inTutorContext(text: string, hit: LabelHit, labels: LabelHit[], rates: RateSpan[]): boolean {
+  const lineStart = text.lastIndexOf('\n', hit.start - 1) + 1;
+  if (TUTOR_LINE.test(text.slice(lineStart, hit.start + 1))) return true;
+  if (rates.some((r) => r.end <= hit.start && hit.start - r.end <= 20 && /^\s*\(\s*(?:[A-Za-z]+\s+)?$/.test(text.slice(r.end, hit.start)))) return true;
+  if (/^\s*\)?\s*(?:tutors?|teachers?)\b/i.test(text.slice(hit.end, hit.end + 12))) return true;
+  return labels.some((l) => {
+    if (l === hit || !l.alias.strong) return false;
+    const gap = l.end <= hit.start ? text.slice(l.end, hit.start) : hit.end <= l.start ? text.slice(hit.end, l.start) : null;
+    return gap !== null && /^\s*(?:tutors?\s*)?(?:\(|\/|&|,|or|and)?\s*(?:\(\s*)?$/i.test(gap) && gap.length <= 12;
+  });
+}
+
+/** "Part time tutors and above", "FT & above": every type from that one up. */
+const AND_ABOVE = /(?<![A-Za-z0-9])(students?|undergrad(?:uate)?s?|part[-\s]?time(?:rs?)?|pt|full[-\s]?time(?:rs?)?|ft)\s*(?:tutors?|teachers?)?\s*(?:&|and)\s*above/gi;
+const AND_ABOVE_TYPE = (word: string): (typeof TUTOR_TYPE_ORDER)[number] =>
+  /^(?:stud|under)/i.test(word) ? 'student' : /^(?:part|pt)/i.test(word) ? 'part-timer' : 'full-timer';
+
 /** Tutor types mentioned in the text and the rate tier of each. Never throws. */
 export function extractTutorTypes(text: string, agency: string | null = null): TutorTypeResult {
   const result: TutorTypeResult = { tutor_types: [], rate_breakdown: {} };
@@ -100,7 +126,8 @@ export function extractTutorTypes(text: string, agency: string | null = null): T
   const labels = findLabels(src);
   const ids = clauseIds(src);
   const typed = new Map<string, { hit: LabelHit; confidence: number }>();
-  for (const span of findRateSpans(src)) {
+  const rates = findRateSpans(src);
+  for (const span of rates) {
     const owners = labelsForSpan(src, span, labels, ids);
     if (owners.length === 0 && !result.rate_breakdown.unknown) result.rate_breakdown.unknown = tier(span, 0.6);
     for (const owner of owners) {
@@ -110,7 +137,16 @@ export function extractTutorTypes(text: string, agency: string | null = null): T
     }
   }
   for (const hit of labels) {
-    if (hit.alias.strong && !typed.has(hit.alias.canonical)) typed.set(hit.alias.canonical, { hit, confidence: 0.8 });
+    if (typed.has(hit.alias.canonical)) continue;
+    if (hit.alias.strong) typed.set(hit.alias.canonical, { hit, confidence: 0.8 });
+    else if (inTutorContext(src, hit, labels, rates)) typed.set(hit.alias.canonical, { hit, confidence: 0.7 });
+  }
+  for (const m of src.matchAll(AND_ABOVE)) {
+    const start = m.index ?? 0;
+    const from = TUTOR_TYPE_ORDER.indexOf(AND_ABOVE_TYPE(m[1]!));
+    for (const id of TUTOR_TYPE_ORDER.slice(from)) {
+      if (!typed.has(id)) typed.set(id, { hit: { start, end: start + m[0].length, text: m[0], alias: { alias: m[0].toLowerCase(), canonical: id, strong: true } }, confidence: 0.8 });
+    }
   }
   result.tutor_types = [...typed.entries()]
     .sort((a, b) => a[1].hit.start - b[1].hit.start)

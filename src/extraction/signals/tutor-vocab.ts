@@ -3,8 +3,9 @@ import { isRecord, lazy, readDataFile } from './load-json.ts';
 
 /**
  * Tutor-type vocabulary from tutor_types.yaml (extraction_rules.md §2.1) plus the aliases §2.5 recommends.
- * "Strong" aliases count anywhere in the text; "weak" ones (student, degree, teacher, moe, …) are common words
- * and count only as the label directly in front of a rate ("Undergrad $25-30/hr").
+ * "Strong" aliases count anywhere in the text; "weak" ones (student, teacher, moe, …) are common words and count
+ * only where the text is about tutors: the label directly in front of a rate ("Undergrad $25-30/hr"), a line
+ * labelled as the tutor type, or next to a strong label (tutor-types.ts).
  */
 export interface TutorAlias {
   alias: string;
@@ -17,6 +18,11 @@ const EXTRA: Array<[string, string]> = [
   ['current moe teacher', 'moe-exmoe'],
   ['ex-moe teacher', 'moe-exmoe'],
   ['ex moe teacher', 'moe-exmoe'],
+  ['moe trained', 'moe-exmoe'],
+  ['moe-trained', 'moe-exmoe'],
+  ['moe teachers', 'moe-exmoe'],
+  ['school teacher', 'moe-exmoe'],
+  ['school teachers', 'moe-exmoe'],
   ['nie', 'moe-exmoe'],
   ['nie-trained', 'moe-exmoe'],
   ['nie trained', 'moe-exmoe'],
@@ -26,13 +32,33 @@ const EXTRA: Array<[string, string]> = [
   ['part-time tutor', 'part-timer'],
   ['part time tutor', 'part-timer'],
   ['pt tutor', 'part-timer'],
-  ['undergraduate tutor', 'part-timer'],
-  ['undergrad tutor', 'part-timer'],
-  ['graduate tutor', 'part-timer'],
-  ['grad tutor', 'part-timer'],
+  ['student tutor', 'student'],
+  ['undergraduate tutor', 'student'],
+  ['undergrad tutor', 'student'],
+  ['uni student', 'student'],
+  ['university student', 'student'],
+  ['poly student', 'student'],
+  ['jc student', 'student'],
 ];
 
-const WEAK = new Set(['casual', 'temp', 'temporary', 'contract', 'freelance', 'graduate', 'grad', 'undergraduate', 'undergrad', 'diploma', 'degree', 'student', 'permanent', 'staff', 'senior', 'teacher', 'moe', 'm.o.e', 'p t', 'f t', 'subject teacher', 'senior teacher']);
+/**
+ * The shared vocabulary files every student tutor under part-timer, and qualifications (graduate, degree,
+ * diploma) as tutor types. Matching needs them apart: a student (undergraduate, poly or JC) tutor is its own type,
+ * and a qualification says nothing about the type ("Full Time/Graduate Tutor" is a full-timer).
+ */
+const RECLASSIFIED: Record<string, string | null> = {
+  student: 'student',
+  undergraduate: 'student',
+  undergrad: 'student',
+  graduate: null,
+  grad: null,
+  'fresh grad': null,
+  freshgrad: null,
+  degree: null,
+  diploma: null,
+};
+
+const WEAK = new Set(['casual', 'temp', 'temporary', 'contract', 'freelance', 'undergraduate', 'undergrad', 'student', 'uni student', 'university student', 'poly student', 'jc student', 'permanent', 'staff', 'senior', 'teacher', 'moe', 'm.o.e', 'p t', 'f t', 'subject teacher', 'senior teacher']);
 
 function loadVocab(): TutorAlias[] {
   const out: TutorAlias[] = [];
@@ -50,7 +76,12 @@ function loadVocab(): TutorAlias[] {
   const canonical = isRecord(doc) && isRecord(doc.canonical) ? doc.canonical : {};
   for (const [id, entry] of Object.entries(canonical)) {
     if (id === 'unknown' || !isRecord(entry)) continue;
-    for (const a of Array.isArray(entry.aliases) ? entry.aliases : []) if (typeof a === 'string') push(a, id);
+    for (const a of Array.isArray(entry.aliases) ? entry.aliases : []) {
+      if (typeof a !== 'string') continue;
+      const moved = RECLASSIFIED[a.trim().toLowerCase()];
+      if (moved === undefined) push(a, id);
+      else if (moved !== null) push(a, moved);
+    }
   }
   for (const [a, id] of EXTRA) push(a, id);
   return out.sort((x, y) => y.alias.length - x.alias.length);
@@ -58,7 +89,10 @@ function loadVocab(): TutorAlias[] {
 
 export const tutorVocab = lazy(loadVocab);
 
-const displayNames = lazy((): Record<string, string> => ({ 'part-timer': 'Part-timer', 'full-timer': 'Full-timer', 'moe-exmoe': 'MOE/Ex-MOE' }));
+const displayNames = lazy((): Record<string, string> => ({ student: 'Student', 'part-timer': 'Part-timer', 'full-timer': 'Full-timer', 'moe-exmoe': 'MOE/Ex-MOE' }));
+
+/** Seniority order: "<type> and above" accepts every type from it up. */
+export const TUTOR_TYPE_ORDER = ['student', 'part-timer', 'full-timer', 'moe-exmoe'] as const;
 export const tutorTypeDisplay = (id: string): string => displayNames()[id] ?? id;
 
 /** Label normaliser (§2.2) restricted to exact alias matches (§7.1 #13: no substring or fuzzy steps). */
