@@ -242,22 +242,34 @@ export async function knownChannelLinks(db: Queryable): Promise<string[]> {
  */
 export async function markDeleted(db: Database, channel: ResolvedChannel, messageIds: readonly number[], at = new Date()): Promise<number> {
   if (messageIds.length === 0) return 0;
+  const id = channel.channelId;
   return db.transaction(async (tx) => {
-    if (channel.channelId) {
-      // waits for writes of this channel in flight: after it, a row being written now is visible to the update
-      // below, and a row written later sees the deletion
-      await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [channel.channelId]);
-      await tx.query(
-        `insert into telegram_message_deletions (channel_id, message_id, deleted_at)
-         select $1, id, $3::timestamptz from unnest($2::bigint[]) as ids(id)
-         on conflict (channel_id, message_id) do nothing`,
-        [channel.channelId, messageIds, at.toISOString()],
+    if (!id) {
+      const rows = await tx.query<{ id: number }>(
+        `update telegram_messages_raw set deleted_at = coalesce(deleted_at, $3::timestamptz), last_seen_at = now()
+          where channel_link = $1 and message_id = any($2::bigint[]) returning id`,
+        [channel.channelLink, messageIds, at.toISOString()],
       );
+      return rows.length;
     }
+    // waits for writes of this channel in flight: after it, a row being written now is visible to the update
+    // below, and a row written later sees the deletion
+    await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [id]);
+    await tx.query(
+      `insert into telegram_message_deletions (channel_id, message_id, deleted_at)
+       select $1, m, $3::timestamptz from unnest($2::bigint[]) as ids(m)
+       on conflict (channel_id, message_id) do nothing`,
+      [id, messageIds, at.toISOString()],
+    );
+    // The post is this channel's by id, wherever it is stored. The link the caller knows may be stale (renamed
+    // since, or taken over by another channel): rows without an id are matched under the channel's current link.
     const rows = await tx.query<{ id: number }>(
       `update telegram_messages_raw set deleted_at = coalesce(deleted_at, $3::timestamptz), last_seen_at = now()
-        where (channel_link = $1 or channel_id = $4) and message_id = any($2::bigint[]) returning id`,
-      [channel.channelLink, messageIds, at.toISOString(), channel.channelId],
+        where message_id = any($2::bigint[])
+          and (channel_id = $1 or (channel_id is null and channel_link = coalesce(
+                (select c.channel_link from telegram_channels c where c.channel_id = $1 order by c.updated_at desc limit 1), $4)))
+        returning id`,
+      [id, messageIds, at.toISOString(), channel.channelLink],
     );
     return rows.length;
   });
@@ -314,6 +326,8 @@ export async function adoptChannel(db: Database, channel: ResolvedChannel): Prom
       [channel.channelLink, id],
     );
     if (other) {
+      // the other channel's writes in flight (its tail still knows it by this link) must land before its rows move
+      await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [other.channel_id]);
       await tx.query(`select merge_channel_link($1, $2)`, [channel.channelLink, `t.me/c/${other.channel_id.replace(/^-100/, '')}`]);
       await tx.query(`update telegram_channel_aliases set channel_id = $2 where alias_link = $1`, [`t.me/c/${other.channel_id.replace(/^-100/, '')}`, other.channel_id]);
     }
@@ -336,6 +350,8 @@ export async function adoptChannel(db: Database, channel: ResolvedChannel): Prom
     const preferred = isUsernameLink(channel.channelLink)
       ? channel.channelLink
       : (links.filter(isUsernameLink).sort()[0] ?? channel.channelLink);
+    // rows stored before the id was known (an export without one) are this channel's from now on
+    await tx.query(`update telegram_messages_raw set channel_id = $1 where channel_id is null and channel_link = any($2::text[])`, [id, [...new Set([...links, channel.channelLink])]]);
     for (const link of links) {
       if (link !== preferred) await tx.query(`select merge_channel_link($1, $2)`, [link, preferred]);
     }
