@@ -183,6 +183,10 @@ it('duplicate match: rule-outs first, then the score (#31, issue 14 #4)', () => 
   expect(ruledOut({ subjects: ['ENGLISH.GENERAL'] })).toBe('subjects_differ');
   expect(ruledOut({ subjects: ['MATH.SEC_EMATH'] })).toBe('subjects_differ'); // E Math is not A Math
   expect(ruledOut({ subjects: ['MATH.SEC_UNKNOWN'] })).toBeNull(); // "Sec 3 Math" may be either
+  // …but placed by area alone, a generic subject against a specific one is not the same job (issue 16: a Grade 8
+  // "Science" near a Combined Science (Bio/Chem) post of another agency)
+  expect(ruledOut({ postal: null, lat: 1.372, lon: 103.851, subjects: ['MATH.SEC_UNKNOWN'] })).toBe('subjects_differ');
+  expect(ruledOut({ postal: null, lat: 1.372, lon: 103.851, subjects: ['SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.COMBINED_BIO_CHEM'] })).toBe('subjects_differ');
   expect(ruledOut({ subjects: ['SCIENCE.BIOLOGY', 'SCIENCE.CHEMISTRY'] }, { subjects: ['SCIENCE.COMBINED_BIO_CHEM'] })).toBeNull();
   expect(ruledOut({ subjects: ['MATH.GENERAL', 'ENGLISH.GENERAL'] }, { subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] })).toBe('subjects_differ'); // share 1 of 3
   expect(ruledOut({ postal: null, subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.GENERAL'] })).toBe('subjects_differ'); // placed by area: all the same

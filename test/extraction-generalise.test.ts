@@ -30,3 +30,51 @@ describe('tutor types: student tutors, qualifications, "and above"', () => {
     expect(sorted((await matching(text)).tutor_types)).toEqual(sorted(types));
   });
 });
+
+describe('subjects: every subject a post names gets its code; the student and the format are no subjects', () => {
+  it.each([
+    ['Lvl: Sec 2 | Subj: A Math | Loc: Punggol 820111 | $40/h', ['MATH.SEC_AMATH']],
+    ['Sec 4 Maths (Elementary & Additional) at Jurong West 640222, $55/h', ['MATH.SEC_AMATH', 'MATH.SEC_EMATH']],
+    ['Sec 3 Comb Sci (Phy/Chem) @ Serangoon 550333, $45/h', ['SCIENCE.COMBINED_PHYS_CHEM']],
+    ['S4 Combined Bio + Chem, Tampines 520444, $50/h', ['SCIENCE.COMBINED_BIO_CHEM']],
+    ['P4 Maths and Science Olympiad @ Bukit Timah 589555, $60/h', ['MATH.OLYMPIAD', 'SCIENCE.OLYMPIAD']],
+    ['Sec 1 Higher Chinese @ Bedok 460666, $40/h. Tags: #Chinese #Secondary', ['MTL.CHINESE_HIGHER']],
+    ['K2 English Phonics @ Sengkang 540777, $30/h', ['ENGLISH.PHONICS']],
+    ['Sec 3 Physics @ Toa Payoh 310888, $45/h\nOther details:\nMalay boy, quiet.\nGroup tuition of 3 is fine.', ['SCIENCE.PHYSICS']],
+    ['P5 English @ Yishun 760999, $35/h\n- Tutor to be bilingual in English & Chinese\nLooking for a Chinese female tutor', ['ENGLISH.GENERAL']],
+    ['N2 Science @ Clementi 120123, $30/h', ['SCIENCE.GENERAL']],
+    ['Sec 2 Creative Writing @ Bishan 570234, $40/h', ['ENGLISH.CREATIVE_WRITING']],
+    ['Poly Year 2 Engineering Maths @ Woodlands 730345, $60/h', ['TERTIARY.ENGINEERING_APPLIED']],
+    ['Secondary E-Math @ Punggol 820456, $40/h\nRemarks: S2 NA Maths, weak in algebra', ['MATH.SEC_EMATH']],
+  ])('%s', async (text, codes) => {
+    expect(sorted((await matching(text)).subjects)).toEqual(sorted(codes));
+  });
+
+  it('a language of a P6 request stays beside another request\'s higher language', async () => {
+    expect(sorted((await matching('P6 Chinese and Sec 1 Higher Chinese, Hougang 530111, $40/h')).subjects)).toEqual(['MTL.CHINESE', 'MTL.CHINESE_HIGHER']);
+  });
+});
+
+describe('levels: what the student is, not what the tutor holds', () => {
+  it.each([
+    ['P6 Maths @ Bedok 460111\nRate: $30-35/hr (Poly student) or $45/hr (Degree holder)', ['Primary'], ['Primary 6']],
+    ['Sec 2 English @ Tampines 520111\nFees: $35/h Part Time/Undergrad Tutor', ['Secondary'], ['Secondary 2']],
+    ['Y3 IP Chemistry @ Bishan 570111, $60/h', ['Secondary'], ['Secondary 3']],
+    ['IP Year 5 Economics @ Bukit Timah 589111, $80/h', ['Junior College'], ['JC 1']],
+    ['Grade 7 Science (international school) @ Novena 307111, $60/h', ['Secondary'], []],
+    ['Grade 10 Physics (IGCSE) @ Holland 278111, $70/h', ['IGCSE'], []],
+    ['Pri 3 and 4 Maths (siblings) @ Jurong 640111, $40/h, 2 hours', ['Primary'], ['Primary 3', 'Primary 4']],
+    ['Sec 4NA Maths @ Woodlands 730111, $40/h', ['Secondary'], ['Secondary 4']],
+    ['K1/K2 Phonics @ Punggol 820111, $30/h', ['Pre-School'], ['K1', 'K2']],
+    ['Nursery 1 English @ Yishun 760111, $30/h', ['Pre-School'], ['Nursery']],
+    ['Working adult learning Korean, online, $40/h', ['Independent Learner - Languages'], []],
+  ])('%s', async (text, levels, specific) => {
+    const m = await matching(text);
+    expect({ levels: sorted(m.levels), specific: sorted(m.specific_levels) }).toEqual({ levels: sorted(levels), specific: sorted(specific) });
+  });
+
+  it('a remark\'s grades do not replace the lesson\'s own', async () => {
+    const m = await matching('P4 English @ Clementi 120309, $35/h\nSpecial request: able to teach P1, P2 & Oral');
+    expect(m.specific_levels).toEqual(['Primary 4']);
+  });
+});

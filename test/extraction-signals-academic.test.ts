@@ -42,8 +42,8 @@ describe('§6.1 parse_academic_requests', () => {
     expect(r.specific_student_levels).toEqual([]);
     expect(r.subjects).toEqual(['English', 'Maths', 'Science', 'Chinese', 'Creative Writing']);
     expect(r.academic_requests).toEqual([req('Primary', null, null, ['English', 'Maths', 'Science', 'Chinese']), req('Secondary', null, null, ['English', 'Creative Writing'])]);
-    // reference: [] because two levels were present
-    expect(r.subjects_canonical).toEqual(['ENGLISH.GENERAL', 'MATH.GENERAL', 'SCIENCE.GENERAL', 'MTL.CHINESE']);
+    // reference: [] because two levels were present; Creative Writing has one code at every level that lists it
+    expect(r.subjects_canonical).toEqual(['ENGLISH.GENERAL', 'MATH.GENERAL', 'SCIENCE.GENERAL', 'MTL.CHINESE', 'ENGLISH.CREATIVE_WRITING']);
     expect(r.academic_requests![0]!.subjects_canonical).toContain('MATH.GENERAL');
   });
 
@@ -59,10 +59,10 @@ describe('§6.1 parse_academic_requests', () => {
 
   it('#6 K1 English, PSLE Maths (FIX §7.1 #1: per-request codes)', () => {
     const r = parseAcademicRequests('K1 English, PSLE Maths');
-    expect(r.specific_student_levels).toContain('Kindergarten 1');
+    expect(r.specific_student_levels).toContain('K1');
     expect(r.levels).toEqual(['Pre-School', 'Primary']);
     expect(r.subjects).toEqual(['English', 'Maths']);
-    expect(r.academic_requests).toEqual([req('Pre-School', 'Kindergarten 1', null, ['English']), req('Primary', null, null, ['Maths'])]);
+    expect(r.academic_requests).toEqual([req('Pre-School', 'K1', null, ['English']), req('Primary', null, null, ['Maths'])]);
     expect(r.subjects_canonical).toEqual(['ENGLISH.GENERAL', 'MATH.GENERAL']); // reference: []
   });
 

@@ -77,10 +77,10 @@ function subjectFamilies(subjects: readonly string[]): Map<string, Set<string>> 
 }
 
 /**
- * Share of subject categories both name compatibly (same specific subject, or a generic one on either side);
- * null when either side names none.
+ * Share of subject categories both name compatibly (same specific subject, or – with `generic` – a generic one on
+ * either side); null when either side names none.
  */
-function subjectSimilarity(a: DuplicateCandidate, b: DuplicateCandidate): number | null {
+function subjectSimilarity(a: DuplicateCandidate, b: DuplicateCandidate, generic = true): number | null {
   if (a.subjects.length === 0 && b.subjects.length === 0) {
     const [na, nb] = [lower(a.subject_names), lower(b.subject_names)];
     return na.size > 0 && nb.size > 0 ? jaccard(na, nb) : null;
@@ -91,7 +91,7 @@ function subjectSimilarity(a: DuplicateCandidate, b: DuplicateCandidate): number
   let compatible = 0;
   for (const [family, sa] of fa) {
     const sb = fb.get(family);
-    if (sb && (sa.size === 0 || sb.size === 0 || [...sa].some((x) => sb.has(x)))) compatible++;
+    if (sb && ((generic && (sa.size === 0 || sb.size === 0)) || (sa.size === 0 && sb.size === 0) || [...sa].some((x) => sb.has(x)))) compatible++;
   }
   return compatible / new Set([...fa.keys(), ...fb.keys()]).size;
 }
@@ -125,7 +125,8 @@ const rateKnown = (c: DuplicateCandidate) => c.rate_min !== null && c.rate_max !
  * postal codes differ (beyond a neighbour), its places lie more than 4 km apart, either has no location at all
  * (nothing ties two online or unlocated posts to one job), its specific (else broad) levels or its subject
  * categories share less than half of what the two name, its weekdays are disjoint, or – placed only by area,
- * not by one postal code – its subjects are not all the same or its rate ranges are disjoint. Otherwise a
+ * not by one postal code – its subjects are not all the same (a generic subject on one side and a specific one on
+ * the other is not the same) or its rate ranges are disjoint. Otherwise a
  * score 0–100: location 50 (same postal code) / 45 (neighbour) / 30 (within 1.5 km) / 20 (within 4 km),
  * subjects 35 × share of subject categories named compatibly, levels 25 × Jaccard, overlapping rates 15,
  * posting time 10 (full within 48 h, fading to 0 at 7 days), the same code 10, overlapping weekdays 5.
@@ -136,6 +137,8 @@ export function duplicateMatch(a: DuplicateCandidate, b: DuplicateCandidate): Du
   if (typeof location === 'string') return out(location);
   const subjects = subjectSimilarity(a, b);
   if (subjects !== null && (subjects < 0.5 || (subjects < 1 && !location.exact))) return out('subjects_differ');
+  // placed by area alone, "Science" and "Combined Science (Bio/Chem)" are two jobs as likely as one
+  if (!location.exact && subjects !== null && subjectSimilarity(a, b, false)! < 1) return out('subjects_differ');
   const levels = levelSimilarity(a, b);
   if (levels !== null && levels < 0.5) return out('levels_differ');
   const [da, db] = [new Set(a.days), new Set(b.days)];

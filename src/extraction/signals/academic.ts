@@ -1,5 +1,5 @@
 import { canonicalizeSubjects, type CanonicalizationDebug } from './canonicalize.ts';
-import { levelAndStreamTokens, type AcademicToken } from './levels.ts';
+import { ADULT_LEARNER, levelAndStreamTokens, type AcademicToken } from './levels.ts';
 import { extractSubjects, resolveOverlaps } from './subjects.ts';
 import { getTaxonomy } from './taxonomy.ts';
 
@@ -40,7 +40,30 @@ export function academicTokens(text: string): AcademicToken[] {
     key: s.key,
   }));
   const all = [...levelAndStreamTokens(text), ...subjects];
-  return resolveOverlaps(all, (t) => String(KIND_ORDER.indexOf(t.kind)));
+  const kept = resolveOverlaps(all, (t) => String(KIND_ORDER.indexOf(t.kind)));
+  // two subjects read from one span ("E & A Maths") both stay
+  const twins = subjects.filter((s) => !kept.includes(s) && kept.some((k) => k.kind === 'subject' && k.start === s.start && k.end === s.end));
+  return twins.length ? [...kept, ...twins].sort((a, b) => a.start - b.start) : kept;
+}
+
+/**
+ * Codes that a more specific code of the same request makes redundant (a tutor of the specific subject is the one
+ * wanted): "Maths" beside "E Maths", "Science" beside a combined science, "Chinese" beside "Higher Chinese",
+ * "English" beside "Phonics". Formats and catch-alls ("group tuition", "Others") are no subject a tutor chooses.
+ */
+const SUBSUMED_BY: Array<[string, RegExp]> = [
+  ['MATH.SEC_UNKNOWN', /^MATH\.SEC_(?:EMATH|AMATH)$/],
+  ['MATH.JC_UNKNOWN', /^MATH\.JC_H3$/],
+  ['SCIENCE.GENERAL', /^SCIENCE\.COMBINED_/],
+  ['MTL.CHINESE', /^MTL\.CHINESE_HIGHER$/],
+  ['MTL.MALAY', /^MTL\.MALAY_HIGHER$/],
+  ['MTL.TAMIL', /^MTL\.TAMIL_HIGHER$/],
+  ['ENGLISH.GENERAL', /^ENGLISH\.PHONICS$/],
+];
+const NOT_A_SUBJECT = new Set(['SPECIAL.GROUP_TUITION', 'OTHER.OTHERS']);
+
+export function pruneCodes(codes: string[]): string[] {
+  return codes.filter((c) => !NOT_A_SUBJECT.has(c) && !SUBSUMED_BY.some(([general, specific]) => c === general && codes.some((o) => specific.test(o))));
 }
 
 const addUnique = (list: string[], v: string): void => {
@@ -132,14 +155,29 @@ function canonicalizeAll(requests: AcademicRequest[], subjects: string[], levels
     const res = canonicalizeSubjects(level, subs);
     version = res.canonicalization_version;
     runs.push(res.debug);
-    res.subjects_canonical.forEach((c) => addUnique(canonical, c));
-    res.subjects_general.forEach((g) => addUnique(general, g));
     return res.subjects_canonical;
   };
-  for (const r of requests) r.subjects_canonical = run(r.level, r.subjects);
+  // pruned per request: "Chinese" of a P6 request stays beside a Sec 1 request's "Higher Chinese"
+  for (const r of requests) r.subjects_canonical = pruneCodes(run(r.level, r.subjects));
+  // …and across the requests of one level ("Secondary E-Math", then "S4 NT Maths" in the remarks)
+  for (const level of new Set(requests.map((r) => r.level))) {
+    const same = requests.filter((r) => r.level === level);
+    const pruned = pruneCodes(same.flatMap((r) => r.subjects_canonical));
+    for (const r of same) r.subjects_canonical = r.subjects_canonical.filter((c) => pruned.includes(c));
+  }
+  for (const r of requests) r.subjects_canonical.forEach((c) => addUnique(canonical, c));
   const attached = new Set(requests.flatMap((r) => r.subjects.map((s) => s.toLowerCase())));
   const loose = subjects.filter((s) => !attached.has(s.toLowerCase()));
-  if (loose.length > 0) run(postLevel(levels), loose);
+  if (loose.length > 0) {
+    const codes = run(postLevel(levels), loose);
+    const pruned = pruneCodes([...canonical, ...codes]);
+    codes.filter((c) => pruned.includes(c)).forEach((c) => addUnique(canonical, c));
+  }
+  const tax = getTaxonomy();
+  for (const c of canonical) {
+    const cat = tax.categoryByCode.get(c);
+    if (cat) addUnique(general, cat);
+  }
   return {
     subjects_canonical: canonical,
     subjects_general: general,
@@ -168,9 +206,15 @@ export function parseAcademicRequests(text: string): AcademicParse {
   });
   if (w.pending.length > 0) w.ambiguous = true;
   const requests = mergeRequests(w.requests);
+  const codes = canonicalizeAll(requests, roll.subjects, roll.levels);
+  if (roll.levels.includes(ADULT_LEARNER) && !codes.subjects_canonical.some((c) => /^(?:LANG_OTHER|MTL|ENGLISH)\./.test(c))) {
+    const others = 'Independent Learner - Others';
+    roll.levels = roll.levels.map((l) => (l === ADULT_LEARNER ? others : l));
+    for (const r of requests) if (r.level === ADULT_LEARNER) r.level = others;
+  }
   return {
     subjects: roll.subjects,
-    ...canonicalizeAll(requests, roll.subjects, roll.levels),
+    ...codes,
     levels: roll.levels,
     specific_student_levels: roll.specific,
     streams: roll.streams,

@@ -21,8 +21,48 @@ function postText(rawText: unknown, normalizedText: unknown): { text: string; so
   return null;
 }
 
+/**
+ * Lines that are about the tutor or the deal, not the lesson: remarks, requirements, preferences, commission,
+ * hashtags, and sentences that start with the tutor ("Tutor to be bilingual in English & Chinese", "Looking for a
+ * female Chinese tutor"). Their level and subject words describe the tutor or other lessons ("able to teach P1,
+ * P2", "degree holder"), so the academic part is read from the other lines when those name a subject.
+ */
+const NOT_THE_LESSON = new RegExp(
+  [
+    String.raw`^[^\p{L}\n]*(?:additional\s+|other\s+|special\s+)?(?:remarks?|notes?|details|requirements?|requests?|preferences?|tutor\s+preferences?|preferred\s+tutor|tutor\s+(?:types?|category|categories|requirements?|profile)|types?\s+of\s+tutors?|gender|race|commission|agency\s+(?:fee|commission)|hashtags?|tags|search\s+jobs)\b[^:\n]{0,20}:`,
+    String.raw`^[^\p{L}\n]*(?:tutors?\b|looking\s+for\s+(?:an?\s+)?(?:[\p{L}-]+\s+){0,3}(?:tutors?|teachers?)\b|(?:must|should|prefer(?:ably|red)?)\b|#)`,
+  ].join('|'),
+  'iu',
+);
+
+/** A remark that itself names the lesson ("Remarks: Subject: S4 NT Maths") stays. */
+const LESSON_LABEL = /\b(?:subjects?|levels?|grade|level\s*(?:&|and|\/)\s*subjects?)\s*:/i;
+
+export function lessonLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (NOT_THE_LESSON.test(line) && !LESSON_LABEL.test(line) ? '' : line))
+    .join('\n');
+}
+
+/**
+ * The lesson lines name the level only in general ("Secondary E-Math") and a remark gives the grade ("Remarks: S2
+ * Maths"): the grade is taken when it belongs to a level the lesson lines name. When they already give a grade,
+ * a remark's grades are about something else ("able to teach P1, P2").
+ */
+function withRemarkGrades(lesson: AcademicParse, whole: AcademicParse): AcademicParse {
+  if (lesson.specific_student_levels.length > 0) return lesson;
+  const grades = (whole.academic_requests ?? [])
+    .filter((r) => r.specific_student_level !== null && r.level !== null && lesson.levels.includes(r.level))
+    .map((r) => r.specific_student_level!);
+  const extra = whole.specific_student_levels.filter((g) => grades.includes(g));
+  return extra.length ? { ...lesson, specific_student_levels: extra } : lesson;
+}
+
 function chooseAcademic(post: { text: string; source: Source } | null, headline: string | null): { parse: AcademicParse; source: Source; chars: number } {
+  const lesson = post ? parseAcademicRequests(lessonLines(post.text.slice(0, MAX_SIGNAL_TEXT))) : null;
   const postParse = post ? parseAcademicRequests(post.text.slice(0, MAX_SIGNAL_TEXT)) : null;
+  if (lesson && postParse && lesson.subjects.length > 0) return { parse: withRemarkGrades(lesson, postParse), source: post!.source, chars: post!.text.length };
   if (postParse && (postParse.subjects.length > 0 || headline === null)) return { parse: postParse, source: post!.source, chars: post!.text.length };
   if (headline !== null) return { parse: parseAcademicRequests(headline.slice(0, MAX_SIGNAL_TEXT)), source: 'academic_display_text', chars: headline.length };
   return { parse: parseAcademicRequests(''), source: 'raw_text', chars: 0 };

@@ -55,7 +55,23 @@ function codesFor(tax: Taxonomy, level: string | null, key: string): string[] {
       if (codes?.length) return codes;
     }
   }
-  return tax.mappings.get('ANY')?.get(key) ?? [];
+  return tax.mappings.get('ANY')?.get(key) ?? uniformCodes(tax, key);
+}
+
+/**
+ * A key the level's table lacks still has a code when every level that has the key gives it the same one
+ * ("Creative Writing" at Secondary, "Science" at K2): the subject is the same whatever the level. A key whose code
+ * depends on the level (Maths) stays unmapped.
+ */
+function uniformCodes(tax: Taxonomy, key: string): string[] {
+  let found: string[] | null = null;
+  for (const table of tax.mappings.values()) {
+    const codes = table.get(key);
+    if (!codes?.length) continue;
+    if (found && found.join() !== codes.join()) return [];
+    found = codes;
+  }
+  return found ?? [];
 }
 
 const pushUnique = (list: string[], v: string): void => {

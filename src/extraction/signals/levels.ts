@@ -35,19 +35,50 @@ const SPECIFIC: SpecificKind[] = [
   { prefix: '(?:primary|pri|p\\.?)', min: 1, max: 6, label: (n) => `Primary ${n}`, level: 'Primary' },
   { prefix: '(?:secondary|sec|s\\.?)', min: 1, max: 5, label: (n) => `Secondary ${n}`, level: 'Secondary' },
   { prefix: '(?:jc|j\\.?)', min: 1, max: 2, label: (n) => `JC ${n}`, level: 'Junior College' },
-  { prefix: 'k', min: 1, max: 2, label: (n) => `Kindergarten ${n}`, level: 'Pre-School' },
-  { prefix: '(?:nursery|nur|n)', min: 1, max: 2, label: (n) => `Nursery ${n}`, level: 'Pre-School' },
+  { prefix: '(?:kindergarten|k)', min: 1, max: 2, label: (n) => `K${n}`, level: 'Pre-School' },
+  { prefix: '(?:nursery|nur|n)', min: 1, max: 2, label: () => 'Nursery', level: 'Pre-School' },
   { prefix: 'ib(?:\\s*year)?', min: 1, max: 13, label: (n) => `IB Year ${n}`, level: 'IB' },
   { prefix: 'igcse\\s*(?:grade|year)', min: 6, max: 12, label: (n) => `IGCSE Grade ${n}`, level: 'IGCSE' },
 ];
+
+/** A bare number after "and" / "," is a level only when no unit follows it ("P2 and 3 English", not "P2 and 3 hours"). */
+const NOT_A_UNIT = '(?!\\s*(?:[.:]\\d|h\\b|hrs?\\b|hours?|lessons?|sessions?|times?|x\\b|days?|weeks?|students?|pax|kids?|child|am\\b|pm\\b|mins?|minutes?|/))';
+/** A stream written straight after the number ("Sec 3Exp", "S2NA", "Sec 4G3") ends the level too. */
+const END = `(?:${E}|(?=(?:exp(?:ress)?|na|nt|ip|g[1-3])${E}))`;
 
 /** prefix N, then optionally up to 5 more "(-|/|&|,|to|and) [prefix] M" items. Bounded repetition: no blow-up. */
 function specificRegex(k: SpecificKind): RegExp {
   const item = `(?:${k.prefix})\\s*(\\d{1,2})`;
   const bare = `\\s*(?:-|\\u2013|/|&|to)\\s*(?:${k.prefix})?\\s*\\d{1,2}(?!\\d)`;
-  const listed = `\\s*(?:,|and)\\s*(?:${k.prefix})\\s*\\d{1,2}(?!\\d)`;
+  const listed = `\\s*(?:,|and)\\s*(?:(?:${k.prefix})\\s*\\d{1,2}(?!\\d)|\\d(?!\\d)${NOT_A_UNIT})`;
   const more = `(?:${bare}|${listed}){0,5}`;
-  return new RegExp(`${B}${item}(?!\\d)(${more})${E}`, 'gi');
+  return new RegExp(`${B}${item}(?!\\d)(${more})${END}`, 'gi');
+}
+
+/** IP years ("Y4 IP", "IP Year 3", "Year 5 IP"): years 1–4 are Secondary 1–4, years 5–6 are JC 1–2. */
+function ipYearTokens(text: string): AcademicToken[] {
+  const out: AcademicToken[] = [];
+  const re = new RegExp(`${B}(?:(?:y|yr|year)\\s*([1-6])\\s*(?:ip|integrated\\s+programme)|(?:ip|integrated\\s+programme)\\s*(?:y|yr|year)\\s*([1-6]))${E}`, 'gi');
+  for (const m of text.matchAll(re)) {
+    const year = Number(m[1] ?? m[2]);
+    const [value, level] = year <= 4 ? [`Secondary ${year}`, 'Secondary'] : [`JC ${year - 4}`, 'Junior College'];
+    const start = m.index ?? 0;
+    out.push({ kind: 'specific_level', value, values: [value], level, start, end: start + m[0].length, text: m[0] });
+  }
+  return out;
+}
+
+/** "Grade N" (international schools) gives the general level only: 1–6 Primary, 7–10 Secondary, 11–12 JC. */
+function gradeTokens(text: string): AcademicToken[] {
+  const out: AcademicToken[] = [];
+  for (const m of text.matchAll(new RegExp(`${B}grade\\s*(\\d{1,2})${E}`, 'gi'))) {
+    const n = Number(m[1]);
+    const level = n >= 1 && n <= 6 ? 'Primary' : n >= 7 && n <= 10 ? 'Secondary' : n >= 11 && n <= 12 ? 'Junior College' : null;
+    if (!level) continue;
+    const start = m.index ?? 0;
+    out.push({ kind: 'level', value: level, values: [level], level, start, end: start + m[0].length, text: m[0] });
+  }
+  return out;
 }
 
 /** Expand "1-4" / "5/6" / "1 to 6" into the numbers in range (ranges only between ascending numbers). */
@@ -80,6 +111,9 @@ function specificTokens(text: string): AcademicToken[] {
   return out;
 }
 
+/** An adult learning for themselves; a language learner unless the subjects say otherwise (academic.ts). */
+export const ADULT_LEARNER = 'Independent Learner - Languages';
+
 const LEVEL_WORDS: Array<[string, string]> = [
   ['pre[-\\s]?school|kindergarten|nursery|child\\s?care', 'Pre-School'],
   ['primary\\s+school|primary|pri|psle', 'Primary'],
@@ -90,13 +124,30 @@ const LEVEL_WORDS: Array<[string, string]> = [
   ['cambridge\\s+igcse|igcse', 'IGCSE'],
   ['polytechnic|poly', 'Diploma'],
   ['university|undergraduate|undergrad|uni|degree', 'Degree'],
+  ['adult\\s+learners?|working\\s+adults?|adult\\s+students?|for\\s+an?\\s+adult', ADULT_LEARNER],
 ];
+
+/**
+ * University and polytechnic words that describe the tutor, not the student: "Undergrad Tutor", "degree holder",
+ * "Part-Time Tutor (Uni Grad)", "Part Time/Undergrad", "$30/hr (University undergraduate)".
+ */
+function describesTutor(text: string, start: number, end: number): boolean {
+  const before = text.slice(Math.max(0, start - 40), start);
+  const after = text.slice(end, end + 30);
+  return (
+    /^[\s)]*(?:[A-Za-z]+\s+)?(?:tutors?|teachers?|grads?|graduates?|holders?|qualifi\w*)\b/i.test(after) ||
+    /(?:tutors?|teachers?)\s*\(\s*$/i.test(before) ||
+    /(?:part|full)[-\s]?time(?:rs?)?\s*\/\s*$/i.test(before) ||
+    /(?:\/\s*(?:h|hr|hour|lesson)s?|\$\s*\d+(?:\.\d+)?)\s*\(\s*(?:[A-Za-z]+\s+)?$/i.test(before)
+  );
+}
 
 function levelTokens(text: string): AcademicToken[] {
   const out: AcademicToken[] = [];
   for (const [pattern, level] of LEVEL_WORDS) {
     for (const m of text.matchAll(new RegExp(`${B}(?:${pattern})${E}`, 'gi'))) {
       const start = m.index ?? 0;
+      if ((level === 'Degree' || level === 'Diploma') && describesTutor(text, start, start + m[0].length)) continue;
       out.push({ kind: 'level', value: level, values: [level], level, start, end: start + m[0].length, text: m[0] });
     }
   }
@@ -155,7 +206,10 @@ function nearLevel(s: AcademicToken, levels: AcademicToken[], text: string): boo
 /** All level, specific-level and stream tokens (overlaps are resolved later together with subjects). */
 export function levelAndStreamTokens(text: string): AcademicToken[] {
   if (typeof text !== 'string' || text.length === 0) return [];
-  const levels = [...specificTokens(text), ...levelTokens(text)];
+  const named = levelTokens(text);
+  // "Grade 9 Chinese (IGCSE)": the grade is of the IGCSE or IB programme named, not a Singapore level
+  const grades = named.some((t) => t.value === 'IB' || t.value === 'IGCSE') ? [] : gradeTokens(text);
+  const levels = [...ipYearTokens(text), ...specificTokens(text), ...grades, ...named];
   const streams = streamTokens(text).filter((s) => !s.weak || nearLevel(s, levels, text));
   return [...levels, ...streams.map(({ weak: _weak, ...t }) => t)];
 }

@@ -72,7 +72,60 @@ function isTutorPreference(text: string, end: number, key: string): boolean {
   const after = text.slice(end, end + 30);
   if (key === 'OTHERS') return /^\s*:/.test(after);
   if (!/^(CHINESE|MALAY|TAMIL|HINDI|ENGLISH|JAPANESE|KOREAN|FRENCH|GERMAN|SPANISH|ARABIC|THAI)$/.test(key)) return false;
-  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic)/i.test(after);
+  // "Chinese female tutor", "Chinese girl", "Malay family": the person, not the lesson
+  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
+}
+
+const SCIENCE_PART: Record<string, 'BIO' | 'CHEM' | 'PHYS'> = { bio: 'BIO', biology: 'BIO', chem: 'CHEM', chemistry: 'CHEM', phy: 'PHYS', phys: 'PHYS', physics: 'PHYS' };
+const PART = '(bio(?:logy)?|chem(?:istry)?|phys?(?:ics)?)';
+/**
+ * Combined science written as its two parts: "Comb (Bio+Chem)", "Combined Science (Chem/Bio)", "Science (Bio &
+ * Physics)", "Combined Bio + Chem". One subject (the taxonomy's COMBINED_* key), not its parts.
+ */
+const COMBINED = new RegExp(
+  `(?<![${ALNUM}])(?:comb(?:ined)?\\.?(?:\\s*sci(?:ence)?)?|sci(?:ence)?)\\s*[(\\[（]?\\s*${PART}\\s*(?:\\+|&|/|,|and)\\s*${PART}\\s*\\.?\\s*[)\\]）]?|(?<![${ALNUM}])comb(?:ined)?\\.?\\s+${PART}\\s*(?:\\+|&|/|and)\\s*${PART}(?![${ALNUM}])`,
+  'gi',
+);
+const COMBINED_KEY: Record<string, string> = { 'BIO+CHEM': 'COMBINED_BIO_CHEM', 'BIO+PHYS': 'COMBINED_BIO_PHYS', 'CHEM+PHYS': 'COMBINED_PHYS_CHEM' };
+
+function combinedScience(text: string): SubjectMatch[] {
+  const out: SubjectMatch[] = [];
+  for (const m of text.matchAll(COMBINED)) {
+    const parts = [m[1] ?? m[3], m[2] ?? m[4]].map((p) => SCIENCE_PART[p!.toLowerCase()]);
+    const key = COMBINED_KEY[[...new Set(parts)].sort().join('+')];
+    if (!key) continue;
+    const start = m.index ?? 0;
+    out.push({ canonical: getTaxonomy().displayByKey.get(key) ?? key, key, start, end: start + m[0].length, matched_text: m[0], source: 'custom' });
+  }
+  return out;
+}
+
+/** Both school maths in one phrase: "Mathematics (Additional & Elementary)", "E & A Maths", "A/E Math". */
+const MATH_PAIR = new RegExp(
+  `(?<![${ALNUM}])(?:math(?:s|ematics)?\\s*[(\\[]\\s*(?:additional|add|a)\\s*(?:&|and|/|,)\\s*(?:elementary|elem|e)\\s*[)\\]]|math(?:s|ematics)?\\s*[(\\[]\\s*(?:elementary|elem|e)\\s*(?:&|and|/|,)\\s*(?:additional|add|a)\\s*[)\\]]|[ae]\\s*(?:&|and|/)\\s*[ae]\\s*[-\\s]?math(?:s|ematics)?)(?![${ALNUM}])`,
+  'gi',
+);
+
+function mathPairs(text: string): SubjectMatch[] {
+  const out: SubjectMatch[] = [];
+  for (const m of text.matchAll(MATH_PAIR)) {
+    if (/^[ae]\s*(?:&|and|\/)\s*[ae]/i.test(m[0]) && m[0][0]!.toLowerCase() === m[0].trim().split(/\s*(?:&|and|\/)\s*/i)[1]?.[0]?.toLowerCase()) continue; // "A & A"
+    const start = m.index ?? 0;
+    const end = start + m[0].length;
+    for (const key of ['A_MATHS', 'E_MATHS']) out.push({ canonical: getTaxonomy().displayByKey.get(key) ?? key, key, start, end, matched_text: m[0], source: 'custom' });
+  }
+  return out;
+}
+
+/** "Math and Science Olympiad": the olympiad is of both. */
+function distributeOlympiad(matches: SubjectMatch[], text: string): SubjectMatch[] {
+  const general: Record<string, string> = { MATH_GENERAL: 'MATH_OLYMPIAD', SCIENCE_GENERAL: 'SCIENCE_OLYMPIAD' };
+  return matches.map((m, i) => {
+    const target = general[m.key];
+    const next = matches[i + 1];
+    if (!target || !next || !/_OLYMPIAD$/.test(next.key) || !/^\s*(?:&|and|\/|,)\s*$/i.test(text.slice(m.end, next.start))) return m;
+    return { ...m, key: target, canonical: getTaxonomy().displayByKey.get(target) ?? m.canonical };
+  });
 }
 
 /** First-wins overlap resolution: start asc, length desc, then the tie-break key; returned in document order. */
@@ -102,5 +155,9 @@ export function extractSubjects(text: string): SubjectMatch[] {
       found.push({ canonical: p.display, key: p.key, start, end, matched_text: m[0], source: p.source });
     }
   }
-  return resolveOverlaps(found, (s) => s.canonical.toLowerCase());
+  // a pair is two subjects over one span: kept whole where it wins the overlap
+  const pairs = mathPairs(text);
+  const kept = resolveOverlaps([...found, ...combinedScience(text), ...pairs.filter((p) => p.key === 'A_MATHS')], (s) => s.canonical.toLowerCase());
+  const withPairs = kept.flatMap((k) => (k.source === 'custom' && k.key === 'A_MATHS' && pairs.includes(k) ? [k, pairs[pairs.indexOf(k) + 1]!] : [k]));
+  return distributeOlympiad(withPairs, text);
 }
