@@ -78,3 +78,18 @@ describe('levels: what the student is, not what the tutor holds', () => {
     expect(m.specific_levels).toEqual(['Primary 4']);
   });
 });
+
+describe('mode phrases', () => {
+  it.each([
+    ['Sec 1 Maths @ Bedok 460111, $40/h\nStrictly F2F, no online lessons please', 'face_to_face'],
+    ['P3 English, $35/h\nLesson: Online OR at Tampines 520111', 'hybrid'],
+    ['P5 Science @ Yishun 760111, $35/h\nHome tuition, 1.5h weekly', 'face_to_face'],
+    ['Sec 2 Chinese, Punggol 820111, $40/h [Physical]', 'face_to_face'],
+    ['JC2 Econs @ Clementi 120111, $70/h\nOnline is ok if you stay far', 'hybrid'],
+    ['Sec 3 Physics @ Hougang 530111, $50/h\nOnline only', 'online'],
+    ['P6 Maths @ Bishan 570111, $40/h\nLooking for a home tutor, Tue 5pm', 'face_to_face'],
+    ['P4 Maths @ Jurong 640111, $40/h, Tue 5pm', null],
+  ])('%s', async (text, mode) => {
+    expect((await matching(text)).mode).toBe(mode);
+  });
+});

@@ -98,7 +98,9 @@ describe('learning mode', () => {
     expect(extractMode(p('- Physical lessons at student home'))).toEqual({ mode: 'Face-to-Face', raw_text: 'Physical lessons at student home' });
     expect(extractMode(p('Can do online or face-to-face.')).mode).toBe('Hybrid');
     expect(extractMode(p('We need an online interview first'))).toEqual({ mode: null, raw_text: null });
-    expect(extractMode(p('Notes: [Physical] weekly'))).toEqual({ mode: null, raw_text: '[Physical]' });
+    // issue 16: a bracketed "[Physical]" tag states the mode (matching gold: "physical" is face_to_face)
+    expect(extractMode(p('Notes: [Physical] weekly'))).toEqual({ mode: 'Face-to-Face', raw_text: '[Physical]' });
+    expect(extractMode(p('Teach in tuition centre at Bedok'))).toEqual({ mode: null, raw_text: 'Teach in tuition centre' });
   });
 });
 

@@ -15,7 +15,7 @@ import { checkRate, toNumber } from './validate-rate.ts';
 import { cleanTimeAvailability } from './validate-time.ts';
 import { cleanRateBreakdown, cleanTutorTypes } from './validate-tutor.ts';
 import type { Violation } from './violations.ts';
-import { F2F_RE, ONLINE_RE } from './vocab.ts';
+import { F2F_RE, NEGATED_ONLINE_RE, onlineAsFallback, ONLINE_RE } from './vocab.ts';
 
 export type { Violation, ViolationCode } from './violations.ts';
 
@@ -98,11 +98,11 @@ function canonicalMode(ctx: Ctx, v: unknown): (typeof LEARNING_MODES)[number] | 
 
 /** The post must mention the mode: an online term for Online, an in-person term for Face-to-Face, both (or "hybrid") for Hybrid. */
 function modeSupported(ctx: Ctx, mode: string): boolean {
-  const online = ONLINE_RE.test(ctx.rawText);
+  const online = ONLINE_RE.test(ctx.rawText.replace(NEGATED_ONLINE_RE, ''));
   const f2f = F2F_RE.test(ctx.rawText);
   if (mode === 'Online') return online;
   if (mode === 'Face-to-Face') return f2f;
-  return (online && f2f) || /\bhybrid\b/i.test(ctx.rawText);
+  return (online && f2f) || /\bhybrid\b/i.test(ctx.rawText) || onlineAsFallback(ctx.rawText);
 }
 
 function learningMode(ctx: Ctx, v: unknown): { mode: string | null; raw_text: string | null } {

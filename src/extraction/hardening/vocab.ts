@@ -13,3 +13,11 @@ export const SCHEDULE_LABEL = String.raw`(?:lesson\s+frequency|lessons?\s+per\s+
 
 export const ONLINE_RE = new RegExp(String.raw`\b${ONLINE_TERM}\b`, 'i');
 export const F2F_RE = new RegExp(String.raw`\b${F2F_TERM}\b`, 'i');
+/** Online offered beside an in-person lesson ("online is fine if tutor is not nearby", "Online OR at Tampines"): Hybrid. */
+const ONLINE_ACCEPTABLE_RE = /\b(?:online|zoom)\b[^.;\n]{0,20}?\b(?:is fine|is ok(?:ay)?|also possible|possible|can be considered|acceptable)\b/i;
+/** A place named beside online ("Online OR at Tampines", "Bishan or online"): case matters, a place is capitalised. */
+const ONLINE_OR_PLACE_RE = /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?[A-Z][a-z]{2,}|\b[A-Z][a-z]{2,}\s+(?:or|OR|Or|\/)\s+(?:[Oo]nline|ONLINE)\b/;
+export const onlineAsFallback = (text: string): boolean => ONLINE_ACCEPTABLE_RE.test(text) || ONLINE_OR_PLACE_RE.test(text);
+
+/** "no online lessons", "not online": a negated online term says the opposite. */
+export const NEGATED_ONLINE_RE = /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*/gi;

@@ -1,16 +1,19 @@
+import { NEGATED_ONLINE_RE, onlineAsFallback } from '../hardening/vocab.ts';
 import { firstLabel, tidy, type Parsed } from './labels.ts';
 
 export type Mode = 'Online' | 'Face-to-Face' | 'Hybrid';
 
 const ONLINE = /\b(?:online|zoom|google meet|ms teams|virtual|remote(?:ly)?|webcam)\b/i;
-const F2F = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?))\b/i;
+const F2F = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring))\b/i;
 /** After an online term: the clause is about how lessons happen ("online lessons", "online is fine"). */
 const ONLINE_LESSON = /\b(?:online|zoom|virtual|remote)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|is fine|is ok|is okay|possible|only|preferred|teaching)\b/i;
 const F2F_LESSON = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|only|preferred)\b/i;
 /** Mentions of the venue that state how lessons happen without an enum, e.g. "teach in tuition centre". */
 const VENUE_ONLY = /\bteach(?:ing)?\s+(?:in|at)\s+(?:a\s+|the\s+)?tuition\s+cent(?:re|er)\b/i;
-/** A bare bracketed tag like "[Physical]": kept as raw text, mode not committed. */
-const BRACKET_TAG = /\[(?:physical|online|f2f|hybrid)\]/i;
+/** A bracketed tag like "[Physical]" states the mode as plainly as a label does. */
+const BRACKET_TAG = /\[(physical|online|f2f|hybrid)\]/i;
+/** "Looking for a Private Home Tutor": a tutor coming to the home. */
+const HOME_TUTOR = /\b(?:private\s+)?home\s+tut(?:or|ors|ion|oring)\b/i;
 
 function modeOf(snippet: string): Mode | null {
   const on = ONLINE.test(snippet);
@@ -35,19 +38,25 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
   for (const l of p.labels) {
     if (l.kind === 'location' && ONLINE.test(l.value)) return { mode: modeOf(l.value), raw_text: l.value };
   }
-  let tagOnly: string | null = null;
+  const hasPlace = p.labels.some((l) => l.kind === 'location') || /\b\d{6}\b/.test(p.lines.map((l) => l.clean).join(' '));
+  let venueOnly: string | null = null;
+  let homeTutor: string | null = null;
   for (const line of p.lines) {
     if (!line.clean) continue;
-    for (const s of snippets(line.clean)) {
+    for (const snippet of snippets(line.clean)) {
+      const s = snippet.replace(NEGATED_ONLINE_RE, '').trim();
+      if (!s) continue;
       const both = ONLINE.test(s) && F2F.test(s);
+      if (!both && hasPlace && onlineAsFallback(s) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
       if (both || ONLINE_LESSON.test(s) || F2F_LESSON.test(s) || /^(?:online|f2f|face[- ]to[- ]face)$/i.test(s)) {
-        return { mode: modeOf(s), raw_text: tidy(s) };
+        return { mode: modeOf(s), raw_text: tidy(snippet) };
       }
-      if (tagOnly === null) {
-        const tag = BRACKET_TAG.exec(s) ?? VENUE_ONLY.exec(s);
-        if (tag) tagOnly = tag[0];
-      }
+      const tag = BRACKET_TAG.exec(s);
+      if (tag) return { mode: modeOf(tag[1]!.replace(/^hybrid$/i, 'online f2f')), raw_text: tag[0] };
+      venueOnly ??= VENUE_ONLY.exec(s)?.[0] ?? null;
+      homeTutor ??= HOME_TUTOR.exec(s)?.[0] ?? null;
     }
   }
-  return { mode: null, raw_text: tagOnly };
+  if (homeTutor) return { mode: 'Face-to-Face', raw_text: homeTutor };
+  return { mode: null, raw_text: venueOnly };
 }
