@@ -93,3 +93,27 @@ describe('mode phrases', () => {
     expect((await matching(text)).mode).toBe(mode);
   });
 });
+
+describe('days and times', () => {
+  async function hardened(text: string) {
+    const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
+    if (result.outcome !== 'ok') throw new Error('skipped');
+    return result.items[0]!.canonical.time_availability;
+  }
+  const slots = (map: Record<string, string[]>) => Object.fromEntries(Object.entries(map).filter(([, v]) => v.length > 0));
+
+  it.each([
+    ['P5 Maths @ Bedok 460111, $40/h\nAvailable: tues and sat', ['tuesday', 'saturday']],
+    ['Sec 1 Science @ Tampines 520111, $40/h\nDays: Weekdays (except Thursday) 5-6:30pm', ['monday', 'tuesday', 'wednesday', 'friday']],
+    ['P3 English @ Yishun 760111, $30/h\nPrefers Fri. Other days can be discussed.', ['friday']],
+  ])('%s', async (text, days) => {
+    expect(sorted((await matching(text)).days ?? [])).toEqual(sorted(days));
+  });
+
+  it('a start with no end is one lesson long: as the post says, else 1.5 h', async () => {
+    expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\n2 hrs per lesson, once a week\nWednesday or Thursday 5pm')).explicit)).toEqual({ wednesday: ['17:00-19:00'], thursday: ['17:00-19:00'] });
+    expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\nTime: Sat 10am')).explicit)).toEqual({ saturday: ['10:00-11:30'] });
+    // an open end stays an open end: "after 6pm" is from 6pm on
+    expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\nMon after 6pm')).estimated)).toEqual({ monday: ['18:00-23:00'] });
+  });
+});

@@ -34,7 +34,40 @@ const MAX_SPANS = 200;
 const HEADER_HINT = /\b(?:timings?|available|availability|avail|preferably|preferred)\b/i;
 const CLAUSE_SPLIT = /\s[/|]\s/;
 const NON_TIME_LABEL = /^[^\p{L}\p{N}]*(?:start(?:ing)?\s+date|date|commencement|rate|fees?|salary|price|budget|address|location|venue|postal(?:\s+code)?|(?:assignment\s+|job\s+)?(?:code|id)|contact|phone|hp|subjects?|level)\s*[:：]/iu;
-const RULE_BY_TYPE = { range: 'explicit_range', single: 'explicit_single_start_equals_end', relative: 'relative_time_rule', fuzzy: 'fixed_fuzzy_range' } as const;
+const RULE_BY_TYPE = { range: 'explicit_range', single: 'explicit_single_start_plus_lesson', relative: 'relative_time_rule', fuzzy: 'fixed_fuzzy_range' } as const;
+
+/**
+ * A start time with no end ("Tue 7pm", "Wednesday or Thursday 5pm") is one lesson from that time: as long as the
+ * post says a lesson lasts ("1.5h per lesson", "2 hrs/lesson", "Duration: 1.5hr"), else DEFAULT_LESSON_MINUTES.
+ */
+export const DEFAULT_LESSON_MINUTES = 90;
+const LESSON_LENGTH = /(?<![\d.])(\d(?:\.\d{1,2})?)\s*(?:h|hr|hrs|hour|hours)(?![a-z])|(?<![\d.])(\d{2,3})\s*(?:min|mins|minutes)(?![a-z])/i;
+
+function lessonMinutes(text: string): number {
+  for (const line of text.split('\n')) {
+    const m = LESSON_LENGTH.exec(line);
+    if (!m) continue;
+    const minutes = m[1] ? Math.round(Number(m[1]) * 60) : Number(m[2]);
+    if (minutes >= 30 && minutes <= 240) return minutes;
+  }
+  return DEFAULT_LESSON_MINUTES;
+}
+
+const clock = (min: number): string => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+
+/** "19:00-19:00" (a start only) → "19:00-20:30"; never past midnight. */
+function lessonEnd(slot: string, minutes: number): string {
+  const m = /^(\d\d):(\d\d)-(\d\d):(\d\d)$/.exec(slot);
+  if (!m || m[1] !== m[3] || m[2] !== m[4]) return slot;
+  const start = Number(m[1]) * 60 + Number(m[2]);
+  return `${slot.slice(0, 5)}-${clock(Math.min(start + minutes, 23 * 60 + 59))}`;
+}
+
+function withLessonEnd(map: DayMap, minutes: number): DayMap {
+  const out = {} as DayMap;
+  for (const d of DAYS) out[d] = [...new Set(map[d].map((slot) => lessonEnd(slot, minutes)))];
+  return out;
+}
 
 type WindowItem = Extract<Item, { kind: 'window' }>;
 interface Group {
@@ -61,9 +94,13 @@ interface State {
 
 const newGroup = (): Group => ({ days: [], broad: false, ranged: false, windows: [], negated: false, hasNote: false });
 
-function groupsOf(items: Item[]): Group[] {
+/** "except" / "excluding" right after days takes the next days out of them ("Weekdays (except Thursday) 5-6:30pm"). */
+const EXCEPT = /^(?:except|excluding|exclude)$/i;
+
+function groupsOf(items: Item[], clause: string): Group[] {
   const groups: Group[] = [];
   let g = newGroup();
+  let subtract = false;
   const close = (): void => {
     if (g.days.length || g.windows.length || g.negated || g.hasNote) groups.push(g);
     g = newGroup();
@@ -71,11 +108,16 @@ function groupsOf(items: Item[]): Group[] {
   for (const item of items) {
     if (item.kind === 'comma') {
       if (g.windows.length || g.negated) close();
+    } else if (item.kind === 'days' && subtract) {
+      subtract = false;
+      g.days = g.days.filter((d) => !item.days.includes(d));
     } else if (item.kind === 'days') {
       if (g.windows.length) close();
       for (const d of item.days) if (!g.days.includes(d)) g.days.push(d);
       g.broad ||= item.broad;
       g.ranged ||= item.ranged;
+    } else if (item.kind === 'neg' && g.days.length && !g.windows.length && EXCEPT.test(clause.slice(item.start, item.end))) {
+      subtract = true;
     } else if (item.kind === 'neg') {
       if (g.windows.length) close();
       g.negated = true;
@@ -169,7 +211,7 @@ function processClause(st: State, clause: string, offset: number, out: LineOutco
     if (item.kind === 'days' && item.keyword === 'weekdays') st.rules.add('weekdays_keyword_seen');
     if (item.kind === 'days' && item.keyword === 'weekends') st.rules.add('weekends_keyword_seen');
   }
-  for (const g of groupsOf(items)) processGroup(st, g, clause, offset, out);
+  for (const g of groupsOf(items, clause)) processGroup(st, g, clause, offset, out);
 }
 
 /** One window on a line with several days: it applies to the days that got nothing ("Mon / Wed 7pm"). */
@@ -215,6 +257,14 @@ function processLine(st: State, line: string, offset: number): void {
   }
   if (out.days.length) spreadSingleWindow(st, out);
   if (out.days.length && !out.windows.length) {
+    // days named without a time ("tues and sat", "Prefers Thurs") are available days: the whole-day window, as for
+    // "weekdays", until a time on the next line replaces it
+    for (const d of out.days) {
+      if (out.negatedDays.has(d) || out.defaulted.includes(d) || out.daysWithNote.has(d)) continue;
+      addSlot(st.result.estimated, d, DEFAULT_WINDOW);
+      out.defaulted.push(d);
+      st.rules.add('day_without_time');
+    }
     st.pendingDays = out.days.filter((d) => !out.negatedDays.has(d));
     st.pendingDefaulted = out.defaulted;
     st.pendingHeader ||= headerHint;
@@ -249,7 +299,9 @@ export function extractTimeAvailability(rawText: unknown, normalizedText?: strin
     }
     meta.rules_fired = [...st.rules].sort();
     meta.parse_warnings = [...st.warnings].sort();
-    const value = { explicit: sortDayMap(st.result.explicit), estimated: sortDayMap(st.result.estimated), note: st.result.note };
+    const length = lessonMinutes(text);
+    for (const span of meta.matched_spans) if (span.window) span.window = lessonEnd(span.window, length);
+    const value = { explicit: withLessonEnd(sortDayMap(st.result.explicit), length), estimated: withLessonEnd(sortDayMap(st.result.estimated), length), note: st.result.note };
     return { value, meta };
   } catch (err) {
     return { value: emptyTimeAvailability(), meta: { ...meta, ok: false, error: err instanceof Error ? err.message : String(err) } };
