@@ -117,3 +117,25 @@ describe('days and times', () => {
     expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\nMon after 6pm')).estimated)).toEqual({ monday: ['18:00-23:00'] });
   });
 });
+
+describe('rates: the overall hourly range matching compares', () => {
+  it.each([
+    ['Sec 3 A Math @ Bishan 570111\nBudget: $45 - $55 per hour', 45, 55],
+    ['Sec 3 A Math @ Bishan 570111\nFee: $55/hr to $60/hr', 55, 60],
+    ['P3 English @ Tampines 520111\n$60/1.5h, once a week', 40, 40],
+    ['P6 Maths @ Bedok 460111\nRates: PT $30-35/h | FT $45-50/h | Ex-MOE $70/h', 30, 70],
+    ['Sec 1 Science @ Yishun 760111\nPer hour: 45', 45, 45],
+    ['JC1 Chemistry @ Bishan 570111\nRate: mkt rate', null, null],
+    ['Sec 2 Maths @ Bishan 570111\nFees: experience based, pls quote', null, null],
+    ['Full-time tutor for a tuition centre @ Jurong 640111, Sec Maths\nSalary: $3,500/month', null, null],
+  ])('%s', async (text, min, max) => {
+    const m = await matching(text);
+    expect([m.rate_hourly_min, m.rate_hourly_max]).toEqual([min, max]);
+  });
+
+  it('a postal code on the line before an hourly label is no rate', async () => {
+    const m = await matching('Sec 3 A Math @ Bishan 570111\nPer hour: 45');
+    expect(m.postal_code).toBe('570111');
+    expect(m.rate_hourly_max).toBe(45);
+  });
+});

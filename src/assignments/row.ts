@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AssignmentInput } from './types.ts';
+import { hourlyRange } from '../extraction/index.ts';
 
 /** Column → SQL type of every content column the projection writes, in one place for insert and update. */
 export const CONTENT_COLUMNS = {
@@ -106,6 +107,7 @@ export function buildContentRow(input: AssignmentInput): ContentRow {
   const lat = finite(geo.lat);
   const lon = finite(geo.lon);
   const statusDetection = record(input.meta.status_detection);
+  const hourly = hourlyRange(c.rate, c.rate_breakdown ?? s?.rate_breakdown ?? null);
   return {
     assignment_code: c.assignment_code?.trim() || null,
     academic_display_text: c.academic_display_text?.trim() || null,
@@ -126,8 +128,9 @@ export function buildContentRow(input: AssignmentInput): ContentRow {
     start_date: c.start_date?.trim() || null,
     additional_remarks: c.additional_remarks?.trim() || null,
     time_availability: c.time_availability,
-    rate_min: finite(c.rate.min),
-    rate_max: finite(c.rate.max),
+    // what matching compares with a tutor's minimum: the hourly range over every tier ("$60/1.5h" is 40)
+    rate_min: hourly?.min ?? null,
+    rate_max: hourly?.max ?? null,
     rate_raw_text: c.rate.raw_text?.trim() || null,
     postal_lat: lat,
     postal_lon: lon,

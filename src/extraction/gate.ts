@@ -1,3 +1,4 @@
+import { DEFAULT_WINDOW } from './hardening/time.ts';
 import type { CanonicalAssignment, Signals } from './schema.ts';
 
 /** Why an extracted item is not an assignment, or null when it is one. */
@@ -63,7 +64,10 @@ export function assignmentGate(canonical: CanonicalAssignment, signals: Signals 
   return { reason, academic, details, ...(marker ? { marker } : {}) };
 }
 
+/** A time of day, or a note about times; a day named alone ("homework due Monday") is no lesson time. */
 function hasTime(t: unknown): boolean {
   if (!t || typeof t !== 'object') return false;
-  return Object.values(t as Record<string, unknown>).some((v) => (Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? hasTime(v) : typeof v === 'string' && v.trim() !== ''));
+  return Object.values(t as Record<string, unknown>).some((v) =>
+    Array.isArray(v) ? v.some((slot) => slot !== DEFAULT_WINDOW) : v && typeof v === 'object' ? hasTime(v) : typeof v === 'string' && v.trim() !== '',
+  );
 }

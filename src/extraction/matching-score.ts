@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import type { HardenedItem } from './pipeline.ts';
 import { DAYS } from './schema.ts';
 import { listF1 } from './score.ts';
+import { hourlyRange } from './signals/index.ts';
 
 /**
  * Scoring on the fields that decide which tutors see a job (test/fixtures/matching_gold/README.md): general and
@@ -84,12 +85,7 @@ export function matchingItemFrom(item: HardenedItem): MatchingItem {
   const { canonical: c, signals: s } = item;
   const requests = s?.academic_requests ?? [];
   const days = DAYS.filter((d) => (c.time_availability.explicit[d]?.length ?? 0) > 0 || (c.time_availability.estimated[d]?.length ?? 0) > 0);
-  const hourly = [
-    ...Object.values(c.rate_breakdown ?? s?.rate_breakdown ?? {}).filter((t) => t.unit === 'hour' || t.unit === null),
-    c.rate,
-  ];
-  const mins = hourly.map((r) => r.min).filter((x): x is number => typeof x === 'number' && x > 0);
-  const maxes = hourly.map((r) => r.max ?? r.min).filter((x): x is number => typeof x === 'number' && x > 0);
+  const hourly = hourlyRange(c.rate, c.rate_breakdown ?? s?.rate_breakdown ?? null);
   const tutorTypes = (c.tutor_types ?? s?.tutor_types ?? []).map((t) => TUTOR_TYPE_OF[t.canonical]);
   const postal = (c.postal_code ?? []).map((p) => /\d{6}/.exec(p)?.[0]).find((p) => p !== undefined) ?? null;
   return {
@@ -99,8 +95,8 @@ export function matchingItemFrom(item: HardenedItem): MatchingItem {
     mode: c.learning_mode.mode ? (MODE_OF[c.learning_mode.mode] ?? null) : null,
     postal_code: postal,
     days,
-    rate_hourly_min: mins.length ? Math.min(...mins) : null,
-    rate_hourly_max: maxes.length ? Math.max(...maxes) : null,
+    rate_hourly_min: hourly?.min ?? null,
+    rate_hourly_max: hourly?.max ?? null,
     tutor_types: uniq(tutorTypes),
     uncertain: [],
   };

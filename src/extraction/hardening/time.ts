@@ -29,7 +29,8 @@ export interface TimeMeta {
   error?: string;
 }
 
-const DEFAULT_WINDOW = '08:00-23:00';
+/** The window of a day named without a time ("Mon", "weekdays"): the day, not a time of it. */
+export const DEFAULT_WINDOW = '08:00-23:00';
 const MAX_SPANS = 200;
 const HEADER_HINT = /\b(?:timings?|available|availability|avail|preferably|preferred)\b/i;
 const CLAUSE_SPLIT = /\s[/|]\s/;

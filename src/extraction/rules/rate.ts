@@ -64,6 +64,14 @@ function minMax(money: Money[]): { min: number | null; max: number | null } {
   return { min: m.min, max: m.max };
 }
 
+/** One bare figure or range as the whole value ("45", "40 - 50"), within tutoring rates. */
+function bareFigure(value: string): { min: number; max: number } | null {
+  const m = /^\s*(\d{2,3}(?:\.\d{1,2})?)(?:\s*(?:-|–|to)\s*(\d{2,3}(?:\.\d{1,2})?))?\s*$/.exec(value);
+  if (!m) return null;
+  const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
+  return a > 0 && b <= 500 ? { min: Math.min(a, b), max: Math.max(a, b) } : null;
+}
+
 /** An unlabelled "$35/h" or "$40-60/h" anywhere (often in the headline). */
 const LOOSE_RE = new RegExp(String.raw`(?:\$|S\$|SGD\s?)\s*${NUM}(?:\s*(?:-|–|to)\s*\$?\s*${NUM})?(?:\s*\/\s*(?:\d(?:\.\d)?\s*)?(?:h|hr|hrs|hour|hours)\b|\s*(?:per|an|a)\s*(?:h|hr|hour)\b)`, 'i');
 
@@ -72,7 +80,9 @@ export function extractRate(p: Parsed): RateResult {
   if (labelled) {
     const parts = [cutRawRate(labelled.value), ...continuation(p, labelled.lineIndex)].filter(Boolean);
     const raw = parts.join('\n');
-    if (raw) return { ...minMax(moneyIn(parts.join(' '))), raw_text: raw };
+    // "Per hour: 45", "Hourly rate: 40-50": the label says it is money an hour, so a bare figure counts
+    const bare = /hour|\bhr\b/i.test(labelled.label) ? bareFigure(parts.join(' ')) : null;
+    if (raw) return { ...(bare ?? minMax(moneyIn(parts.join(' ')))), raw_text: raw };
   }
   for (const line of p.lines) {
     const m = LOOSE_RE.exec(line.clean);

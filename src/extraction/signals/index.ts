@@ -6,7 +6,7 @@ export { parseAcademicRequests, academicTokens, type AcademicParse, type Academi
 export { canonicalizeSubjects, type CanonicalizationResult } from './canonicalize.ts';
 export { extractTutorTypes, type TutorTypeResult } from './tutor-types.ts';
 export { normalizeTutorLabel } from './tutor-vocab.ts';
-export { findRateSpans, type RateSpan } from './rates.ts';
+export { findRateSpans, hourlyRange, type RateSpan } from './rates.ts';
 export { regionForPoint, nearestMrt, enrichFromCoords, haversineMeters, type NearestMrt, type CoordsEnrichment } from './geo.ts';
 export { parseRegions, parseStations, type Region, type Station } from './geo-data.ts';
 export { coordsForPostalCode, type PostalLocation } from './postal-coords.ts';
