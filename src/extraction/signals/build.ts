@@ -50,8 +50,9 @@ export function lessonLines(text: string): string {
  * Maths"): the grade is taken when it belongs to a level the lesson lines name. When they already give a grade,
  * a remark's grades are about something else ("able to teach P1, P2").
  */
-function withRemarkGrades(lesson: AcademicParse, whole: AcademicParse): AcademicParse {
+function withRemarkGrades(lesson: AcademicParse, wholeParse: () => AcademicParse): AcademicParse {
   if (lesson.specific_student_levels.length > 0) return lesson;
+  const whole = wholeParse();
   const grades = (whole.academic_requests ?? [])
     .filter((r) => r.specific_student_level !== null && r.level !== null && lesson.levels.includes(r.level))
     .map((r) => r.specific_student_level!);
@@ -60,9 +61,14 @@ function withRemarkGrades(lesson: AcademicParse, whole: AcademicParse): Academic
 }
 
 function chooseAcademic(post: { text: string; source: Source } | null, headline: string | null): { parse: AcademicParse; source: Source; chars: number } {
-  const lesson = post ? parseAcademicRequests(lessonLines(post.text.slice(0, MAX_SIGNAL_TEXT))) : null;
-  const postParse = post ? parseAcademicRequests(post.text.slice(0, MAX_SIGNAL_TEXT)) : null;
-  if (lesson && postParse && lesson.subjects.length > 0) return { parse: withRemarkGrades(lesson, postParse), source: post!.source, chars: post!.text.length };
+  const text = post?.text.slice(0, MAX_SIGNAL_TEXT) ?? '';
+  const lessonText = post ? lessonLines(text) : '';
+  const lesson = post ? parseAcademicRequests(lessonText) : null;
+  // the whole post is parsed again only when the lesson lines leave something to look for (or differ at all)
+  let whole: AcademicParse | null = lessonText === text ? lesson : null;
+  const wholeParse = () => (whole ??= parseAcademicRequests(text));
+  if (lesson && lesson.subjects.length > 0) return { parse: withRemarkGrades(lesson, wholeParse), source: post!.source, chars: post!.text.length };
+  const postParse = post ? wholeParse() : null;
   if (postParse && (postParse.subjects.length > 0 || headline === null)) return { parse: postParse, source: post!.source, chars: post!.text.length };
   if (headline !== null) return { parse: parseAcademicRequests(headline.slice(0, MAX_SIGNAL_TEXT)), source: 'academic_display_text', chars: headline.length };
   return { parse: parseAcademicRequests(''), source: 'raw_text', chars: 0 };
