@@ -139,3 +139,37 @@ describe('rates: the overall hourly range matching compares', () => {
     expect(m.rate_hourly_max).toBe(45);
   });
 });
+
+describe('labels never seen before for known fields', () => {
+  async function canonical(text: string) {
+    const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
+    if (result.outcome !== 'ok') throw new Error('skipped');
+    return result.items[0]!.canonical;
+  }
+  it.each([
+    ['Assignment #1234\nSec 3 A Math @ Bishan 570111, $50/h', '1234'],
+    ['Job no. 5521 — P6 Science @ Tampines 520111, $40/h', '5521'],
+    ['4521 | Sec 2 English | Tampines 520111 | $40/h', '4521'],
+    ['P5 Maths | TX88 | Bedok 460111 | $35/h', 'TX88'],
+    ['Sec 1 Maths | Punggol 820111 | $40/h | Tue 5pm', null],
+  ])('code: %s', async (text, code) => {
+    expect((await canonical(text)).assignment_code).toBe(code);
+  });
+
+  it.each([
+    ['Sec 3 Chem @ Bishan 570111 $50/h\nRequirement: patient tutor with O level experience', 'patient tutor with O level experience'],
+    ['Sec 3 Chem @ Bishan 570111 $50/h\nNotes: student is weak in mole concept', 'student is weak in mole concept'],
+    ['Sec 3 Chem @ Bishan 570111 $50/h\nNote to tutor: please bring past papers', 'please bring past papers'],
+  ])('remarks: %s', async (text, remarks) => {
+    expect((await canonical(text)).additional_remarks).toBe(remarks);
+  });
+
+  it.each([
+    ['Sec 3 Chem @ Bishan 570111\nBudget: $45-55/h', 45, 55],
+    ['Sec 3 Chem @ Bishan 570111\nSalary: $50/hr', 50, 50],
+    ['Sec 3 Chem @ Bishan 570111\nFee: $48 per hour', 48, 48],
+  ])('rate: %s', async (text, min, max) => {
+    const c = await canonical(text);
+    expect([c.rate.min, c.rate.max]).toEqual([min, max]);
+  });
+});

@@ -15,7 +15,7 @@ import { checkRate, toNumber } from './validate-rate.ts';
 import { cleanTimeAvailability } from './validate-time.ts';
 import { cleanRateBreakdown, cleanTutorTypes } from './validate-tutor.ts';
 import type { Violation } from './violations.ts';
-import { F2F_RE, NEGATED_ONLINE_RE, onlineAsFallback, ONLINE_RE } from './vocab.ts';
+import { F2F_RE, NEGATED_ONLINE_RE, onlineAsFallback, ONLINE_RE, REMARKS_MARKER } from './vocab.ts';
 
 export type { Violation, ViolationCode } from './violations.ts';
 
@@ -130,8 +130,6 @@ function rate(ctx: Ctx, v: unknown): { min: number | null; max: number | null; r
   return { min, max, raw_text };
 }
 
-/** Marker line, allowing leading bullets/emoji (§8.5 #29). */
-const REMARKS_MARKER = /^[^\p{L}\p{N}]*(?:additional\s+)?(?:remarks?|notes?|additional\s+requirements?|requirements?|comments?|others?)\s*[:：]/iu;
 
 /** The remark must occur after the first remarks marker (§8.5 #29: the reference accepted text from anywhere). */
 function remarks(ctx: Ctx, v: unknown): string | null {

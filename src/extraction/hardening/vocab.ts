@@ -21,3 +21,9 @@ export const onlineAsFallback = (text: string): boolean => ONLINE_ACCEPTABLE_RE.
 
 /** "no online lessons", "not online": a negated online term says the opposite. */
 export const NEGATED_ONLINE_RE = /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*/gi;
+
+/** Labels that open a post's remarks: the rules extractor reads them, the validator accepts remarks after them. */
+export const REMARKS_LABELS: readonly string[] = ['remarks', 'remark', 'notes', 'note', 'additional remarks', 'additional notes', 'other details', 'comments', 'comment', 'requirement', 'requirements', 'special request', 'special requests', 'additional info', 'additional information', 'other info', 'others', 'other remarks', 'tutor requirements', 'important notes', 'more details', 'extra info', 'note to tutor', 'notes to tutor', 'additional requirements'];
+const escapeLabel = (l: string) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+/** A remarks label at a line start, allowing leading bullets/emoji (§8.5 #29). */
+export const REMARKS_MARKER = new RegExp(String.raw`^[^\p{L}\p{N}]*(?:${[...REMARKS_LABELS].sort((a, b) => b.length - a.length).map(escapeLabel).join('|')})\s*[:：]`, 'iu');

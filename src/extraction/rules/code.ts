@@ -17,10 +17,30 @@ const COMPACT_RE = /^\s*(\d{3,6}[A-Za-z]{1,3})\s*:/;
 /** A line holding nothing but an uppercase alphanumeric code (e.g. "AAB2768"). */
 const LONE_CODE_RE = /^([A-Z]{1,5}\d{3,8}[A-Z]{0,3})$/;
 
+/** "Assignment #1234", "Job no. 5521", "Case #A12": a job word and a number sign or "no." before the code. */
+const JOB_NUMBER_RE = /\b(?:assignment|job|case|ref(?:erence)?|listing)\s*(?:#|no\.?\s*#?|number\s*#?)\s*([A-Za-z]{0,4}\d{2,8}[A-Za-z]{0,3})\b/i;
+/** A code-like token alone between "|" of a field line ("4521 | Sec 2 English | Tampines 520111 | $40/h"): not a postal code or a price. */
+function codeAmongBars(line: string): string | null {
+  const parts = line.split('|').map((x) => x.trim());
+  if (parts.length < 3) return null;
+  for (const part of parts) {
+    if (/^#?(?:[A-Za-z]{1,4}\d{2,8}[A-Za-z]{0,3}|\d{3,8}[A-Za-z]{0,3})$/.test(part) && !/^\d{6}$/.test(part.replace('#', ''))) return part.replace('#', '');
+  }
+  return null;
+}
+
 export function extractCode(p: Parsed): string | null {
   const labelled = firstLabel(p, 'code');
   if (labelled) {
     const c = fromLabel(labelled.value);
+    if (c) return c;
+  }
+  for (const line of p.lines) {
+    const m = JOB_NUMBER_RE.exec(line.clean) ?? JOB_NUMBER_RE.exec(line.raw);
+    if (m?.[1] && /\d/.test(m[1])) return m[1];
+  }
+  for (const line of p.lines) {
+    const c = codeAmongBars(line.raw);
     if (c) return c;
   }
   const tags = new Set<string>();

@@ -1,3 +1,4 @@
+import { REMARKS_LABELS } from '../hardening/vocab.ts';
 /**
  * Label-driven line parsing shared by the rule modules. A post is split into bounded lines; each line is
  * cleaned of bullets/emoji/bold markers and, when it starts with a known label ("Rate:", "Level & Subject -"),
@@ -29,7 +30,7 @@ const VOCAB: Record<Exclude<LabelKind, 'levelSubject'>, string[]> = {
   schedule: ['frequency', 'duration', 'lessons per week', 'lesson per week', 'lesson frequency', 'lesson duration', 'no of lessons', 'no of lesson', 'no of lessons per week', 'number of lessons', 'lessons', 'lesson', 'sessions', 'sessions per week', 'schedule', 'lesson schedule', 'duration per lesson', 'hours per lesson', 'how often', 'lesson details'],
   time: ['time', 'timing', 'timings', 'day', 'days', 'day & time', 'days and time', 'days & time', 'day and time', 'day/time', 'available timing', 'available timings', 'available time', 'availability', 'timeslot', 'timeslots', 'time slot', 'time slots', 'tutoring days', 'available on', 'working hours', 'preferred time', 'preferred timing', 'preferred day', 'preferred days', 'slots', 'lesson time', 'lesson timing'],
   start: ['start', 'start date', 'starting', 'starting date', 'commencement', 'commencement date', 'commence', 'commencing', 'start from', 'lesson start', 'lessons start'],
-  remarks: ['remarks', 'remark', 'notes', 'note', 'additional remarks', 'additional notes', 'other details', 'comments', 'comment', 'requirement', 'requirements', 'special request', 'special requests', 'additional info', 'additional information', 'other info', 'others', 'other remarks', 'tutor requirements', 'important notes'],
+  remarks: [...REMARKS_LABELS],
   mode: ['mode', 'learning mode', 'lesson mode', 'tuition mode', 'type of lesson', 'lesson type', 'mode of lesson', 'mode of lessons', 'tuition type', 'le on mode'],
   mrt: ['mrt', 'nearest mrt', 'nearest mrt station', 'mrt station', 'nearest station', 'nearest mrt/lrt', 'nearby mrt'],
   info: ['info', 'details', 'job details', 'assignment details', 'description', 'details of job', 'details of assignment', 'job description'],
