@@ -173,3 +173,20 @@ describe('labels never seen before for known fields', () => {
     expect([c.rate.min, c.rate.max]).toEqual([min, max]);
   });
 });
+
+describe('tutor profiles: a subject name means its codes at the tutor\'s levels', () => {
+  it('"Maths" with P5, P6 is primary maths only; with Sec 3 secondary maths; with no level, every level\'s', async () => {
+    const { resolveSubjects, TutorInputSchema } = await import('../src/tutors/index.ts');
+    expect(resolveSubjects(['Maths'], ['Primary 5', 'Primary 6'])).toEqual(['MATH.GENERAL']);
+    expect(resolveSubjects(['Maths'], ['Secondary 3'])).toEqual(['MATH.SEC_UNKNOWN']);
+    // a category name ("Science") stays the category: it matches every science
+    expect(resolveSubjects(['Maths', 'Science'], ['Primary'])).toEqual(['MATH.GENERAL', 'SCIENCE']);
+    expect(resolveSubjects(['Maths'])).toEqual(expect.arrayContaining(['MATH.GENERAL', 'MATH.SEC_UNKNOWN', 'MATH.JC_UNKNOWN']));
+    // a code is taken as given, whatever the levels
+    expect(resolveSubjects(['MATH.SEC_EMATH'], ['Primary 5'])).toEqual(['MATH.SEC_EMATH']);
+    // a subject none of the levels lists keeps every code it has
+    expect(resolveSubjects(['Creative Writing'], ['Secondary 2'])).toEqual(['ENGLISH.CREATIVE_WRITING']);
+    const parsed = TutorInputSchema.parse({ chatId: 1001, subjects: 'Maths;English', levels: 'P5;P6' });
+    expect(parsed.subjects).toEqual(['MATH.GENERAL', 'ENGLISH']);
+  });
+});

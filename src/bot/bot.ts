@@ -271,7 +271,7 @@ export function createTutorBot(o: TutorBotOptions): TutorBot {
         const kind: PickerKind = command === 'subjects' ? 's' : 'l';
         if (!args) return openPicker(chatId, kind, command === 'subjects' ? t.subjects : t.levels, reply);
         try {
-          const values = kind === 's' ? resolveSubjects(splitList(args)) : resolveLevels(splitList(args));
+          const values = kind === 's' ? resolveSubjects(splitList(args), t.levels) : resolveLevels(splitList(args));
           if (values.length === 0) return refuse(`no ${command} given`, shortList(kind === 's' ? t.subjects : t.levels) || 'none', reply);
           return saved(chatId, kind === 's' ? { subjects: values } : { levels: values }, reply);
         } catch (err) {

@@ -1,6 +1,6 @@
 import { getTaxonomy } from '../extraction/index.ts';
 import type { Queryable } from '../db/index.ts';
-import { MAX_DISTANCE_KM, MIN_DISTANCE_KM, TutorInputSchema, getTutorByChatId, removeTutor, type Tutor } from '../tutors/index.ts';
+import { MAX_DISTANCE_KM, MIN_DISTANCE_KM, PostalCodeSchema, getTutorByChatId, removeTutor, type Tutor } from '../tutors/index.ts';
 
 /** One choice of a picker keyboard: the stored value and its button label. */
 export interface PickOption {
@@ -190,7 +190,7 @@ export function parseArea(input: string): Parsed<AreaValue> {
   const s = input.trim();
   if (/^(any|anywhere|none|clear|all)$/i.test(s)) return { ok: true, value: { postal: { code: null, lat: null, lon: null }, regions: [] } };
   if (/^\d[\d\s]*$/.test(s)) {
-    const r = TutorInputSchema.shape.postalCode.safeParse(s.replace(/\s+/g, ''));
+    const r = PostalCodeSchema.safeParse(s.replace(/\s+/g, ''));
     if (!r.success || !r.data) return { ok: false, reason: `"${s.slice(0, 20)}" is not a Singapore postal code I know (six digits, e.g. 520123)` };
     return { ok: true, value: { postal: r.data, regions: [] } };
   }

@@ -1,6 +1,7 @@
 export { resolveSubjects, resolveLevels, canonicalLevel, subjectCodes } from './resolve.ts';
 export {
   TutorInputSchema,
+  PostalCodeSchema,
   TUTOR_LEARNING_MODES,
   clampRadiusKm,
   MIN_DISTANCE_KM,

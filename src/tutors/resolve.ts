@@ -36,8 +36,21 @@ function subjectIndex(): SubjectIndex {
   return subjectIndexCache;
 }
 
-/** One subject → codes, or null when unknown. */
-export function subjectCodes(input: string): string[] | null {
+/** The general level of a canonical level ("Primary 5" → "Primary", "Junior College 1" → "Junior College"). */
+function generalLevel(level: string): string | null {
+  const tax = getTaxonomy();
+  if (tax.levels.includes(level)) return level;
+  const m = /^(Primary|Secondary|Junior College|IB|IGCSE)\b/.exec(level);
+  if (m) return m[1]!;
+  return /^(?:Kindergarten|Nursery)\b/.test(level) ? 'Pre-School' : null;
+}
+
+/**
+ * One subject → codes, or null when unknown. A subject name is every code it has at the tutor's levels ("Maths"
+ * with P5, P6 is MATH.GENERAL, not the secondary and JC codes); at any level when none is given or none of them
+ * lists it. A code or a category is taken as given.
+ */
+export function subjectCodes(input: string, levels: readonly string[] = []): string[] | null {
   const s = input.trim();
   if (!s) return null;
   const idx = subjectIndex();
@@ -45,19 +58,23 @@ export function subjectCodes(input: string): string[] | null {
   if (idx.codes.has(up)) return [up];
   const category = up.replace(/[\s-]+/g, '_');
   if (idx.categories.has(category)) return [category];
-  const key = getTaxonomy().aliasIndex.get(normalizeLabel(s)) ?? (idx.keyCodes.has(category) ? category : undefined);
+  const tax = getTaxonomy();
+  const key = tax.aliasIndex.get(normalizeLabel(s)) ?? (idx.keyCodes.has(category) ? category : undefined);
   const codes = key ? idx.keyCodes.get(key) : undefined;
-  return codes && codes.length > 0 ? [...codes] : null;
+  if (!key || !codes || codes.length === 0) return null;
+  const tables = [...new Set(levels.map(generalLevel).filter((l): l is string => l !== null)), 'ANY'];
+  const atLevels = [...new Set(tables.flatMap((t) => tax.mappings.get(t)?.get(key) ?? []))];
+  return levels.length > 0 && atLevels.length > 0 ? atLevels : [...codes];
 }
 
 const dedupe = (xs: string[]): string[] => [...new Set(xs)];
 
 /** Names, aliases ("E Maths", "physics"), general categories ("Math") or canonical codes → codes. Unknown → UserError. */
-export function resolveSubjects(inputs: string[]): string[] {
+export function resolveSubjects(inputs: string[], levels: readonly string[] = []): string[] {
   const out: string[] = [];
   for (const input of inputs) {
     if (!input.trim()) continue;
-    const codes = subjectCodes(input);
+    const codes = subjectCodes(input, levels);
     if (!codes) throw new UserError(`unknown subject "${input.trim()}" (use a subject name like "E Maths", a category like "Math", or a taxonomy code like MATH.SEC_EMATH)`);
     out.push(...codes);
   }

@@ -39,11 +39,12 @@ const chatId = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return n;
 });
 
+/** Checked here; turned into codes with the profile's levels once both are read (TutorInputSchema). */
 const subjects = listInput.transform((list, ctx) => {
   try {
     const codes = resolveSubjects(list);
     if (codes.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one subject is required' });
-    return codes;
+    return list;
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: message(err) });
     return z.NEVER;
@@ -67,7 +68,7 @@ export interface PostalInfo {
   lon: number | null;
 }
 
-const postal = z
+export const PostalCodeSchema = z
   .union([z.string(), z.number(), z.null()])
   .transform((v, ctx): PostalInfo => {
     if (v === null || String(v).trim() === '') return { code: null, lat: null, lon: null };
@@ -139,7 +140,7 @@ export const TutorInputSchema = z
     subjects,
     levels,
     regions: lowerList,
-    postalCode: postal,
+    postalCode: PostalCodeSchema,
     maxDistanceKm: maxDistance,
     minRate,
     learningModes,
@@ -147,7 +148,8 @@ export const TutorInputSchema = z
     dmDailyLimit: z.coerce.number<string | number>().int().min(0).max(1000).optional(),
     active: booleanLike.optional(),
   })
-  .strict();
+  .strict()
+  .transform((t) => (t.subjects === undefined ? t : { ...t, subjects: resolveSubjects(t.subjects, t.levels ?? []) }));
 
 export type TutorInput = z.input<typeof TutorInputSchema>;
 export type ParsedTutorInput = z.output<typeof TutorInputSchema>;
