@@ -190,3 +190,22 @@ describe('tutor profiles: a subject name means its codes at the tutor\'s levels'
     expect(parsed.subjects).toEqual(['MATH.GENERAL', 'ENGLISH']);
   });
 });
+
+describe('addresses on the headline line, and streets with no block number', () => {
+  async function canonical(text: string) {
+    const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
+    if (result.outcome !== 'ok') throw new Error('skipped');
+    return result.items[0]!.canonical;
+  }
+  it.each([
+    ['Sec 3 A Math @ Blk 123 Bishan St 12 (570123) Female tutor\nRate: $50/h', 'Sec 3 A Math', ['Blk 123 Bishan St 12']],
+    ['P5 Science | 38 Jalan Kembangan | $40/h', 'P5 Science', ['38 Jalan Kembangan']],
+    ['Sec 1 English at Tampines Avenue 4, $35/h', 'Sec 1 English', ['Tampines Avenue 4']],
+    ['P4 Maths @ Upper Thomson Road, $40/h', 'P4 Maths', ['Upper Thomson Road']],
+    ['JC1 Econs - Jalan Bukit Merah - $70/h - Tue 7pm', 'JC1 Econs', ['Jalan Bukit Merah']],
+    ['Sec 3 Maths - Good at algebra, weak in geometry\nLocation: Bedok 460111\n$45/h', 'Sec 3 Maths', ['Bedok']],
+  ])('%s', async (text, headline, address) => {
+    const c = await canonical(text);
+    expect({ headline: c.academic_display_text, address: c.address }).toEqual({ headline, address });
+  });
+});

@@ -1,3 +1,4 @@
+import { STREET } from './address.ts';
 import { firstLabel, tidy, type Parsed } from './labels.ts';
 
 /** Subject vocabulary and level tokens that mark a headline as the subject/level line. */
@@ -26,9 +27,15 @@ export function cleanHeadline(line: string): string {
   v = v.replace(/^(?:new|urgent|repost(?:ed)?|latest)?\s*(?:tuition\s+)?(?:assignment|job)\s*(?:for|:|-)\s*/i, '');
   v = v.replace(/^(?:looking for|require|required|requires|need|needed|seeking|wanted)\b.{0,120}?\bto teach\s+/i, '');
   v = v.split(/\s@\s|\s\|\s/)[0] ?? v;
+  // an address written on the headline, after " at " / " - " ("Sec 1 English at Tampines Avenue 4")
+  const place = /\s(?:at|[-–])\s(.*)$/.exec(v);
+  if (place && STREET.test(place[1]!)) v = v.slice(0, place.index);
   v = v.replace(CODE_TAG, ' ');
   v = v.split(/\s(?=(?:\$|S\$|SGD)\s?\d)/)[0] ?? v;
   v = v.split(/\s[-–]\s(?=[a-z])/)[0] ?? v;
+  // "Sec 3 Maths - Good at algebra": what follows a dash and names no subject or level describes the student
+  const dash = /\s[-–]\s(.*)$/.exec(v);
+  if (dash && !isAcademic(dash[1]!)) v = v.slice(0, dash.index);
   v = v.replace(VENUE_PAREN, '').replace(MODE_CLAUSE, '');
   return tidy(stripDecoration(v));
 }

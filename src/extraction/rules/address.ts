@@ -22,14 +22,42 @@ function splitPlaces(v: string): string[] {
   return [v];
 }
 
-/** "X @ <place> (nearest MRT…) on Mon… [1 lesson/week]" → "<place>". */
+/**
+ * What a street address looks like without a label: a block or house number before a name, a "Jalan"/"Lorong"
+ * name, or a name ending in a street word ("Tampines Avenue 4", "Upper Thomson Road").
+ */
+const anyCase = (words: string[]) => words.map((w) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('')).join('|');
+const STREET_WORD = anyCase(['road', 'rd', 'street', 'st', 'avenue', 'ave', 'drive', 'dr', 'crescent', 'cres', 'close', 'lane', 'walk', 'way', 'place', 'link', 'rise', 'view', 'heights', 'grove', 'terrace', 'boulevard', 'ring', 'circle']);
+const MALAY_STREET = anyCase(['jalan', 'lorong', 'jln', 'lor']);
+export const STREET = new RegExp(
+  String.raw`\b(?:${anyCase(['blk', 'block'])})\s*\d|\b\d{1,4}[A-Za-z]?\s+(?:[A-Z][\p{L}'-]*\s+)*(?:${MALAY_STREET}|[A-Z][\p{L}'-]+)\b|\b(?:${MALAY_STREET})\s+[A-Z]|\b[A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)*\s+(?:${STREET_WORD})\b`,
+  'u',
+);
+
+/** A place value ends before its postal code, a price, a schedule or a tutor description that follows it. */
+function cutPlace(v: string): string {
+  let out = v.split(/\s+on\s+|\s*\[|\s*\(#|\s*\(\s*nearest\b|\s#[A-Za-z]|,?\s*(?:\$|S\$|SGD)\s?\d|\s[-–|]\s(?=\$|\d|mon|tue|wed|thu|fri|sat|sun)/i)[0] ?? '';
+  const postal = /\(\s*(?:[Ss]\s*)?\d{6}\s*\)|\b[Ss]?\d{6}\b/.exec(out);
+  if (postal) out = out.slice(0, postal.index);
+  return tidy(out.replace(/[^\p{L}\p{N})\].]+$/u, ''));
+}
+
+/**
+ * The place on a headline: after " @ ", or the first of the line's " at " / " | " / " - " segments that reads as a
+ * street ("P5 Science | 38 Jalan Kembangan | $40/h", "JC1 Econs - Jalan Bukit Merah - $70/h").
+ */
 export function placeAfterAt(text: string): string | null {
   const i = text.indexOf(' @ ');
-  if (i < 0) return null;
-  let v = text.slice(i + 3);
-  v = v.split(/\s+on\s+|\s*\[|\s*\(#|\s*\(\s*nearest\b|\s#[A-Za-z]/i)[0] ?? '';
-  v = tidy(v.replace(/[^\p{L}\p{N})\].]+$/u, ''));
-  return v && !ONLINE.test(v) ? v : null;
+  if (i >= 0) {
+    const v = cutPlace(text.slice(i + 3));
+    return v && !ONLINE.test(v) ? v : null;
+  }
+  const segments = text.split(/\s+at\s+|\s+\|\s+|\s+[-–]\s+/);
+  for (const segment of segments.slice(1)) {
+    const v = cutPlace(segment);
+    if (v && STREET.test(v) && !ONLINE.test(v)) return v;
+  }
+  return null;
 }
 
 export function extractAddress(p: Parsed, headline: string | null): string[] | null {
