@@ -15,9 +15,28 @@ export function haversineMeters(lat1: number, lon1: number, lat2: number, lon2: 
   return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)));
 }
 
+/** Each ring's bounding box, computed once: most rings are ruled out without walking their points. */
+const boxes = new WeakMap<number[][], [number, number, number, number]>();
+function box(ring: number[][]): [number, number, number, number] {
+  let b = boxes.get(ring);
+  if (!b) {
+    b = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [x, y] of ring as [number, number][]) {
+      if (x < b[0]) b[0] = x;
+      if (y < b[1]) b[1] = y;
+      if (x > b[2]) b[2] = x;
+      if (y > b[3]) b[3] = y;
+    }
+    boxes.set(ring, b);
+  }
+  return b;
+}
+
 /** Even-odd ray casting; ring points are [lon, lat]; a ring with fewer than 4 points contains nothing. */
 function inRing(lon: number, lat: number, ring: number[][]): boolean {
   if (ring.length < 4) return false;
+  const [minLon, minLat, maxLon, maxLat] = box(ring);
+  if (lon < minLon || lon > maxLon || lat < minLat || lat > maxLat) return false;
   let inside = false;
   for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
     const [xi, yi] = ring[i] as [number, number];

@@ -47,12 +47,17 @@ const NOT_A_UNIT = '(?!\\s*(?:[.:]\\d|h\\b|hrs?\\b|hours?|lessons?|sessions?|tim
 const END = `(?:${E}|(?=(?:exp(?:ress)?|na|nt|ip|g[1-3])${E}))`;
 
 /** prefix N, then optionally up to 5 more "(-|/|&|,|to|and) [prefix] M" items. Bounded repetition: no blow-up. */
+const specificCache = new Map<SpecificKind, RegExp>();
 function specificRegex(k: SpecificKind): RegExp {
+  const cached = specificCache.get(k);
+  if (cached) return new RegExp(cached); // a fresh lastIndex per use
   const item = `(?:${k.prefix})\\s*(\\d{1,2})`;
   const bare = `\\s*(?:-|\\u2013|/|&|to)\\s*(?:${k.prefix})?\\s*\\d{1,2}(?!\\d)`;
   const listed = `\\s*(?:,|and)\\s*(?:(?:${k.prefix})\\s*\\d{1,2}(?!\\d)|\\d(?!\\d)${NOT_A_UNIT})`;
   const more = `(?:${bare}|${listed}){0,5}`;
-  return new RegExp(`${B}${item}(?!\\d)(${more})${END}`, 'gi');
+  const re = new RegExp(`${B}${item}(?!\\d)(${more})${END}`, 'gi');
+  specificCache.set(k, re);
+  return new RegExp(re);
 }
 
 /** IP years ("Y4 IP", "IP Year 3", "Year 5 IP"): years 1–4 are Secondary 1–4, years 5–6 are JC 1–2. */
