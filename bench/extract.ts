@@ -33,8 +33,30 @@ export async function extractBenchmark(): Promise<SummaryRow[]> {
     ],
   );
   const rate = times.length / seconds;
+  // adversarial inputs (the shapes that would make a regex backtrack): the slowest one against a fixture post
+  const nasty = [
+    'Rate: Rate: Rate: '.repeat(2000),
+    'Subject:\n'.repeat(5000),
+    `${'a'.repeat(200_000)}: ${'$1-'.repeat(50_000)}`,
+    `Location: ${'(('.repeat(20_000)}`,
+    `${'1 '.repeat(100_000)}hour`,
+    `${'Nearest MRT: A or '.repeat(3000)}`,
+    `${'#A1234 '.repeat(10_000)}`,
+    `${' @ '.repeat(20_000)}`,
+    `${'Sec 3 and 4 and '.repeat(5000)}Maths`,
+    `${'Mon / Tue except Wed '.repeat(3000)}5pm`,
+    `${'Blk 12 Jalan A '.repeat(4000)}`,
+  ];
+  let worst = 0;
+  for (const text of nasty) {
+    const t0 = performance.now();
+    await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
+    worst = Math.max(worst, performance.now() - t0);
+  }
+  console.log(`adversarial inputs: ${nasty.length}, slowest ${worst.toFixed(1)} ms`);
   return [
     { suite: 'extract', measurement: `rules extractor + hardening (${fmt(times.length)} posts)`, value: `${fmt(rate)} posts/s`, baseline: 'no peer (the pipeline rows divide by it)', ratio: '' },
     { suite: 'extract', measurement: 'p99 per post', value: `${q(0.99).toFixed(2)} ms`, baseline: `p50 ${q(0.5).toFixed(2)} ms`, ratio: ratioOf(q(0.99), q(0.5)) },
+    { suite: 'extract', measurement: `slowest of ${nasty.length} adversarial inputs (up to 200 kB)`, value: `${worst.toFixed(1)} ms`, baseline: `p99 per post ${q(0.99).toFixed(2)} ms`, ratio: ratioOf(worst, q(0.99)) },
   ];
 }

@@ -182,12 +182,8 @@ describe('extractRules / RulesExtractor', () => {
       `${'#A1234 '.repeat(10_000)}`,
       `${' @ '.repeat(20_000)}`,
     ];
-    for (const text of nasty) {
-      const started = performance.now();
-      const out = extractRules(text);
-      expect(LlmAssignmentSchema.safeParse(out).success).toBe(true);
-      expect(performance.now() - started).toBeLessThan(2000);
-    }
+    // (how fast: bench/extract.ts, "slowest adversarial input"; a catastrophic backtrack fails by the test timeout)
+    for (const text of nasty) expect(LlmAssignmentSchema.safeParse(extractRules(text)).success).toBe(true);
     expect(() => extractRules(undefined as unknown as string)).not.toThrow();
   });
 
