@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/index.ts';
-import { createExtractor, matchingItemFrom, processPost, type MatchingItem } from '../src/extraction/index.ts';
+import { canonical, matching, sorted } from './support/extract.ts';
 
 /**
  * Failure classes seen on real posts of agencies outside the fixtures (issue 16), each tried on posts written
  * here in shapes the fixtures do not have. What is checked is what matching reads (matchingItemFrom).
  */
-const extractor = createExtractor(loadConfig({ env: {}, envFile: null }), 'rules');
-
-async function matching(text: string): Promise<MatchingItem> {
-  const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
-  if (result.outcome !== 'ok') throw new Error(`skipped: ${result.reason}`);
-  return matchingItemFrom(result.items[0]!);
-}
-
-const sorted = (xs: readonly string[]) => [...xs].sort();
 
 describe('tutor types: student tutors, qualifications, "and above"', () => {
   it.each([
@@ -95,11 +85,7 @@ describe('mode phrases', () => {
 });
 
 describe('days and times', () => {
-  async function hardened(text: string) {
-    const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
-    if (result.outcome !== 'ok') throw new Error('skipped');
-    return result.items[0]!.canonical.time_availability;
-  }
+  const hardened = async (text: string) => (await canonical(text)).time_availability;
   const slots = (map: Record<string, string[]>) => Object.fromEntries(Object.entries(map).filter(([, v]) => v.length > 0));
 
   it.each([
@@ -141,11 +127,6 @@ describe('rates: the overall hourly range matching compares', () => {
 });
 
 describe('labels never seen before for known fields', () => {
-  async function canonical(text: string) {
-    const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
-    if (result.outcome !== 'ok') throw new Error('skipped');
-    return result.items[0]!.canonical;
-  }
   it.each([
     ['Assignment #1234\nSec 3 A Math @ Bishan 570111, $50/h', '1234'],
     ['Job no. 5521 — P6 Science @ Tampines 520111, $40/h', '5521'],
@@ -192,11 +173,6 @@ describe('tutor profiles: a subject name means its codes at the tutor\'s levels'
 });
 
 describe('addresses on the headline line, and streets with no block number', () => {
-  async function canonical(text: string) {
-    const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
-    if (result.outcome !== 'ok') throw new Error('skipped');
-    return result.items[0]!.canonical;
-  }
   it.each([
     ['Sec 3 A Math @ Blk 123 Bishan St 12 (570123) Female tutor\nRate: $50/h', 'Sec 3 A Math', ['Blk 123 Bishan St 12']],
     ['P5 Science | 38 Jalan Kembangan | $40/h', 'P5 Science', ['38 Jalan Kembangan']],

@@ -14,7 +14,7 @@ export interface Token {
 }
 
 const NOTE = String.raw`\btutors?\s+to\s+(?:propose|suggest|indicate)(?:\s+all)?(?:\s+available)?(?:\s+timings?)?\b|\bto\s+be\s+(?:confirmed|discussed)\b|\btb[cd]\b|\bflexible\b`;
-const BROAD = String.raw`\b(?:daily|every\s?days?|all\s+days|week\s?days?|wkdays?|wkdys?|week\s?ends?|wkends?|wknds?)\b`;
+const BROAD = String.raw`\b(?:daily|every\s?days?|all\s+days|any\s+days?|week\s?days?|week\s?nights?|wkdays?|wkdys?|week\s?ends?|wkends?|wknds?)\b`;
 const DAY = String.raw`\b(?:monday|mon|tuesday|tues|tue|wednesday|weds|wed|thursday|thurs|thur|thu|friday|fri|saturday|sat|sunday|sun)s?\b`;
 const FUZZY = String.raw`\b(?:mornings?|afternoons?|evenings?|nights?|tonight)\b`;
 const WORD = String.raw`\b(?:after|from|since|before|until|till|til|onwards?|between|and|to|at)\b|@|-`;
@@ -84,7 +84,7 @@ export function dayRange(from: Day, to: Day): Day[] | null {
 
 export function broadDays(text: string): { days: Day[]; keyword: 'weekdays' | 'weekends' | 'all' } {
   const lower = text.toLowerCase().replace(/\s+/g, '');
-  if (/^(?:weekday|wkday|wkdy)/.test(lower)) return { days: DAYS.slice(0, 5), keyword: 'weekdays' };
+  if (/^(?:weekday|weeknight|wkday|wkdy)/.test(lower)) return { days: DAYS.slice(0, 5), keyword: 'weekdays' };
   if (/^(?:weekend|wkend|wknd)/.test(lower)) return { days: DAYS.slice(5), keyword: 'weekends' };
   return { days: [...DAYS], keyword: 'all' };
 }

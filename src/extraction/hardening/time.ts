@@ -98,26 +98,45 @@ const newGroup = (): Group => ({ days: [], broad: false, ranged: false, windows:
 /** "except" / "excluding" right after days takes the next days out of them ("Weekdays (except Thursday) 5-6:30pm"). */
 const EXCEPT = /^(?:except|excluding|exclude)$/i;
 
+type DaysItem = Extract<Item, { kind: 'days' }>;
+
+/** Days in brackets right after broad days, all among them, narrow them; true when they did. */
+function narrowed(clause: string, item: DaysItem, prev: Group | undefined): boolean {
+  if (!prev?.broad || item.broad || !/\(\s*$/.test(clause.slice(0, item.start))) return false;
+  if (!item.days.every((d) => prev.days.includes(d))) return false;
+  prev.days = [...item.days];
+  return true;
+}
+
 function groupsOf(items: Item[], clause: string): Group[] {
   const groups: Group[] = [];
   let g = newGroup();
   let subtract = false;
+  let afterComma = false;
   const close = (): void => {
     if (g.days.length || g.windows.length || g.negated || g.hasNote) groups.push(g);
     g = newGroup();
   };
   for (const item of items) {
+    const commaBefore = afterComma;
+    afterComma = item.kind === 'comma';
     if (item.kind === 'comma') {
       if (g.windows.length || g.negated) close();
+    } else if (item.kind === 'note' && commaBefore && g.days.length) {
+      // "Weekends, flexible timing": the days stand; the note is about the time of them
+      close();
+      g.hasNote = true;
     } else if (item.kind === 'days' && subtract) {
       subtract = false;
       g.days = g.days.filter((d) => !item.days.includes(d));
+    } else if (item.kind === 'days' && narrowed(clause, item, g.days.length ? g : groups[groups.length - 1])) {
+      // "Weekday evenings (Mon-Thu)": the bracket says which of the broad days
     } else if (item.kind === 'days') {
       if (g.windows.length) close();
       for (const d of item.days) if (!g.days.includes(d)) g.days.push(d);
       g.broad ||= item.broad;
       g.ranged ||= item.ranged;
-    } else if (item.kind === 'neg' && g.days.length && !g.windows.length && EXCEPT.test(clause.slice(item.start, item.end))) {
+    } else if (item.kind === 'neg' && g.days.length && EXCEPT.test(clause.slice(item.start, item.end))) {
       subtract = true;
     } else if (item.kind === 'neg') {
       if (g.windows.length) close();

@@ -16,11 +16,13 @@ export const F2F_RE = new RegExp(String.raw`\b${F2F_TERM}\b`, 'i');
 /** Online offered beside an in-person lesson ("online is fine if tutor is not nearby", "Online OR at Tampines"): Hybrid. */
 const ONLINE_ACCEPTABLE_RE = /\b(?:online|zoom)\b[^.;\n]{0,20}?\b(?:is fine|is ok(?:ay)?|also possible|possible|can be considered|acceptable)\b/i;
 /** A place named beside online ("Online OR at Tampines", "Bishan or online"): case matters, a place is capitalised. */
-const ONLINE_OR_PLACE_RE = /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?[A-Z][a-z]{2,}|\b[A-Z][a-z]{2,}\s+(?:or|OR|Or|\/)\s+(?:[Oo]nline|ONLINE)\b/;
+const ONLINE_OR_PLACE_RE =
+  /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?(?:[A-Z][a-z]{2,}|(?:the\s+)?(?:student|tutor|my|our|your|his|her|their)(?:'s|s'|’s)?\s+(?:place|home|house|residence))|(?:\b[A-Z][a-z]{2,}|\b[Ss]?\d{6}\b|\))\s*,?\s*(?:or|OR|Or|\/)\s*(?:or\s+)?(?:[Oo]nline|ONLINE)\b/;
 export const onlineAsFallback = (text: string): boolean => ONLINE_ACCEPTABLE_RE.test(text) || ONLINE_OR_PLACE_RE.test(text);
 
 /** "no online lessons", "not online": a negated online term says the opposite. */
-export const NEGATED_ONLINE_RE = /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*/gi;
+export const NEGATED_ONLINE_RE =
+  /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*|\b(?:online|zoom|virtual|remote)(?:\s+lessons?)?\s+(?:is\s+|are\s+)?not\s+(?:preferred|possible|allowed|accepted|available|an\s+option|required)\b/gi;
 
 /** Labels that open a post's remarks: the rules extractor reads them, the validator accepts remarks after them. */
 export const REMARKS_LABELS: readonly string[] = ['remarks', 'remark', 'notes', 'note', 'additional remarks', 'additional notes', 'other details', 'comments', 'comment', 'requirement', 'requirements', 'special request', 'special requests', 'additional info', 'additional information', 'other info', 'others', 'other remarks', 'tutor requirements', 'important notes', 'more details', 'extra info', 'note to tutor', 'notes to tutor', 'additional requirements'];

@@ -80,6 +80,8 @@ export interface Labelled {
 }
 
 const LEADING_JUNK = /^[^\p{L}\p{N}(\[$#+"'“‘]+/u;
+/** "7) Mode: …", "(3) Rate …", "b) Level …": a list number before a field is part of the bullet. */
+const ENUMERATOR = /^(?:\(?\d{1,2}[).]|\(?[a-h]\))\s+(?=\p{L})/iu;
 
 export function toLines(text: string): Line[] {
   const bounded = String(text ?? '')
@@ -90,7 +92,8 @@ export function toLines(text: string): Line[] {
   return bounded.split('\n').map((l) => {
     const raw = l.slice(0, MAX_LINE);
     const m = LEADING_JUNK.exec(raw);
-    const bullet = m ? m[0] : '';
+    const junk = m ? m[0] : '';
+    const bullet = junk + (ENUMERATOR.exec(raw.slice(junk.length))?.[0] ?? '');
     return { raw, clean: raw.slice(bullet.length).trim(), bullet: bullet.trim() };
   });
 }

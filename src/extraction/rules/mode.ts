@@ -4,7 +4,13 @@ import { firstLabel, tidy, type Parsed } from './labels.ts';
 export type Mode = 'Online' | 'Face-to-Face' | 'Hybrid';
 
 const ONLINE = /\b(?:online|zoom|google meet|ms teams|virtual|remote(?:ly)?|webcam)\b/i;
-const F2F = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring))\b/i;
+const F2F =
+  /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring)|home[- ]based)\b|\bat\s+(?:the\s+)?(?:student|tutor|tutee|parent|client)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo)\b/i;
+/** "Lessons will be at home", "tuition is held at the student's house": where the lesson happens. */
+const LESSON_AT_HOME = /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|my\s+|our\s+)?(?:home|house|place|residence)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
+/** A clause that is nothing but a mode ("F2F", "strictly face to face", "Format: in-person", "Physical only"). */
+const BARE_MODE =
+  /^(?:[\p{L} ]{1,24}[:：]\s*)?(?:strictly|only|purely|prefer(?:ably|red)?)?\s*(?:online|zoom|f2f|face[- ]to[- ]face|physical|in[- ]person|hybrid|home tuition)(?:\s+(?:lessons?|classes?|tuition|sessions?|only|preferred|please|pls))*$/iu;
 /** After an online term: the clause is about how lessons happen ("online lessons", "online is fine"). */
 const ONLINE_LESSON = /\b(?:online|zoom|virtual|remote)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|is fine|is ok|is okay|possible|only|preferred|teaching)\b/i;
 const F2F_LESSON = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|only|preferred)\b/i;
@@ -16,6 +22,8 @@ const BRACKET_TAG = /\[(physical|online|f2f|hybrid)\]/i;
 const HOME_TUTOR = /\b(?:private\s+)?home\s+tut(?:or|ors|ion|oring)\b/i;
 
 function modeOf(snippet: string): Mode | null {
+  if (/\bhybrid\b/i.test(snippet)) return 'Hybrid';
+  snippet = snippet.replace(NEGATED_ONLINE_RE, '');
   const on = ONLINE.test(snippet);
   const f2f = F2F.test(snippet);
   if (on && f2f) return 'Hybrid';
@@ -24,11 +32,21 @@ function modeOf(snippet: string): Mode | null {
   return null;
 }
 
+/** What is left of a location once online and its connectives are gone still names a place. */
+function placeBesideOnline(value: string): boolean {
+  const rest = value
+    .replace(NEGATED_ONLINE_RE, '')
+    .replace(new RegExp(ONLINE.source, 'gi'), ' ')
+    .replace(/\b(?:or|and|lessons?|only|also|possible|can|either|via|through|platform)\b|[/&,()+|.-]/gi, ' ')
+    .trim();
+  return /[\p{L}\p{N}]{3,}/u.test(rest);
+}
+
 /** Sentences / parentheticals of a line, the smallest units a mode statement is copied from. */
 function snippets(line: string): string[] {
   const parens = [...line.matchAll(/\(([^()]{1,120})\)/g)].map((m) => m[1] ?? '');
   const sentences = line.split(/(?<=[.!?])\s+/);
-  const clauses = sentences.flatMap((s) => s.split(/,\s+/));
+  const clauses = sentences.flatMap((s) => s.split(/,\s+|\s+[|•·]\s+|\s+[-–—]\s+/));
   return [...parens, ...clauses, ...sentences].map((s) => s.trim()).filter(Boolean);
 }
 
@@ -36,7 +54,9 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
   const labelled = firstLabel(p, 'mode');
   if (labelled) return { mode: modeOf(labelled.value), raw_text: labelled.value };
   for (const l of p.labels) {
-    if (l.kind === 'location' && ONLINE.test(l.value)) return { mode: modeOf(l.value), raw_text: l.value };
+    if (l.kind !== 'location' || !ONLINE.test(l.value)) continue;
+    // "Venue: 12 Jalan Kuras, S577700 / or online": a place beside online is either.
+    return { mode: placeBesideOnline(l.value) ? 'Hybrid' : modeOf(l.value), raw_text: l.value };
   }
   const hasPlace = p.labels.some((l) => l.kind === 'location') || /\b\d{6}\b/.test(p.lines.map((l) => l.clean).join(' '));
   let venueOnly: string | null = null;
@@ -48,13 +68,13 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
       if (!s) continue;
       const both = ONLINE.test(s) && F2F.test(s);
       if (!both && hasPlace && onlineAsFallback(s) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
-      if (both || ONLINE_LESSON.test(s) || F2F_LESSON.test(s) || /^(?:online|f2f|face[- ]to[- ]face)$/i.test(s)) {
+      if (both || ONLINE_LESSON.test(s) || F2F_LESSON.test(s) || BARE_MODE.test(s)) {
         return { mode: modeOf(s), raw_text: tidy(snippet) };
       }
       const tag = BRACKET_TAG.exec(s);
       if (tag) return { mode: modeOf(tag[1]!.replace(/^hybrid$/i, 'online f2f')), raw_text: tag[0] };
       venueOnly ??= VENUE_ONLY.exec(s)?.[0] ?? null;
-      homeTutor ??= HOME_TUTOR.exec(s)?.[0] ?? null;
+      homeTutor ??= HOME_TUTOR.exec(s)?.[0] ?? LESSON_AT_HOME.exec(s)?.[0] ?? null;
     }
   }
   if (homeTutor) return { mode: 'Face-to-Face', raw_text: homeTutor };

@@ -55,9 +55,6 @@ const SUBSUMED_BY: Array<[string, RegExp]> = [
   ['MATH.SEC_UNKNOWN', /^MATH\.SEC_(?:EMATH|AMATH)$/],
   ['MATH.JC_UNKNOWN', /^MATH\.JC_H3$/],
   ['SCIENCE.GENERAL', /^SCIENCE\.COMBINED_/],
-  ['MTL.CHINESE', /^MTL\.CHINESE_HIGHER$/],
-  ['MTL.MALAY', /^MTL\.MALAY_HIGHER$/],
-  ['MTL.TAMIL', /^MTL\.TAMIL_HIGHER$/],
   ['ENGLISH.GENERAL', /^ENGLISH\.PHONICS$/],
 ];
 const NOT_A_SUBJECT = new Set(['SPECIAL.GROUP_TUITION', 'OTHER.OTHERS']);
@@ -186,6 +183,37 @@ function canonicalizeAll(requests: AcademicRequest[], subjects: string[], levels
   };
 }
 
+const LANGUAGE_CODE = /^(?:LANG_OTHER|MTL|ENGLISH)\./;
+const MUSIC_CODE = /^MUSIC\./;
+const COMPUTING_CODE = /^(?:COMP\.|TERTIARY\.COMPUTING_TECH$)/;
+
+/**
+ * A learner outside school: music lessons with no school grade stated are a music learner's ("Piano Grade 3" is an
+ * ABRSM grade, not Primary 3); an adult (or nobody's level) learning only computing is a computing learner; an adult
+ * learning a language stays a language learner, an adult learning anything else is "Others".
+ */
+function independentLearner(roll: { levels: string[]; specific: string[] }, requests: AcademicRequest[], codes: { subjects_canonical: string[] }): void {
+  const all = codes.subjects_canonical;
+  const adult = roll.levels.includes(ADULT_LEARNER);
+  let level: string | null = null;
+  if (all.length && all.every((c) => MUSIC_CODE.test(c)) && roll.specific.length === 0) level = 'Independent Learner - Music';
+  else if (all.length && all.every((c) => COMPUTING_CODE.test(c)) && (adult || roll.levels.length === 0)) level = 'Independent Learner - Computing';
+  else if (adult && !all.some((c) => LANGUAGE_CODE.test(c))) level = 'Independent Learner - Others';
+  if (level === null) return;
+  if (level === 'Independent Learner - Others') {
+    roll.levels = roll.levels.map((l) => (l === ADULT_LEARNER ? level : l));
+    for (const r of requests) if (r.level === ADULT_LEARNER) r.level = level;
+    return;
+  }
+  roll.levels = [level];
+  if (level === 'Independent Learner - Computing') codes.subjects_canonical = all.filter((c) => !c.startsWith('TERTIARY.'));
+  for (const r of requests) {
+    r.level = level;
+    r.specific_student_level = null;
+    r.subjects_canonical = r.subjects_canonical.filter((c) => codes.subjects_canonical.includes(c));
+  }
+}
+
 /** Levels, streams, subjects and per-level academic requests of a text (§1.4 with §7.1 #1, #8, #9 fixes). Never throws. */
 export function parseAcademicRequests(text: string): AcademicParse {
   const src = typeof text === 'string' ? text : '';
@@ -207,11 +235,7 @@ export function parseAcademicRequests(text: string): AcademicParse {
   if (w.pending.length > 0) w.ambiguous = true;
   const requests = mergeRequests(w.requests);
   const codes = canonicalizeAll(requests, roll.subjects, roll.levels);
-  if (roll.levels.includes(ADULT_LEARNER) && !codes.subjects_canonical.some((c) => /^(?:LANG_OTHER|MTL|ENGLISH)\./.test(c))) {
-    const others = 'Independent Learner - Others';
-    roll.levels = roll.levels.map((l) => (l === ADULT_LEARNER ? others : l));
-    for (const r of requests) if (r.level === ADULT_LEARNER) r.level = others;
-  }
+  independentLearner(roll, requests, codes);
   return {
     subjects: roll.subjects,
     ...codes,

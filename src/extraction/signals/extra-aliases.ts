@@ -15,6 +15,7 @@ export const EXTRA_ALIASES: Array<[string, string]> = [
   ['language and literature', 'ENGLISH_LITERATURE'],
   ['english language', 'ENGLISH'],
   ['chinese language', 'CHINESE'],
+  ['mandarin', 'CHINESE'],
   ['cl', 'CHINESE'],
   ['higher chinese language', 'HIGHER_CHINESE'],
   ['bahasa melayu', 'MALAY'],

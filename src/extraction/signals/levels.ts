@@ -37,8 +37,8 @@ const SPECIFIC: SpecificKind[] = [
   { prefix: '(?:jc|j\\.?)', min: 1, max: 2, label: (n) => `JC ${n}`, level: 'Junior College' },
   { prefix: '(?:kindergarten|k)', min: 1, max: 2, label: (n) => `K${n}`, level: 'Pre-School' },
   { prefix: '(?:nursery|nur|n)', min: 1, max: 2, label: () => 'Nursery', level: 'Pre-School' },
-  { prefix: 'ib(?:\\s*year)?', min: 1, max: 13, label: (n) => `IB Year ${n}`, level: 'IB' },
-  { prefix: 'igcse\\s*(?:grade|year)', min: 6, max: 12, label: (n) => `IGCSE Grade ${n}`, level: 'IGCSE' },
+  // IB's own years (1–6); "IB Year 12" and "IGCSE Year 10" are school grades of no Singapore level: the programme only
+  { prefix: 'ib(?:\\s*year)?', min: 1, max: 6, label: (n) => `IB Year ${n}`, level: 'IB' },
 ];
 
 /** A bare number after "and" / "," is a level only when no unit follows it ("P2 and 3 English", not "P2 and 3 hours"). */
@@ -110,6 +110,7 @@ function specificTokens(text: string): AcademicToken[] {
       if (nums.length === 0) continue;
       const values = nums.map(kind.label);
       const start = m.index ?? 0;
+      if (futureLevel(text, start, start + m[0].length) || levelOfTutor(text, start + m[0].length)) continue;
       out.push({ kind: 'specific_level', value: values[0]!, values, level: kind.level, start, end: start + m[0].length, text: m[0] });
     }
   }
@@ -127,9 +128,9 @@ const LEVEL_WORDS: Array<[string, string]> = [
   ['junior\\s+college|jc|a[-\\s]?levels?|pre[-\\s]?u(?:ni(?:versity)?)?', 'Junior College'],
   ['international\\s+baccalaureate|ib\\s?diploma|diploma\\s+program(?:me)?|ib(?:\\s?dp)?', 'IB'],
   ['cambridge\\s+igcse|igcse', 'IGCSE'],
-  ['polytechnic|poly', 'Diploma'],
-  ['university|undergraduate|undergrad|uni|degree', 'Degree'],
-  ['adult\\s+learners?|working\\s+adults?|adult\\s+students?|for\\s+an?\\s+adult', ADULT_LEARNER],
+  ['polytechnic|poly|diploma\\s+(?:in|of)|diploma\\s+(?:year|yr)\\s*\\d', 'Diploma'],
+  ['university|undergraduate|undergrad|uni|degree|nus|ntu|smu|sutd|suss', 'Degree'],
+  ['adult\\s+learners?|working\\s+adults?|adult\\s+students?|adults?(?!\\s+(?:supervision|present|at\\s+home))|expat', ADULT_LEARNER],
 ];
 
 /**
@@ -143,8 +144,18 @@ function describesTutor(text: string, start: number, end: number): boolean {
     /^[\s)]*(?:[A-Za-z]+\s+)?(?:tutors?|teachers?|grads?|graduates?|holders?|qualifi\w*)\b/i.test(after) ||
     /(?:tutors?|teachers?)\s*\(\s*$/i.test(before) ||
     /(?:part|full)[-\s]?time(?:rs?)?\s*\/\s*$/i.test(before) ||
-    /(?:\/\s*(?:h|hr|hour|lesson)s?|\$\s*\d+(?:\.\d+)?)\s*\(\s*(?:[A-Za-z]+\s+)?$/i.test(before)
+    /(?:\/\s*(?:h|hr|hour|lesson)s?|\$\s*\d+(?:\.\d+)?)\s*(?:\(\s*|for\s+|by\s+)?(?:[A-Za-z]+\s+)?$/i.test(before)
   );
+}
+
+/** "JC student tutors", "poly students welcome", "(NUS undergrads ok)": a school level of the tutor, not the student. */
+function levelOfTutor(text: string, end: number): boolean {
+  return /^\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b)/i.test(text.slice(end, end + 30));
+}
+
+/** "K2 (going P1 next year)", "entering Sec 1 in 2027": the level the student will be in, not the one taught now. */
+function futureLevel(text: string, start: number, end: number): boolean {
+  return /\b(?:going(?:\s+to)?|entering|moving\s+(?:up\s+)?to|promoted\s+to|will\s+be(?:\s+in)?)\s*$/i.test(text.slice(Math.max(0, start - 24), start)) || /^\s*(?:next\s+year|in\s+20\d\d)/i.test(text.slice(end, end + 16));
 }
 
 function levelTokens(text: string): AcademicToken[] {
@@ -153,6 +164,7 @@ function levelTokens(text: string): AcademicToken[] {
     for (const m of text.matchAll(new RegExp(`${B}(?:${pattern})${E}`, 'gi'))) {
       const start = m.index ?? 0;
       if ((level === 'Degree' || level === 'Diploma') && describesTutor(text, start, start + m[0].length)) continue;
+      if (levelOfTutor(text, start + m[0].length)) continue;
       out.push({ kind: 'level', value: level, values: [level], level, start, end: start + m[0].length, text: m[0] });
     }
   }

@@ -68,11 +68,16 @@ function isArticleFalsePositive(key: string, text: string): boolean {
 }
 
 /** Language subjects describing the tutor, not the lesson ("Chinese female tutor preferred"), §7.1 #12b. */
-function isTutorPreference(text: string, end: number, key: string): boolean {
+function isTutorPreference(text: string, start: number, end: number, key: string): boolean {
   const after = text.slice(end, end + 30);
+  const before = text.slice(Math.max(0, start - 30), start);
   if (key === 'OTHERS') return /^\s*:/.test(after);
   if (!/^(CHINESE|MALAY|TAMIL|HINDI|ENGLISH|JAPANESE|KOREAN|FRENCH|GERMAN|SPANISH|ARABIC|THAI)$/.test(key)) return false;
   // "Chinese female tutor", "Chinese girl", "Malay family": the person, not the lesson
+  // "an English tutor" teaches English: Singapore posts name no tutor's nationality that way
+  if (key === 'ENGLISH' && /^\s*(?:tutors?|teachers?)\b/i.test(after)) return false;
+  // "Student: Girl, Chinese", "Race: Malay", "boy (Tamil)": the person's background
+  if (/\b(?:girl|boy|female|male|race|nationality|ethnicity|son|daughter)\s*[,:/(-]?\s*$/i.test(before)) return true;
   return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
 }
 
@@ -128,6 +133,50 @@ function distributeOlympiad(matches: SubjectMatch[], text: string): SubjectMatch
   });
 }
 
+const custom = (key: string, start: number, matched: string): SubjectMatch => ({
+  canonical: getTaxonomy().displayByKey.get(key) ?? key,
+  key,
+  start,
+  end: start + matched.length,
+  matched_text: matched,
+  source: 'custom',
+});
+
+/** "Math AA HL", "Maths (AI) SL", "Mathematics: Analysis and Approaches HL": the IB course, not IB maths in general. */
+const IB_MATH = new RegExp(
+  `(?<![${ALNUM}])math(?:s|ematics)?\\s*[:(\\-]?\\s*(aa|ai|analysis\\s*(?:&|and)\\s*approaches|applications?\\s*(?:&|and)\\s*interpretations?)(?![${ALNUM}])(?:\\s*[)]?\\s*[-,]?\\s*(hl|sl)(?![${ALNUM}]))?(?:\\s*\\))?`,
+  'gi',
+);
+
+function ibMaths(text: string): SubjectMatch[] {
+  const out: SubjectMatch[] = [];
+  for (const m of text.matchAll(IB_MATH)) {
+    const family = /^a[a-z]*\s*(?:&|and)\s*ap|^aa$/i.test(m[1]!) || /^analysis/i.test(m[1]!) ? 'AA' : 'AI';
+    const tier = m[2] ? m[2].toUpperCase() : 'UNKNOWN';
+    out.push(custom(`IB_MATH_${family}_${tier}`, m.index ?? 0, m[0]));
+  }
+  return out;
+}
+
+/** "Lit", "Eng Lit", "Literature (English)": literature, whose language is no second subject. */
+const LITERATURE = /(?<![A-Za-z0-9])(?:(?:Eng(?:lish)?|ENG(?:LISH)?)\.?\s+)?(?:Lit|LIT)(?:erature|ERATURE)?(?:\s*\(\s*(?:english|eng)\s*\))?(?![A-Za-z0-9])|(?<![A-Za-z0-9])literature\s*\(\s*(?:english|eng)\s*\)/gi;
+
+function literature(text: string): SubjectMatch[] {
+  const out: SubjectMatch[] = [];
+  for (const m of text.matchAll(LITERATURE)) {
+    // "Lit" is written capitalised; a lower-case "lit" is the English word
+    if (!/^(?:eng|lit)/i.test(m[0]) || (/^lit(?![a-z]*erature)/.test(m[0]) && !/literature/i.test(m[0]))) continue;
+    out.push(custom('LITERATURE', m.index ?? 0, m[0]));
+  }
+  return out;
+}
+
+/** "#Chinese" in a post's tags repeats a subject the post names; tags count only when nothing else names one. */
+function withoutEchoTags(matches: SubjectMatch[], text: string): SubjectMatch[] {
+  const tagged = (m: SubjectMatch) => text[m.start - 1] === '#';
+  return matches.some((m) => !tagged(m)) ? matches.filter((m) => !tagged(m)) : matches;
+}
+
 /** First-wins overlap resolution: start asc, length desc, then the tie-break key; returned in document order. */
 export function resolveOverlaps<T extends { start: number; end: number }>(items: T[], tieKey: (t: T) => string): T[] {
   const sorted = [...items].sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || tieKey(a).localeCompare(tieKey(b)));
@@ -151,13 +200,13 @@ export function extractSubjects(text: string): SubjectMatch[] {
     for (const m of text.matchAll(p.regex)) {
       const start = m.index ?? 0;
       const end = start + m[0].length;
-      if (m[0].length === 0 || isArticleFalsePositive(p.key, m[0]) || isTutorPreference(text, end, p.key)) continue;
+      if (m[0].length === 0 || isArticleFalsePositive(p.key, m[0]) || isTutorPreference(text, start, end, p.key)) continue;
       found.push({ canonical: p.display, key: p.key, start, end, matched_text: m[0], source: p.source });
     }
   }
   // a pair is two subjects over one span: kept whole where it wins the overlap
   const pairs = mathPairs(text);
-  const kept = resolveOverlaps([...found, ...combinedScience(text), ...pairs.filter((p) => p.key === 'A_MATHS')], (s) => s.canonical.toLowerCase());
+  const kept = withoutEchoTags(resolveOverlaps([...found, ...combinedScience(text), ...ibMaths(text), ...literature(text), ...pairs.filter((p) => p.key === 'A_MATHS')], (s) => s.canonical.toLowerCase()), text);
   const withPairs = kept.flatMap((k) => (k.source === 'custom' && k.key === 'A_MATHS' && pairs.includes(k) ? [k, pairs[pairs.indexOf(k) + 1]!] : [k]));
   return distributeOlympiad(withPairs, text);
 }

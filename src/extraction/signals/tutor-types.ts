@@ -35,13 +35,21 @@ const aliasRegexes = (() => {
     }));
 })();
 
-function findLabels(text: string): LabelHit[] {
+/** "FT-1288", "PT9931", "(Pt 2)": letters of a code or a part number, not a tutor type — unless a rate follows ("PT 30-35/h"). */
+function partOfCode(text: string, end: number, alias: TutorAlias, rates: RateSpan[]): boolean {
+  if (alias.alias.replace(/[^a-z]/g, '').length > 2) return false;
+  if (!/^(?:[-_#/]?\d|\s\d+\s*\))/.test(text.slice(end, end + 8))) return false;
+  return !rates.some((r) => r.start >= end && r.start - end <= 2);
+}
+
+function findLabels(text: string, rates: RateSpan[]): LabelHit[] {
   const hits: LabelHit[] = [];
   for (const [alias, re] of aliasRegexes()) {
     for (const m of text.matchAll(re)) {
       const start = m.index ?? 0;
       // "Part-time (Non-student)" names no student tutor
-      if (m[0].length > 0 && !/non[-\s]?$/i.test(text.slice(Math.max(0, start - 4), start))) hits.push({ start, end: start + m[0].length, text: m[0], alias });
+      if (m[0].length === 0 || partOfCode(text, start + m[0].length, alias, rates)) continue;
+      if (!/non[-\s]?$/i.test(text.slice(Math.max(0, start - 4), start))) hits.push({ start, end: start + m[0].length, text: m[0], alias });
     }
   }
   hits.sort((a, b) => a.start - b.start || b.end - a.end || Number(b.alias.strong) - Number(a.alias.strong));
@@ -64,6 +72,7 @@ function clauseIds(text: string): Int32Array {
   return ids;
 }
 
+const RATE_THEN_LABEL = /^\s*(?:\(\s*(?:[A-Za-z]+\s+){0,2}|for\s+(?:[A-Za-z]+\s+)?|by\s+)$/i;
 const WEAK_GAP = /^[\s:=(\-\u2013]*(?:rates?)?[\s:=(\-\u2013]*$/i;
 
 function labelsForSpan(text: string, span: RateSpan, labels: LabelHit[], ids: Int32Array): LabelHit[] {
@@ -80,7 +89,8 @@ function labelsForSpan(text: string, span: RateSpan, labels: LabelHit[], ids: In
     }
     return chain;
   }
-  const after = same.find((l) => l.start >= span.end && l.alias.strong);
+  // "$30/h (PT)", "$28-32/hr for undergrads", "$90-110/h (current JC teachers)": a label right after the rate owns it.
+  const after = same.find((l) => l.start >= span.end && (l.alias.strong || RATE_THEN_LABEL.test(text.slice(span.end, l.start))));
   return after ? [after] : [];
 }
 
@@ -104,14 +114,19 @@ const TUTOR_LINE = /^[^\p{L}\n]*(?:(?:type\s+of\s+)?tutors?(?:\s+(?:types?|categ
 function inTutorContext(text: string, hit: LabelHit, labels: LabelHit[], rates: RateSpan[]): boolean {
   const lineStart = text.lastIndexOf('\n', hit.start - 1) + 1;
   if (TUTOR_LINE.test(text.slice(lineStart, hit.start + 1))) return true;
-  if (rates.some((r) => r.end <= hit.start && hit.start - r.end <= 20 && /^\s*\(\s*(?:[A-Za-z]+\s+)?$/.test(text.slice(r.end, hit.start)))) return true;
+  if (rates.some((r) => r.end <= hit.start && hit.start - r.end <= 24 && RATE_THEN_LABEL.test(text.slice(r.end, hit.start)))) return true;
   if (/^\s*\)?\s*(?:tutors?|teachers?)\b/i.test(text.slice(hit.end, hit.end + 12))) return true;
+  if (WELCOME_AFTER.test(text.slice(hit.end, hit.end + 60))) return true;
   return labels.some((l) => {
     if (l === hit || !l.alias.strong) return false;
     const gap = l.end <= hit.start ? text.slice(l.end, hit.start) : hit.end <= l.start ? text.slice(hit.end, l.start) : null;
     return gap !== null && /^\s*(?:tutors?\s*)?(?:\(|\/|&|,|or|and)?\s*(?:\(\s*)?$/i.test(gap) && gap.length <= 12;
   });
 }
+
+/** "Undergrads welcome", "Undergraduates and postgrad students welcome", "(undergrads ok)". */
+const WELCOME_AFTER =
+  /^(?:\s*(?:,|\/|&|and|or)\s*[\w-]+(?:\s+[\w-]+)?)?\s*(?:tutors?\s+)?(?:are\s+|is\s+)?(?:(?:also|very|most)\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only|accepted|encouraged|considered)\b/i;
 
 /** "Part time tutors and above", "FT & above": every type from that one up. */
 const AND_ABOVE = /(?<![A-Za-z0-9])(students?|undergrad(?:uate)?s?|part[-\s]?time(?:rs?)?|pt|full[-\s]?time(?:rs?)?|ft)\s*(?:tutors?|teachers?)?\s*(?:&|and)\s*above/gi;
@@ -123,10 +138,10 @@ export function extractTutorTypes(text: string, agency: string | null = null): T
   const result: TutorTypeResult = { tutor_types: [], rate_breakdown: {} };
   if (typeof text !== 'string' || text.trim() === '') return result;
   const src = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
-  const labels = findLabels(src);
+  const rates = findRateSpans(src);
+  const labels = findLabels(src, rates);
   const ids = clauseIds(src);
   const typed = new Map<string, { hit: LabelHit; confidence: number }>();
-  const rates = findRateSpans(src);
   for (const span of rates) {
     const owners = labelsForSpan(src, span, labels, ids);
     if (owners.length === 0 && !result.rate_breakdown.unknown) result.rate_breakdown.unknown = tier(span, 0.6);

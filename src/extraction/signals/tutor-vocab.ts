@@ -39,6 +39,18 @@ const EXTRA: Array<[string, string]> = [
   ['university student', 'student'],
   ['poly student', 'student'],
   ['jc student', 'student'],
+  ['undergrads', 'student'],
+  ['undergraduates', 'student'],
+  ['student tutors', 'student'],
+  ['undergraduate tutors', 'student'],
+  ['undergrad tutors', 'student'],
+  ['uni students', 'student'],
+  ['university students', 'student'],
+  ['poly students', 'student'],
+  ['jc students', 'student'],
+  ['postgrad students', 'student'],
+  ['postgraduate students', 'student'],
+  ['teachers', 'moe-exmoe'],
 ];
 
 /**
@@ -58,7 +70,7 @@ const RECLASSIFIED: Record<string, string | null> = {
   diploma: null,
 };
 
-const WEAK = new Set(['casual', 'temp', 'temporary', 'contract', 'freelance', 'undergraduate', 'undergrad', 'student', 'uni student', 'university student', 'poly student', 'jc student', 'permanent', 'staff', 'senior', 'teacher', 'moe', 'm.o.e', 'p t', 'f t', 'subject teacher', 'senior teacher']);
+const WEAK = new Set(['casual', 'temp', 'temporary', 'contract', 'freelance', 'undergraduate', 'undergrad', 'student', 'uni student', 'university student', 'poly student', 'jc student', 'undergrads', 'undergraduates', 'uni students', 'university students', 'poly students', 'jc students', 'postgrad students', 'postgraduate students', 'teachers', 'permanent', 'staff', 'senior', 'teacher', 'moe', 'm.o.e', 'p t', 'f t', 'subject teacher', 'senior teacher']);
 
 function loadVocab(): TutorAlias[] {
   const out: TutorAlias[] = [];

@@ -76,6 +76,18 @@ const PATTERNS: readonly CodePattern[] = [
   },
   // 7. (ours) a line holding nothing but an upper-case code after bullets: "🔹AAB2768" (case-sensitive)
   { name: 'lone_code_line', re: /^[^\p{L}\p{N}\n]{0,6}([A-Z]{1,5}\d{3,8}[A-Z]{0,3})[ \t]*$/gmu },
+  // 8. (ours) an upper-case code opening a one-line item: "• QX-201 – P5 Maths @ …", "FT7792 | Sec 4 …" (not a postal "S670221")
+  {
+    name: 'leading_code',
+    re: /^[^\p{L}\p{N}\n]{0,6}([A-Z]{1,5}-?\d{3,8}[A-Z]{0,3})[ \t]*[-–—|:][ \t]/gmu,
+    accept: (v) => !/^S\d{6}$/.test(v),
+  },
+  // 9. (ours) "A) Code 7711", "Job 5521", "Case 20451" opening a line, no colon
+  {
+    name: 'line_label',
+    re: /^[^\p{L}\p{N}\n]{0,8}(?:[A-Za-z]\)[ \t]*)?(?:code|job|case)[ \t]+(?:no\.?[ \t]*)?#?[ \t]*(\d{4,8}|[A-Za-z]{1,4}-?\d{3,8})\b/gimu,
+    allowDigitsFrom: 4,
+  },
 ];
 
 function keepValue(value: string, p: CodePattern): boolean {

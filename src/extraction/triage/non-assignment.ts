@@ -128,7 +128,18 @@ function promotionalListStats(text: string): { applyNow: number; checks: number;
   };
 }
 
+/** "7 new jobs today, check the channel": a round-up of teasers that point elsewhere, with no price or postal code of their own. */
+const ROUNDUP_RE =
+  /\b\d{1,3}\s+(?:new\s+|more\s+|fresh\s+)?(?:jobs|assignments|cases|openings)\s+(?:today|this\s+week|tonight|available|posted|added|just\s+in|are\s+up)\b|\bcheck\s+(?:out\s+)?(?:the|our)\s+(?:channel|website|page|list)\b/i;
+
+function detectRoundup(text: string): NonAssignmentResult | null {
+  if (!ROUNDUP_RE.test(text) || /\$\s?\d|\b\d{2,4}\s*\/\s*h(?:r|our)?\b|\b\d{6}\b/i.test(text)) return null;
+  return hit('administrative', 'Round-up message: teasers pointing to the channel, no rate or postal code of their own');
+}
+
 function detectAdministrative(text: string, markers: number, fields: number, strong: boolean): NonAssignmentResult | null {
+  const roundup = detectRoundup(text);
+  if (roundup) return roundup;
   for (const [re, label] of ADMIN_PATTERNS) {
     if (!re.test(text)) continue;
     const s = promotionalListStats(text);
@@ -168,15 +179,26 @@ function detectPromotional(text: string, strong: boolean, hasCode: boolean): Non
 
 const TUTOR_SELF_RE =
   /\b(?:i\s+am|i'm|i’m|im)\s+an?\s+(?:(?:full[-\s]?time|part[-\s]?time|ex[-\s]?moe|current\s+moe|moe|nie[-\s]?trained|experienced|certified|qualified|dedicated|passionate|patient|private|home|former|graduate|undergraduate|university|poly|jc|student|female|male|chinese|malay|indian|friendly|professional|trained)\s+){0,4}(?:tutor|teacher|educator|coach)\b/i;
+/** "Tutor Profile" as a post's title, not "Tutor profile: full-timer" (a job's requirement) or "send us your tutor profile". */
 const TUTOR_PROFILE_RE =
-  /\btutor\s+profile\b|#tutorprofile\b|\b(?:i\s+am|i'm|i’m|im)\s+(?:currently\s+)?(?:looking\s+for|seeking|available\s+for)\s+(?:new\s+)?(?:tuition\s+)?(?:assignments|students|tutees|tuition\s+jobs)\b|\bmy\s+(?:teaching\s+)?(?:qualifications|experience|track\s+record)\s*(?:include|:)/i;
+  /(?:^|\n)[^\p{L}\p{N}\n]*(?:my\s+)?tutor\s+profile[^\p{L}\p{N}:：\n]*(?:\n|$)|#tutorprofile\b|\b(?:i\s+am|i'm|i’m|im)\s+(?:currently\s+)?(?:looking\s+for|seeking|available\s+for)\s+(?:new\s+)?(?:tuition\s+)?(?:assignments|students|tutees|tuition\s+jobs)\b|\bmy\s+(?:teaching\s+)?(?:qualifications|experience|track\s+record)\s*(?:include|:)/iu;
+/** A tutor offering lessons: "Teaching Sec 1-4 Math at $35/hr", "I teach P3-P6 Science", "Offering IB Chemistry lessons". */
+const SELF_OFFER_RE =
+  /(?:^|\n|[.!]\s)[^\p{L}\n]*(?:i\s+(?:teach|offer|provide|specialise\s+in|specialize\s+in)|(?:currently\s+)?(?:teaching|offering|providing))\s+(?:(?:p|sec|s|jc|k|primary|secondary|upper|lower|ib|igcse|ip|o|a|n)[\s-]?\d?\b|[\w&/-]+\s+(?:tuition|lessons|classes))/iu;
+const CONTACT_ME_RE = /\b(?:dm|pm|contact|whatsapp|text|message|call|msg|ping)\s+me\b/i;
+/** A parent or a coordinator asking for a tutor, in the first person. */
+const SEEKING_TUTOR_RE =
+  /\blooking\s+for\s+(?:an?\s+)?(?:\w+\s+){0,3}tutors?\b|\b(?:need|needs|require|requires|seeking)\s+(?:an?\s+)?(?:\w+\s+){0,2}tutors?\b|\bmy\s+(?:son|daughter|child|kid|kids|children|boy|girl|client|student\s+is)\b|\btutor\s+(?:needed|wanted|required)\b/i;
 
-function detectTutorProfile(text: string, hasCode: boolean): NonAssignmentResult | null {
+/** "Tutor profile: Jane, NUS graduate …" is a profile; beside a job's fields it is the tutor the job asks for. */
+const TUTOR_PROFILE_LABEL_RE = /\btutor\s+profile\s*[:：]/i;
+
+function detectTutorProfile(text: string, hasCode: boolean, strong: boolean): NonAssignmentResult | null {
   if (hasCode) return null;
-  if (TUTOR_PROFILE_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
-  if (TUTOR_SELF_RE.test(text) && !/\blooking\s+for\s+(?:an?\s+)?(?:\w+\s+){0,3}tutors?\b/i.test(text)) {
-    return hit('tutor_profile', 'Tutor profile: first-person tutor introduction');
-  }
+  if (TUTOR_PROFILE_RE.test(text) || (!strong && TUTOR_PROFILE_LABEL_RE.test(text))) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
+  if (SEEKING_TUTOR_RE.test(text)) return null;
+  if (TUTOR_SELF_RE.test(text)) return hit('tutor_profile', 'Tutor profile: first-person tutor introduction');
+  if (SELF_OFFER_RE.test(text) && CONTACT_ME_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor offering lessons, contact me');
   return null;
 }
 
@@ -198,7 +220,7 @@ export function detectNonAssignment(text: string | null | undefined): NonAssignm
     return (
       detectAdministrative(t, markers, fields, strong) ??
       detectPromotional(t, strong, evidence.code) ??
-      detectTutorProfile(t, evidence.code) ??
+      detectTutorProfile(t, evidence.code, strong) ??
       detectContactRedirect(t, markers) ??
       NOT
     );
