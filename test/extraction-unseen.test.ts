@@ -177,3 +177,40 @@ describe('canonical fields on the same shapes', () => {
     expect(c.postal_code).toEqual(['460221']);
   });
 });
+
+describe('third round: shapes found while re-scoring', () => {
+  it('a "tutor profile of the week" post is a profile', async () => {
+    expect((await processed('🌟 TUTOR PROFILE OF THE MONTH 🌟\nMr Lim (Tutor ID T-1200)\nTeaches: Sec Physics, JC Physics\nRates: $60-70/h\nParents, contact us with the Tutor ID!')).outcome).toBe('skipped');
+  });
+
+  it.each([
+    ['• ZZ-101 – JC1 H2 Math @ Tampines – $80/h – online ok', 'hybrid'],
+    ['Sec 2 Geog\n📍 Online or at Marine Parade\n$45/h', 'hybrid'],
+    ['Location: studio at Orchard (S238801) after work, or online\nP6 Maths $40/h', 'hybrid'],
+    ['Sec 3 Chem $50/h\nLesson mode: online or at their place in Punggol', 'hybrid'],
+    ['P5 English $35/h\nLessons at her condo in Bishan', 'face_to_face'],
+  ])('mode: %s', async (text, mode) => {
+    expect((await matching(text)).mode).toBe(mode);
+  });
+
+  it.each([
+    ['Sec 1 Maths @ Bedok 460221 $40/h\nWeeknights flexible', ['monday', 'tuesday', 'wednesday', 'thursday', 'friday']],
+    ['Sec 1 Maths @ Bedok 460221 $40/h\nTiming: TBC', []],
+  ])('days: %s', async (text, days) => {
+    expect(sorted((await matching(text)).days ?? [])).toEqual(sorted(days));
+  });
+
+  it.each([
+    ['Sec 4 Bio @ Bedok 460221\n$60-75/h (full time) / $95-120/h (current school teachers)', 60, 120, ['full_time', 'moe']],
+    ['P4 Maths | Bedok 460221 | $26-30/h undergrad, $36/h PT', 26, 36, ['student', 'part_time']],
+    ['Sec 2 Maths @ Bedok 460221\nFrequency: 1x a week, 1.5 hrs\nRate: $360 for a package of 8 lessons', 30, 30, []],
+    ['P6 Maths @ Bedok 460221\nTutor: full-timers with PSLE experience\n$50/h', 50, 50, ['full_time']],
+  ])('rates and tiers: %s', async (text, min, max, types) => {
+    const m = await matching(text);
+    expect({ rate: [m.rate_hourly_min, m.rate_hourly_max], types: sorted(m.tutor_types) }).toEqual({ rate: [min, max], types: sorted(types) });
+  });
+
+  it('an instrument is the subject; general music beside it is no second subject', async () => {
+    expect((await matching('Violin for a 9 year old @ Bedok 460221, $50/h')).subjects).toEqual(['MUSIC.VIOLIN']);
+  });
+});

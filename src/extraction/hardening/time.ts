@@ -142,7 +142,8 @@ function groupsOf(items: Item[], clause: string): Group[] {
       if (g.windows.length) close();
       g.negated = true;
     } else if (item.kind === 'note') {
-      g.hasNote = true;
+      // "Weeknights flexible": flexible about the time of the days named, not about the days
+      if (!(g.days.length && /^flexible$/i.test(item.text))) g.hasNote = true;
     } else {
       g.windows.push(item);
     }

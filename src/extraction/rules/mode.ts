@@ -1,13 +1,13 @@
-import { NEGATED_ONLINE_RE, onlineAsFallback } from '../hardening/vocab.ts';
+import { NEGATED_ONLINE_RE, onlineAsFallback, onlineOrPlace } from '../hardening/vocab.ts';
 import { firstLabel, tidy, type Parsed } from './labels.ts';
 
 export type Mode = 'Online' | 'Face-to-Face' | 'Hybrid';
 
 const ONLINE = /\b(?:online|zoom|google meet|ms teams|virtual|remote(?:ly)?|webcam)\b/i;
 const F2F =
-  /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring)|home[- ]based)\b|\bat\s+(?:the\s+)?(?:student|tutor|tutee|parent|client)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo)\b/i;
+  /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring)|home[- ]based)\b|\bat\s+(?:the\s+)?(?:student|tutor|tutee|parent|client|their|his|her|my|our|your)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|flat)\b/i;
 /** "Lessons will be at home", "tuition is held at the student's house": where the lesson happens. */
-const LESSON_AT_HOME = /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|my\s+|our\s+)?(?:home|house|place|residence)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
+const LESSON_AT_HOME = /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?:home|house|place|residence|condo|flat)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
 /** A clause that is nothing but a mode ("F2F", "strictly face to face", "Format: in-person", "Physical only"). */
 const BARE_MODE =
   /^(?:[\p{L} ]{1,24}[:：]\s*)?(?:strictly|only|purely|prefer(?:ably|red)?)?\s*(?:online|zoom|f2f|face[- ]to[- ]face|physical|in[- ]person|hybrid|home tuition)(?:\s+(?:lessons?|classes?|tuition|sessions?|only|preferred|please|pls))*$/iu;
@@ -58,7 +58,7 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
     // "Venue: 12 Jalan Kuras, S577700 / or online": a place beside online is either.
     return { mode: placeBesideOnline(l.value) ? 'Hybrid' : modeOf(l.value), raw_text: l.value };
   }
-  const hasPlace = p.labels.some((l) => l.kind === 'location') || /\b\d{6}\b/.test(p.lines.map((l) => l.clean).join(' '));
+  const hasPlace = p.labels.some((l) => l.kind === 'location') || /\b\d{6}\b|(?:@|\bat)\s*[A-Z][a-z]{2,}/.test(p.lines.map((l) => l.clean).join(' '));
   let venueOnly: string | null = null;
   let homeTutor: string | null = null;
   for (const line of p.lines) {
@@ -67,7 +67,8 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
       const s = snippet.replace(NEGATED_ONLINE_RE, '').trim();
       if (!s) continue;
       const both = ONLINE.test(s) && F2F.test(s);
-      if (!both && hasPlace && onlineAsFallback(s) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
+      // "Online or at Marine Parade" names its place; "online ok" needs one elsewhere in the post
+      if (!both && (onlineOrPlace(s) || (hasPlace && onlineAsFallback(s))) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
       if (both || ONLINE_LESSON.test(s) || F2F_LESSON.test(s) || BARE_MODE.test(s)) {
         return { mode: modeOf(s), raw_text: tidy(snippet) };
       }

@@ -56,6 +56,7 @@ const SUBSUMED_BY: Array<[string, RegExp]> = [
   ['MATH.JC_UNKNOWN', /^MATH\.JC_H3$/],
   ['SCIENCE.GENERAL', /^SCIENCE\.COMBINED_/],
   ['ENGLISH.GENERAL', /^ENGLISH\.PHONICS$/],
+  ['MUSIC.GENERAL', /^MUSIC\.(?!GENERAL$)/],
 ];
 const NOT_A_SUBJECT = new Set(['SPECIAL.GROUP_TUITION', 'OTHER.OTHERS']);
 

@@ -47,6 +47,17 @@ const PACKAGE_LENGTH = new RegExp(String.raw`${HOURS}|(\d{2,3})\s*(?:min|mins|mi
 /** "Per lesson $150 (2 hours)": the unit written before the price. */
 const PER_LESSON_BEFORE = new RegExp(String.raw`\bper\s+${LESSON}\s*[:\-–]?\s*$`, 'i');
 
+/** A lesson length on a line of its own, with no price on it ("Frequency: 1x a week, 1.5 hrs"). */
+function lessonLengthElsewhere(text: string): number | null {
+  const re = new RegExp(HOURS, 'i');
+  for (const line of text.split('\n')) {
+    if (/[$]|\bsgd\b/i.test(line)) continue;
+    const m = re.exec(line);
+    if (m && plausibleHours(Number(m[1]))) return Number(m[1]);
+  }
+  return null;
+}
+
 const perHour = (n: number, hours: number): number => Math.round((n / hours) * 100) / 100;
 const plausibleHours = (h: number): boolean => h >= 0.5 && h <= 4;
 
@@ -67,7 +78,7 @@ function lessonPrice(text: string, span: RateSpan): { hours: number; unit: strin
   if (m4) {
     const lessons = Number(m4[1]);
     const len = PACKAGE_LENGTH.exec(m4[2] ?? '');
-    const hours = len ? (len[1] ? Number(len[1]) : Number(len[2]) / 60) : null;
+    const hours = len ? (len[1] ? Number(len[1]) : Number(len[2]) / 60) : lessonLengthElsewhere(text);
     if (hours !== null && plausibleHours(hours) && lessons > 0) return { hours: hours * lessons, unit: 'hour', extra: m4[0].length };
     return { hours: 1, unit: 'package', extra: m4[0].length };
   }

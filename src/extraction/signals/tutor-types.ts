@@ -73,11 +73,16 @@ function clauseIds(text: string): Int32Array {
 }
 
 const RATE_THEN_LABEL = /^\s*(?:\(\s*(?:[A-Za-z]+\s+){0,2}|for\s+(?:[A-Za-z]+\s+)?|by\s+)$/i;
+/** "$26-30/h undergrad, …": a label alone between a rate and the end of its clause. */
+const RATE_THEN_BARE_LABEL = /^[ \t]+$/;
 const WEAK_GAP = /^[\s:=(\-\u2013]*(?:rates?)?[\s:=(\-\u2013]*$/i;
 
 function labelsForSpan(text: string, span: RateSpan, labels: LabelHit[], ids: Int32Array): LabelHit[] {
   const clause = ids[span.start];
   const same = labels.filter((l) => ids[l.start] === clause);
+  // "$95-120/h (current school teachers)": a label in brackets right after the rate is the rate's own
+  const bracketed = same.find((l) => l.start >= span.end && /^\s*\(\s*(?:[A-Za-z]+\s+){0,2}$/.test(text.slice(span.end, l.start)));
+  if (bracketed) return [bracketed];
   const before = same.filter((l) => l.end <= span.start && (l.alias.strong || WEAK_GAP.test(text.slice(l.end, span.start))));
   const last = before[before.length - 1];
   if (last) {
@@ -90,9 +95,16 @@ function labelsForSpan(text: string, span: RateSpan, labels: LabelHit[], ids: In
     return chain;
   }
   // "$30/h (PT)", "$28-32/hr for undergrads", "$90-110/h (current JC teachers)": a label right after the rate owns it.
-  const after = same.find((l) => l.start >= span.end && (l.alias.strong || RATE_THEN_LABEL.test(text.slice(span.end, l.start))));
+  const after = same.find(
+    (l) =>
+      l.start >= span.end &&
+      (l.alias.strong || RATE_THEN_LABEL.test(text.slice(span.end, l.start)) || (RATE_THEN_BARE_LABEL.test(text.slice(span.end, l.start)) && clauseEndsAt(text, l.end))),
+  );
   return after ? [after] : [];
 }
+
+/** Nothing but spaces or closing punctuation between `at` and the end of the clause. */
+const clauseEndsAt = (text: string, at: number): boolean => /^[\s)]*(?:[,|;\n]|$)/.test(text.slice(at, at + 4));
 
 const tier = (span: RateSpan, confidence: number): RateTier => ({
   min: span.min,
@@ -115,6 +127,7 @@ function inTutorContext(text: string, hit: LabelHit, labels: LabelHit[], rates: 
   const lineStart = text.lastIndexOf('\n', hit.start - 1) + 1;
   if (TUTOR_LINE.test(text.slice(lineStart, hit.start + 1))) return true;
   if (rates.some((r) => r.end <= hit.start && hit.start - r.end <= 24 && RATE_THEN_LABEL.test(text.slice(r.end, hit.start)))) return true;
+  if (rates.some((r) => r.end <= hit.start && RATE_THEN_BARE_LABEL.test(text.slice(r.end, hit.start)) && clauseEndsAt(text, hit.end))) return true;
   if (/^\s*\)?\s*(?:tutors?|teachers?)\b/i.test(text.slice(hit.end, hit.end + 12))) return true;
   if (WELCOME_AFTER.test(text.slice(hit.end, hit.end + 60))) return true;
   return labels.some((l) => {

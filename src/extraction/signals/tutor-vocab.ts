@@ -51,6 +51,14 @@ const EXTRA: Array<[string, string]> = [
   ['postgrad students', 'student'],
   ['postgraduate students', 'student'],
   ['teachers', 'moe-exmoe'],
+  ['full-timers', 'full-timer'],
+  ['full timers', 'full-timer'],
+  ['part-timers', 'part-timer'],
+  ['part timers', 'part-timer'],
+  ['full-time tutors', 'full-timer'],
+  ['full time tutors', 'full-timer'],
+  ['part-time tutors', 'part-timer'],
+  ['part time tutors', 'part-timer'],
 ];
 
 /**

@@ -181,7 +181,7 @@ const TUTOR_SELF_RE =
   /\b(?:i\s+am|i'm|i’m|im)\s+an?\s+(?:(?:full[-\s]?time|part[-\s]?time|ex[-\s]?moe|current\s+moe|moe|nie[-\s]?trained|experienced|certified|qualified|dedicated|passionate|patient|private|home|former|graduate|undergraduate|university|poly|jc|student|female|male|chinese|malay|indian|friendly|professional|trained)\s+){0,4}(?:tutor|teacher|educator|coach)\b/i;
 /** "Tutor Profile" as a post's title, not "Tutor profile: full-timer" (a job's requirement) or "send us your tutor profile". */
 const TUTOR_PROFILE_RE =
-  /(?:^|\n)[^\p{L}\p{N}\n]*(?:my\s+)?tutor\s+profile[^\p{L}\p{N}:：\n]*(?:\n|$)|#tutorprofile\b|\b(?:i\s+am|i'm|i’m|im)\s+(?:currently\s+)?(?:looking\s+for|seeking|available\s+for)\s+(?:new\s+)?(?:tuition\s+)?(?:assignments|students|tutees|tuition\s+jobs)\b|\bmy\s+(?:teaching\s+)?(?:qualifications|experience|track\s+record)\s*(?:include|:)/iu;
+  /(?:^|\n)[^\p{L}\p{N}\n]*(?:my\s+)?tutor\s+profiles?\b[^:：\n]*(?:\n|$)|#tutorprofile\b|\b(?:i\s+am|i'm|i’m|im)\s+(?:currently\s+)?(?:looking\s+for|seeking|available\s+for)\s+(?:new\s+)?(?:tuition\s+)?(?:assignments|students|tutees|tuition\s+jobs)\b|\bmy\s+(?:teaching\s+)?(?:qualifications|experience|track\s+record)\s*(?:include|:)/iu;
 /** A tutor offering lessons: "Teaching Sec 1-4 Math at $35/hr", "I teach P3-P6 Science", "Offering IB Chemistry lessons". */
 const SELF_OFFER_RE =
   /(?:^|\n|[.!]\s)[^\p{L}\n]*(?:i\s+(?:teach|offer|provide|specialise\s+in|specialize\s+in)|(?:currently\s+)?(?:teaching|offering|providing))\s+(?:(?:p|sec|s|jc|k|primary|secondary|upper|lower|ib|igcse|ip|o|a|n)[\s-]?\d?\b|[\w&/-]+\s+(?:tuition|lessons|classes))/iu;
