@@ -214,3 +214,62 @@ describe('third round: shapes found while re-scoring', () => {
     expect((await matching('Violin for a 9 year old @ Bedok 460221, $50/h')).subjects).toEqual(['MUSIC.VIOLIN']);
   });
 });
+
+describe('fourth round: coordinator prose, keycap lists, slashed case numbers', () => {
+  it.each([
+    ['Hi tutors! A mum in Bishan needs help for her Sec 2 son in Physics. Lessons would be at their flat at Blk 101 Bishan St 12, S570101. Budget $45/hr.', 'face_to_face'],
+    ['Dad in Bedok: P4 girl needs English. Family prefers lessons online on Zoom, Tue 8pm. $35/h', 'online'],
+    ['JC2 girl near Bedok needs H2 Chem. Either at home or online, whichever tutor prefers. $80/hr', 'hybrid'],
+    ['IB English\nVenue: Lessons at tutor\'s place, student will travel\nRate: $90/h', 'face_to_face'],
+    ['Adult guitar beginner\nLocation: Online or at tutor\'s studio\nRate: $50/h', 'hybrid'],
+    ['Sec 4 Geog @ Bedok 460221, $45/h\n7) Remarks: Strictly face to face. Exams in May.', 'face_to_face'],
+  ])('mode: %s', async (text, mode) => {
+    expect((await matching(text)).mode).toBe(mode);
+  });
+
+  it.each([
+    ['P5 Maths @ Bedok 460221\nRate: Undergrad $25-30/h | PT $35/h', ['Primary']],
+    ['P5 English @ Bedok 460221, Mon 8pm, $45 per 1.5h lesson, ok with a poly/uni student tutor', ['Primary']],
+  ])('levels of the tutor are none of the student\'s: %s', async (text, levels) => {
+    expect(sorted((await matching(text)).levels)).toEqual(levels);
+  });
+
+  it.each([
+    ['IB DP Year 1\nSubject: English A: Literature HL\n$100/h', ['ENGLISH.IBIGCSE_LITERATURE']],
+    ['Sec 3 Literature in English @ Bedok 460221, $45/h', ['HUM.LITERATURE']],
+    ['Hi all, looking for a Tamil tutor for a P4 girl in Bedok 460221. $35/h', ['MTL.TAMIL']],
+    ['Sec 2 English @ Bedok 460221, $35/h\nA Chinese tutor preferred', ['ENGLISH.GENERAL']],
+  ])('subjects: %s', async (text, codes) => {
+    expect(sorted((await matching(text)).subjects)).toEqual(sorted(codes));
+  });
+
+  it('"current/ex JC teacher" is an MOE-type tutor', async () => {
+    expect((await matching('JC1 H2 Math @ Bedok 460221, $80/hr, preferably current/ex JC teacher')).tutor_types).toEqual(['moe']);
+  });
+
+  it('"off Sun & Mon" takes those days out', async () => {
+    expect(sorted((await matching('P4 Maths @ Bedok 460221 $30/h\nHours: Tue-Sat 12pm-9pm (off Sun & Mon)')).days ?? [])).toEqual(['friday', 'saturday', 'thursday', 'tuesday', 'wednesday']);
+  });
+
+  it('a frequency "1/week" is no rate; a street number before a dash is no lower bound', async () => {
+    expect((await matching('Sec 4 Geog @ Bedok 460221\nLessons: 2 hrs x 1/week\nFee: Per lesson $90 (2 hours)')).rate_hourly_max).toBe(45);
+    const m = await matching('Sec 1 Maths - Bedok North St 3 - $30-40/hr - Physical');
+    expect([m.rate_hourly_min, m.rate_hourly_max]).toEqual([30, 40]);
+  });
+
+  it('keycap-numbered lines with codes are one item each', async () => {
+    const items = await matchingItems('So many jobs today!\n1️⃣ KX-11: Sec 1 Chinese, Ang Mo Kio Ave 3, Sat morning, $30/h, F2F\n2️⃣ KX-12: Pri 5 Sci, online only, Tue/Thu 8pm, $30-35/h\nApply at example.sg');
+    expect(items.map((i) => [i.specific_levels, i.mode])).toEqual([
+      [['Secondary 1'], 'face_to_face'],
+      [['Primary 5'], 'online'],
+    ]);
+  });
+
+  it('slashed case numbers are codes: each case is its own item', async () => {
+    const items = await matchingItems('CASES TODAY\nCase No: QC/26/0101\nLevel: Primary 6 | Subject: Chinese | Area: Hougang Ave 8 | Pay: $35/h | Mode: F2F\nCase No: QC/26/0102\nLevel: Sec 3 | Subject: Physics | Area: Online | Pay: $45-55/h\nApply via link, state case no.');
+    expect(items.map((i) => [i.specific_levels, i.subjects])).toEqual([
+      [['Primary 6'], ['MTL.CHINESE']],
+      [['Secondary 3'], ['SCIENCE.PHYSICS']],
+    ]);
+  });
+});

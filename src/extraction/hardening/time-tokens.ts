@@ -18,7 +18,7 @@ const BROAD = String.raw`\b(?:daily|every\s?days?|all\s+days|any\s+days?|week\s?
 const DAY = String.raw`\b(?:monday|mon|tuesday|tues|tue|wednesday|weds|wed|thursday|thurs|thur|thu|friday|fri|saturday|sat|sunday|sun)s?\b`;
 const FUZZY = String.raw`\b(?:mornings?|afternoons?|evenings?|nights?|tonight)\b`;
 const WORD = String.raw`\b(?:after|from|since|before|until|till|til|onwards?|between|and|to|at)\b|@|-`;
-const NEG = String.raw`\b(?:no(?!\.)|not|except|excluding|exclude|unavailable|cannot|can't)\b`;
+const NEG = String.raw`\b(?:no(?!\.)|not|except|excluding|exclude|unavailable|cannot|can't|off(?=\s*(?:on\s+)?(?:mon|tue|wed|thu|fri|sat|sun)))\b`;
 const NUM = String.raw`\d{1,4}(?::\d{2})?(?:\s?(?:am|pm|a\.m\.|p\.m\.)(?![a-z]))?`;
 const TOKEN = new RegExp(
   [NOTE, BROAD, DAY, FUZZY, WORD, NEG, NUM, '[,;]'].map((p) => `(${p})`).join('|'),

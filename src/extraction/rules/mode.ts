@@ -5,14 +5,16 @@ export type Mode = 'Online' | 'Face-to-Face' | 'Hybrid';
 
 const ONLINE = /\b(?:online|zoom|google meet|ms teams|virtual|remote(?:ly)?|webcam)\b/i;
 const F2F =
-  /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring)|home[- ]based)\b|\bat\s+(?:the\s+)?(?:student|tutor|tutee|parent|client|their|his|her|my|our|your)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|flat)\b/i;
+  /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring)|home[- ]based)\b|\bat\s+(?:the\s+)?(?:student|tutor|tutee|parent|client|their|his|her|my|our|your)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|flat|studio)\b|\bat\s+home\b/i;
 /** "Lessons will be at home", "tuition is held at the student's house": where the lesson happens. */
-const LESSON_AT_HOME = /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?:home|house|place|residence|condo|flat)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
+const LESSON_AT_HOME = /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|would\s+be\s+|can\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|tutor'?s?'?\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?:home|house|place|residence|condo|flat|studio)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
 /** A clause that is nothing but a mode ("F2F", "strictly face to face", "Format: in-person", "Physical only"). */
 const BARE_MODE =
-  /^(?:[\p{L} ]{1,24}[:：]\s*)?(?:strictly|only|purely|prefer(?:ably|red)?)?\s*(?:online|zoom|f2f|face[- ]to[- ]face|physical|in[- ]person|hybrid|home tuition)(?:\s+(?:lessons?|classes?|tuition|sessions?|only|preferred|please|pls))*$/iu;
+  /^(?:[\p{L} ]{1,24}[:：]\s*)?(?:strictly|only|purely|prefer(?:ably|red)?)?\s*(?:online|zoom|f2f|face[- ]to[- ]face|physical|in[- ]person|hybrid|home tuition)(?:\s+(?:lessons?|classes?|tuition|sessions?|only|preferred|please|pls))*[.!]*$/iu;
 /** After an online term: the clause is about how lessons happen ("online lessons", "online is fine"). */
 const ONLINE_LESSON = /\b(?:online|zoom|virtual|remote)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|is fine|is ok|is okay|possible|only|preferred|teaching)\b/i;
+/** "lessons online on Zoom", "classes via Zoom". */
+const LESSON_ONLINE = /\b(?:lessons?|classes?|tuition|sessions?)\s+(?:(?:to\s+be|will\s+be|are|is)\s+)?(?:online|via\s+(?:zoom|google\s+meet|teams)|on\s+zoom)\b/i;
 const F2F_LESSON = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|only|preferred)\b/i;
 /** Mentions of the venue that state how lessons happen without an enum, e.g. "teach in tuition centre". */
 const VENUE_ONLY = /\bteach(?:ing)?\s+(?:in|at)\s+(?:a\s+|the\s+)?tuition\s+cent(?:re|er)\b/i;
@@ -69,7 +71,7 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
       const both = ONLINE.test(s) && F2F.test(s);
       // "Online or at Marine Parade" names its place; "online ok" needs one elsewhere in the post
       if (!both && (onlineOrPlace(s) || (hasPlace && onlineAsFallback(s))) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
-      if (both || ONLINE_LESSON.test(s) || F2F_LESSON.test(s) || BARE_MODE.test(s)) {
+      if (both || ONLINE_LESSON.test(s) || LESSON_ONLINE.test(s) || F2F_LESSON.test(s) || BARE_MODE.test(s)) {
         return { mode: modeOf(s), raw_text: tidy(snippet) };
       }
       const tag = BRACKET_TAG.exec(s);

@@ -142,6 +142,7 @@ function describesTutor(text: string, start: number, end: number): boolean {
   const after = text.slice(end, end + 30);
   return (
     /^[\s)]*(?:[A-Za-z]+\s+)?(?:tutors?|teachers?|grads?|graduates?|holders?|qualifi\w*)\b/i.test(after) ||
+    /^\s*[:\-–]?\s*(?:\$|s\$|sgd)\s?\d/i.test(after) ||
     /(?:tutors?|teachers?)\s*\(\s*$/i.test(before) ||
     /(?:part|full)[-\s]?time(?:rs?)?\s*\/\s*$/i.test(before) ||
     /(?:\/\s*(?:h|hr|hour|lesson)s?|\$\s*\d+(?:\.\d+)?)\s*(?:\(\s*|for\s+|by\s+)?(?:[A-Za-z]+\s+)?$/i.test(before)
@@ -150,7 +151,7 @@ function describesTutor(text: string, start: number, end: number): boolean {
 
 /** "JC student tutors", "poly students welcome", "(NUS undergrads ok)": a school level of the tutor, not the student. */
 function levelOfTutor(text: string, end: number): boolean {
-  return /^\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b)/i.test(text.slice(end, end + 30));
+  return /^(?:\s*\/\s*[A-Za-z]+)?\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b)/i.test(text.slice(end, end + 30));
 }
 
 /** "K2 (going P1 next year)", "entering Sec 1 in 2027": the level the student will be in, not the one taught now. */

@@ -97,8 +97,11 @@ export function findRateSpans(text: string): RateSpan[] {
       continue;
     }
     if (!cur1 && !cur2 && !unit) continue;
-    // "Singapore 460088 – $50-60/h": a postal code is no lower bound; read again from the price
-    if (!cur1 && cur2 && (int1 ?? '').length >= 5 && !(int1 ?? '').includes(',')) {
+    // "1/week", "2/month": a frequency, not money
+    if (!cur1 && !cur2 && unit && !/h/i.test(unit) && toNumber(int2 ?? int1, undefined) < 10) continue;
+    // "Singapore 460088 – $50-60/h", "Clementi West St 2 - $30-40/hr": a number before a dash is no lower bound
+    // of a price that carries its own currency sign; read again from the price
+    if (!cur1 && cur2) {
       re.lastIndex = (m.index ?? 0) + whole.search(/(?:s\$|sgd|\$)/i);
       continue;
     }

@@ -76,6 +76,8 @@ function isTutorPreference(text: string, start: number, end: number, key: string
   // "Chinese female tutor", "Chinese girl", "Malay family": the person, not the lesson
   // "an English tutor" teaches English: Singapore posts name no tutor's nationality that way
   if (key === 'ENGLISH' && /^\s*(?:tutors?|teachers?)\b/i.test(after)) return false;
+  // "looking for a Tamil tutor": the tutor of that language; "a Chinese tutor preferred" stays the person
+  if (/^\s*(?:tutors?|teachers?)\s+(?:for|to)\b/i.test(after) && /\b(?:a|an)\s+$/i.test(before)) return false;
   // "Student: Girl, Chinese", "Race: Malay", "boy (Tamil)": the person's background
   if (/\b(?:girl|boy|female|male|race|nationality|ethnicity|son|daughter)\s*[,:/(-]?\s*$/i.test(before)) return true;
   return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
@@ -159,7 +161,7 @@ function ibMaths(text: string): SubjectMatch[] {
 }
 
 /** "Lit", "Eng Lit", "Literature (English)": literature, whose language is no second subject. */
-const LITERATURE = /(?<![A-Za-z0-9])(?:(?:Eng(?:lish)?|ENG(?:LISH)?)\.?\s+)?(?:Lit|LIT)(?:erature|ERATURE)?(?:\s*\(\s*(?:english|eng)\s*\))?(?![A-Za-z0-9])|(?<![A-Za-z0-9])literature\s*\(\s*(?:english|eng)\s*\)/gi;
+const LITERATURE = /(?<![A-Za-z0-9])english\s*a\s*[:\-–]?\s*lit(?:erature)?(?![A-Za-z0-9])|(?<![A-Za-z0-9])lit(?:erature)?\s+in\s+english(?![A-Za-z0-9])|(?<![A-Za-z0-9])(?:(?:Eng(?:lish)?|ENG(?:LISH)?)\.?\s+)?(?:Lit|LIT)(?:erature|ERATURE)?(?:\s*\(\s*(?:english|eng)\s*\))?(?![A-Za-z0-9])|(?<![A-Za-z0-9])literature\s*\(\s*(?:english|eng)\s*\)/gi;
 
 function literature(text: string): SubjectMatch[] {
   const out: SubjectMatch[] = [];

@@ -51,6 +51,8 @@ const EXTRA: Array<[string, string]> = [
   ['postgrad students', 'student'],
   ['postgraduate students', 'student'],
   ['teachers', 'moe-exmoe'],
+  ['jc teacher', 'moe-exmoe'],
+  ['jc teachers', 'moe-exmoe'],
   ['full-timers', 'full-timer'],
   ['full timers', 'full-timer'],
   ['part-timers', 'part-timer'],

@@ -79,14 +79,20 @@ const PATTERNS: readonly CodePattern[] = [
   // 8. (ours) an upper-case code opening a one-line item: "• QX-201 – P5 Maths @ …", "FT7792 | Sec 4 …" (not a postal "S670221")
   {
     name: 'leading_code',
-    re: /^[^\p{L}\p{N}\n]{0,6}([A-Z]{1,5}-?\d{3,8}[A-Z]{0,3})[ \t]*[-–—|:][ \t]/gmu,
-    accept: (v) => !/^S\d{6}$/.test(v),
+    re: /^(?:[^\p{L}\p{N}\n]|\d\uFE0F?\u20E3){0,6}([A-Z]{1,5}-?\d{2,8}[A-Z]{0,3})[ \t]*[-–—|:][ \t]/gmu,
+    accept: (v) => !/^S\d{6}$/.test(v) && (v.match(/\d/g) ?? []).length >= 2,
   },
   // 9. (ours) "A) Code 7711", "Job 5521", "Case 20451" opening a line, no colon
   {
     name: 'line_label',
     re: /^[^\p{L}\p{N}\n]{0,8}(?:[A-Za-z]\)[ \t]*)?(?:code|job|case)[ \t]+(?:no\.?[ \t]*)?#?[ \t]*(\d{4,8}|[A-Za-z]{1,4}-?\d{3,8})\b/gimu,
     allowDigitsFrom: 4,
+  },
+  // 10. (ours) slashed or dashed numbers after a code label: "Case No: SC/24/0921", "Job Ref: 2026-0311"
+  {
+    name: 'slashed_code',
+    re: /\b(?:case|job|ref|reference|assignment)(?:[ \t]+(?:no\.?|id|ref|code|#))?[ \t]*[:#][ \t]*([a-z0-9]{1,6}(?:[/-][a-z0-9]{1,8}){1,3})\b/gi,
+    accept: atLeastThreeDigits,
   },
 ];
 
