@@ -9,7 +9,7 @@ const run = async (raw: string) => {
   return r.outcome === 'ok' ? r.items : null;
 };
 
-describe.each(['a', 'b'])('probe set %s: matching fields on invented agencies', (set) => {
+describe.each(['a', 'b', 'c'])('probe set %s: matching fields on invented agencies', (set) => {
   it('matching micro ≥ 0.95, every field ≥ 0.9, every post scored', async () => {
     const dir = path.resolve('test/fixtures/probes', set);
     const report = await evaluateExamples(path.join(dir, 'examples'), run, { matchingGold: loadMatchingGold(path.join(dir, 'gold.jsonl')) });

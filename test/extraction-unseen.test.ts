@@ -273,3 +273,57 @@ describe('fourth round: coordinator prose, keycap lists, slashed case numbers', 
     ]);
   });
 });
+
+describe('fifth round: bilingual labels, caps, hashtags, "cannot"', () => {
+  it.each([
+    ['STAR HOME TUTORS — JOB NO. 5518\nLEVEL: PRIMARY 3\nSUBJECT: MATH\nLOCATION: 12 JALAN AFIFI\nRATE: $30/HR', null],
+    ['📍Sec 2 Exp Maths @ Bedok S460221 | Tue 7pm | $40/hr | F2F #QQ1102 #secondary #east', 'face_to_face'],
+    ['Venue: Student\'s home, 8 Jalan Tua Kong, S457222\nP3 Piano, $45/hr', 'face_to_face'],
+    ['Mode: At the family\'s home\nP2 English @ Bedok 460221 $35/h', 'face_to_face'],
+    ['Sec 1 Hist @ Bedok 460221, $35/h\nPls note strictly F2F, no online k', 'face_to_face'],
+    ['Python for an adult learner\nLocation: Online (Google Meet) or at client\'s office in Tampines\nRate: $60/hr', 'hybrid'],
+    ['学生 Student: Adult learner\n科目 Subject: Conversational Mandarin\n地点 Location: Tampines office 或网课 or online\n学费 Rate: $50/hr', 'hybrid'],
+    ['IB Year 1 Econs HL. Lessons can be online or at their place near Sixth Avenue MRT. Rate: $100/hr', 'hybrid'],
+  ])('mode: %s', async (text, mode) => {
+    expect((await matching(text)).mode).toBe(mode);
+  });
+
+  it.each([
+    ['P5 Maths @ Bedok 460221 $40/h\nTiming: Weekdays after 6pm, except Thursday', ['monday', 'tuesday', 'wednesday', 'friday']],
+    ['P4 Sci @ Bedok 460221 $30/h\nDay: wkdays aft 6pm, Wed cannot', ['monday', 'tuesday', 'thursday', 'friday']],
+    ['IB Econs @ Bedok 460221 $100/h\nTiming is quite flexible, weekends preferred.', ['saturday', 'sunday']],
+  ])('days: %s', async (text, days) => {
+    expect(sorted((await matching(text)).days ?? [])).toEqual(sorted(days));
+  });
+
+  it.each([
+    ['Sec 3 Chem @ Bedok 460221\nRate: $75-95/hr (FT) / $100-120/hr (ex/current JC teacher)', 75, 120],
+    ['N2 English @ Bedok 460221\nRate: $30/hr, $35/hr if got preschool exp', 30, 35],
+    ['Swimming for 2 kids @ Bedok 460221\nFee: $70 per lesson for both kids (1 hour)', 70, 70],
+    ['P3 Maths @ Bedok 460221\nRate: $35/h, $5 per extra child', 35, 35],
+    ['P3 Maths @ Bedok 460221\nRate: $35/h +$5/h for each additional sibling', 35, 35],
+  ])('rates: %s', async (text, min, max) => {
+    const m = await matching(text);
+    expect([m.rate_hourly_min, m.rate_hourly_max]).toEqual([min, max]);
+  });
+
+  it('swimming lessons are a sports learner\'s', async () => {
+    expect((await matching('Swimming coach needed for a 7 year old @ Bedok 460221, $60/h')).levels).toEqual(['Sports']);
+  });
+
+  it('"Chinese gal", "undergrad can", "readiness for P1" describe no subject, level of the student, or a later level', async () => {
+    const m = await matching('Sec 1 Geog, Chinese gal from Bedok, Bedok 460221\nRate: $30-40 per hour, undergrad can');
+    expect({ subjects: m.subjects, levels: m.levels, types: m.tutor_types }).toEqual({ subjects: ['HUM.GEOGRAPHY'], levels: ['Secondary'], types: ['student'] });
+    const k2 = await matching('K2 English (school readiness for P1) @ Bedok 460221 | Sat 10am | $30/hr');
+    expect(k2.specific_levels).toEqual(['K2']);
+  });
+
+  it('a university module by name is a tertiary subject', async () => {
+    const m = await matching('University module: Data Structures & Algorithms\nLevel: Undergraduate, Year 1\nOnline only (Zoom)\nRate: $50-70/hr');
+    expect({ levels: m.levels, subjects: m.subjects }).toEqual({ levels: ['Degree'], subjects: ['TERTIARY.COMPUTING_TECH'] });
+  });
+
+  it('an office notice around a public holiday is no assignment, and Chinese New Year is no subject', async () => {
+    expect((await processed('📢 Office Notice\nOur office at Bras Basah will be closed from 9 Feb to 12 Feb for Chinese New Year. Assignment postings resume on 13 Feb.\nPls update your availability on the tutor portal!')).outcome).toBe('skipped');
+  });
+});

@@ -121,7 +121,8 @@ function groupsOf(items: Item[], clause: string): Group[] {
     const commaBefore = afterComma;
     afterComma = item.kind === 'comma';
     if (item.kind === 'comma') {
-      if (g.windows.length || g.negated) close();
+      // "Timing is flexible, weekends preferred": the note ends at the comma
+      if (g.windows.length || g.negated || (g.hasNote && !g.days.length)) close();
     } else if (item.kind === 'note' && commaBefore && g.days.length) {
       // "Weekends, flexible timing": the days stand; the note is about the time of them
       close();
@@ -261,7 +262,17 @@ function carryPending(st: State, out: LineOutcome): void {
   st.pendingHeader = false;
 }
 
-function processLine(st: State, line: string, offset: number): void {
+const DAY_WORD = String.raw`(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?s?`;
+/** "Wed cannot", "Fri & Sat not available": a day followed by a refusal is an exception, like "except Wed". */
+const DAY_REFUSED = new RegExp(String.raw`\b(${DAY_WORD}(?:\s*(?:&|and|\/|,)\s*${DAY_WORD})*)\s+(?:cannot|can't|cant|not\s+(?:available|ok|possible)|unavailable|no)\b`, 'gi');
+
+/** Rewrites exceptions into the one shape the grouping reads: "…, except Thu" and "Thu cannot" → "… except Thu". */
+function normaliseExceptions(line: string): string {
+  return line.replace(/,\s*(except|excluding)\b/gi, ' $1').replace(DAY_REFUSED, 'except $1').replace(/,\s*except\b/gi, ' except');
+}
+
+function processLine(st: State, rawLine: string, offset: number): void {
+  const line = normaliseExceptions(rawLine);
   const out: LineOutcome = { days: [], windowCount: 0, daysWithWindows: new Set(), daysWithNote: new Set(), negatedDays: new Set(), broad: false, ranged: false, windows: [], defaulted: [] };
   let clauseOffset = 0;
   for (const clause of line.split(CLAUSE_SPLIT)) {

@@ -102,7 +102,7 @@ function modeSupported(ctx: Ctx, mode: string): boolean {
   const f2f = F2F_RE.test(ctx.rawText);
   if (mode === 'Online') return online;
   if (mode === 'Face-to-Face') return f2f;
-  return (online && f2f) || /\bhybrid\b/i.test(ctx.rawText) || onlineAsFallback(ctx.rawText);
+  return (online && f2f) || /\bhybrid\b|\b(?:online|zoom)\s+or\b|\bor\s+(?:online|zoom)\b/i.test(ctx.rawText) || onlineAsFallback(ctx.rawText);
 }
 
 function learningMode(ctx: Ctx, v: unknown): { mode: string | null; raw_text: string | null } {

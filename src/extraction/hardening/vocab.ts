@@ -3,7 +3,7 @@
 export const ONLINE_TERM = String.raw`(?:online|zoom|google\s?meet|teams|virtual|remote|skype|webcam)`;
 /** "le on" is "lesson" with the s's eaten by a Telegram font. */
 export const LESSON_WORD = String.raw`(?:lessons?|le\s?ons?|tuition|class(?:es)?)`;
-export const F2F_TERM = String.raw`(?:face[\s-]?to[\s-]?face|f2f|physical|home|in[\s-]person|on[\s-]?site|at\s+(?:the\s+)?(?:student|tutor|tutee|their|his|her|my|our)(?:'s|’s)?\s+(?:place|house|residence|condo|flat|studio))`;
+export const F2F_TERM = String.raw`(?:face[\s-]?to[\s-]?face|f2f|physical|home|in[\s-]person|on[\s-]?site|(?:at\s+)?(?:the\s+)?(?:student|tutor|tutee|family|client|their|his|her|my|our)(?:'s|’s)?\s+(?:place|house|residence|condo|flat|studio|office))`;
 /** Label separators: colon, full-width colon, hyphen, en/em dash. */
 export const SEP = String.raw`\s*[:：\-\u2013\u2014]`;
 
@@ -17,7 +17,7 @@ export const F2F_RE = new RegExp(String.raw`\b${F2F_TERM}\b`, 'i');
 const ONLINE_ACCEPTABLE_RE = /\b(?:online|zoom)\b[^.;\n]{0,20}?\b(?:is fine|(?:is\s+)?ok(?:ay)?|also possible|possible|can be considered|acceptable|also can|can also)\b/i;
 /** A place named beside online ("Online OR at Tampines", "Bishan or online"): case matters, a place is capitalised. */
 const ONLINE_OR_PLACE_RE =
-  /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?(?:[A-Z][a-z]{2,}|(?:the\s+)?(?:student|tutor|my|our|your|his|her|their)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|studio))|(?:\b[A-Z][a-z]{2,}|\b[Ss]?\d{6}\b|\))\s*,?\s*(?:or|OR|Or|\/)\s*(?:or\s+)?(?:[Oo]nline|ONLINE)\b|,\s*(?:or|OR)\s+(?:[Oo]nline|ONLINE)\b/;
+  /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?(?:[A-Z][a-z]{2,}|(?:the\s+)?(?:student|tutor|client|family|my|our|your|his|her|their)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|studio|office))|(?:\b[A-Z][a-z]{2,}|\b[Ss]?\d{6}\b|\))\s*,?\s*(?:or|OR|Or|\/)\s*(?:or\s+)?(?:[Oo]nline|ONLINE)\b|,\s*(?:or|OR)\s+(?:[Oo]nline|ONLINE)\b/;
 export const onlineOrPlace = (text: string): boolean => ONLINE_OR_PLACE_RE.test(text);
 export const onlineAsFallback = (text: string): boolean => ONLINE_ACCEPTABLE_RE.test(text) || ONLINE_OR_PLACE_RE.test(text);
 

@@ -80,8 +80,9 @@ export interface Labelled {
 }
 
 const LEADING_JUNK = /^[^\p{L}\p{N}(\[$#+"'“‘]+/u;
-/** "7) Mode: …", "(3) Rate …", "b) Level …": a list number before a field is part of the bullet. */
-const ENUMERATOR = /^(?:\(?\d{1,2}[).]|\(?[a-h]\))\s+(?=\p{L})/iu;
+/** "7) Mode: …", "(3) Rate …", "b) Level …": a list number before a field is part of the bullet; so is the Chinese
+ * half of a bilingual label ("地点 Location: …"). */
+const ENUMERATOR = /^(?:\(?\d{1,2}[).]|\(?[a-h]\))\s+(?=\p{L})|^[\p{Script=Han}]{1,8}\s+(?=[A-Za-z])/iu;
 
 export function toLines(text: string): Line[] {
   const bounded = String(text ?? '')

@@ -198,6 +198,7 @@ function independentLearner(roll: { levels: string[]; specific: string[] }, requ
   const adult = roll.levels.includes(ADULT_LEARNER);
   let level: string | null = null;
   if (all.length && all.every((c) => MUSIC_CODE.test(c)) && roll.specific.length === 0) level = 'Independent Learner - Music';
+  else if (all.length && all.every((c) => c.startsWith('SPORTS.')) && roll.specific.length === 0) level = 'Sports';
   else if (all.length && all.every((c) => COMPUTING_CODE.test(c)) && (adult || roll.levels.length === 0)) level = 'Independent Learner - Computing';
   else if (adult && !all.some((c) => LANGUAGE_CODE.test(c))) level = 'Independent Learner - Others';
   if (level === null) return;

@@ -44,6 +44,8 @@ export const EXTRA_ALIASES: Array<[string, string]> = [
   ['nursing', 'TERTIARY_HEALTH_LIFE'],
   ['biomedical science', 'TERTIARY_HEALTH_LIFE'],
   ['programming', 'TERTIARY_COMPUTING_TECH'],
+  ['data structures', 'TERTIARY_COMPUTING_TECH'],
+  ['algorithms', 'TERTIARY_COMPUTING_TECH'],
   ['geog', 'GEOGRAPHY'],
   ['geo', 'GEOGRAPHY'],
   ['phy', 'PHYSICS'],

@@ -151,12 +151,12 @@ function describesTutor(text: string, start: number, end: number): boolean {
 
 /** "JC student tutors", "poly students welcome", "(NUS undergrads ok)": a school level of the tutor, not the student. */
 function levelOfTutor(text: string, end: number): boolean {
-  return /^(?:\s*\/\s*[A-Za-z]+)?\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b)/i.test(text.slice(end, end + 30));
+  return /^(?:\s*\/\s*[A-Za-z]+)?\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b|\s+(?:can|ok|okay|welcome)\b)/i.test(text.slice(end, end + 30));
 }
 
 /** "K2 (going P1 next year)", "entering Sec 1 in 2027": the level the student will be in, not the one taught now. */
 function futureLevel(text: string, start: number, end: number): boolean {
-  return /\b(?:going(?:\s+to)?|entering|moving\s+(?:up\s+)?to|promoted\s+to|will\s+be(?:\s+in)?)\s*$/i.test(text.slice(Math.max(0, start - 24), start)) || /^\s*(?:next\s+year|in\s+20\d\d)/i.test(text.slice(end, end + 16));
+  return /\b(?:going(?:\s+to)?|entering|moving\s+(?:up\s+)?to|promoted\s+to|will\s+be(?:\s+in)?|readiness\s+for|prep(?:aration)?\s+for|preparing\s+for)\s*$/i.test(text.slice(Math.max(0, start - 24), start)) || /^\s*(?:next\s+year|in\s+20\d\d)/i.test(text.slice(end, end + 16));
 }
 
 function levelTokens(text: string): AcademicToken[] {

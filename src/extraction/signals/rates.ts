@@ -40,7 +40,7 @@ const PER_LENGTH_LESSON = new RegExp(String.raw`^[ \t]*(?:per|\/|a|for\s+a)[ \t]
 /** "$60/45min lesson". */
 const PER_MINUTES = /^[ \t]*(?:per|\/|a|for\s+a)[ \t]*(\d{2,3})[ \t]*(?:min|mins|minutes)(?![a-z])/i;
 /** After a per-lesson price: "(2 hours)", "(2 hrs)", ", 2h". */
-const LESSON_LENGTH_AFTER = new RegExp(String.raw`^[ \t]*[(,]?[ \t]*${HOURS}[ \t]*(?:each|per\s+${LESSON}|\/\s*${LESSON})?[ \t]*\)?`, 'i');
+const LESSON_LENGTH_AFTER = new RegExp(String.raw`^(?:[ \t]+for\s+(?:both|the|\d|two|three)[^\n$()]{0,20}?)?[ \t]*[(,]?[ \t]*${HOURS}[ \t]*(?:each|per\s+${LESSON}|\/\s*${LESSON})?[ \t]*\)?`, 'i');
 /** "$320 for 4 lessons (2h each)", "$450 for 10 lessons of 1.5 hours", "$600 for a package of 10 lessons". */
 const PACKAGE = new RegExp(String.raw`^[ \t]*(?:for|\/)[ \t]*(?:an?\s+)?(?:package\s+of\s+)?(\d{1,2})[ \t]*${LESSON}\b([^\n]{0,40})`, 'i');
 const PACKAGE_LENGTH = new RegExp(String.raw`${HOURS}|(\d{2,3})\s*(?:min|mins|minutes)(?![a-z])`, 'i');

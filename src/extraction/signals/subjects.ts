@@ -79,8 +79,10 @@ function isTutorPreference(text: string, start: number, end: number, key: string
   // "looking for a Tamil tutor": the tutor of that language; "a Chinese tutor preferred" stays the person
   if (/^\s*(?:tutors?|teachers?)\s+(?:for|to)\b/i.test(after) && /\b(?:a|an)\s+$/i.test(before)) return false;
   // "Student: Girl, Chinese", "Race: Malay", "boy (Tamil)": the person's background
-  if (/\b(?:girl|boy|female|male|race|nationality|ethnicity|son|daughter)\s*[,:/(-]?\s*$/i.test(before)) return true;
-  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
+  if (/\b(?:girl|gal|boy|female|male|race|nationality|ethnicity|son|daughter)\s*[,:/(-]?\s*$/i.test(before)) return true;
+  // "Chinese New Year", "Tamil New Year": a festival
+  if (/^\s*new\s+year\b/i.test(after)) return true;
+  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|gal|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
 }
 
 const SCIENCE_PART: Record<string, 'BIO' | 'CHEM' | 'PHYS'> = { bio: 'BIO', biology: 'BIO', chem: 'CHEM', chemistry: 'CHEM', phy: 'PHYS', phys: 'PHYS', physics: 'PHYS' };

@@ -72,7 +72,7 @@ function clauseIds(text: string): Int32Array {
   return ids;
 }
 
-const RATE_THEN_LABEL = /^\s*(?:\(\s*(?:[A-Za-z]+\s+){0,2}|for\s+(?:[A-Za-z]+\s+)?|by\s+)$/i;
+const RATE_THEN_LABEL = /^\s*(?:\(\s*(?:[A-Za-z/]+\s+){0,2}|for\s+(?:[A-Za-z]+\s+)?|by\s+)$/i;
 /** "$26-30/h undergrad, …": a label alone between a rate and the end of its clause. */
 const RATE_THEN_BARE_LABEL = /^[ \t]+$/;
 const WEAK_GAP = /^[\s:=(\-\u2013]*(?:rates?)?[\s:=(\-\u2013]*$/i;
@@ -81,7 +81,7 @@ function labelsForSpan(text: string, span: RateSpan, labels: LabelHit[], ids: In
   const clause = ids[span.start];
   const same = labels.filter((l) => ids[l.start] === clause);
   // "$95-120/h (current school teachers)": a label in brackets right after the rate is the rate's own
-  const bracketed = same.find((l) => l.start >= span.end && /^\s*\(\s*(?:[A-Za-z]+\s+){0,2}$/.test(text.slice(span.end, l.start)));
+  const bracketed = same.find((l) => l.start >= span.end && /^\s*\(\s*(?:[A-Za-z/]+\s+){0,2}$/.test(text.slice(span.end, l.start)));
   if (bracketed) return [bracketed];
   const before = same.filter((l) => l.end <= span.start && (l.alias.strong || WEAK_GAP.test(text.slice(l.end, span.start))));
   const last = before[before.length - 1];
@@ -139,12 +139,28 @@ function inTutorContext(text: string, hit: LabelHit, labels: LabelHit[], rates: 
 
 /** "Undergrads welcome", "Undergraduates and postgrad students welcome", "(undergrads ok)". */
 const WELCOME_AFTER =
-  /^(?:\s*(?:,|\/|&|and|or)\s*[\w-]+(?:\s+[\w-]+)?)?\s*(?:tutors?\s+)?(?:are\s+|is\s+)?(?:(?:also|very|most)\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only|accepted|encouraged|considered)\b/i;
+  /^(?:\s*(?:,|\/|&|and|or)\s*[\w-]+(?:\s+[\w-]+)?)?\s*(?:tutors?\s+)?(?:are\s+|is\s+)?(?:(?:also|very|most)\s+)?(?:welcome|ok|okay|can\s+apply|can|preferred|only|accepted|encouraged|considered)\b/i;
 
 /** "Part time tutors and above", "FT & above": every type from that one up. */
 const AND_ABOVE = /(?<![A-Za-z0-9])(students?|undergrad(?:uate)?s?|part[-\s]?time(?:rs?)?|pt|full[-\s]?time(?:rs?)?|ft)\s*(?:tutors?|teachers?)?\s*(?:&|and)\s*above/gi;
 const AND_ABOVE_TYPE = (word: string): (typeof TUTOR_TYPE_ORDER)[number] =>
   /^(?:stud|under)/i.test(word) ? 'student' : /^(?:part|pt)/i.test(word) ? 'part-timer' : 'full-timer';
+
+/**
+ * A rate no tutor type owns is the "unknown" tier; a later one in the same unit widens it ("$30/hr, $35/hr if got
+ * preschool exp" is 30–35) unless it is a surcharge ("+$5 per extra child").
+ */
+function addUnowned(breakdown: Record<string, RateTier>, text: string, span: RateSpan): void {
+  const known = breakdown.unknown;
+  if (!known) {
+    breakdown.unknown = tier(span, 0.6);
+    return;
+  }
+  const surcharge = /\+\s*$/.test(text.slice(Math.max(0, span.start - 3), span.start)) || /^\s*(?:per|for\s+(?:each|every))\s+(?:extra|additional|add'?l)\b/i.test(text.slice(span.end, span.end + 30));
+  if (surcharge || known.unit !== span.unit || known.min === null || known.max === null) return;
+  known.min = Math.min(known.min, span.min);
+  known.max = Math.max(known.max, span.max);
+}
 
 /** Tutor types mentioned in the text and the rate tier of each. Never throws. */
 export function extractTutorTypes(text: string, agency: string | null = null): TutorTypeResult {
@@ -157,7 +173,7 @@ export function extractTutorTypes(text: string, agency: string | null = null): T
   const typed = new Map<string, { hit: LabelHit; confidence: number }>();
   for (const span of rates) {
     const owners = labelsForSpan(src, span, labels, ids);
-    if (owners.length === 0 && !result.rate_breakdown.unknown) result.rate_breakdown.unknown = tier(span, 0.6);
+    if (owners.length === 0) addUnowned(result.rate_breakdown, src, span);
     for (const owner of owners) {
       const id = owner.alias.canonical;
       if (!result.rate_breakdown[id]) result.rate_breakdown[id] = tier(span, 0.9);

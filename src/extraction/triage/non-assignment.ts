@@ -118,6 +118,7 @@ const ADMIN_PATTERNS: readonly [RegExp, string][] = [
   [/\bdriving\s+in\s+singapore\b/i, 'driving in singapore'],
   [/\bsingaporeans?\s*\/\s*prs?\s+only\b/i, 'singaporean/PR only'],
   [/\b(?:office|operating|operation)\s+hours\b[^\n]{0,40}\b(?:public\s+holiday|closed|resume)/i, 'office hours notice'],
+  [/\b(?:our\s+)?office\b[^\n]{0,60}\b(?:will\s+be\s+)?closed\b|\b(?:assignment\s+)?postings?\s+(?:will\s+)?resume\b/i, 'office closure notice'],
 ];
 
 function promotionalListStats(text: string): { applyNow: number; checks: number; bullets: number } {
@@ -167,6 +168,9 @@ const PROMO_PATTERNS: readonly [RegExp, string][] = [
   [/\b\d{1,2}\s?%\s+(?:off|discount)\b/i, 'discount'],
   [/\b(?:enrol|enroll)\s+(?:now|today)\b/i, 'enrol now'],
   [/\bgiveaway\b/i, 'giveaway'],
+  [/\bfree\s+(?:tutor\s+)?matching\b/i, 'free matching'],
+  [/\bour\s+tutors\s+(?:teach|cover|are|have)\b/i, 'our tutors teach'],
+  [/\bregister\s+(?:at|on|via|through)\s+our\s+(?:website|portal|app|page)\b/i, 'register on our website'],
 ];
 
 function detectPromotional(text: string, strong: boolean, hasCode: boolean): NonAssignmentResult | null {
