@@ -22,10 +22,15 @@ export interface GateResult {
 const CLOSURE: [string, RegExp][] = [
   ['closed', /^\W*(closed|taken|filled|cancelled)\b/i],
   ['closed', /\bhas been (taken|filled|closed|cancelled)\b/i],
-  ['closed', /\b(please )?do not apply\b/i],
+  // "… — CLOSED, thanks all!", "👉 TAKEN", "tutor found": the status the post ends on (not "closed on Sundays")
+  ['closed', /(?:^|[-–—|(\n👉❌✅]\s*)(closed|taken|filled|cancelled)\s*(?:[,!.❌✅)]|$)/im],
+  ['closed', /\bfull\s*❌/i],
+  ['closed', /\b(tutor (has been )?found|assigned to (a )?tutor|no longer available)\b|已满|已找到/i],
+  // "Please do not apply" closes the job; "tutors who cannot commit … please do not apply" is a condition
+  ['closed', /(?<!\b(?:who|if|unless|without|not)\b[^.\n]{0,80})\b(please )?do not apply\b/i],
 ];
 const NOT_A_REQUEST: [string, RegExp][] = [
-  ['tutor_ad', /\b(tutor|teacher) available\b/i],
+  ['tutor_ad', /(?<!\bany\b[^.?\n]{0,30})\b(tutor|teacher) available\b(?!\s*\?)/i],
   ['tutor_ad', /\b(i am|i'm) an? .{0,60}\b(offering|teaching|available)\b/i],
   ['tutor_ad', /\bPM me\b/i],
   ['tutor_ad', /\btrial (lesson|class)\b/i],

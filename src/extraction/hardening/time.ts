@@ -113,22 +113,28 @@ function groupsOf(items: Item[], clause: string): Group[] {
   let g = newGroup();
   let subtract = false;
   let afterComma = false;
+  /** days of a negated group before its first comma: those after it are negated too unless a time follows them */
+  let negatedUpTo: number | null = null;
   const close = (): void => {
     if (g.days.length || g.windows.length || g.negated || g.hasNote) groups.push(g);
     g = newGroup();
+    negatedUpTo = null;
   };
   for (const item of items) {
     const commaBefore = afterComma;
     afterComma = item.kind === 'comma';
+    // "except Tue & Thu": every day named right after "except" is taken out
+    if (subtract && item.kind !== 'days') subtract = false;
     if (item.kind === 'comma') {
       // "Timing is flexible, weekends preferred": the note ends at the comma
-      if (g.windows.length || g.negated || (g.hasNote && !g.days.length)) close();
+      // "Not available: Sat, Sun": a negated list goes on past its commas
+      if (g.windows.length || (g.negated && !g.days.length) || (g.hasNote && !g.days.length)) close();
+      else if (g.negated) negatedUpTo ??= g.days.length;
     } else if (item.kind === 'note' && commaBefore && g.days.length) {
       // "Weekends, flexible timing": the days stand; the note is about the time of them
       close();
       g.hasNote = true;
     } else if (item.kind === 'days' && subtract) {
-      subtract = false;
       g.days = g.days.filter((d) => !item.days.includes(d));
     } else if (item.kind === 'days' && narrowed(clause, item, g.days.length ? g : groups[groups.length - 1])) {
       // "Weekday evenings (Mon-Thu)": the bracket says which of the broad days
@@ -145,6 +151,13 @@ function groupsOf(items: Item[], clause: string): Group[] {
     } else if (item.kind === 'note') {
       // "Weeknights flexible": flexible about the time of the days named, not about the days
       if (!(g.days.length && /^flexible$/i.test(item.text))) g.hasNote = true;
+    } else if (g.negated && negatedUpTo !== null) {
+      // "Mon not available, Tue 7pm": the time belongs to the days after the comma, which are not negated
+      const positive = g.days.slice(negatedUpTo);
+      g.days = g.days.slice(0, negatedUpTo);
+      close();
+      g.days = positive;
+      g.windows.push(item);
     } else {
       g.windows.push(item);
     }

@@ -23,7 +23,7 @@ export const onlineAsFallback = (text: string): boolean => ONLINE_ACCEPTABLE_RE.
 
 /** "no online lessons", "not online": a negated online term says the opposite. */
 export const NEGATED_ONLINE_RE =
-  /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*|\b(?:online|zoom|virtual|remote)(?:\s+lessons?)?\s+(?:is\s+|are\s+)?not\s+(?:preferred|possible|allowed|accepted|available|an\s+option|required)\b/gi;
+  /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*|\b(?:not\s+keen\s+on|(?:does\s*n[o']?t|do\s*n[o']?t|doesnt|dont|won'?t)\s+(?:want|like|prefer)|no\s+need\s+for|not\s+(?:open|ok(?:ay)?)\s+(?:to|with)|against)\s+(?:(?:zoom|online|virtual)\s*\/\s*)?(?:online|zoom|virtual|remote)\b[^,.;\n]*|\b(?:online|zoom)\s*❌|\b(?:online|zoom|virtual|remote)(?:\s+lessons?)?\s+(?:is\s+|are\s+)?not\s+(?:preferred|possible|allowed|accepted|available|an\s+option|required)\b/gi;
 
 /** Labels that open a post's remarks: the rules extractor reads them, the validator accepts remarks after them. */
 export const REMARKS_LABELS: readonly string[] = ['remarks', 'remark', 'notes', 'note', 'additional remarks', 'additional notes', 'other details', 'comments', 'comment', 'requirement', 'requirements', 'special request', 'special requests', 'additional info', 'additional information', 'other info', 'others', 'other remarks', 'tutor requirements', 'important notes', 'more details', 'extra info', 'note to tutor', 'notes to tutor', 'additional requirements'];

@@ -52,11 +52,13 @@ export function extractCode(p: Parsed): string | null {
   if (tags.size > 1) return null;
   for (const line of p.lines) {
     const m = COMPACT_RE.exec(line.raw);
-    if (m?.[1]) return m[1];
+    // "430pm: Mon / Wed" is a time
+    if (m?.[1] && !/^\d{3,4}[ap]m$/i.test(m[1])) return m[1];
   }
   for (const line of p.lines) {
     const m = LONE_CODE_RE.exec(line.clean);
-    if (m?.[1]) return m[1];
+    // "S530111" alone on a line is a postal code
+    if (m?.[1] && !/^S\d{6}$/.test(m[1])) return m[1];
   }
   return null;
 }

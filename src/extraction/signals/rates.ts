@@ -19,7 +19,7 @@ const UNIT =
   '(\\/[ \\t]?(?:\\d(?:\\.\\d{1,2})?[ \\t]?)?(?:hours?|hrs?|h)|per\\s+(?:hours?|hrs?|h)|p\\/h|ph|an\\s+hour|hourly|\\/\\s?(?:lessons?|sessions?)|per\\s+(?:lessons?|sessions?)|\\/\\s?(?:months?|mths?|mo)|per\\s+(?:month|mth)|\\/\\s?(?:weeks?|wk)|per\\s+week)';
 /** "$55/hr to $60/hr": the first figure may carry the unit too. Gaps never cross a line ("570111\nPer hour: 45"). */
 const FIRST_UNIT = '(?:[ \\t]?\\/[ \\t]?(?:hours?|hrs?|h)(?![A-Za-z]))?';
-const SPAN = new RegExp(`(?<![0-9.,])(${CUR})?[ \\t]?${NUM}(?:${FIRST_UNIT}[ \\t]?(?:-|\\u2013|\\u2014|to)[ \\t]?(${CUR})?[ \\t]?${NUM})?(?:[ \\t]?${UNIT})?(?![A-Za-z0-9])`, 'gi');
+const SPAN = new RegExp(`(?<![0-9.,])(${CUR})?[ \\t]?${NUM}(?:${FIRST_UNIT}[ \\t]?(?:-|\\u2013|\\u2014|to)[ \\t]?(${CUR})?[ \\t]?${NUM})?(?:[ \\t]?${UNIT})?(?![A-Za-z0-9]|\\.\\d)`, 'gi');
 
 const toNumber = (int: string | undefined, frac: string | undefined): number => Number(`${(int ?? '').replace(/,/g, '')}${frac ? `.${frac}` : ''}`);
 
@@ -44,6 +44,7 @@ const LESSON_LENGTH_AFTER = new RegExp(String.raw`^(?:[ \t]+for\s+(?:both|the|\d
 /** "$320 for 4 lessons (2h each)", "$450 for 10 lessons of 1.5 hours", "$600 for a package of 10 lessons". */
 const PACKAGE = new RegExp(String.raw`^[ \t]*(?:for|\/)[ \t]*(?:an?\s+)?(?:package\s+of\s+)?(\d{1,2})[ \t]*${LESSON}\b([^\n]{0,40})`, 'i');
 const PACKAGE_LENGTH = new RegExp(String.raw`${HOURS}|(\d{2,3})\s*(?:min|mins|minutes)(?![a-z])`, 'i');
+const LENGTH_IN_BRACKETS = new RegExp(String.raw`^[ \t]*\([ \t]*${HOURS}[ \t]*${LESSON}[^)\n]{0,20}\)`, 'i');
 /** "Per lesson $150 (2 hours)": the unit written before the price. */
 const PER_LESSON_BEFORE = new RegExp(String.raw`\bper\s+${LESSON}\s*[:\-–]?\s*$`, 'i');
 
@@ -71,6 +72,9 @@ function lessonPrice(text: string, span: RateSpan): { hours: number; unit: strin
   if (m1 && span.unit === null && plausibleHours(Number(m1[1]))) return { hours: Number(m1[1]), unit: 'hour', extra: m1[0].length };
   const m2 = PER_MINUTES.exec(after);
   if (m2 && span.unit === null && plausibleHours(Number(m2[1]) / 60)) return { hours: Number(m2[1]) / 60, unit: 'hour', extra: m2[0].length };
+  // "$70 (1.5hr lesson)"
+  const m0 = span.unit === null ? LENGTH_IN_BRACKETS.exec(after) : null;
+  if (m0 && plausibleHours(Number(m0[1]))) return { hours: Number(m0[1]), unit: 'hour', extra: m0[0].length };
   const perLesson = span.unit === 'lesson' || span.unit === 'session' || (span.unit === null && PER_LESSON_BEFORE.test(text.slice(Math.max(0, span.start - 20), span.start)));
   const m3 = perLesson ? LESSON_LENGTH_AFTER.exec(after) : null;
   if (m3 && plausibleHours(Number(m3[1]))) return { hours: Number(m3[1]), unit: 'hour', extra: m3[0].length };

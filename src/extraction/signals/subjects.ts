@@ -73,15 +73,17 @@ function isTutorPreference(text: string, start: number, end: number, key: string
   const before = text.slice(Math.max(0, start - 30), start);
   if (key === 'OTHERS') return /^\s*:/.test(after);
   if (!/^(CHINESE|MALAY|TAMIL|HINDI|ENGLISH|JAPANESE|KOREAN|FRENCH|GERMAN|SPANISH|ARABIC|THAI)$/.test(key)) return false;
-  // "Chinese female tutor", "Chinese girl", "Malay family": the person, not the lesson
   // "an English tutor" teaches English: Singapore posts name no tutor's nationality that way
   if (key === 'ENGLISH' && /^\s*(?:tutors?|teachers?)\b/i.test(after)) return false;
   // "looking for a Tamil tutor": the tutor of that language; "a Chinese tutor preferred" stays the person
   if (/^\s*(?:tutors?|teachers?)\s+(?:for|to)\b/i.test(after) && /\b(?:a|an)\s+$/i.test(before)) return false;
   // "Student: Girl, Chinese", "Race: Malay", "boy (Tamil)": the person's background
   if (/\b(?:girl|gal|boy|female|male|race|nationality|ethnicity|son|daughter)\s*[,:/(-]?\s*$/i.test(before)) return true;
+  // "speaks Malay and Tamil at home", "No need for Chinese": the home language, a subject not wanted
+  if (/\b(?:speaks?|speaking|spoken|converses?\s+in)\s+(?:[A-Za-z]+\s*(?:and|&|,|\/)\s*){0,3}$|\bno\s+need\s+(?:for\s+)?$|\b(?:no|not)\s+$/i.test(before)) return true;
   // "Chinese New Year", "Tamil New Year": a festival
   if (/^\s*new\s+year\b/i.test(after)) return true;
+  // "Chinese female tutor", "Chinese girl", "Malay family": the person, not the lesson
   return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|gal|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
 }
 

@@ -42,13 +42,18 @@ function partOfCode(text: string, end: number, alias: TutorAlias, rates: RateSpa
   return !rates.some((r) => r.start >= end && r.start - end <= 2);
 }
 
+/** "Both parents work full-time", "No full-time tutors please": the word names no tutor the post accepts. */
+function notAboutTutor(text: string, start: number): boolean {
+  return /\b(?:works?|working|worked|job\s+is|parents?\s+(?:are|is))\s+$|\b(?:no|not|non)\s+$/i.test(text.slice(Math.max(0, start - 16), start));
+}
+
 function findLabels(text: string, rates: RateSpan[]): LabelHit[] {
   const hits: LabelHit[] = [];
   for (const [alias, re] of aliasRegexes()) {
     for (const m of text.matchAll(re)) {
       const start = m.index ?? 0;
       // "Part-time (Non-student)" names no student tutor
-      if (m[0].length === 0 || partOfCode(text, start + m[0].length, alias, rates)) continue;
+      if (m[0].length === 0 || partOfCode(text, start + m[0].length, alias, rates) || notAboutTutor(text, start)) continue;
       if (!/non[-\s]?$/i.test(text.slice(Math.max(0, start - 4), start))) hits.push({ start, end: start + m[0].length, text: m[0], alias });
     }
   }

@@ -53,7 +53,7 @@ const atLeastThreeDigits = (v: string): boolean => (v.match(/\d/g) ?? []).length
 
 const PATTERNS: readonly CodePattern[] = [
   // 1. compact list item at a line start: "0706si: …"
-  { name: 'compact_line', re: /^[ \t]*(\d{3,6}[a-z]{1,3})[ \t]*:/gim },
+  { name: 'compact_line', re: /^[ \t]*(\d{3,6}[a-z]{1,3})[ \t]*:/gim, accept: (v) => !/^\d{3,4}[ap]m$/i.test(v) },
   // 2. "Job ID: X", "Assignment Code - X", "Job #X", "Job No: X"
   {
     name: 'job_label',
@@ -75,7 +75,7 @@ const PATTERNS: readonly CodePattern[] = [
     allowDigitsFrom: 4,
   },
   // 7. (ours) a line holding nothing but an upper-case code after bullets: "🔹AAB2768" (case-sensitive)
-  { name: 'lone_code_line', re: /^[^\p{L}\p{N}\n]{0,6}([A-Z]{1,5}\d{3,8}[A-Z]{0,3})[ \t]*$/gmu },
+  { name: 'lone_code_line', re: /^[^\p{L}\p{N}\n]{0,6}([A-Z]{1,5}\d{3,8}[A-Z]{0,3})[ \t]*$/gmu, accept: (v) => !/^S\d{6}$/.test(v) },
   // 8. (ours) an upper-case code opening a one-line item: "• QX-201 – P5 Maths @ …", "FT7792 | Sec 4 …" (not a postal "S670221")
   {
     name: 'leading_code',

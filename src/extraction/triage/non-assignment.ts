@@ -121,6 +121,9 @@ const ADMIN_PATTERNS: readonly [RegExp, string][] = [
   [/\b(?:our\s+)?office\b[^\n]{0,60}\b(?:will\s+be\s+)?closed\b|\b(?:assignment\s+)?postings?\s+(?:will\s+)?resume\b/i, 'office closure notice'],
 ];
 
+const GREETING_LABELS = new Set(['dear tutors', 'calling all tutors']);
+const STUDENT_NAMED_RE = /\b(?:we\s+have|there\s+is|got)\s+an?\s+[^.\n]{0,40}\b(?:student|boy|girl|child|kid|learner)\b|\b(?:p[1-6]|sec\s?[1-5]|jc\s?[12]|k[12])\b[^.\n]{0,40}\b(?:student|boy|girl|child|kid)\b/i;
+
 function promotionalListStats(text: string): { applyNow: number; checks: number; bullets: number } {
   return {
     applyNow: (text.match(/\bapply\s+now\b/gi) ?? []).length,
@@ -133,9 +136,15 @@ function promotionalListStats(text: string): { applyNow: number; checks: number;
 const ROUNDUP_RE =
   /\b\d{1,3}\s+(?:new\s+|more\s+|fresh\s+)?(?:jobs|assignments|cases|openings)\s+(?:today|this\s+week|tonight|available|posted|added|just\s+in|are\s+up)\b|\bcheck\s+(?:out\s+)?(?:the|our)\s+(?:channel|website|page|list)\b/i;
 
+/** Short bulleted teasers ("✅ P4 Math @ Punggol") that all point to one apply link, with no time of their own. */
+function teaserList(text: string): boolean {
+  const bulleted = nonEmptyLines(text).filter((l) => /^[^\p{L}\p{N}\s]{1,3}\s*\S/u.test(l) && l.length <= 60);
+  return bulleted.length >= 2 && /\bapply\b|https?:\/\/|t\.me\//i.test(text) && !/\b\d{1,2}(?::\d{2})?\s?(?:am|pm)\b|\b\d{1,2}[:.]\d{2}\b/i.test(text);
+}
+
 function detectRoundup(text: string): NonAssignmentResult | null {
-  if (!ROUNDUP_RE.test(text) || /\$\s?\d|\b\d{2,4}\s*\/\s*h(?:r|our)?\b|\b\d{6}\b/i.test(text)) return null;
-  return hit('administrative', 'Round-up message: teasers pointing to the channel, no rate or postal code of their own');
+  if (!(ROUNDUP_RE.test(text) || teaserList(text)) || /\$\s?\d|\b\d{2,4}\s*\/\s*h(?:r|our)?\b|\b\d{6}\b/i.test(text)) return null;
+  return hit('administrative', 'Round-up or teaser list message: teasers pointing elsewhere, no rate, time or postal code of their own');
 }
 
 function detectAdministrative(text: string, markers: number, fields: number, strong: boolean): NonAssignmentResult | null {
@@ -149,6 +158,8 @@ function detectAdministrative(text: string, markers: number, fields: number, str
     if (listy && markers < 3 && fields < 3) {
       return hit('administrative', `Promotional list message: ${label}, ${s.checks + s.bullets} bullets`);
     }
+    // "Dear tutors, we have a P2 Chinese student at Punggol …": an opener of a job, not a notice
+    if (GREETING_LABELS.has(label) && STUDENT_NAMED_RE.test(text)) continue;
     if (markers < 3 && !strong) return hit('administrative', `Administrative message: ${label}`);
   }
   return null;
@@ -173,7 +184,11 @@ const PROMO_PATTERNS: readonly [RegExp, string][] = [
   [/\bregister\s+(?:at|on|via|through)\s+our\s+(?:website|portal|app|page)\b/i, 'register on our website'],
 ];
 
+/** Recruiting tutors into an agency's pool: no job, however many subjects and rates it names. */
+const RECRUITMENT_RE = /\b(?:we(?:'re|\s+are)\s+)?(?:hiring|recruiting)\s+(?:more\s+)?tutors\b|\bjoin\s+our\s+(?:tutor\s+)?(?:team|pool|network)\b|\bbecome\s+(?:one\s+of\s+)?our\s+tutors?\b/i;
+
 function detectPromotional(text: string, strong: boolean, hasCode: boolean): NonAssignmentResult | null {
+  if (!hasCode && RECRUITMENT_RE.test(text) && !/\blooking\s+for\s+an?\b/i.test(text)) return hit('promotional', 'Promotional message: recruiting tutors');
   if (strong || hasCode) return null;
   for (const [re, label] of PROMO_PATTERNS) if (re.test(text)) return hit('promotional', `Promotional message: ${label}`);
   return null;
@@ -189,6 +204,9 @@ const TUTOR_PROFILE_RE =
 /** A tutor offering lessons: "Teaching Sec 1-4 Math at $35/hr", "I teach P3-P6 Science", "Offering IB Chemistry lessons". */
 const SELF_OFFER_RE =
   /(?:^|\n|[.!]\s)[^\p{L}\n]*(?:i\s+(?:teach|offer|provide|specialise\s+in|specialize\s+in)|(?:currently\s+)?(?:teaching|offering|providing))\s+(?:(?:p|sec|s|jc|k|primary|secondary|upper|lower|ib|igcse|ip|o|a|n)[\s-]?\d?\b|[\w&/-]+\s+(?:tuition|lessons|classes))/iu;
+/** "Hi parents! SMU undergrad here, 3 yrs tutoring experience": a tutor writing to parents, not an agency to tutors. */
+const SELF_INTRO_RE =
+  /^[^\p{L}\n]*(?:hi|hello|hey|dear)\s+(?:all\s+)?parents\b[\s\S]{0,80}?\b(?:here|i\s+am|i'm|im|my\s+name)\b|^[^\p{L}\n]*(?:hi|hello|hey)[^\n]{0,20}?[,!]?\s*(?:[\p{L}]+\s+){1,3}here\b[^\n]{0,80}\b(?:experience|tutoring|teaching|taught)\b/iu;
 const CONTACT_ME_RE = /\b(?:dm|pm|contact|whatsapp|text|message|call|msg|ping)\s+me\b/i;
 /** A parent or a coordinator asking for a tutor, in the first person. */
 const SEEKING_TUTOR_RE =
@@ -199,10 +217,14 @@ const TUTOR_PROFILE_LABEL_RE = /\btutor\s+profile\s*[:：]/i;
 
 function detectTutorProfile(text: string, hasCode: boolean, strong: boolean): NonAssignmentResult | null {
   if (hasCode) return null;
-  if (TUTOR_PROFILE_RE.test(text) || (!strong && TUTOR_PROFILE_LABEL_RE.test(text))) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
+  // a "Tutor Profile" heading is the post's title only on its first line; further down it heads the tutor wanted
+  const title = TUTOR_PROFILE_RE.exec(text);
+  const titled = title !== null && (!strong || text.slice(0, title.index).trim() === '' || title[0].startsWith('#'));
+  if (titled || (!strong && TUTOR_PROFILE_LABEL_RE.test(text))) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
   if (SEEKING_TUTOR_RE.test(text)) return null;
   if (TUTOR_SELF_RE.test(text)) return hit('tutor_profile', 'Tutor profile: first-person tutor introduction');
   if (SELF_OFFER_RE.test(text) && CONTACT_ME_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor offering lessons, contact me');
+  if (SELF_INTRO_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor introducing themself to parents');
   return null;
 }
 

@@ -89,7 +89,9 @@ function planFromStarts(text: string, rawStarts: number[]): Plan {
   for (let i = 1; i < starts.length; i++) {
     const s = starts[i] ?? 0;
     const moved = pullTitle(text, s, starts[i - 1] ?? 0);
-    if (moved !== s) pulled++;
+    // a title never swallows the item before it (one-line items with no blank line between them)
+    if (moved === s || moved <= (starts[i - 1] ?? 0)) continue;
+    pulled++;
     starts[i] = moved;
   }
   const first = starts[0] ?? 0;
@@ -297,7 +299,13 @@ export function splitCompilation(text: string | null | undefined): CompilationSp
     const t = normalizeNewlines(text).trim();
     if (t.length > MAX_SPLIT_CHARS) return single(t, `too_long (${t.length} > ${MAX_SPLIT_CHARS} chars)`);
     const tried: string[] = [];
+    // one job code for the whole post is one job, however its lines are numbered ("1. Math … 2. Science …")
+    const oneCode = new Set(findCodeOccurrences(t).occurrences.map((o) => o.code)).size === 1;
     for (const [name, plan] of STRATEGIES) {
+      if (oneCode && name !== 'codes') {
+        tried.push(`${name}: skipped, one code for the whole post`);
+        continue;
+      }
       const p = plan(t);
       if (!p) {
         tried.push(`${name}: no anchors`);
