@@ -45,7 +45,9 @@ describe('the assignment gate (issue 15 #12)', () => {
     }
     console.log(`[gate] hard negatives ${HARD.length} · let through ${leaked.length} · caught as not_a_request by ${JSON.stringify(markers)}`);
     expect(leaked).toEqual([]);
-    expect(Object.keys(markers).sort()).toEqual(['class_promo', 'closed', 'for_sale', 'guide', 'tutor_ad']);
+    // some are caught earlier, by triage (offers to parents and a centre's classes are promotions there since issue 16)
+    expect(Object.keys(markers)).toEqual(expect.arrayContaining(['closed', 'for_sale', 'guide', 'tutor_ad']));
+    for (const m of Object.keys(markers)) expect(['class_promo', 'closed', 'for_sale', 'guide', 'tutor_ad']).toContain(m);
     // a real request that mentions applying, a trial or a PM still passes
     expect(await run('Looking for a tutor: Sec 3 A-Math @ Bishan, $50/h, Tue eve. Trial lesson first. Interested tutors PM me')).toMatchObject({ outcome: 'ok' });
     expect(await run('CLOSED ❌ P5 Math @ Yishun, Tue/Thu evening. Please do not apply.')).toMatchObject({ outcome: 'skipped', reason: 'not_assignment: not_a_request', meta: { gate: { marker: 'closed' } } });

@@ -16,6 +16,17 @@ describe('nothing published that is no job', () => {
     'P3 English @ Clementi, $30/hr — tutor found, thank you!',
     'We are hiring tutors! Primary to JC subjects, earn $25-$80/hr. Register at example.sg',
     '✅ P4 Math @ Punggol\n✅ Sec 3 Chem @ Jurong West\n✅ JC1 GP @ Bishan\nApply at t.me/examplejobs',
+    'Tutor looking for assignment: SMU Y3, can teach Sec 1-4 Math, Tampines, $30/hr, weekends',
+    'Taking in more students for next year! Part-time tutor, 5 yrs exp, P4-P6 English at Yishun. $40/hr, weekday evenings. Free trial lesson! Text 9000 1111',
+    "Hello! I'm Wei Ling, a Year 3 NTU student who has been tutoring for 2 years. Teaching P1-P6 Math at your home in Bedok or online. Rates from $30/hr.",
+    '🌟 Tutor of the Month 🌟\nMr Koh – ex-MOE, 12 years\nSubjects: Sec 3-4 Physics\nRate: $80/hr\nWhatsApp us to engage Mr Koh',
+    'Does your child struggle with Math? Parents who sign up for P3-P6 Math tuition this month get the first lesson free! Island-wide tutors. Call 6000 1111',
+    'Parent feedback ⭐⭐⭐⭐⭐\n"Thanks to Mr Lee, my daughter\'s Sec 4 Chem went from D7 to A2! He came every Saturday, $50/hr well spent." — Mrs Tan',
+    'anyone knows if sec 3 chem tutors usually charge $50/hr in bedok?',
+    'Assignment cancelled by parent ❗\nP6 Math @ Hougang, Tue 5pm, $40/hr',
+    'Sec 2 Math @ Bedok North St 1, $40/hr, Thu 7pm — parent no longer needs a tutor, sorry!',
+    '6 new jobs just in! 🚨\nP3 English – $30/h – Bedok\nSec 2 Science – $40/h – Jurong East\nJC2 GP – $70/h – Online\n👉 Full details in our channel',
+    'NEW CLASS 📣 Sec 2 Math weekly class at our Bishan centre\nSaturdays 10am-12pm, $240/month (4 lessons)\nSmall group, 6 pax only. Register at example.sg',
   ])('%s', async (text) => {
     expect(await outcome(text)).toBe('skipped');
   });
@@ -26,6 +37,7 @@ describe('no real job lost', () => {
     'P4 Math @ Bedok North Ave 3, $35/hr, Mon 5pm\nTutors who cannot commit for a year please do not apply.',
     'Any female tutor available? P4 Math @ Bedok North Ave 4, $35/hr, Sat 10am',
     'P3 English @ Clementi West St 2, $30/hr, Fri 4pm\n\nTutor Profile\nFemale, patient',
+    'Part-time tutor needed at our Bishan centre 570111 for P5 Math classes, $35/h, Sat 9am-1pm',
     'Dear tutors, we have a P2 Chinese student at Punggol Field 820111, $30/h, Tue 5pm. Whatsapp us if keen.',
   ])('%s', async (text) => {
     expect(await outcome(text)).toBe('ok');
@@ -91,5 +103,23 @@ describe('matching fields not grossly wrong', () => {
     expect(items.length).toBe(1);
     const r = await processed(text);
     expect(r.outcome === 'ok' ? r.items[0]!.canonical.assignment_code : 'skipped').toBe(code);
+  });
+});
+
+describe('no real job lost, second round', () => {
+  it.each([
+    'Sec 2 Science @ Jurong West St 91, $40/hr, Sat 10am. Trial lesson first.',
+    'Hi tutors 😊 I have a P4 student at Punggol Field for Math, $38/hr, Wed 5pm, 1.5h. Keen? PM me @coord_amy',
+    'Sec 4 Physics crash course @ Tampines St 81 520111, $50/hr, Tue/Thu 7pm',
+    'JC1 H2 Math group tuition for 3 friends (max 3 students), at Bishan St 22 570111. Rate: $90/hr for the group, Sunday 2pm',
+    'JC1 H2 Math @ Serangoon Ave 2 550111 $70/hr, Wed 7pm\nSelling point: student is very motivated!',
+    "I'm a school teacher myself but have no time to coach my own kid. Sec 3 Chemistry, at our home in Yew Tee 680111, $45/hr, Sat morning.",
+    'P2 Math @ Bedok 460111, $30/h\nTutor profile: female undergrad, patient',
+    '‼️IMPORTANT ANNOUNCEMENT‼️ Parent needs a P1 English tutor @ Yishun 760111 urgently, $30/h, start this week',
+    'P6 English @ Pasir Ris 510111, $40/h, Mon 5pm\nLog in to your tutor account on our portal to apply for this job.',
+    'P6 Science @ Hougang Ave 8, Tue & Thu evening. Tutor to quote.\nMore jobs? Check out our channel t.me/example',
+    'Refer to previous post for address. P5 Science, $40/hr, Tues 6pm',
+  ])('%s', async (text) => {
+    expect(await outcome(text)).toBe('ok');
   });
 });

@@ -25,20 +25,22 @@ const CLOSURE: [string, RegExp][] = [
   // "… — CLOSED, thanks all!", "👉 TAKEN", "tutor found": the status the post ends on (not "closed on Sundays")
   ['closed', /(?:^|[-–—|(\n👉❌✅]\s*)(closed|taken|filled|cancelled)\s*(?:[,!.❌✅)]|$)/im],
   ['closed', /\bfull\s*❌/i],
-  ['closed', /\b(tutor (has been )?found|assigned to (a )?tutor|no longer available)\b|已满|已找到/i],
+  ['closed', /\b(tutor (has been )?found|assigned to (a )?tutor|no longer available|cancell?ed by (the )?(parent|client)|no longer needs? (a )?tutor)\b|已满|已找到/i],
   // "Please do not apply" closes the job; "tutors who cannot commit … please do not apply" is a condition
   ['closed', /(?<!\b(?:who|if|unless|without|not)\b[^.\n]{0,80})\b(please )?do not apply\b/i],
 ];
 const NOT_A_REQUEST: [string, RegExp][] = [
   ['tutor_ad', /(?<!\bany\b[^.?\n]{0,30})\b(tutor|teacher) available\b(?!\s*\?)/i],
   ['tutor_ad', /\b(i am|i'm) an? .{0,60}\b(offering|teaching|available)\b/i],
-  ['tutor_ad', /\bPM me\b/i],
-  ['tutor_ad', /\btrial (lesson|class)\b/i],
-  ['class_promo', /\b(group class|crash course|holiday class(es)?|workshop)\b/i],
-  ['class_promo', /\bmax(imum)? \d+ students\b/i],
+  // "Trial lesson at half price", "free trial class"; a job's "Trial lesson first" is no offer
+  ['tutor_ad', /\bfree trial\b|\btrial (lesson|class) (at|for|is) (half|\$|free|a discount)/i],
+  // a centre's class: its name and promotion wording ("limited seats", "4 sessions, $320"), not a parent's
+  // "crash course @ Tampines, $50/hr"
+  ['class_promo', /\b(group class|crash course|holiday class(es)?|workshop)\b[^\n]{0,80}\b(limited (seats|slots)|register|sign up|enrol|branch|per pax|\d+ sessions?, \$)/i],
+  ['class_promo', /\bmax(imum)? ([5-9]|\d\d) students\b/i],
   ['guide', /^\W*(faq|rate guide)\b/i],
   ['guide', /\brate guide\b/i],
-  ['for_sale', /\b(selling|for sale|self[- ]collect)\b/i],
+  ['for_sale', /\b(selling(?! points?\b)|for sale|self[- ]collect)\b/i],
 ];
 const ASKS_FOR_A_TUTOR = /\b(looking for|require[sd]?|requirement|need(s|ed)?|wanted|seeking|interested tutors?|apply|application)\b/i;
 

@@ -84,6 +84,9 @@ const CONTACT_REDIRECT_RE =
 
 function detectRedirect(text: string, markers: number): NonAssignmentResult | null {
   if (!isVeryShort(text) || markers >= 3) return null;
+  // "Refer to previous post for address. P5 Science, $40/hr, Tues 6pm": the job is here, only a detail is elsewhere
+  const e = assignmentEvidence(text);
+  if (e.academic && (e.rate || e.schedule)) return null;
   for (const [re, label] of REDIRECT_PATTERNS) {
     if (re.test(text)) return hit('redirect', `Redirect/repost message: ${label}`);
   }
@@ -121,7 +124,6 @@ const ADMIN_PATTERNS: readonly [RegExp, string][] = [
   [/\b(?:our\s+)?office\b[^\n]{0,60}\b(?:will\s+be\s+)?closed\b|\b(?:assignment\s+)?postings?\s+(?:will\s+)?resume\b/i, 'office closure notice'],
 ];
 
-const GREETING_LABELS = new Set(['dear tutors', 'calling all tutors']);
 const STUDENT_NAMED_RE = /\b(?:we\s+have|there\s+is|got)\s+an?\s+[^.\n]{0,40}\b(?:student|boy|girl|child|kid|learner)\b|\b(?:p[1-6]|sec\s?[1-5]|jc\s?[12]|k[12])\b[^.\n]{0,40}\b(?:student|boy|girl|child|kid)\b/i;
 
 function promotionalListStats(text: string): { applyNow: number; checks: number; bullets: number } {
@@ -136,13 +138,23 @@ function promotionalListStats(text: string): { applyNow: number; checks: number;
 const ROUNDUP_RE =
   /\b\d{1,3}\s+(?:new\s+|more\s+|fresh\s+)?(?:jobs|assignments|cases|openings)\s+(?:today|this\s+week|tonight|available|posted|added|just\s+in|are\s+up)\b|\bcheck\s+(?:out\s+)?(?:the|our)\s+(?:channel|website|page|list)\b/i;
 
+const TEASER_LEVEL_RE = /\b(?:p[1-6]|pri(?:mary)?\s?[1-6]|sec(?:ondary)?\s?[1-5]|jc\s?[12]|k[12]|ib|igcse|poly|uni)\b/i;
+/** Lines that each name a level: the jobs a round-up lists. */
+const teaserLines = (text: string): number => nonEmptyLines(text).filter((l) => TEASER_LEVEL_RE.test(l)).length;
+
 /** Short bulleted teasers ("✅ P4 Math @ Punggol") that all point to one apply link, with no time of their own. */
 function teaserList(text: string): boolean {
   const bulleted = nonEmptyLines(text).filter((l) => /^[^\p{L}\p{N}\s]{1,3}\s*\S/u.test(l) && l.length <= 60);
   return bulleted.length >= 2 && /\bapply\b|https?:\/\/|t\.me\//i.test(text) && !/\b\d{1,2}(?::\d{2})?\s?(?:am|pm)\b|\b\d{1,2}[:.]\d{2}\b/i.test(text);
 }
 
+/** "Full details in our channel", "link in bio": the jobs themselves are posted elsewhere. */
+const ELSEWHERE_RE = /\b(?:full\s+)?details\s+(?:in|on|at)\s+(?:our|the)\s+(?:channel|website|page)\b|\blink\s+in\s+(?:bio|description)\b/i;
+
 function detectRoundup(text: string): NonAssignmentResult | null {
+  // a round-up lists two jobs or more; "More jobs? Check out our channel" under one job is its footer
+  if (teaserLines(text) < 2) return null;
+  if (ROUNDUP_RE.test(text) && ELSEWHERE_RE.test(text)) return hit('administrative', 'Round-up or teaser list message: jobs listed elsewhere');
   if (!(ROUNDUP_RE.test(text) || teaserList(text)) || /\$\s?\d|\b\d{2,4}\s*\/\s*h(?:r|our)?\b|\b\d{6}\b/i.test(text)) return null;
   return hit('administrative', 'Round-up or teaser list message: teasers pointing elsewhere, no rate, time or postal code of their own');
 }
@@ -158,8 +170,9 @@ function detectAdministrative(text: string, markers: number, fields: number, str
     if (listy && markers < 3 && fields < 3) {
       return hit('administrative', `Promotional list message: ${label}, ${s.checks + s.bullets} bullets`);
     }
-    // "Dear tutors, we have a P2 Chinese student at Punggol …": an opener of a job, not a notice
-    if (GREETING_LABELS.has(label) && STUDENT_NAMED_RE.test(text)) continue;
+    // "Dear tutors, we have a P2 Chinese student at Punggol …", "IMPORTANT ANNOUNCEMENT: Parent needs a P1
+    // English tutor", "log in … to apply for this job": the opener or the footer of a job, not a notice
+    if (STUDENT_NAMED_RE.test(text) || SEEKING_TUTOR_RE.test(text) || /\b(?:this|the)\s+(?:job|assignment)\b/i.test(text)) continue;
     if (markers < 3 && !strong) return hit('administrative', `Administrative message: ${label}`);
   }
   return null;
@@ -182,13 +195,24 @@ const PROMO_PATTERNS: readonly [RegExp, string][] = [
   [/\bfree\s+(?:tutor\s+)?matching\b/i, 'free matching'],
   [/\bour\s+tutors\s+(?:teach|cover|are|have)\b/i, 'our tutors teach'],
   [/\bregister\s+(?:at|on|via|through)\s+our\s+(?:website|portal|app|page)\b/i, 'register on our website'],
+
 ];
 
 /** Recruiting tutors into an agency's pool: no job, however many subjects and rates it names. */
 const RECRUITMENT_RE = /\b(?:we(?:'re|\s+are)\s+)?(?:hiring|recruiting)\s+(?:more\s+)?tutors\b|\bjoin\s+our\s+(?:tutor\s+)?(?:team|pool|network)\b|\bbecome\s+(?:one\s+of\s+)?our\s+tutors?\b/i;
 
+/** Shapes no job post has, however many subjects and rates they name: offers to parents, their feedback, a centre's class. */
+const PROMO_ALWAYS: readonly [RegExp, string][] = [
+  [/\bdoes\s+your\s+(?:child|son|daughter|kid)\b|\bparents\s+who\s+sign\s+up\b|\b(?:first|1st)\s+lesson\s+(?:is\s+)?free\b/i, 'an offer to parents'],
+  [/\bparents?\s+feedback\b|\breviews?\s+from\s+(?:our\s+)?parents\b/i, 'parent feedback'],
+  // a centre's own class; "tutor needed at our centre" stays a job
+  [/\bclass(?:es)?\s+at\s+our\b|\bsmall\s+group\b[^\n]{0,20}\b\d{1,2}\s+pax\b/i, 'a class at a centre'],
+];
+
 function detectPromotional(text: string, strong: boolean, hasCode: boolean): NonAssignmentResult | null {
   if (!hasCode && RECRUITMENT_RE.test(text) && !/\blooking\s+for\s+an?\b/i.test(text)) return hit('promotional', 'Promotional message: recruiting tutors');
+  const always = hasCode ? undefined : PROMO_ALWAYS.find(([re]) => re.test(text));
+  if (always) return hit('promotional', `Promotional message: ${always[1]}`);
   if (strong || hasCode) return null;
   for (const [re, label] of PROMO_PATTERNS) if (re.test(text)) return hit('promotional', `Promotional message: ${label}`);
   return null;
@@ -207,24 +231,39 @@ const SELF_OFFER_RE =
 /** "Hi parents! SMU undergrad here, 3 yrs tutoring experience": a tutor writing to parents, not an agency to tutors. */
 const SELF_INTRO_RE =
   /^[^\p{L}\n]*(?:hi|hello|hey|dear)\s+(?:all\s+)?parents\b[\s\S]{0,80}?\b(?:here|i\s+am|i'm|im|my\s+name)\b|^[^\p{L}\n]*(?:hi|hello|hey)[^\n]{0,20}?[,!]?\s*(?:[\p{L}]+\s+){1,3}here\b[^\n]{0,80}\b(?:experience|tutoring|teaching|taught)\b/iu;
+/** A tutor (or an agency for one tutor) offering lessons, however the post is laid out. */
+const TUTOR_OFFER: readonly [RegExp, string][] = [
+  [/\btutor\s+(?:is\s+)?(?:looking|searching)\s+for\s+(?:an?\s+)?(?:new\s+)?(?:assignments?|students?|tutees?|jobs?)\b/i, 'a tutor looking for assignments'],
+  [/\b(?:looking\s+for|taking\s+in|accepting)\s+(?:more\s+|new\s+)?(?:students|tutees)\b/i, 'a tutor taking students'],
+  [/\b(?:[Ii]['’]m|[Ii]\s+am|[Ii]m)\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s+an?\b[^.\n]{0,80}\b(?:tutoring|teaching|tutor|teacher)\b/, 'a tutor introducing themself'],
+  [/\b(?:featured|star)\s+tutor\b|\btutor\s+of\s+the\s+(?:week|month)\b|\bmeet\s+(?:mr|ms|mrs|mdm|miss|teacher)\b/i, 'an agency featuring one tutor'],
+  [/\bexpected\s+rate\b[^\n]{0,40}\b(?:free|available)\b|\bcan\s+teach\s+(?:p\d|sec|jc|primary|secondary|all)\b/i, 'a tutor saying what they can teach'],
+];
 const CONTACT_ME_RE = /\b(?:dm|pm|contact|whatsapp|text|message|call|msg|ping)\s+me\b/i;
 /** A parent or a coordinator asking for a tutor, in the first person. */
 const SEEKING_TUTOR_RE =
-  /\blooking\s+for\s+(?:an?\s+)?(?:\w+\s+){0,3}tutors?\b|\b(?:need|needs|require|requires|seeking)\s+(?:an?\s+)?(?:\w+\s+){0,2}tutors?\b|\bmy\s+(?:son|daughter|child|kid|kids|children|boy|girl|client|student\s+is)\b|\btutor\s+(?:needed|wanted|required)\b/i;
+  /\blooking\s+for\s+(?:an?\s+)?(?:\w+\s+){0,3}tutors?\b|\b(?:need|needs|require|requires|seeking)\s+(?:an?\s+)?(?:\w+\s+){0,2}tutors?\b|\bmy\s+(?:own\s+)?(?:son|daughter|child|kid|kids|children|boy|girl|client|student\s+is)\b|\btutor\s+(?:needed|wanted|required)\b/i;
 
 /** "Tutor profile: Jane, NUS graduate …" is a profile; beside a job's fields it is the tutor the job asks for. */
 const TUTOR_PROFILE_LABEL_RE = /\btutor\s+profile\s*[:：]/i;
+
+/** "anyone knows if P5 tutors usually charge $40/hr?": a question to the group. */
+const CHAT_QUESTION_RE = /^[^\p{L}\n]*(?:anyone|any\s?one|does\s+anyone|do\s+you\s+guys|is\s+it\s+normal|how\s+much\s+do)\b[^\n]*\?\s*$/iu;
 
 function detectTutorProfile(text: string, hasCode: boolean, strong: boolean): NonAssignmentResult | null {
   if (hasCode) return null;
   // a "Tutor Profile" heading is the post's title only on its first line; further down it heads the tutor wanted
   const title = TUTOR_PROFILE_RE.exec(text);
   const titled = title !== null && (!strong || text.slice(0, title.index).trim() === '' || title[0].startsWith('#'));
-  if (titled || (!strong && TUTOR_PROFILE_LABEL_RE.test(text))) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
+  const labelled = TUTOR_PROFILE_LABEL_RE.exec(text);
+  // "Tutor profile: Jane, NUS graduate …" opens a profile; below a lesson line it is the tutor the job wants
+  if (titled || (!strong && labelled !== null && text.slice(0, labelled.index).trim() === '')) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
   if (SEEKING_TUTOR_RE.test(text)) return null;
   if (TUTOR_SELF_RE.test(text)) return hit('tutor_profile', 'Tutor profile: first-person tutor introduction');
   if (SELF_OFFER_RE.test(text) && CONTACT_ME_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor offering lessons, contact me');
   if (SELF_INTRO_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor introducing themself to parents');
+  const offer = TUTOR_OFFER.find(([re]) => re.test(text));
+  if (offer) return hit('tutor_profile', `Tutor profile: ${offer[1]}`);
   return null;
 }
 
@@ -243,6 +282,7 @@ export function detectNonAssignment(text: string | null | undefined): NonAssignm
     const evidence = assignmentEvidence(t);
     const strong = hasStrongAssignmentEvidence(evidence);
     const fields = fieldLabelLines(t);
+    if (CHAT_QUESTION_RE.test(t) && !evidence.code && nonEmptyLines(t).length <= 2) return hit('redirect', 'Chat: a question to the group, no job');
     return (
       detectAdministrative(t, markers, fields, strong) ??
       detectPromotional(t, strong, evidence.code) ??
