@@ -1,4 +1,5 @@
 /** Rules extractor + hardening over the fixture corpus ×100: posts/s and per-post latency percentiles. */
+import { BACKTRACK_SHAPES } from '../test/fixtures/adversarial-inputs.ts';
 import path from 'node:path';
 import { createExtractor, loadExamples, processPost } from '../src/extraction/index.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -34,19 +35,7 @@ export async function extractBenchmark(): Promise<SummaryRow[]> {
   );
   const rate = times.length / seconds;
   // adversarial inputs (the shapes that would make a regex backtrack): the slowest one against a fixture post
-  const nasty = [
-    'Rate: Rate: Rate: '.repeat(2000),
-    'Subject:\n'.repeat(5000),
-    `${'a'.repeat(200_000)}: ${'$1-'.repeat(50_000)}`,
-    `Location: ${'(('.repeat(20_000)}`,
-    `${'1 '.repeat(100_000)}hour`,
-    `${'Nearest MRT: A or '.repeat(3000)}`,
-    `${'#A1234 '.repeat(10_000)}`,
-    `${' @ '.repeat(20_000)}`,
-    `${'Sec 3 and 4 and '.repeat(5000)}Maths`,
-    `${'Mon / Tue except Wed '.repeat(3000)}5pm`,
-    `${'Blk 12 Jalan A '.repeat(4000)}`,
-  ];
+  const nasty = BACKTRACK_SHAPES;
   let worst = 0;
   for (const text of nasty) {
     const t0 = performance.now();

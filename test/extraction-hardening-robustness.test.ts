@@ -60,43 +60,36 @@ function randomParsed(r: () => number): Record<string, unknown> {
   return Object.fromEntries(keys.filter(() => r() < 0.6).map((k) => [k, pick()]));
 }
 
-function timed<T>(bound: number, fn: () => T): T {
-  const t0 = performance.now();
-  const out = fn();
-  const ms = performance.now() - t0;
-  if (ms > bound) throw new Error(`call took ${ms.toFixed(0)} ms > ${bound} ms`);
-  return out;
-}
-
-function exercise(text: string, parsed: Record<string, unknown>, bound: number): void {
-  const normalized = timed(bound, () => normalizeText(text));
+/** Every stage on one input: it returns valid output and never throws (how fast: `npm run bench -- extract`). */
+function exercise(text: string, parsed: Record<string, unknown>): void {
+  const normalized = normalizeText(text);
   expect(typeof normalized).toBe('string');
-  const filled = timed(bound, () => applyFills(parsed, text));
+  const filled = applyFills(parsed, text);
   for (const m of Object.values(filled.meta)) expect(m.ok).toBe(true);
-  const time = timed(bound, () => extractTimeAvailability(text, normalized));
+  const time = extractTimeAvailability(text, normalized);
   expect(time.meta.ok).toBe(true);
   expect(TimeAvailabilitySchema.safeParse(time.value).success).toBe(true);
-  const { cleaned } = timed(bound, () => hardValidate({ ...filled.parsed, time_availability: time.value }, text, normalized));
-  expect(Array.isArray(timed(bound, () => validateCanonical(cleaned)).errors)).toBe(true);
+  const { cleaned } = hardValidate({ ...filled.parsed, time_availability: time.value }, text, normalized);
+  expect(Array.isArray(validateCanonical(cleaned).errors)).toBe(true);
   expect(typeof parseQualityScore(cleaned, { region: null, nearestMrtComputed: null })).toBe('number');
-  timed(bound, () => detectStatus(text));
+  detectStatus(text);
 }
 
 describe('hardening robustness', () => {
-  it('2,000 random/adversarial strings run through every stage without exceptions, each call < 250 ms', () => {
+  it('2,000 random/adversarial strings run through every stage without exceptions', () => {
     const r = rng(20260101);
-    for (let i = 0; i < 2000; i++) exercise(adversarial(r, i), randomParsed(r), 250);
+    for (let i = 0; i < 2000; i++) exercise(adversarial(r, i), randomParsed(r));
   }, 120_000);
 
-  it('200 KB inputs (repeated labels, digits, emoji, long lines) finish each call < 3 s', () => {
+  it('200 KB inputs (repeated labels, digits, emoji, long lines) run through every stage without exceptions', () => {
     const r = rng(7);
-    for (const text of hugeInputs()) exercise(text, randomParsed(r), 3000);
+    for (const text of hugeInputs()) exercise(text, randomParsed(r));
   }, 120_000);
 
   it('hard validator survives huge and hostile parsed objects', () => {
     const bigList = Array.from({ length: 50_000 }, (_, i) => `item ${i}`);
     const hostile = { address: bigList, postal_code: bigList, lesson_schedule: bigList, tutor_types: bigList, rate_breakdown: Object.fromEntries(bigList.slice(0, 5000).map((k) => [k, {}])), time_availability: { explicit: { monday: bigList } } };
-    const { cleaned } = timed(3000, () => hardValidate(hostile, 'x'.repeat(HUGE)));
+    const { cleaned } = hardValidate(hostile, 'x'.repeat(HUGE));
     expect(cleaned.address).toBeNull();
   });
 });

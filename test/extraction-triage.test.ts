@@ -532,23 +532,18 @@ describe('robustness: random and adversarial input', () => {
     return Array.from({ length: Math.floor(rand() * 100) }, () => `Subject: P${Math.floor(rand() * 6) + 1} Math\nCode: #AB${Math.floor(rand() * 99999)}\n\n`).join('');
   };
 
-  it('2,000 strings: no exception, results well-formed, each call fast', () => {
-    let worst = 0;
+  // how fast: `npm run bench -- extract` (slowest adversarial input); here, that every call finishes well-formed
+  it('2,000 strings: no exception, results well-formed', () => {
     for (let i = 0; i < 2000; i++) {
       const s = makeString(i);
-      const t0 = performance.now();
       const r = triage({ text: s, isForward: false, isReply: false, deleted: false });
-      detectNonAssignment(s);
-      extractAssignmentCodes(s);
-      detectCompilation(s);
-      splitCompilation(s);
-      const dt = performance.now() - t0;
-      worst = Math.max(worst, dt);
-      expect(dt, `case ${i}`).toBeLessThan(500);
+      expect(detectNonAssignment(s).isNonAssignment).toBeTypeOf('boolean');
+      expect(Array.isArray(extractAssignmentCodes(s).codes)).toBe(true);
+      expect(detectCompilation(s).suspected).toBeTypeOf('boolean');
+      expect(splitCompilation(s).items.length).toBeLessThanOrEqual(Math.max(1, s.length));
       expect(['skip', 'extract']).toContain(r.action);
       if (r.action === 'extract') expect(r.items.length).toBeGreaterThanOrEqual(1);
     }
-    expect(worst).toBeLessThan(500);
   });
 
   it('huge inputs stay bounded', () => {
