@@ -19,7 +19,9 @@ const ONLINE_ACCEPTABLE_RE = /\b(?:online|zoom)\b[^.;\n]{0,20}?\b(?:is fine|(?:i
 const ONLINE_OR_PLACE_RE =
   /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?(?:[A-Z][a-z]{2,}|(?:the\s+)?(?:student|tutor|client|family|my|our|your|his|her|their)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|studio|office))|(?:\b[A-Z][a-z]{2,}|\b[Ss]?\d{6}\b|\))\s*,?\s*(?:or|OR|Or|\/)\s*(?:or\s+)?(?:[Oo]nline|ONLINE)\b|,\s*(?:or|OR)\s+(?:[Oo]nline|ONLINE)\b/;
 export const onlineOrPlace = (text: string): boolean => ONLINE_OR_PLACE_RE.test(text);
-export const onlineAsFallback = (text: string): boolean => ONLINE_ACCEPTABLE_RE.test(text) || ONLINE_OR_PLACE_RE.test(text);
+/** "online is fine", "online ok": acceptable, but only hybrid where the post names a place elsewhere. */
+export const onlineAcceptable = (text: string): boolean => ONLINE_ACCEPTABLE_RE.test(text);
+export const onlineAsFallback = (text: string): boolean => onlineAcceptable(text) || onlineOrPlace(text);
 
 /** "no online lessons", "not online": a negated online term says the opposite. */
 export const NEGATED_ONLINE_RE =

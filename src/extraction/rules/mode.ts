@@ -1,4 +1,4 @@
-import { NEGATED_ONLINE_RE, onlineAsFallback, onlineOrPlace } from '../hardening/vocab.ts';
+import { NEGATED_ONLINE_RE, onlineAcceptable, onlineOrPlace } from '../hardening/vocab.ts';
 import { firstLabel, tidy, type Parsed } from './labels.ts';
 
 export type Mode = 'Online' | 'Face-to-Face' | 'Hybrid';
@@ -73,7 +73,7 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
       if (!s) continue;
       const both = ONLINE.test(s) && F2F.test(s);
       // "Online or at Marine Parade" names its place; "online ok" needs one elsewhere in the post
-      if (!both && (onlineOrPlace(s) || (hasPlace && onlineAsFallback(s))) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
+      if (!both && (onlineOrPlace(s) || (hasPlace && onlineAcceptable(s))) && !/\bonly\b/i.test(s)) return { mode: 'Hybrid', raw_text: tidy(snippet) };
       if (both || ONLINE_LESSON.test(s) || LESSON_ONLINE.test(s) || F2F_LESSON.test(s) || BARE_MODE.test(s)) {
         return { mode: modeOf(s), raw_text: tidy(snippet) };
       }

@@ -19,7 +19,7 @@
  *  - #33: the type is the plain value ("status_only"), never "MessageType.STATUS_ONLY".
  *  - #34: promotional posts and tutor profiles are detected.
  */
-import { assignmentEvidence, hasStrongAssignmentEvidence, markerCount, fieldLabelLines } from './evidence.ts';
+import { assignmentEvidence, hasStrongAssignmentEvidence, type AssignmentEvidence } from './evidence.ts';
 import { nonEmptyLines, normalizeNewlines } from './layout.ts';
 
 export type NonAssignmentType = 'status_only' | 'redirect' | 'administrative' | 'promotional' | 'tutor_profile';
@@ -82,10 +82,9 @@ const REDIRECT_PATTERNS: readonly [RegExp, string][] = [
 const CONTACT_REDIRECT_RE =
   /\b(?:dm|pm|message|whatsapp|text|contact)\s+(?:us|me|admin|our\s+admin)\b|\bcheck\s+(?:out\s+)?our\s+(?:channel|website|page)\b|\bfull\s+(?:list|details)\s+(?:on|at|in)\s+our\b/i;
 
-function detectRedirect(text: string, markers: number): NonAssignmentResult | null {
-  if (!isVeryShort(text) || markers >= 3) return null;
+function detectRedirect(text: string, e: AssignmentEvidence): NonAssignmentResult | null {
+  if (!isVeryShort(text) || e.markers >= 3) return null;
   // "Refer to previous post for address. P5 Science, $40/hr, Tues 6pm": the job is here, only a detail is elsewhere
-  const e = assignmentEvidence(text);
   if (e.academic && (e.rate || e.schedule)) return null;
   for (const [re, label] of REDIRECT_PATTERNS) {
     if (re.test(text)) return hit('redirect', `Redirect/repost message: ${label}`);
@@ -94,9 +93,8 @@ function detectRedirect(text: string, markers: number): NonAssignmentResult | nu
 }
 
 /** Checked last (after administrative / promotional / tutor-profile): a short "DM us" with no details of its own. */
-function detectContactRedirect(text: string, markers: number): NonAssignmentResult | null {
-  if (!isVeryShort(text) || markers >= 3 || text.length > 300 || !CONTACT_REDIRECT_RE.test(text)) return null;
-  const e = assignmentEvidence(text);
+function detectContactRedirect(text: string, e: AssignmentEvidence): NonAssignmentResult | null {
+  if (!isVeryShort(text) || e.markers >= 3 || text.length > 300 || !CONTACT_REDIRECT_RE.test(text)) return null;
   return !e.academic && !e.rate && !e.code ? hit('redirect', 'Redirect message: contact us for details') : null;
 }
 
@@ -274,20 +272,21 @@ export function detectNonAssignment(text: string | null | undefined): NonAssignm
     if (typeof text !== 'string') return NOT;
     const t = normalizeNewlines(text).trim();
     if (t === '') return NOT;
-    const markers = markerCount(t);
+    // computed once: markers, labelled field lines and the subject/detail evidence every detector below reads
+    const evidence = assignmentEvidence(t);
+    const markers = evidence.markers;
     const status = detectStatusOnly(t, markers);
     if (status) return status;
-    const redirect = detectRedirect(t, markers);
+    const redirect = detectRedirect(t, evidence);
     if (redirect) return redirect;
-    const evidence = assignmentEvidence(t);
     const strong = hasStrongAssignmentEvidence(evidence);
-    const fields = fieldLabelLines(t);
+    const fields = evidence.fieldLines;
     if (CHAT_QUESTION_RE.test(t) && !evidence.code && nonEmptyLines(t).length <= 2) return hit('redirect', 'Chat: a question to the group, no job');
     return (
       detectAdministrative(t, markers, fields, strong) ??
       detectPromotional(t, strong, evidence.code) ??
       detectTutorProfile(t, evidence.code, strong) ??
-      detectContactRedirect(t, markers) ??
+      detectContactRedirect(t, evidence) ??
       NOT
     );
   } catch {
