@@ -114,7 +114,7 @@ describeEachDatabase('assignments projection', (t) => {
   it('B11: a reply to a post bumps its assignment', async () => {
     await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
     const ids = await bumpFromReply(t.db, { channelLink: COCO, parentMessageId: 10, replyDate: h(10), bumpMinSeconds: BUMP.bumpMinSeconds });
-    expect(ids).toHaveLength(1);
+    expect(ids).toEqual({ bumped: [expect.any(Number)], reopened: [] });
     const [row] = await assignmentRows(t.db);
     expect(row!.bump_count).toBe(1);
     expect(row!.source_last_seen.toISOString()).toBe(h(10).toISOString());

@@ -10,7 +10,7 @@ import { startFakeBotApi } from './support/fake-bot-api.ts';
 import { RulesExtractor } from '../src/extraction/index.ts';
 import { claim } from '../src/queue/index.ts';
 import { processJob } from '../src/worker/index.ts';
-import { VERSION, drain, postAndEnqueue, workerConfig } from './support/worker.ts';
+import { VERSION, deletePost, drain, postAndEnqueue, workOnly as workOnlyWith, workerConfig } from './support/worker.ts';
 
 let bot: Awaited<ReturnType<typeof startFakeBotApi>>;
 beforeAll(async () => {
@@ -25,17 +25,8 @@ const liveConfig = (env: Record<string, string> = {}) =>
 const broadcasts = () => bot.calls.filter((c) => c.method === 'sendMessage' && String(c.chatId) === CHANNEL);
 const TEXT = post('cocoassignments', 0);
 
-/** Run the worker only (no dispatcher): every queued job, with the given clock. */
-async function workOnly(db: Database, now: () => Date = () => new Date()) {
-  const deps = { db, config: liveConfig(), extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now, signal: new AbortController().signal };
-  for (;;) {
-    const jobs = await claim(db, VERSION, 10);
-    if (jobs.length === 0) return;
-    for (const job of jobs) await processJob(job, deps);
-  }
-}
-const del = (db: Database, channel: string, messageId: number) =>
-  db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = $1 and message_id = $2`, [channel, messageId]);
+const workOnly = (db: Database, now?: () => Date) => workOnlyWith(db, liveConfig(), now);
+const del = deletePost;
 
 describeEachDatabase('broadcast takeover / reopen under hostile orderings', (t) => {
   beforeEach(() => bot.reset());

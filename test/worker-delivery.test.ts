@@ -7,6 +7,7 @@ import { startFakeBotApi } from './support/fake-bot-api.ts';
 import { RulesExtractor } from '../src/extraction/index.ts';
 import { claim } from '../src/queue/index.ts';
 import { processJob } from '../src/worker/index.ts';
+import { resolveUncertain } from '../src/delivery/index.ts';
 import { VERSION, drain, gatedExtractor, jobRows, postAndEnqueue, workerConfig } from './support/worker.ts';
 
 let bot: Awaited<ReturnType<typeof startFakeBotApi>>;
@@ -107,10 +108,12 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     await drain(t.db, liveConfig());
     expect(broadcasts()).toHaveLength(1);
     expect((await assignmentRows(t.db))[0]).toMatchObject({ bump_count: 1, message_id: 2 });
+    // the text is the same, but the button now opens the re-post
+    expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(1);
     // the agency edits the post: the rate changes
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text: text.replace('Yishun', 'Yishun\nRate: $55/hr') }], { force: true, reason: 'edit' });
     await drain(t.db, liveConfig());
-    expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(1);
+    expect(bot.calls.filter((c) => c.method === 'editMessageText')).toHaveLength(2);
     // then marks it taken
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text: `${text}\nStatus: Taken` }], { force: true, reason: 'edit' });
     await drain(t.db, liveConfig());
@@ -248,6 +251,70 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(bot.messages(CHANNEL)).toHaveLength(0);
   });
 
+  it('simulation finding (seed 101): the announced copy\'s send ended uncertain, then its post was deleted: no second copy goes to that chat until the operator settles the uncertain one', async () => {
+    const text = post('cocoassignments', 0);
+    bot.misbehaveNext('sendMessage', { drop: true }); // Telegram shows agency one's broadcast, the answer is lost
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencyone'`);
+    await drain(t.db, liveConfig());
+    // the uncertain message may be in the chat (here it is): announcing agency two now could show the job twice
+    expect(broadcasts()).toHaveLength(1);
+    const [closedRow] = await t.db.query<{ id: number; status: string; sync_action: string | null }>(
+      `select d.id, d.status, d.sync_action from deliveries d join assignments a on a.id = d.assignment_id where d.kind = 'broadcast' and a.status = 'closed'`,
+    );
+    expect(closedRow).toMatchObject({ status: 'uncertain', sync_action: 'delete' });
+    // the operator finds it in the chat: it is deleted, and agency two's copy takes over
+    const shown = bot.messages(CHANNEL)[0]!.messageId;
+    await resolveUncertain(t.db, Number(closedRow!.id), { found: shown });
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    expect(bot.messages(CHANNEL)[0]!.text).toContain('agencytwo');
+  });
+
+  it('simulation finding: an uncertain announcement settled as lost hands the chat to the open copy', async () => {
+    const text = post('cocoassignments', 0);
+    bot.misbehaveNext('sendMessage', { drop: true });
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    await drain(t.db, liveConfig());
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencyone'`);
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(1);
+    const [row] = await t.db.query<{ id: number }>(`select id from deliveries where kind = 'broadcast' and status = 'uncertain'`);
+    await resolveUncertain(t.db, Number(row!.id), { lost: true });
+    await drain(t.db, liveConfig());
+    expect(broadcasts()).toHaveLength(2);
+    expect(broadcasts()[1]!.body.text).toContain('agencytwo');
+  });
+
+  it('simulation finding: an edit that makes the announced copy a different job leaves the other agency\'s copy announced', async () => {
+    await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
+    const text = post('cocoassignments', 0);
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
+    await drain(t.db, liveConfig());
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text }]);
+    await drain(t.db, liveConfig());
+    expect(bot.messages(CHANNEL)).toHaveLength(1);
+    // agency one re-uses its post for another job: a P4 English lesson elsewhere
+    const other = text.replaceAll('Sec 3 A Math (think! Topic 1 to 5)', 'P4 English').replaceAll('762673 (Yishun)', '520123 (Tampines)').replace('@ Yishun', '@ Tampines');
+    await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text: other }], { force: true, reason: 'edit' });
+    await drain(t.db, liveConfig());
+    const rows = await t.db.query<{ channel: string; grouped: boolean }>(
+      `select split_part(message_link, '/', 4) as channel, duplicate_group_id is not null as grouped from assignments where status = 'open' order by id`,
+    );
+    expect(rows).toEqual([{ channel: 'agencyone', grouped: false }, { channel: 'agencytwo', grouped: false }]);
+    const texts = bot.messages(CHANNEL).map((m) => m.text);
+    expect(texts).toHaveLength(2); // the edited post (P4 English) and the job it used to show, now by agency two
+    expect(texts.filter((x) => x.includes('P4 English'))).toHaveLength(1);
+    expect(texts.filter((x) => x.includes('A Math') && x.includes('agencytwo'))).toHaveLength(1);
+    expect(dmsTo(1001)).toHaveLength(1); // the tutor had the A Math job already
+  });
+
   it('simulation finding (seed 1): a copy posted after the first agency deleted its post is broadcast, but its tutors are not DMed twice', async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     const text = post('cocoassignments', 0);
@@ -301,6 +368,21 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     await drain(t.db, liveConfig());
     expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
     expect(bot.messages(CHANNEL)).toHaveLength(0);
+  });
+
+  it('README known limit: the "Open original post" button follows the post the assignment points at (a re-post, then the re-post deleted)', async () => {
+    const text = post('cocoassignments', 0);
+    const buttonUrls = () => JSON.stringify(bot.messages(CHANNEL).map((m) => m.replyMarkup)).match(/https:\/\/t\.me\/cocoassignments\/\d+/g);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text, date: new Date(Date.now() - 8 * 3_600_000) }]);
+    await drain(t.db, liveConfig());
+    expect(buttonUrls()).toEqual(['https://t.me/cocoassignments/1']);
+    await postAndEnqueue(t.db, [{ channel: COCO, messageId: 2, text }]); // re-posted: the same text, a new link
+    await drain(t.db, liveConfig());
+    expect(buttonUrls()).toEqual(['https://t.me/cocoassignments/2']);
+    await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 2`);
+    await drain(t.db, liveConfig());
+    expect(buttonUrls()).toEqual(['https://t.me/cocoassignments/1']);
+    expect(broadcasts()).toHaveLength(1); // edited, never sent again
   });
 
   it('simulation finding: a post deleted and then posted again is shown again', async () => {

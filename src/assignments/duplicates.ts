@@ -192,7 +192,7 @@ export async function lockDuplicateGrouping(db: Queryable): Promise<void> {
   await db.query(`select pg_advisory_xact_lock(hashtext('tutordex_duplicate_grouping'), 0)`);
 }
 
-const NONE: DuplicateResult = { groupId: null, joinedExisting: false, isPrimary: true, score: null, matchedAssignmentId: null };
+const NONE: DuplicateResult = { groupId: null, joinedExisting: false, isPrimary: true, score: null, matchedAssignmentId: null, leftBehind: [] };
 
 /**
  * Can `self` be in a group with these members? It must pass every rule-out against each of them (so a group
@@ -219,15 +219,17 @@ async function groupMembers(db: Queryable, groupIds: number[]): Promise<Map<numb
   return byGroup;
 }
 
-/** Take `self` out of its group (it no longer fits); a group left with one member is dissolved. */
-async function leaveGroup(db: Queryable, self: DuplicateCandidate, groupId: number): Promise<void> {
+/** Take `self` out of its group (it no longer fits); a group left with one member is dissolved. Returns the others. */
+async function leaveGroup(db: Queryable, self: DuplicateCandidate, groupId: number): Promise<number[]> {
   await db.query('update assignments set duplicate_group_id = null, duplicate_score = null, is_primary = true where id = $1', [self.id]);
+  const others = (await db.query<{ id: number }>('select id from assignments where duplicate_group_id = $1 order by id', [groupId])).map((r) => Number(r.id));
   const [left] = await db.query<{ n: number }>('select count(*)::int as n from assignments where duplicate_group_id = $1', [groupId]);
   if ((left?.n ?? 0) >= 2) await recomputePrimary(db, groupId);
   else {
     await db.query('update assignments set duplicate_group_id = null, duplicate_score = null, is_primary = true where duplicate_group_id = $1', [groupId]);
     await db.query('delete from duplicate_groups where id = $1', [groupId]);
   }
+  return others;
 }
 
 /**
@@ -241,11 +243,12 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   await lockDuplicateGrouping(db); // already held when the caller took it first, as the worker does
   const [self] = await db.query<DuplicateCandidate>(`${CANDIDATE_SELECT} where id = $1 for update`, [assignmentId]);
   if (!self) return NONE;
+  let leftBehind: number[] = [];
   if (self.duplicate_group_id !== null) {
     const groupId = Number(self.duplicate_group_id);
     const members = (await groupMembers(db, [groupId])).get(groupId) ?? [];
-    if (fitsGroup(self, members, options.minScore)) return { groupId, joinedExisting: false, isPrimary: self.is_primary, score: null, matchedAssignmentId: null };
-    await leaveGroup(db, self, groupId);
+    if (fitsGroup(self, members, options.minScore)) return { groupId, joinedExisting: false, isPrimary: self.is_primary, score: null, matchedAssignmentId: null, leftBehind: [] };
+    leftBehind = await leaveGroup(db, self, groupId);
   }
   const candidates = await db.query<DuplicateCandidate>(
     `${CANDIDATE_SELECT}
@@ -268,7 +271,7 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
     if (!match || match.ruledOut !== null || match.score < options.minScore) continue;
     if (best === null || match.score > best.score) best = { c: members.find((m) => m.is_primary) ?? c, score: match.score, groupId };
   }
-  if (!best) return NONE;
+  if (!best) return { ...NONE, leftBehind };
 
   let groupId = best.groupId;
   if (groupId === null) {
@@ -281,7 +284,7 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   // "Joined an existing one" for announcing: another copy is open (a group of deleted copies shows nothing).
   const [open] = await db.query<{ n: number }>(`select count(*)::int as n from assignments where duplicate_group_id = $1 and id <> $2 and status = 'open'`, [groupId, self.id]);
   const joinedExisting = best.groupId !== null && (open?.n ?? 0) > 0;
-  return { groupId, joinedExisting, isPrimary: primary === Number(self.id), score: best.score, matchedAssignmentId: Number(best.c.id) };
+  return { groupId, joinedExisting, isPrimary: primary === Number(self.id), score: best.score, matchedAssignmentId: Number(best.c.id), leftBehind };
 }
 
 async function recomputePrimary(db: Queryable, groupId: number): Promise<number> {

@@ -53,7 +53,8 @@ async function lockedRow(db: Queryable, where: string, params: unknown[]): Promi
   return row ?? null;
 }
 
-async function findExisting(db: Queryable, input: AssignmentInput, agencyId: number, code: string | null, fingerprint: string): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
+async function findExisting(db: Queryable, input: AssignmentInput, agencyId: number, code: string | null, incoming: ContentRow): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
+  const fingerprint = incoming.text_fingerprint as string;
   const linked = await lockedRow(db, 'id = (select assignment_id from assignment_sources where raw_id = $1 and item_key = $2)', [input.rawId, input.itemKey]);
   if (linked) return { row: linked, by: 'source' };
   if (code) {
@@ -62,7 +63,31 @@ async function findExisting(db: Queryable, input: AssignmentInput, agencyId: num
     return null;
   }
   const byText = await lockedRow(db, 'agency_id = $1 and text_fingerprint = $2 and assignment_code is null', [agencyId, fingerprint]);
-  return byText ? { row: byText, by: 'text' } : null;
+  if (byText) return { row: byText, by: 'text' };
+  return findSameJob(db, input, agencyId, incoming);
+}
+
+/**
+ * The agency's re-post of a job without a code, with the text touched ("URGENT!" added, a line reworded): the
+ * same specific levels and subjects at the same postal code, posted within a week, is the same job (a second
+ * assignment would announce it and DM its tutors again). Both sides need all three known; a job it closed
+ * itself ("taken") is not revived this way.
+ */
+async function findSameJob(db: Queryable, input: AssignmentInput, agencyId: number, incoming: ContentRow): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
+  const levels = (incoming.specific_levels as string[] | null) ?? [];
+  const subjects = (incoming.subjects_canonical as string[] | null) ?? [];
+  const postal = ((incoming.postal_code as string[] | null) ?? [])[0] ?? '';
+  if (levels.length === 0 || subjects.length === 0 || !/^\d{6}$/.test(postal)) return null;
+  const row = await lockedRow(
+    db,
+    `agency_id = $1 and assignment_code is null and raw_id is distinct from $2 and postal_code[1] = $3
+       and specific_levels @> $4::text[] and specific_levels <@ $4::text[]
+       and subjects_canonical @> $5::text[] and subjects_canonical <@ $5::text[]
+       and (status in ('open', 'expired') or (status = 'closed' and closed_reason = 'source_deleted'))
+       and published_at between $6::timestamptz - interval '7 days' and $6::timestamptz + interval '7 days'`,
+    [agencyId, input.rawId, postal, levels, subjects, input.messageDate.toISOString()],
+  );
+  return row ? { row, by: 'content' } : null;
 }
 
 const SOURCE_TIME = (input: AssignmentInput) => input.editDate ?? input.messageDate;
@@ -87,7 +112,7 @@ export async function persistAssignment(db: Queryable, input: AssignmentInput, o
   const link = messageLink(input.channelLink, input.messageId);
 
   for (let round = 0; round < 3; round++) {
-    const found = await findExisting(db, input, agencyId, code, incoming.text_fingerprint as string);
+    const found = await findExisting(db, input, agencyId, code, incoming);
     if (!found) {
       const externalId = code ? `code:${code}` : `tg:${input.channelLink}:${input.messageId}${input.itemKey ? `#${input.itemKey}` : ''}`;
       const status: AssignmentStatus = detected === 'closed' ? 'closed' : 'open';
@@ -237,19 +262,43 @@ export async function closeForRaw(db: Queryable, rawId: number, reason: string):
  * assignment (B11): source_last_seen moves forward, bump_count at most once per BUMP_MIN_SECONDS, and an expired
  * row opens again. Returns the bumped assignment ids.
  */
-export async function bumpFromReply(db: Queryable, input: { channelLink: string; parentMessageId: number; replyDate: Date; bumpMinSeconds: number }): Promise<number[]> {
-  const rows = await db.query<{ id: number }>(
-    `update assignments a
+export async function bumpFromReply(
+  db: Queryable,
+  input: { channelLink: string; parentMessageId: number; replyDate: Date; bumpMinSeconds: number },
+): Promise<{ bumped: number[]; reopened: number[] }> {
+  const rows = await db.query<{ id: number; reopened: boolean }>(
+    `with before as (
+       select a.id, a.status from assignments a
+         join assignment_sources s on s.assignment_id = a.id join telegram_messages_raw r on r.id = s.raw_id
+        where r.channel_link = $1 and r.message_id = $2
+        for update of a
+     )
+     update assignments a
         set source_last_seen = greatest(a.source_last_seen, $3::timestamptz),
             bump_count = a.bump_count + case when a.source_last_seen is null or $3::timestamptz - a.source_last_seen >= make_interval(secs => $4) then 1 else 0 end,
             status = case when a.status = 'expired' then 'open' else a.status end,
             closed_reason = case when a.status = 'expired' then null else a.closed_reason end,
             closed_at = case when a.status = 'expired' then null else a.closed_at end,
             last_seen = now(), updated_at = now()
-       from assignment_sources s join telegram_messages_raw r on r.id = s.raw_id
-      where s.assignment_id = a.id and r.channel_link = $1 and r.message_id = $2
-      returning a.id`,
+       from before b
+      where a.id = b.id
+      returning a.id, b.status = 'expired' as reopened`,
     [input.channelLink, input.parentMessageId, input.replyDate.toISOString(), input.bumpMinSeconds],
   );
-  return [...new Set(rows.map((r) => r.id))];
+  return { bumped: [...new Set(rows.map((r) => Number(r.id)))], reopened: [...new Set(rows.filter((r) => r.reopened).map((r) => Number(r.id)))] };
+}
+
+/**
+ * A reply in the agency's channel that closes its post's job ("Taken, thanks all"): the post's assignments close
+ * as by a closed notice. Returns the ids closed.
+ */
+export async function closeFromReply(db: Queryable, input: { channelLink: string; parentMessageId: number }): Promise<number[]> {
+  const rows = await db.query<{ id: number }>(
+    `update assignments a set status = 'closed', closed_reason = 'closed_notice', closed_at = now(), updated_at = now()
+       from assignment_sources s join telegram_messages_raw r on r.id = s.raw_id
+      where s.assignment_id = a.id and r.channel_link = $1 and r.message_id = $2 and a.status in ('open', 'expired')
+      returning a.id`,
+    [input.channelLink, input.parentMessageId],
+  );
+  return [...new Set(rows.map((r) => Number(r.id)))];
 }

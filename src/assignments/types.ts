@@ -27,8 +27,8 @@ export interface PersistResult {
   assignmentId: number;
   action: PersistAction;
   status: AssignmentStatus;
-  /** how the row was found: the raw link (edit/reparse), the agency's code, the same text re-posted, or new */
-  matchedBy: 'source' | 'code' | 'text' | 'new';
+  /** how the row was found: the raw link (edit/reparse), the agency's code, the same text re-posted, the same job re-posted with its text touched, or new */
+  matchedBy: 'source' | 'code' | 'text' | 'content' | 'new';
   /** a field shown to tutors changed (the broadcast message needs an edit) */
   displayChanged: boolean;
   /** this write closed the assignment (a "closed/taken" notice) */
@@ -43,6 +43,8 @@ export interface DuplicateResult {
   isPrimary: boolean;
   score: number | null;
   matchedAssignmentId: number | null;
+  /** the other members of the group this assignment has just left (an update made it another job); else [] */
+  leftBehind: number[];
 }
 
 export interface FreshnessPolicy {

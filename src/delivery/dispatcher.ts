@@ -6,7 +6,7 @@ import { metrics } from '../metrics/index.ts';
 import { sleep } from '../sleep.ts';
 import { BotError, type BotClient } from './bot-client.ts';
 import { createFloodGate, DEFAULT_RETRY_AFTER_SECONDS } from './flood.ts';
-import { DELIVERIES_CHANNEL } from './outbox.ts';
+import { announceGroupTakeover, DELIVERIES_CHANNEL } from './outbox.ts';
 import { buttonUrlFor, keyboardFor, loadAssignmentForMessage, renderAssignment, type FreshnessHours } from './render.ts';
 import { inQuietHours, quietHoursEnd, sgtDay } from './schedule.ts';
 
@@ -96,6 +96,8 @@ interface SyncRow {
   recipient: string;
   telegram_message_id: number;
   message_html: string | null;
+  /** the post link the message's button shows (null: sent before it was recorded) */
+  shown_link: string | null;
   sync_action: 'edit' | 'delete';
   error_json: { attempt?: number; outage_tries?: number } | null;
   lease: Date;
@@ -311,7 +313,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   }
 
   async function processSend(r: SendRow, stats: DispatchStats): Promise<void> {
-    let sent: { messageId: number; html: string } | null = null;
+    let sent: { messageId: number; html: string; link: string | null } | null = null;
     let marked = false;
     try {
       const a = await loadAssignmentForMessage(db, r.assignment_id);
@@ -329,7 +331,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         return;
       }
       const messageId = await callBot('sendMessage', () => client.send(r.recipient, html, keyboard));
-      sent = { messageId, html };
+      sent = { messageId, html, link: a.messageLink ?? null };
     } catch (err) {
       if (!marked && !(await markSending(r.id))) return; // failed before the call (rendering, database): retry like a 5xx
       if (err instanceof Paused) {
@@ -349,15 +351,21 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     // 'sending' and reconcile() marks it 'uncertain' – never back to 'pending' (that would send it twice).
     for (let attempt = 1; ; attempt++) {
       try {
-        await db.query(
-          `update deliveries d
-              set status = 'sent', telegram_message_id = $2, message_html = $3, sent_at = now(), error_json = null, not_before = null, updated_at = now(),
-                  sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
-                  sync_requested_at = case when d.kind = 'broadcast' and a.status <> 'open' then now() else d.sync_requested_at end
-             from assignments a
-            where d.id = $1 and a.id = d.assignment_id and d.status in ('sending', 'uncertain')`,
-          [r.id, sent.messageId, sent.html],
-        );
+        await db.transaction(async (tx) => {
+          const [rec] = await tx.query<{ assignment_id: number; closed: boolean }>(
+            `update deliveries d
+                set status = 'sent', telegram_message_id = $2, message_html = $3, shown_link = $4, sent_at = now(), error_json = null, not_before = null, updated_at = now(),
+                    sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
+                    sync_requested_at = case when d.kind = 'broadcast' and a.status <> 'open' then now() else d.sync_requested_at end
+               from assignments a
+              where d.id = $1 and a.id = d.assignment_id and d.status in ('sending', 'uncertain')
+             returning d.assignment_id, (d.kind = 'broadcast' and a.status <> 'open') as closed`,
+            [r.id, sent.messageId, sent.html, sent.link],
+          );
+          // The assignment closed while this message was in flight: now that it is known to be in the chat (and
+          // about to be deleted), another agency's open copy of the job may take the chat over.
+          if (rec?.closed) await announceGroupTakeover(tx, [Number(rec.assignment_id)]);
+        });
         break;
       } catch (err) {
         if (attempt >= 5) {
@@ -482,7 +490,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   async function claimSyncs(limit: number): Promise<SyncRow[]> {
     return db.transaction(async (tx) => {
       const rows = await tx.query<Omit<SyncRow, 'lease'>>(
-        `select id, assignment_id, recipient, telegram_message_id, message_html, sync_action, error_json
+        `select id, assignment_id, recipient, telegram_message_id, message_html, shown_link, sync_action, error_json
            from deliveries
           where sync_action is not null and status = 'sent' and deleted_at is null and telegram_message_id is not null
             and coalesce(sync_requested_at, '-infinity'::timestamptz) <= now()
@@ -505,7 +513,25 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     try {
       if (action === 'delete') {
         await callBot('deleteMessage', () => client.remove(r.recipient, r.telegram_message_id));
-        await db.query(`update deliveries set deleted_at = now(), sync_action = null, sync_requested_at = null, error_json = null, updated_at = now() where id = $1`, [r.id]);
+        const done = await db.query(
+          `update deliveries set deleted_at = now(), sync_action = null, sync_requested_at = null, error_json = null, updated_at = now()
+            where id = $1 and (sync_requested_at = $2 or sync_action = 'delete') returning id`,
+          [r.id, r.lease],
+        );
+        if (done.length === 0) {
+          // The assignment reopened while the message was being deleted (the request became an edit): the message
+          // is gone, so it is sent again.
+          await db.query(
+            `update deliveries
+                set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
+                    sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
+                    error_json = jsonb_build_object('type', 'reannounced', 'message', 'the assignment reopened while its message was being deleted'),
+                    updated_at = now()
+              where id = $1 and status = 'sent' and deleted_at is null`,
+            [r.id],
+          );
+          await db.query(`select pg_notify($1, 'new')`, [DELIVERIES_CHANNEL]);
+        }
         stats.deleted++;
         metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
         return;
@@ -513,7 +539,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const a = await loadAssignmentForMessage(db, r.assignment_id);
       if (!a) throw new Error(`assignment ${r.assignment_id} disappeared`);
       const html = renderAssignment(a, { kind: 'broadcast', now: now(), freshness: o.freshness });
-      if (html !== r.message_html) {
+      // the link alone may have changed (the assignment moved to its agency's remaining post)
+      if (html !== r.message_html || (a.messageLink ?? null) !== r.shown_link) {
         const keyboard = keyboardFor('broadcast', a.id, await linkTarget(r.id, a.id, a.messageLink, 'broadcast', r.recipient, null));
         await callBot('editMessageText', () => client.edit(r.recipient, r.telegram_message_id, html, keyboard));
         stats.edited++;
@@ -521,11 +548,11 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       }
       await db.query(
         `update deliveries
-            set message_html = $2, error_json = null, updated_at = now(),
+            set message_html = $2, shown_link = $4, error_json = null, updated_at = now(),
                 sync_action = case when sync_requested_at = $3 then null else sync_action end,
                 sync_requested_at = case when sync_requested_at = $3 then null else sync_requested_at end
           where id = $1`,
-        [r.id, html, r.lease],
+        [r.id, html, r.lease, a.messageLink ?? null],
       );
     } catch (err) {
       if (err instanceof Paused) {

@@ -1,6 +1,6 @@
-import type { Queryable } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 import { UserError } from '../errors.ts';
-import { DELIVERIES_CHANNEL } from './outbox.ts';
+import { announceGroupTakeover, DELIVERIES_CHANNEL } from './outbox.ts';
 
 /** One outbox row as an operator sees it (`tutordex deliveries list`). */
 export interface DeliveryListing {
@@ -66,9 +66,14 @@ export type UncertainResolution = { found: number } | { resend: true } | { lost:
  * - `{ resend: true }`: it is not there: back to 'pending', sent once more (skipped if the assignment has closed);
  * - `{ lost: true }`: it is not there and should not be sent any more: 'failed'.
  */
-export async function resolveUncertain(db: Queryable, id: number, how: UncertainResolution): Promise<string> {
-  const [row] = await db.query<{ status: string; kind: string; assignment_status: string }>(
-    `select d.status, d.kind, a.status as assignment_status from deliveries d join assignments a on a.id = d.assignment_id where d.id = $1`,
+export async function resolveUncertain(db: Database, id: number, how: UncertainResolution): Promise<string> {
+  // one transaction: the row's new state and the takeover it allows land together
+  return db.transaction((tx) => settleUncertain(tx, id, how));
+}
+
+async function settleUncertain(db: Queryable, id: number, how: UncertainResolution): Promise<string> {
+  const [row] = await db.query<{ status: string; kind: string; assignment_id: number; assignment_status: string }>(
+    `select d.status, d.kind, d.assignment_id, a.status as assignment_status from deliveries d join assignments a on a.id = d.assignment_id where d.id = $1`,
     [id],
   );
   if (!row) throw new UserError(`no delivery with id ${id}`);
@@ -77,6 +82,11 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
   // The row changed between the look and the update (another operator, a late answer recorded it as sent).
   const settled = (rows: unknown[]) => {
     if (rows.length === 0) throw new UserError(`delivery ${id} changed while it was being resolved; look again (tutordex deliveries list)`);
+  };
+  // A closed copy's uncertain broadcast held its chat back from another agency's open copy of the job (at most
+  // once per chat): settled, the open copy takes the chat over.
+  const handOver = async () => {
+    if (row.kind === 'broadcast' && row.assignment_status !== 'open') await announceGroupTakeover(db, [Number(row.assignment_id)]);
   };
   if ('found' in how) {
     // message_html is unknown (the send never answered), so a requested edit renders and edits unconditionally.
@@ -91,6 +101,7 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
        returning d.id`,
       [id, how.found, note],
     ).then(settled);
+    await handOver();
     await db.query(`select pg_notify($1, 'sync')`, [DELIVERIES_CHANNEL]);
     const pending = row.kind === 'broadcast' && row.assignment_status !== 'open' ? 'delete' : null;
     return `delivery ${id} recorded as sent (message ${how.found})${pending ? '; the assignment is closed, so the message will be deleted' : ''}`;
@@ -103,6 +114,7 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
        returning id`,
       [id],
     ).then(settled);
+    await handOver();
     await db.query(`select pg_notify($1, 'new')`, [DELIVERIES_CHANNEL]);
     return `delivery ${id} queued to be sent again${row.assignment_status !== 'open' ? ` (the assignment is ${row.assignment_status}: the dispatcher will skip it)` : ''}`;
   }
@@ -113,5 +125,6 @@ export async function resolveUncertain(db: Queryable, id: number, how: Uncertain
      returning id`,
     [id, { ...note, resolution: 'not_delivered' }],
   ).then(settled);
+  await handOver();
   return `delivery ${id} recorded as not delivered (failed)`;
 }

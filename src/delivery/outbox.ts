@@ -146,17 +146,56 @@ export async function announceGroupTakeover(db: Queryable, closedAssignmentIds: 
 }
 
 /**
+ * An update made an announced assignment another job, so it left its duplicate group (`others`: the members it
+ * left behind). Its messages now show the new job; the job they used to show is still advertised by the others,
+ * so the best open one of them is queued to every chat where the leaver is shown, unless one of them is shown
+ * there already. DMs are not repeated (the tutors had the job). Returns the rows queued.
+ */
+export async function announceLeftBehind(db: Queryable, leaverId: number, others: readonly number[]): Promise<number> {
+  if (others.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `with taker as (
+       select id from assignments where id = any($2::bigint[]) and status = 'open'
+        order by is_primary desc, parse_quality_score desc, published_at asc nulls last, id asc
+        limit 1
+     ), chats as (
+       select distinct d.recipient from deliveries d
+        where d.assignment_id = $1 and d.kind = 'broadcast' and d.status in ('pending', 'sending', 'sent')
+          and d.deleted_at is null and d.sync_action is distinct from 'delete'
+     )
+     insert into deliveries (assignment_id, kind, recipient, status)
+     select t.id, 'broadcast', c.recipient, 'pending' from taker t cross join chats c
+      where not exists (
+              select 1 from deliveries x join assignments xa on xa.id = x.assignment_id
+               where xa.id = any($2::bigint[]) and xa.status = 'open' and x.kind = 'broadcast' and x.recipient = c.recipient
+                 and x.status in ('pending', 'sending', 'sent', 'uncertain') and x.deleted_at is null
+                 and x.sync_action is distinct from 'delete')
+     on conflict (assignment_id, recipient, kind) do update
+       set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
+           sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
+           error_json = jsonb_build_object('type', 'group_left', 'message', 'the announced copy became another job; this one still advertises it'),
+           updated_at = now()
+       where deliveries.status in ('skipped', 'failed') or deliveries.deleted_at is not null
+     returning id`,
+    [leaverId, others],
+  );
+  if (rows.length > 0) await notify(db, 'new');
+  return rows.length;
+}
+
+/**
  * A reopened assignment (its post deleted, then posted again) is shown again: broadcasts that were deleted, or
  * skipped because it had closed, are queued once more; one whose deletion is still only requested is kept (the
  * request becomes an edit). A chat already showing another open copy of the same job is left alone. DMs are not
  * repeated. Returns the rows re-queued.
  */
 export async function reannounceBroadcasts(db: Queryable, assignmentId: number): Promise<number> {
-  // A chat where another open copy has taken over keeps that one: this message's deletion goes ahead.
+  // A chat where another open copy has taken over keeps that one: this message's deletion goes ahead. A deletion
+  // waiting for a retry, or in flight, becomes an edit too (the dispatcher re-sends a message it deleted meanwhile).
   await db.query(
     `update deliveries d set sync_action = 'edit', sync_requested_at = now(), updated_at = now()
       where d.assignment_id = $1 and d.kind = 'broadcast' and d.sync_action = 'delete' and d.deleted_at is null
-        and coalesce(d.sync_requested_at, '-infinity'::timestamptz) <= now() and not ${otherOpenCopyShown('d.recipient')}`,
+        and not ${otherOpenCopyShown('d.recipient')}`,
     [assignmentId],
   );
   const rows = await db.query<{ id: number }>(

@@ -44,6 +44,11 @@ const NOT_A_REQUEST: [string, RegExp][] = [
 ];
 const ASKS_FOR_A_TUTOR = /\b(looking for|require[sd]?|requirement|need(s|ed)?|wanted|seeking|interested tutors?|apply|application)\b/i;
 
+/** The text announces that a job is over ("TAKEN", "has been filled", "tutor found", …). */
+export function readsAsClosure(text: string): boolean {
+  return CLOSURE.some(([, re]) => re.test(text));
+}
+
 function notARequest(text: string): string | null {
   for (const [marker, re] of CLOSURE) if (re.test(text)) return marker;
   if (ASKS_FOR_A_TUTOR.test(text)) return null;

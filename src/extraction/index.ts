@@ -4,6 +4,7 @@ export { createExtractor, harden, processPost, type HardenedItem, type PostInput
 export { RulesExtractor, extractRules } from './rules/index.ts';
 export { LlmExtractor, MemoryReuseStore, DatabaseReuseStore, type ReuseStore } from './llm/index.ts';
 export { triage } from './triage/index.ts';
+export { readsAsClosure } from './gate.ts';
 export { loadExamples, parseExamplesFile } from './examples.ts';
 export { scoreCase, summarize } from './score.ts';
 export { evaluateExamples, type EvalReport } from './evaluate.ts';

@@ -244,7 +244,11 @@ export async function markDeleted(db: Database, channel: ResolvedChannel, messag
   if (messageIds.length === 0) return 0;
   const id = channel.channelId;
   return db.transaction(async (tx) => {
+    // The deletion's trigger closes the post's assignments under the duplicate-grouping lock (migration 015); a
+    // worker takes that lock before the post's row, so take it here before the rows too, or the two deadlock.
+    const groupingLock = () => tx.query(`select pg_advisory_xact_lock(hashtext('tutordex_duplicate_grouping'), 0)`);
     if (!id) {
+      await groupingLock();
       const rows = await tx.query<{ id: number }>(
         `update telegram_messages_raw set deleted_at = coalesce(deleted_at, $3::timestamptz), last_seen_at = now()
           where channel_link = $1 and message_id = any($2::bigint[]) returning id`,
@@ -255,6 +259,7 @@ export async function markDeleted(db: Database, channel: ResolvedChannel, messag
     // waits for writes of this channel in flight: after it, a row being written now is visible to the update
     // below, and a row written later sees the deletion
     await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [id]);
+    await groupingLock();
     await tx.query(
       `insert into telegram_message_deletions (channel_id, message_id, deleted_at)
        select $1, m, $3::timestamptz from unnest($2::bigint[]) as ids(m)

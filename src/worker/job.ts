@@ -1,7 +1,10 @@
 import {
   bumpFromReply,
   closeForRaw,
+  closeDropped,
+  closeFromReply,
   detectDuplicates,
+  identifyItems,
   lockDuplicateGrouping,
   persistAssignment,
   type AssignmentInput,
@@ -10,8 +13,8 @@ import {
 import type { Config } from '../config/index.ts';
 import type { Database, Queryable } from '../db/index.ts';
 import { isTransientDbError } from '../db/index.ts';
-import { announceGroupTakeover, groupBroadcastShown, queueBroadcasts, queueDms, reannounceBroadcasts, requestBroadcastSync } from '../delivery/index.ts';
-import { ExtractionError, processPost, type Extractor, type HardenedItem } from '../extraction/index.ts';
+import { announceGroupTakeover, announceLeftBehind, groupBroadcastShown, queueBroadcasts, queueDms, reannounceBroadcasts, requestBroadcastSync } from '../delivery/index.ts';
+import { ExtractionError, processPost, readsAsClosure, type Extractor, type HardenedItem } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
 import { loadMatchableAssignment, markDmQueued, matchTutors, type MatchableAssignment } from '../tutors/index.ts';
@@ -78,8 +81,9 @@ async function deletedNow(tx: Queryable, rawId: number): Promise<boolean> {
  */
 async function closeDeleted(tx: Queryable, rawId: number): Promise<number[]> {
   const closed = await closeForRaw(tx, rawId, 'source_deleted');
-  for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+  // hand over first: the chats a closed copy was about to be shown in go to the open copy, before they are cancelled
   await announceGroupTakeover(tx, closed);
+  for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
   return closed;
 }
 
@@ -138,9 +142,28 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
 
   if (result.outcome === 'skipped') {
     const meta: Record<string, unknown> = { ...result.meta, stages };
+    const mayTouchBroadcast = mayTouchBroadcastFor(job, deps);
     await db.transaction(async (tx) => {
       if (deps.live && result.reason === 'reply' && raw.reply_to !== null) {
-        meta.bumped_assignments = await bumpFromReply(tx, { channelLink: raw.channel_link, parentMessageId: raw.reply_to, replyDate: raw.message_date, bumpMinSeconds: config.assignments.bumpMinSeconds });
+        const parent = { channelLink: raw.channel_link, parentMessageId: raw.reply_to };
+        if (readsAsClosure(raw.raw_text ?? '')) {
+          // "Taken, thanks all" under the post: its job is over
+          const closed = await closeFromReply(tx, parent);
+          if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+          meta.closed_assignments = closed;
+        } else {
+          const { bumped, reopened } = await bumpFromReply(tx, { ...parent, replyDate: raw.message_date, bumpMinSeconds: config.assignments.bumpMinSeconds });
+          meta.bumped_assignments = bumped;
+          // "Still available" under an expired post opens it again: shown again, as a re-post would be
+          const fresh = deps.now().getTime() - raw.message_date.getTime() <= config.assignments.sideEffectMaxAgeHours * 3_600_000;
+          if (mayTouchBroadcast && fresh) for (const id of reopened) await reannounceBroadcasts(tx, id);
+        }
+      }
+      if (deps.live && result.reason === 'not_assignment: not_a_request' && (result.meta.gate as { marker?: string } | undefined)?.marker === 'closed') {
+        // the post now reads as closed ("TAKEN", "— FILLED"): the job it stood for is over
+        const closed = await closeForRaw(tx, raw.id, 'closed_notice');
+        if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+        if (closed.length) meta.closed_assignments = closed;
       }
       if (deps.live && result.reason === 'deleted') meta.closed_assignments = await closeDeleted(tx, raw.id);
       const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: result.reason, meta }]);
@@ -169,6 +192,8 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
   let outcome: JobOutcome = 'ok';
   try {
     await db.transaction(async (tx) => {
+      // the grouping lock before the raw row's: a deletion (markDeleted, its trigger) takes them in that order too
+      if (config.assignments.duplicates.enabled) await lockDuplicateGrouping(tx);
       if (await deletedNow(tx, raw.id)) {
         // Deleted while it was being extracted: nothing of it may be announced or stay open.
         const closed = await closeDeleted(tx, raw.id);
@@ -177,10 +202,16 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
         outcome = 'skipped';
         return;
       }
-      if (config.assignments.duplicates.enabled) await lockDuplicateGrouping(tx);
-      const effects = [];
-      for (const [index, item] of result.items.entries()) {
-        effects.push(await persistItem(tx, job, raw, item, result.items.length > 1 ? String(item.meta.item_code ?? index + 1) : '', deps));
+      const inputs = result.items.map((item, index) => inputFor(job, raw, item, result.items.length > 1 ? String(item.meta.item_code ?? index + 1) : ''));
+      // an edit may have shifted the post's items: each keeps the assignment it already is (identifyItems)
+      const identity = await identifyItems(tx, raw.id, inputs);
+      const effects: (ItemEffects | { assignment_id: number; action: 'dropped_from_post'; sync?: 'delete' })[] = [];
+      for (const [index, input] of inputs.entries()) effects.push(await persistItem(tx, job, raw, { ...input, itemKey: identity.keys[index]! }, deps));
+      // only the agency's own edit removes a job from its post; a reparse that reads fewer items closes nothing
+      for (const id of enqueueReasonOf(job) === 'edit' ? await closeDropped(tx, identity.dropped) : []) {
+        metrics.assignmentsWritten.inc({ action: 'closed' });
+        const synced = mayTouchBroadcastFor(job, deps) && (await requestBroadcastSync(tx, id, 'delete')) > 0;
+        effects.push({ assignment_id: id, action: 'dropped_from_post', ...(synced ? { sync: 'delete' as const } : {}) });
       }
       stages.persist_ms = ms(tPersist);
       const done = await complete(tx, [{ id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, assignments: effects }, llmModel }]);
@@ -205,11 +236,16 @@ interface ItemEffects {
   broadcast: { queued: number } | { suppressed: string };
   dm: { queued: number; already_delivered: number; matched: number } | { suppressed: string };
   sync?: 'edit' | 'delete';
+  /** broadcasts queued for the duplicate group it left (announceLeftBehind) */
+  left_behind_queued?: number;
 }
 
-async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: HardenedItem, itemKey: string, deps: JobDeps): Promise<ItemEffects> {
-  const { config } = deps;
-  const input: AssignmentInput = {
+const enqueueReasonOf = (job: ClaimedJob) => (typeof job.meta.enqueue_reason === 'string' ? job.meta.enqueue_reason : null);
+/** A known assignment's broadcast may be edited or deleted – unless this run may not touch Telegram (a forced reparse, or broadcasting off). */
+const mayTouchBroadcastFor = (job: ClaimedJob, deps: JobDeps) => deps.broadcastOn && enqueueReasonOf(job) !== 'force';
+
+function inputFor(job: ClaimedJob, raw: RawRow, item: HardenedItem, itemKey: string): AssignmentInput {
+  return {
     rawId: raw.id,
     itemKey,
     extractionId: job.id,
@@ -224,19 +260,23 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: Ha
     signals: item.signals,
     meta: item.meta,
   };
+}
+
+async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, input: AssignmentInput, deps: JobDeps): Promise<ItemEffects> {
+  const { config } = deps;
   const persisted = await persistAssignment(tx, input, { bumpMinSeconds: config.assignments.bumpMinSeconds });
   metrics.assignmentsWritten.inc({ action: persisted.closedNow ? 'closed' : persisted.action });
 
-  let duplicate = { groupId: null as number | null, joinedExisting: false };
+  let duplicate = { groupId: null as number | null, joinedExisting: false, leftBehind: [] as number[] };
   if (config.assignments.duplicates.enabled && persisted.status === 'open' && (persisted.action === 'inserted' || persisted.displayChanged)) {
     const d = await detectDuplicates(tx, persisted.assignmentId, { minScore: config.assignments.duplicates.minScore });
     // "a copy is already announced" means shown somewhere, not merely open: copies that arrived as historical
     // posts or through a drain with broadcasting off were never shown, and this fresh one must be
-    duplicate = { groupId: d.groupId, joinedExisting: d.groupId !== null && (await groupBroadcastShown(tx, persisted.assignmentId)) };
+    duplicate = { groupId: d.groupId, joinedExisting: d.groupId !== null && (await groupBroadcastShown(tx, persisted.assignmentId)), leftBehind: d.leftBehind };
     if (d.groupId !== null && persisted.action === 'inserted') metrics.duplicatesGrouped.inc();
   }
 
-  const enqueueReason = typeof job.meta.enqueue_reason === 'string' ? job.meta.enqueue_reason : null;
+  const enqueueReason = enqueueReasonOf(job);
   const decision = decideSideEffects({
     live: deps.live,
     broadcastOn: deps.broadcastOn,
@@ -269,15 +309,16 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, item: Ha
     await markDmQueued(tx, matches.map((m) => m.tutorId));
     effects.dm = { queued: queued.queued, already_delivered: queued.alreadyDelivered, matched: matches.length };
   }
-  // A known assignment that changed or closed gets its broadcast message edited or deleted – unless this run
-  // may not touch Telegram (a forced reparse, or broadcasting off).
-  const mayTouchBroadcast = deps.broadcastOn && enqueueReason !== 'force';
+  // A known assignment that changed or closed gets its broadcast message edited or deleted.
+  const mayTouchBroadcast = mayTouchBroadcastFor(job, deps);
   if (persisted.action !== 'inserted' && mayTouchBroadcast) {
     if (persisted.status !== 'open') {
       if (await requestBroadcastSync(tx, persisted.assignmentId, 'delete')) effects.sync = 'delete';
       await announceGroupTakeover(tx, [persisted.assignmentId]);
     } else if (persisted.displayChanged || persisted.action === 'reopened') {
       if (await requestBroadcastSync(tx, persisted.assignmentId, 'edit')) effects.sync = 'edit';
+      // it became another job: the copies it left behind still advertise the old one
+      if (duplicate.leftBehind.length > 0) effects.left_behind_queued = await announceLeftBehind(tx, persisted.assignmentId, duplicate.leftBehind);
     }
     const fresh = deps.now().getTime() - raw.message_date.getTime() <= config.assignments.sideEffectMaxAgeHours * 3_600_000;
     if (persisted.action === 'reopened' && persisted.status === 'open' && fresh) {

@@ -1,7 +1,7 @@
 import { refreshFreshness } from '../assignments/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Database } from '../db/index.ts';
-import { requestBroadcastSync } from '../delivery/index.ts';
+import { announceGroupTakeover, requestBroadcastSync } from '../delivery/index.ts';
 import { metrics } from '../metrics/index.ts';
 
 export interface MaintenanceResult {
@@ -22,6 +22,9 @@ export async function runMaintenance(db: Database, config: Config, options: { no
     let broadcastDeletes = 0;
     if (!options.dryRun) {
       metrics.assignmentsWritten.inc({ action: 'expired' }, r.expired.length);
+      // a fresher copy of an expired job (another agency's, same duplicate group) takes its chats over, before
+      // the expired one's unsent broadcasts are cancelled
+      if (options.touchBroadcasts) await announceGroupTakeover(tx, r.expired);
       for (const id of r.expired) broadcastDeletes += await requestBroadcastSync(tx, id, 'delete');
       if (options.touchBroadcasts) for (const id of r.retiered) broadcastEdits += await requestBroadcastSync(tx, id, 'edit');
     }

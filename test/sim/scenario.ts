@@ -9,7 +9,7 @@
  * message still showing the old rate is an edit that was not applied.
  */
 import { createHash } from 'node:crypto';
-import { extractRules } from '../../src/extraction/index.ts';
+import { extractRules, harden } from '../../src/extraction/index.ts';
 import { EXAMPLES } from '../support/assignments.ts';
 import { rng, type Rng } from './prng.ts';
 
@@ -178,12 +178,32 @@ function render(style: Style, s: Subject, area: Area, rate: number, code: string
 const HEADERS = ['📢 Latest assignments', '🔥 Hot jobs today', 'New tuition assignments below'];
 const FOOTER = 'Apply via @SimAgencyBot or WhatsApp 91234567';
 
+/** The specific levels and subject codes the product reads in a post. */
+function jobKey(text: string): { levels: string[]; subjects: string[] } {
+  const h = harden(extractRules(text, null), text, null);
+  return { levels: h.signals?.specific_student_levels ?? [], subjects: h.signals?.subjects_canonical ?? [] };
+}
+
+/**
+ * Fixture posts with a code the extractor reads, leaving out any that shares a specific level and a subject
+ * with a generated job: such a fixture placed only by area name is, to anyone, possibly the same job as a
+ * generated one there, and the product may rightly group them (a false false_duplicate_group, seeds 100, 101).
+ */
+let pool: { text: string; code: string }[] | null = null;
 function fixturePool(): { text: string; code: string }[] {
+  pool ??= buildFixturePool();
+  return [...pool];
+}
+function buildFixturePool(): { text: string; code: string }[] {
   const seen = new Set<string>();
   const out: { text: string; code: string }[] = [];
+  const generated = SUBJECTS.map((s) => jobKey(render('a', s, AREAS[0]!, 50, 'S1A1000')));
+  const overlaps = (a: string[], b: string[]) => a.some((x) => b.includes(x));
   for (const e of EXAMPLES) {
     const code = extractRules(e.raw, null).assignment_code?.trim().toUpperCase();
     if (!code || seen.has(code)) continue;
+    const k = jobKey(e.raw);
+    if (generated.some((g) => overlaps(g.levels, k.levels) && overlaps(g.subjects, k.subjects))) continue;
     seen.add(code);
     out.push({ text: e.raw, code });
   }

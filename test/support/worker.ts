@@ -1,8 +1,8 @@
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import type { Database } from '../../src/db/index.ts';
+import type { Database, Queryable } from '../../src/db/index.ts';
 import { RulesExtractor, type Extractor } from '../../src/extraction/index.ts';
-import { enqueueRawIds } from '../../src/queue/index.ts';
-import { runWorkerService, type WorkerFlags, type WorkerServiceOptions } from '../../src/worker/index.ts';
+import { claim, enqueueRawIds } from '../../src/queue/index.ts';
+import { processJob, runWorkerService, type WorkerFlags, type WorkerServiceOptions } from '../../src/worker/index.ts';
 import { recordingLog } from './collector.ts';
 import { rawMessage } from './assignments.ts';
 import { assertNoSecrets } from './secrets.ts';
@@ -97,3 +97,17 @@ export function gatedExtractor(): { extractor: Extractor; entered: (n?: number) 
     open: () => opened(),
   };
 }
+
+/** Run the worker only (no dispatcher): every queued job of VERSION, live with side effects on, with the given clock. */
+export async function workOnly(db: Database, config: Config, now: () => Date = () => new Date()): Promise<void> {
+  const deps = { db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now, signal: new AbortController().signal };
+  for (;;) {
+    const jobs = await claim(db, VERSION, 10);
+    if (jobs.length === 0) return;
+    for (const job of jobs) await processJob(job, deps);
+  }
+}
+
+/** The collector hearing that a post was deleted (what markDeleted writes). */
+export const deletePost = (db: Queryable, channel: string, messageId: number) =>
+  db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = $1 and message_id = $2`, [channel, messageId]);
