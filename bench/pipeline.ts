@@ -86,7 +86,13 @@ export async function pipelineBenchmark(): Promise<SummaryRow[]> {
   const throughput = await withScratch('pipe', async (db) => {
     await insertPosts(db, 0, posts);
     const started = performance.now();
-    const r = await runWorkerService({ db, config: config(bot.url), log: silent, signal: new AbortController().signal, flags: { oneshot: true, broadcast: true } });
+    const r = await runWorkerService({
+      db,
+      config: config(bot.url),
+      log: silent,
+      signal: new AbortController().signal,
+      flags: { oneshot: true, broadcast: true },
+    });
     const seconds = (performance.now() - started) / 1000;
     return { jobs: r.claimed, seconds, sent: r.delivery?.sent ?? 0, broadcasts: bot.calls.filter((c) => c.method === 'sendMessage').length };
   });
@@ -127,7 +133,16 @@ export async function pipelineBenchmark(): Promise<SummaryRow[]> {
   await withScratch('rss', async (db, url) => {
     for (let done = 0; done < rssJobs; done += 10_000) await insertPosts(db, 2_000_000 + done, Math.min(10_000, rssJobs - done));
     const child = spawn(process.execPath, ['bin/tutordex.js', 'worker', '--oneshot', '--no-broadcast', '--no-dms'], {
-      env: { ...process.env, NODE_OPTIONS: WORKER_NODE_OPTIONS, DATABASE_URL: url, EXTRACTION_PIPELINE_VERSION: 'bench', LOG_LEVEL: 'warn', EXTRACTION_WORKER_BATCH_SIZE: '50', EXTRACTION_WORKER_CONCURRENCY: '8', DUPLICATE_DETECTION_ENABLED: '0' },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: WORKER_NODE_OPTIONS,
+        DATABASE_URL: url,
+        EXTRACTION_PIPELINE_VERSION: 'bench',
+        LOG_LEVEL: 'warn',
+        EXTRACTION_WORKER_BATCH_SIZE: '50',
+        EXTRACTION_WORKER_CONCURRENCY: '8',
+        DUPLICATE_DETECTION_ENABLED: '0',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const done = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -151,21 +166,43 @@ export async function pipelineBenchmark(): Promise<SummaryRow[]> {
   printTable(
     ['measurement', 'value', 'baseline / target', 'ratio'],
     [
-      ['end-to-end jobs/s (broadcast on)', fmt(throughput.jobs / throughput.seconds), `bare extractor ${fmt(extractorRate)} posts/s`, ((throughput.jobs / throughput.seconds) / extractorRate).toFixed(2)],
+      [
+        'end-to-end jobs/s (broadcast on)',
+        fmt(throughput.jobs / throughput.seconds),
+        `bare extractor ${fmt(extractorRate)} posts/s`,
+        (throughput.jobs / throughput.seconds / extractorRate).toFixed(2),
+      ],
       ['broadcasts delivered', `${fmt(throughput.broadcasts)} for ${fmt(posts)} posts`, 'one per new open assignment', ''],
       ['raw insert → Bot API p50', `${q(0.5).toFixed(0)} ms`, 'target < 300 ms', (q(0.5) / 300).toFixed(2)],
       ['raw insert → Bot API p99', `${q(0.99).toFixed(0)} ms`, '', ''],
-      [`worker RSS over ${fmt(rssJobs)} jobs (${WORKER_NODE_OPTIONS || 'default heap'}): first 10 % → last 10 %`, `${mb(early)} → ${mb(late)}`, 'target < 200 MB, flat', (late / early).toFixed(2)],
+      [
+        `worker RSS over ${fmt(rssJobs)} jobs (${WORKER_NODE_OPTIONS || 'default heap'}): first 10 % → last 10 %`,
+        `${mb(early)} → ${mb(late)}`,
+        'target < 200 MB, flat',
+        (late / early).toFixed(2),
+      ],
       ['worker RSS peak', mb(Math.max(...rss)), 'target < 200 MB', (Math.max(...rss) / (200 * 2 ** 20)).toFixed(2)],
     ],
   );
   const e2e = throughput.jobs / throughput.seconds;
   const peak = Math.max(...rss);
   return [
-    { suite: 'pipeline', measurement: 'end-to-end jobs/s, broadcasts on', value: `${fmt(e2e)} jobs/s`, baseline: `bare extractor ${fmt(extractorRate)} posts/s`, ratio: ratioOf(e2e, extractorRate) },
+    {
+      suite: 'pipeline',
+      measurement: 'end-to-end jobs/s, broadcasts on',
+      value: `${fmt(e2e)} jobs/s`,
+      baseline: `bare extractor ${fmt(extractorRate)} posts/s`,
+      ratio: ratioOf(e2e, extractorRate),
+    },
     { suite: 'pipeline', measurement: 'raw insert → Bot API, p50', value: `${q(0.5).toFixed(0)} ms`, baseline: 'target 300 ms', ratio: ratioOf(q(0.5), 300) },
     { suite: 'pipeline', measurement: 'raw insert → Bot API, p99', value: `${q(0.99).toFixed(0)} ms`, baseline: 'target 300 ms', ratio: ratioOf(q(0.99), 300) },
-    { suite: 'pipeline', measurement: `worker RSS, last 10 % of ${fmt(rssJobs)} jobs`, value: mb(late), baseline: `first 10 % ${mb(early)}`, ratio: ratioOf(late, early) },
+    {
+      suite: 'pipeline',
+      measurement: `worker RSS, last 10 % of ${fmt(rssJobs)} jobs`,
+      value: mb(late),
+      baseline: `first 10 % ${mb(early)}`,
+      ratio: ratioOf(late, early),
+    },
     { suite: 'pipeline', measurement: 'worker RSS peak', value: mb(peak), baseline: 'target 200 MB', ratio: ratioOf(peak, 200 * 2 ** 20) },
   ];
 }

@@ -35,7 +35,10 @@ async function drainOurs(handles: Database[], version: string, n: number, batch:
         if (remaining > 0) await waitForWork(db, version, { timeoutMs: 20, signal: stop.signal });
         continue;
       }
-      await complete(db, jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: null })));
+      await complete(
+        db,
+        jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: null })),
+      );
       remaining -= jobs.length;
     }
   });
@@ -227,7 +230,13 @@ export async function queueBenchmark(): Promise<SummaryRow[]> {
   const target = ours4 / graphile4;
   console.log(`\ntarget: tutordex with 4 workers ≥ 1.5× graphile-worker's fastest → ${target.toFixed(2)}× ${target >= 1.5 ? 'MET' : 'NOT MET'}`);
   const graphileBase = `graphile-worker ${fmt(graphile4)} jobs/s`;
-  const summary = (measurement: string, x: number): SummaryRow => ({ suite: 'queue', measurement, value: `${fmt(x)} jobs/s`, baseline: graphileBase, ratio: ratioOf(x, graphile4) });
+  const summary = (measurement: string, x: number): SummaryRow => ({
+    suite: 'queue',
+    measurement,
+    value: `${fmt(x)} jobs/s`,
+    baseline: graphileBase,
+    ratio: ratioOf(x, graphile4),
+  });
   return [
     summary(`tutordex, 1 worker (${fmt(JOBS)} no-op jobs)`, ours1),
     { ...summary(`tutordex, 4 workers (${fmt(JOBS)} no-op jobs)`, ours4), baseline: `${graphileBase}; target ≥ 1.5× → ${target >= 1.5 ? 'MET' : 'NOT MET'}` },

@@ -5,7 +5,12 @@ import { pipelineBenchmark } from './pipeline.ts';
 import { queueBenchmark } from './queue.ts';
 import { machine, printTable, type SummaryRow } from './support.ts';
 
-const suites: Record<string, () => Promise<SummaryRow[]>> = { queue: queueBenchmark, ingest: ingestBenchmark, extract: extractBenchmark, pipeline: pipelineBenchmark };
+const suites: Record<string, () => Promise<SummaryRow[]>> = {
+  queue: queueBenchmark,
+  ingest: ingestBenchmark,
+  extract: extractBenchmark,
+  pipeline: pipelineBenchmark,
+};
 
 const args = process.argv.slice(2);
 const write = args.includes('--write');

@@ -22,7 +22,9 @@ const UNTIL = new Date('2026-02-01T00:00:00Z');
 
 type Canon = Record<string, unknown>;
 
-function canon(o: { code?: string | null; headline?: string | null; min?: number | string | null; address?: string[] | null; remarks?: string | null } = {}): Canon {
+function canon(
+  o: { code?: string | null; headline?: string | null; min?: number | string | null; address?: string[] | null; remarks?: string | null } = {},
+): Canon {
   return {
     assignment_code: o.code ?? null,
     academic_display_text: o.headline ?? null,
@@ -43,7 +45,13 @@ function canon(o: { code?: string | null; headline?: string | null; min?: number
 
 function meta(o: { region: string | null; latency: number; usage: boolean; cacheHit: boolean; status?: string; items?: string[] }): Record<string, unknown> {
   return {
-    extractor: { extractor: 'llm', model: 'm', latency_ms: o.latency, cache_hit: o.cacheHit, usage: o.usage ? { prompt_tokens: 80, completion_tokens: 20, total_tokens: 100 } : null },
+    extractor: {
+      extractor: 'llm',
+      model: 'm',
+      latency_ms: o.latency,
+      cache_hit: o.cacheHit,
+      usage: o.usage ? { prompt_tokens: 80, completion_tokens: 20, total_tokens: 100 } : null,
+    },
     stages: { load_raw_ms: 1, extract_ms: 10 },
     geo: { region: o.region },
     status_detection: o.status ? { status: o.status } : null,
@@ -82,7 +90,10 @@ const MESSAGES: Msg[] = [
     date: day(1),
     text: goldRaw(0),
     a: ok(canon({ code: 'A1', min: 30, address: ['Blk 1 Ang Mo Kio', 'Bishan'] }), meta({ region: 'North', latency: 100, usage: false, cacheHit: true })),
-    b: ok(canon({ code: 'a1 ', min: 30, address: ['bishan', 'Blk 1  Ang Mo Kio', 'Bishan'] }), meta({ region: 'North', latency: 50, usage: true, cacheHit: false })),
+    b: ok(
+      canon({ code: 'a1 ', min: 30, address: ['bishan', 'Blk 1  Ang Mo Kio', 'Bishan'] }),
+      meta({ region: 'North', latency: 50, usage: true, cacheHit: false }),
+    ),
   },
   {
     channel: ONE,
@@ -128,7 +139,14 @@ const MESSAGES: Msg[] = [
     a: ok(canon({ code: 'OLD' }), meta({ region: 'North', latency: 1, usage: false, cacheHit: false })),
     b: ok(canon({ code: 'OLD' }), meta({ region: 'North', latency: 1, usage: false, cacheHit: false })),
   },
-  { channel: ONE, date: day(10), text: 'other version', a: null, b: null, c: ok(canon({ code: 'C' }), meta({ region: null, latency: 1, usage: false, cacheHit: false })) },
+  {
+    channel: ONE,
+    date: day(10),
+    text: 'other version',
+    a: null,
+    b: null,
+    c: ok(canon({ code: 'C' }), meta({ region: null, latency: 1, usage: false, cacheHit: false })),
+  },
 ];
 
 async function seed(db: Queryable): Promise<number[]> {
@@ -140,7 +158,11 @@ async function seed(db: Queryable): Promise<number[]> {
     );
     const rawId = Number(row!.id);
     ids.push(rawId);
-    for (const [version, job] of [['vA', m.a], ['vB', m.b], ['vC', m.c ?? null]] as const) {
+    for (const [version, job] of [
+      ['vA', m.a],
+      ['vB', m.b],
+      ['vC', m.c ?? null],
+    ] as const) {
       if (!job) continue;
       await db.query(
         `insert into telegram_extractions (raw_id, pipeline_version, status, channel_link, message_id, message_date, canonical_json, meta)
@@ -217,13 +239,40 @@ describeEachDatabase('ab compare', (t) => {
     const c = await compareVersions(t.db, base);
     // assignment_code: m1 agree (nt), m2 differ, m3 A only, m4 both empty, m5 agree, m6 B failed
     expect(field(c, 'assignment_code')).toMatchObject({
-      kind: 'text', compared: 5, agree: 2, agreement: 2 / 5, both_empty: 1, fill_a: 5 / 6, fill_b: 3 / 6,
-      compared_both_ok: 4, agree_both_ok: 2, agreement_both_ok: 2 / 4, disagreeing_raw_ids: [2, 3, 6],
+      kind: 'text',
+      compared: 5,
+      agree: 2,
+      agreement: 2 / 5,
+      both_empty: 1,
+      fill_a: 5 / 6,
+      fill_b: 3 / 6,
+      compared_both_ok: 4,
+      agree_both_ok: 2,
+      agreement_both_ok: 2 / 4,
+      disagreeing_raw_ids: [2, 3, 6],
     });
     // rate.min: m1 30=30, m2 40≠45, m3 empty, m4 B only, m5 25 = "25", m6 A only
-    expect(field(c, 'rate.min')).toMatchObject({ kind: 'number', compared: 5, agree: 2, agreement: 2 / 5, both_empty: 1, fill_a: 4 / 6, fill_b: 4 / 6, disagreeing_raw_ids: [2, 4, 6] });
+    expect(field(c, 'rate.min')).toMatchObject({
+      kind: 'number',
+      compared: 5,
+      agree: 2,
+      agreement: 2 / 5,
+      both_empty: 1,
+      fill_a: 4 / 6,
+      fill_b: 4 / 6,
+      disagreeing_raw_ids: [2, 4, 6],
+    });
     // address: m1 same set after nt/dedupe/sort, m3 differs, m6 A only; m2, m4, m5 ([] → empty) both empty
-    expect(field(c, 'address')).toMatchObject({ kind: 'list', compared: 3, agree: 1, agreement: 1 / 3, both_empty: 3, fill_a: 3 / 6, fill_b: 2 / 6, disagreeing_raw_ids: [3, 6] });
+    expect(field(c, 'address')).toMatchObject({
+      kind: 'list',
+      compared: 3,
+      agree: 1,
+      agreement: 1 / 3,
+      both_empty: 3,
+      fill_a: 3 / 6,
+      fill_b: 2 / 6,
+      disagreeing_raw_ids: [3, 6],
+    });
     // region from meta.geo: m5 North≠West, m6 B failed
     expect(field(c, 'region')).toMatchObject({ compared: 6, agree: 4, agreement: 4 / 6, both_empty: 0, fill_a: 1, fill_b: 5 / 6, disagreeing_raw_ids: [5, 6] });
     // status: open by default, B closed on m3
@@ -388,17 +437,23 @@ describeEachDatabase('ab compare', (t) => {
   });
 
   const chromium = '/usr/bin/chromium';
-  it.skipIf(!existsSync(chromium) && !process.env.TUTORDEX_REQUIRE_BROWSER)(`renders report.html headless (${existsSync(chromium) ? 'chromium found' : 'SKIPPED: /usr/bin/chromium not installed'})`, async () => {
-    await seed(t.db);
-    const c = await compareVersions(t.db, { ...base, gold: EXAMPLES });
-    const out = mkdtempSync(join(tmpdir(), 'ab-shot-'));
-    const files = await writeReports(c, out);
-    mkdirSync('test-results', { recursive: true });
-    const png = resolve('test-results', `ab-report-${t.driver}.png`);
-    copyFileSync(files.html, resolve('test-results', `ab-report-${t.driver}.html`));
-    execFileSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', `--screenshot=${png}`, '--window-size=1200,1600', pathToFileURL(files.html).href], { stdio: 'ignore', timeout: 60_000 });
-    expect(existsSync(png)).toBe(true);
-    expect(statSync(png).size).toBeGreaterThan(10_000);
-  });
+  it.skipIf(!existsSync(chromium) && !process.env.TUTORDEX_REQUIRE_BROWSER)(
+    `renders report.html headless (${existsSync(chromium) ? 'chromium found' : 'SKIPPED: /usr/bin/chromium not installed'})`,
+    async () => {
+      await seed(t.db);
+      const c = await compareVersions(t.db, { ...base, gold: EXAMPLES });
+      const out = mkdtempSync(join(tmpdir(), 'ab-shot-'));
+      const files = await writeReports(c, out);
+      mkdirSync('test-results', { recursive: true });
+      const png = resolve('test-results', `ab-report-${t.driver}.png`);
+      copyFileSync(files.html, resolve('test-results', `ab-report-${t.driver}.html`));
+      execFileSync(
+        chromium,
+        ['--headless', '--no-sandbox', '--disable-gpu', `--screenshot=${png}`, '--window-size=1200,1600', pathToFileURL(files.html).href],
+        { stdio: 'ignore', timeout: 60_000 },
+      );
+      expect(existsSync(png)).toBe(true);
+      expect(statSync(png).size).toBeGreaterThan(10_000);
+    },
+  );
 });
-

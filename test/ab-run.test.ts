@@ -38,13 +38,24 @@ const posts = EXAMPLES.slice(0, 5).map((e, i) => ({ channel: COCO, messageId: i 
 
 function envFile(name: string, lines: Record<string, string>): string {
   const file = path.join(dir, name);
-  writeFileSync(file, Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n'));
+  writeFileSync(
+    file,
+    Object.entries(lines)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n'),
+  );
   return file;
 }
 
 describeEachDatabase('ab run and versions', (t) => {
   const base = () => {
-    const liveEnv = { TELEGRAM_BOT_TOKEN: '123:fake', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: '@tutordex_test', EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_PIPELINE_VERSION: 'v1' };
+    const liveEnv = {
+      TELEGRAM_BOT_TOKEN: '123:fake',
+      TELEGRAM_BOT_API_URL: bot.url,
+      BROADCAST_CHAT_ID: '@tutordex_test',
+      EXTRACTION_WORKER_BROADCAST: '1',
+      EXTRACTION_PIPELINE_VERSION: 'v1',
+    };
     return { env: { ...liveEnv, TUTORDEX_ENV_FILE: '' }, cwd: dir, liveEnv };
   };
 
@@ -66,7 +77,17 @@ describeEachDatabase('ab run and versions', (t) => {
     const bEnv = envFile('b.env', { EXTRACTION_MODE: 'llm', LLM_API_URL: llm.url, LLM_MODEL_NAME: 'fake-model' });
     const variants = [loadVariant('A', 'exp-a', aEnv, b), loadVariant('B', 'exp-b', bEnv, b)];
     const lines: string[] = [];
-    const sides = await runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants, channels: null, window: { since: null, until: null }, maxMessages: null, force: false, report: (l) => lines.push(l) });
+    const sides = await runAb({
+      db: t.db,
+      log: recordingLog(),
+      signal: new AbortController().signal,
+      variants,
+      channels: null,
+      window: { since: null, until: null },
+      maxMessages: null,
+      force: false,
+      report: (l) => lines.push(l),
+    });
     expect(sides.map((s) => [s.version, s.enqueued, s.ok + s.skipped + s.failed])).toEqual([
       ['exp-a', 5, 5],
       ['exp-b', 5, 5],
@@ -78,21 +99,55 @@ describeEachDatabase('ab run and versions', (t) => {
     expect(bot.calls.length).toBe(calls);
 
     // re-running resumes: nothing is recomputed without --force
-    const again = await runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants, channels: null, window: { since: null, until: null }, maxMessages: null, force: false, report: () => {} });
+    const again = await runAb({
+      db: t.db,
+      log: recordingLog(),
+      signal: new AbortController().signal,
+      variants,
+      channels: null,
+      window: { since: null, until: null },
+      maxMessages: null,
+      force: false,
+      report: () => {},
+    });
     expect(again.map((s) => [s.reused, s.processed])).toEqual([
       [true, 0],
       [true, 0],
     ]);
-    const forced = await runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants: variants.slice(0, 1), channels: null, window: { since: null, until: null }, maxMessages: 2, force: true, report: () => {} });
+    const forced = await runAb({
+      db: t.db,
+      log: recordingLog(),
+      signal: new AbortController().signal,
+      variants: variants.slice(0, 1),
+      channels: null,
+      window: { since: null, until: null },
+      maxMessages: 2,
+      force: true,
+      report: () => {},
+    });
     expect(forced[0]!.processed).toBe(2);
   });
 
   it('rules vs a fake LLM (gold for some posts, wrong for others): summary figures equal hand-computed values', async () => {
     const b = base();
-    await postAndEnqueue(t.db, EXAMPLES.slice(0, 6).map((e, i) => ({ channel: COCO, messageId: i + 1, text: e.raw })), { version: 'unused' });
+    await postAndEnqueue(
+      t.db,
+      EXAMPLES.slice(0, 6).map((e, i) => ({ channel: COCO, messageId: i + 1, text: e.raw })),
+      { version: 'unused' },
+    );
     const bEnv = envFile('gold.env', { EXTRACTION_MODE: 'llm', LLM_API_URL: llm.url });
     const variants = [loadVariant('A', 'rules-a', undefined, b), loadVariant('B', 'llm-b', bEnv, b)];
-    await runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants, channels: null, window: { since: null, until: null }, maxMessages: null, force: false, report: () => {} });
+    await runAb({
+      db: t.db,
+      log: recordingLog(),
+      signal: new AbortController().signal,
+      variants,
+      channels: null,
+      window: { since: null, until: null },
+      maxMessages: null,
+      force: false,
+      report: () => {},
+    });
     const comparison = await compareVersions(t.db, { a: 'rules-a', b: 'llm-b', since: null, until: null, channels: null, gold: EXAMPLES });
     expect(comparison.counts).toMatchObject({ a: 6, b: 6, intersection: 6, both_ok: 6 });
     // hand-computed from the job rows: B has the gold headline on posts 1-3; the invented one is nulled by hardening
@@ -122,7 +177,12 @@ describeEachDatabase('ab run and versions', (t) => {
     await setLiveVersion(t.db, 'v1');
     const config = workerConfig();
     const list = await listVersions(t.db, config);
-    expect(list.map((v) => [v.version, v.live, v.jobs])).toEqual(expect.arrayContaining([['v1', true, 5], ['old', false, 5]]));
+    expect(list.map((v) => [v.version, v.live, v.jobs])).toEqual(
+      expect.arrayContaining([
+        ['v1', true, 5],
+        ['old', false, 5],
+      ]),
+    );
     expect(list.find((v) => v.version === 'old')!.byStatus.ok).toBeGreaterThan(0);
     await expect(pruneVersion(t.db, config, 'v1', true)).rejects.toThrow(/is the live pipeline version; it cannot be pruned/);
     await expect(pruneVersion(t.db, config, 'nope', true)).rejects.toThrow(/no pipeline version nope in the queue/);
@@ -136,14 +196,30 @@ describeEachDatabase('ab run and versions', (t) => {
   it('bad input: the live version, equal versions, missing or hostile env files, an empty window', async () => {
     const b = base();
     const config = workerConfig();
-    await expect(assertNotLive(t.db, config, [loadVariant('A', 'v1', undefined, b), loadVariant('B', 'x', undefined, b)])).rejects.toThrow(/--a v1 is the live pipeline version/);
-    await expect(assertNotLive(t.db, config, [loadVariant('A', 'x', undefined, b), loadVariant('B', 'x', undefined, b)])).rejects.toThrow(/must be different versions/);
+    await expect(assertNotLive(t.db, config, [loadVariant('A', 'v1', undefined, b), loadVariant('B', 'x', undefined, b)])).rejects.toThrow(
+      /--a v1 is the live pipeline version/,
+    );
+    await expect(assertNotLive(t.db, config, [loadVariant('A', 'x', undefined, b), loadVariant('B', 'x', undefined, b)])).rejects.toThrow(
+      /must be different versions/,
+    );
     expect(() => loadVariant('A', 'x', 'missing.env', b)).toThrow(/^--a-env: missing.env does not exist$/);
-    expect(() => loadVariant('B', 'x', envFile('db.env', { DATABASE_URL: 'postgres://elsewhere/db' }), b)).toThrow(/sets DATABASE_URL, which a variant may not change/);
+    expect(() => loadVariant('B', 'x', envFile('db.env', { DATABASE_URL: 'postgres://elsewhere/db' }), b)).toThrow(
+      /sets DATABASE_URL, which a variant may not change/,
+    );
     expect(() => loadVariant('B', 'x', envFile('bad.env', { EXTRACTION_MODE: 'gpt' }), b)).toThrow(/^variant B .*EXTRACTION_MODE/);
     expect(() => loadVariant('A', 'no spaces', undefined, b)).toThrow(/not a usable pipeline version/);
     await expect(
-      runAb({ db: t.db, log: recordingLog(), signal: new AbortController().signal, variants: [loadVariant('A', 'x', undefined, b)], channels: null, window: { since: new Date('2020-01-01T00:00:00Z'), until: new Date('2020-01-02T00:00:00Z') }, maxMessages: null, force: false, report: () => {} }),
+      runAb({
+        db: t.db,
+        log: recordingLog(),
+        signal: new AbortController().signal,
+        variants: [loadVariant('A', 'x', undefined, b)],
+        channels: null,
+        window: { since: new Date('2020-01-01T00:00:00Z'), until: new Date('2020-01-02T00:00:00Z') },
+        maxMessages: null,
+        force: false,
+        report: () => {},
+      }),
     ).rejects.toThrow(/the window holds no raw messages/);
     expect(await t.db.query('select count(*)::int as n from telegram_extractions')).toEqual([{ n: 0 }]);
   });

@@ -27,7 +27,14 @@ const H = 3_600_000;
 const TOKEN = '123456:fake-token';
 const FRESHNESS = { greenHours: 24, yellowHours: 36, orangeHours: 48 };
 const liveConfig = (env: Record<string, string> = {}) =>
-  workerConfig({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: CHANNEL, EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1', ...env });
+  workerConfig({
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_BOT_API_URL: bot.url,
+    BROADCAST_CHAT_ID: CHANNEL,
+    EXTRACTION_WORKER_BROADCAST: '1',
+    EXTRACTION_WORKER_DMS: '1',
+    ...env,
+  });
 const broadcasts = () => bot.calls.filter((c) => c.method === 'sendMessage' && String(c.chatId) === CHANNEL);
 const TEXT = post('cocoassignments', 0);
 
@@ -41,17 +48,26 @@ function pausedAt(db: Database, re: RegExp) {
   const reached = new Promise<void>((r) => (hit = r));
   const wait = new Promise<void>((r) => (open = r));
   let armed = true;
-  const wrapTx = (tx: Queryable): Queryable => ({
-    async query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
-      if (armed && re.test(sql)) {
-        armed = false;
-        hit();
-        await wait;
-      }
-      return tx.query<T>(sql, params);
-    },
-  }) as Queryable;
-  const wrapped: Database = { ...db, query: (sql, params) => db.query(sql, params), exec: (sql) => db.exec(sql), transaction: (fn) => db.transaction((tx) => fn(wrapTx(tx))), listen: (c, f) => db.listen(c, f), notify: (c, p) => db.notify(c, p), close: async () => {} };
+  const wrapTx = (tx: Queryable): Queryable =>
+    ({
+      async query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+        if (armed && re.test(sql)) {
+          armed = false;
+          hit();
+          await wait;
+        }
+        return tx.query<T>(sql, params);
+      },
+    }) as Queryable;
+  const wrapped: Database = {
+    ...db,
+    query: (sql, params) => db.query(sql, params),
+    exec: (sql) => db.exec(sql),
+    transaction: (fn) => db.transaction((tx) => fn(wrapTx(tx))),
+    listen: (c, f) => db.listen(c, f),
+    notify: (c, p) => db.notify(c, p),
+    close: async () => {},
+  };
   return { db: wrapped, reached, open };
 }
 
@@ -90,7 +106,7 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     expect(bot.messages(CHANNEL)).toHaveLength(1);
   });
 
-  it('A1b: the announced copy\'s post is deleted while its broadcast is in flight: the open twin takes over once the send is known', async () => {
+  it("A1b: the announced copy's post is deleted while its broadcast is in flight: the open twin takes over once the send is known", async () => {
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text: TEXT }]);
     await workOnly(t.db); // A: broadcast pending
     await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text: TEXT }]);
@@ -99,7 +115,9 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     const sending = dispatcher().runOnce();
     while (!bot.calls.some((c) => c.method === 'sendMessage')) await new Promise((r) => setTimeout(r, 10));
     await del(t.db, 't.me/agencyone', 1); // while A's send is in flight
-    expect(await t.db.query(`select count(*)::int as n from deliveries where assignment_id = (select id from assignments where status = 'open')`)).toEqual([{ n: 0 }]);
+    expect(await t.db.query(`select count(*)::int as n from deliveries where assignment_id = (select id from assignments where status = 'open')`)).toEqual([
+      { n: 0 },
+    ]);
     await sending;
     await drain(t.db, liveConfig());
     expect(bot.messages(CHANNEL)).toHaveLength(1);
@@ -237,7 +255,10 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     expect(broadcasts()).toHaveLength(2);
     const dm = () => bot.calls.filter((c) => c.method === 'sendMessage' && String(c.chatId) === '1001');
     expect(dm()).toHaveLength(1); // the Sec 1 Math job
-    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: 'Assignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week' }], { force: true, reason: 'edit' });
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: 'Assignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week' }], {
+      force: true,
+      reason: 'edit',
+    });
     await drain(t.db, liveConfig());
     const math = bot.messages(CHANNEL).filter((m) => m.text.includes('Sec 1'));
     expect({ sec1Messages: math.length, sec1Dms: dm().length }).toEqual({ sec1Messages: 1, sec1Dms: 1 });
@@ -251,7 +272,10 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: one }]);
     await drain(t.db, liveConfig());
     expect(broadcasts()).toHaveLength(1);
-    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: `${one}\n\nAssignment 2:\nP4 Chinese @ Hougang\n$30/h, weekly` }], { force: true, reason: 'edit' });
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: `${one}\n\nAssignment 2:\nP4 Chinese @ Hougang\n$30/h, weekly` }], {
+      force: true,
+      reason: 'edit',
+    });
     await drain(t.db, liveConfig());
     const math = bot.messages(CHANNEL).filter((m) => m.text.includes('Sec 1'));
     const dm = bot.calls.filter((c) => c.method === 'sendMessage' && String(c.chatId) === '1001');
@@ -264,9 +288,14 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     await drain(t.db, liveConfig());
     const before = await t.db.query<{ id: number; subjects: string[] }>(`select id, subjects from assignments order by id`);
     expect(before).toHaveLength(2);
-    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: 'Assignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week' }], { force: true, reason: 'edit' });
+    await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: 'Assignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week' }], {
+      force: true,
+      reason: 'edit',
+    });
     await drain(t.db, liveConfig());
-    const after = await t.db.query<{ id: number; status: string; closed_reason: string | null }>(`select id, status, closed_reason from assignments order by id`);
+    const after = await t.db.query<{ id: number; status: string; closed_reason: string | null }>(
+      `select id, status, closed_reason from assignments order by id`,
+    );
     expect(after).toEqual([
       { id: before[0]!.id, status: 'closed', closed_reason: 'closed_notice' }, // P4 Chinese: removed by the agency
       { id: before[1]!.id, status: 'open', closed_reason: null },
@@ -274,7 +303,7 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     expect(bot.messages(CHANNEL).map((m) => m.text.includes('Sec 1'))).toEqual([true]);
   });
 
-  it('A5d: a forced reparse that reads fewer items closes nothing (only the agency\'s edit removes a job)', async () => {
+  it("A5d: a forced reparse that reads fewer items closes nothing (only the agency's edit removes a job)", async () => {
     const both = 'Assignment 1:\nP4 Chinese @ Hougang\n$30/h, weekly\n\nAssignment 2:\nSec 1 Math @ Punggol\n$40/h, twice a week';
     const [rawId] = await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: both }]);
     await drain(t.db, liveConfig());
@@ -340,7 +369,16 @@ describeEachDatabase('adversarial: delivery guarantees', (t) => {
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 2, text: TEXT }]); // agency one re-posts
     const p = pausedAt(t.db, /update telegram_extractions e\s+set status = 'ok'/); // the worker, just before commit
     const [job] = await claim(t.db, VERSION, 1);
-    const working = processJob(job!, { db: p.db, config: liveConfig(), extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal });
+    const working = processJob(job!, {
+      db: p.db,
+      config: liveConfig(),
+      extractor: new RulesExtractor(),
+      live: true,
+      broadcastOn: true,
+      dmsOn: true,
+      now: () => new Date(),
+      signal: new AbortController().signal,
+    });
     await p.reached; // A reopened and reannounce done, uncommitted
     const collector = await t.connect(2);
     try {

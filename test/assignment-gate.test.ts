@@ -5,12 +5,14 @@ import { EXAMPLES } from './support/assignments.ts';
 
 // Issue 15 #12: what becomes an assignment. Positives: every fixture post; negatives: a labelled corpus of chat
 // and agency noise (test/fixtures/non_assignments). Precision/recall printed for the README.
-const corpus = (file: string) => (JSON.parse(readFileSync(`test/fixtures/non_assignments/${file}`, 'utf8')) as { posts: { kind: string; text: string }[] }).posts;
+const corpus = (file: string) =>
+  (JSON.parse(readFileSync(`test/fixtures/non_assignments/${file}`, 'utf8')) as { posts: { kind: string; text: string }[] }).posts;
 const NOISE = corpus('chat_and_agency_noise.json');
 /** subjects, levels, places and rates, and still not a request: tutor ads, class promotions, closures, sales, other languages */
 const HARD = corpus('hard_negatives.json');
 const extractor = new RulesExtractor();
-const run = (text: string, channelLink: string | null = 't.me/someagency') => processPost({ text, channelLink, isForward: false, isReply: false, deleted: false }, { extractor });
+const run = (text: string, channelLink: string | null = 't.me/someagency') =>
+  processPost({ text, channelLink, isForward: false, isReply: false, deleted: false }, { extractor });
 
 describe('the assignment gate (issue 15 #12)', () => {
   it('issue 15 #12: chat and agency noise never becomes an assignment; every fixture assignment passes', async () => {
@@ -27,7 +29,9 @@ describe('the assignment gate (issue 15 #12)', () => {
     }
     const tp = EXAMPLES.length - lost.length;
     const fp = leaked.length;
-    console.log(`[gate] positives ${EXAMPLES.length} (fixture posts) · negatives ${NOISE.length} · passed ${tp}/${EXAMPLES.length} · noise let through ${fp}/${NOISE.length} · precision ${(tp / (tp + fp)).toFixed(3)} · recall ${(tp / EXAMPLES.length).toFixed(3)}`);
+    console.log(
+      `[gate] positives ${EXAMPLES.length} (fixture posts) · negatives ${NOISE.length} · passed ${tp}/${EXAMPLES.length} · noise let through ${fp}/${NOISE.length} · precision ${(tp / (tp + fp)).toFixed(3)} · recall ${(tp / EXAMPLES.length).toFixed(3)}`,
+    );
     expect(leaked).toEqual([]);
     expect(lost).toEqual([]);
   });
@@ -49,12 +53,22 @@ describe('the assignment gate (issue 15 #12)', () => {
     expect(Object.keys(markers)).toEqual(expect.arrayContaining(['closed', 'for_sale', 'guide', 'tutor_ad']));
     for (const m of Object.keys(markers)) expect(['class_promo', 'closed', 'for_sale', 'guide', 'tutor_ad']).toContain(m);
     // a real request that mentions applying, a trial or a PM still passes
-    expect(await run('Looking for a tutor: Sec 3 A-Math @ Bishan, $50/h, Tue eve. Trial lesson first. Interested tutors PM me')).toMatchObject({ outcome: 'ok' });
-    expect(await run('CLOSED ❌ P5 Math @ Yishun, Tue/Thu evening. Please do not apply.')).toMatchObject({ outcome: 'skipped', reason: 'not_assignment: not_a_request', meta: { gate: { marker: 'closed' } } });
+    expect(await run('Looking for a tutor: Sec 3 A-Math @ Bishan, $50/h, Tue eve. Trial lesson first. Interested tutors PM me')).toMatchObject({
+      outcome: 'ok',
+    });
+    expect(await run('CLOSED ❌ P5 Math @ Yishun, Tue/Thu evening. Please do not apply.')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'not_assignment: not_a_request',
+      meta: { gate: { marker: 'closed' } },
+    });
   });
 
   it('issue 15 #12: the reason names what is missing', async () => {
-    expect(await run('Train rn is crazy')).toMatchObject({ outcome: 'skipped', reason: 'not_assignment: no_academic_request', meta: { gate: { academic: false } } });
+    expect(await run('Train rn is crazy')).toMatchObject({
+      outcome: 'skipped',
+      reason: 'not_assignment: no_academic_request',
+      meta: { gate: { academic: false } },
+    });
     // a subject and level alone, with nothing about where, when, how much or which job: not a request
     expect(await run('Sec 3 A Math is so hard')).toMatchObject({ outcome: 'skipped', reason: 'not_assignment: no_request_details' });
     expect(await run('Sec 3 A Math tutor needed @ Bishan, $50/h')).toMatchObject({ outcome: 'ok' });

@@ -164,16 +164,38 @@ describeEachDatabase('assignments projection', (t) => {
 
 it('duplicate match: rule-outs first, then the score (#31, issue 14 #4)', () => {
   const base: DuplicateCandidate = {
-    id: 1, agency_id: 1, postal: '560123', lat: 1.37, lon: 103.85, subjects: ['MATH.SEC_AMATH'], subject_names: ['A Math'], levels: ['Secondary'], specific_levels: ['Secondary 3'],
-    rate_min: null, rate_max: null, published_at: T, code: null, days: [], parse_quality_score: 5, duplicate_group_id: null, is_primary: true,
+    id: 1,
+    agency_id: 1,
+    postal: '560123',
+    lat: 1.37,
+    lon: 103.85,
+    subjects: ['MATH.SEC_AMATH'],
+    subject_names: ['A Math'],
+    levels: ['Secondary'],
+    specific_levels: ['Secondary 3'],
+    rate_min: null,
+    rate_max: null,
+    published_at: T,
+    code: null,
+    days: [],
+    parse_quality_score: 5,
+    duplicate_group_id: null,
+    is_primary: true,
   };
   const other = (o: Partial<DuplicateCandidate>): DuplicateCandidate => ({ ...base, id: 2, agency_id: 2, ...o });
   expect(duplicateMatch(base, other({}))).toEqual({ score: 100, ruledOut: null }); // 50+35+25+10 capped
   expect(duplicateMatch(base, other({ postal: '560124', subjects: [], published_at: h(200) })).score).toBe(45 + 25); // no subjects on one side: no points, no rule-out
   expect(duplicateMatch(base, other({ postal: null, lat: 1.372, lon: 103.851 })).score).toBe(30 + 35 + 25 + 10); // placed by area, within 1.5 km
   expect(duplicateMatch(base, other({ postal: null, lat: 1.37, lon: 103.875 })).score).toBe(20 + 35 + 25 + 10); // 2.8 km
-  expect(duplicateMatch(base, other({ subjects: ['MATH.SEC_UNKNOWN', 'SCIENCE.PHYSICS'], specific_levels: ['Secondary 3', 'Secondary 4'] })).score).toBe(Math.round(50 + 35 / 2 + 25 / 2 + 10));
-  expect(duplicateMatch({ ...base, rate_min: 40, rate_max: 50, days: ['monday'], code: 'A1' }, other({ rate_min: 45, rate_max: 60, days: ['monday', 'friday'], code: 'a1', published_at: h(100) })).score).toBe(100);
+  expect(duplicateMatch(base, other({ subjects: ['MATH.SEC_UNKNOWN', 'SCIENCE.PHYSICS'], specific_levels: ['Secondary 3', 'Secondary 4'] })).score).toBe(
+    Math.round(50 + 35 / 2 + 25 / 2 + 10),
+  );
+  expect(
+    duplicateMatch(
+      { ...base, rate_min: 40, rate_max: 50, days: ['monday'], code: 'A1' },
+      other({ rate_min: 45, rate_max: 60, days: ['monday', 'friday'], code: 'a1', published_at: h(100) }),
+    ).score,
+  ).toBe(100);
   // what rules a pair out, whatever else it shares
   const ruledOut = (o: Partial<DuplicateCandidate>, self: Partial<DuplicateCandidate> = {}) => duplicateMatch({ ...base, ...self }, other(o)).ruledOut;
   expect(ruledOut({ postal: '560200' })).toBe('postal_codes_differ');
@@ -186,7 +208,9 @@ it('duplicate match: rule-outs first, then the score (#31, issue 14 #4)', () => 
   // …but placed by area alone, a generic subject against a specific one is not the same job (issue 16: a Grade 8
   // "Science" near a Combined Science (Bio/Chem) post of another agency)
   expect(ruledOut({ postal: null, lat: 1.372, lon: 103.851, subjects: ['MATH.SEC_UNKNOWN'] })).toBe('subjects_differ');
-  expect(ruledOut({ postal: null, lat: 1.372, lon: 103.851, subjects: ['SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.COMBINED_BIO_CHEM'] })).toBe('subjects_differ');
+  expect(ruledOut({ postal: null, lat: 1.372, lon: 103.851, subjects: ['SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.COMBINED_BIO_CHEM'] })).toBe(
+    'subjects_differ',
+  );
   expect(ruledOut({ subjects: ['SCIENCE.BIOLOGY', 'SCIENCE.CHEMISTRY'] }, { subjects: ['SCIENCE.COMBINED_BIO_CHEM'] })).toBeNull();
   expect(ruledOut({ subjects: ['MATH.GENERAL', 'ENGLISH.GENERAL'] }, { subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] })).toBe('subjects_differ'); // share 1 of 3
   expect(ruledOut({ postal: null, subjects: ['MATH.GENERAL', 'SCIENCE.GENERAL'] }, { subjects: ['SCIENCE.GENERAL'] })).toBe('subjects_differ'); // placed by area: all the same

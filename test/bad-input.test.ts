@@ -61,7 +61,12 @@ const ENV_CASES: [string, string][] = [
   ['RECOVERY_BACKFILL_MAX_ATTEMPTS', '0'],
 ];
 
-const envCases: Case[] = ENV_CASES.map(([name, value]) => ({ name: `${name}=${value}`, argv: ['config'], env: { [name]: value }, message: new RegExp(`^tutordex: ${name}`) }));
+const envCases: Case[] = ENV_CASES.map(([name, value]) => ({
+  name: `${name}=${value}`,
+  argv: ['config'],
+  env: { [name]: value },
+  message: new RegExp(`^tutordex: ${name}`),
+}));
 
 const flagCases: Case[] = [
   { name: 'unknown command', argv: ['launch'], message: /^error: unknown command 'launch'/ },
@@ -75,17 +80,33 @@ const flagCases: Case[] = [
   { name: 'backfill without channels', argv: ['backfill'], message: /no channels provided/ },
   { name: 'backfill --max-messages x', argv: ['backfill', '--channels', '@agency', '--max-messages', 'x'], message: /--max-messages must be a whole number/ },
   { name: 'backfill --batch-size 5', argv: ['backfill', '--channels', '@agency', '--batch-size', '5'], message: /--batch-size must be between 20/ },
-  { name: 'backfill --channel-retries 0', argv: ['backfill', '--channels', '@agency', '--channel-retries', '0'], message: /--channel-retries must be between 1/ },
+  {
+    name: 'backfill --channel-retries 0',
+    argv: ['backfill', '--channels', '@agency', '--channel-retries', '0'],
+    message: /--channel-retries must be between 1/,
+  },
   { name: 'enqueue --page-size 10', argv: ['enqueue', '--channels', '@agency', '--page-size', '10'], message: /--page-size must be between 50/ },
   { name: 'tail without channels', argv: ['tail'], message: /no channels provided/ },
   { name: 'tutors add without --chat-id', argv: ['tutors', 'add', '--subjects', 'math', '--levels', 'p5'], message: /--chat-id/ },
   { name: 'tutors add --chat-id abc', argv: ['tutors', 'add', '--chat-id', 'abc', '--subjects', 'math', '--levels', 'p5'], message: /chat id/ },
-  { name: 'tutors add unknown subject', argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'basket weaving', '--levels', 'p5'], message: /unknown subject "basket weaving"/ },
+  {
+    name: 'tutors add unknown subject',
+    argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'basket weaving', '--levels', 'p5'],
+    message: /unknown subject "basket weaving"/,
+  },
   { name: 'tutors add unknown level', argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'sec 9'], message: /unknown level/ },
   { name: 'tutors add bad postal', argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'p5', '--postal', '12'], message: /postal/ },
-  { name: 'tutors add --max-distance far', argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'p5', '--max-distance', 'far'], message: /distance/i },
+  {
+    name: 'tutors add --max-distance far',
+    argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'p5', '--max-distance', 'far'],
+    message: /distance/i,
+  },
   { name: 'tutors add --min-rate -1', argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'p5', '--min-rate', '-1'], message: /rate/i },
-  { name: 'tutors add --modes telepathy', argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'p5', '--modes', 'telepathy'], message: /mode/i },
+  {
+    name: 'tutors add --modes telepathy',
+    argv: ['tutors', 'add', '--chat-id', '1', '--subjects', 'math', '--levels', 'p5', '--modes', 'telepathy'],
+    message: /mode/i,
+  },
   { name: 'tutors remove unknown', argv: ['tutors', 'remove', '42'], message: /no tutor with chat id 42/ },
   { name: 'tutors import missing file', argv: ['tutors', 'import', 'nope.csv'], message: /nope\.csv/ },
   { name: 'serve --port 70000', argv: ['serve', '--port', '70000'], message: /--port must be between 0 and 65535/ },
@@ -104,8 +125,23 @@ const flagCases: Case[] = [
   { name: 'queue stats --version without a value', argv: ['queue', 'stats', '--version'], message: /argument missing/ },
 ];
 
-const CHANNEL_REFS = ['http://example.com', 't.me/', '@', 'a b c', 't.me/joinchat/', '-100abc', '["@fine", {"id": 1}]', '[', 'https://evil.example/t.me/x', 't.me/a'];
-const channelCases: Case[] = CHANNEL_REFS.map((ref) => ({ name: `channel ${JSON.stringify(ref)}`, argv: ['backfill', '--channels', ref], message: /^tutordex: .*(channel|CHANNEL)/ }));
+const CHANNEL_REFS = [
+  'http://example.com',
+  't.me/',
+  '@',
+  'a b c',
+  't.me/joinchat/',
+  '-100abc',
+  '["@fine", {"id": 1}]',
+  '[',
+  'https://evil.example/t.me/x',
+  't.me/a',
+];
+const channelCases: Case[] = CHANNEL_REFS.map((ref) => ({
+  name: `channel ${JSON.stringify(ref)}`,
+  argv: ['backfill', '--channels', ref],
+  message: /^tutordex: .*(channel|CHANNEL)/,
+}));
 
 const WINDOWS: [string, string][] = [
   ['--since', '2026-13-01T00:00:00Z'],
@@ -117,13 +153,26 @@ const WINDOWS: [string, string][] = [
   ['--until', '2026-01-01T00:00:00'],
 ];
 const windowCases: Case[] = [
-  ...WINDOWS.map(([flag, value]) => ({ name: `${flag} ${value}`, argv: ['enqueue', '--channels', '@agency', flag, value], message: new RegExp(`^tutordex: ${flag}`) })),
-  { name: 'since after until', argv: ['enqueue', '--channels', '@agency', '--since', '2026-02-01T00:00:00Z', '--until', '2026-01-01T00:00:00Z'], message: /must be earlier than --until/ },
-  { name: 'since equals until', argv: ['enqueue', '--channels', '@agency', '--since', '2026-02-01T00:00:00Z', '--until', '2026-02-01T00:00:00Z'], message: /must be earlier than --until/ },
+  ...WINDOWS.map(([flag, value]) => ({
+    name: `${flag} ${value}`,
+    argv: ['enqueue', '--channels', '@agency', flag, value],
+    message: new RegExp(`^tutordex: ${flag}`),
+  })),
+  {
+    name: 'since after until',
+    argv: ['enqueue', '--channels', '@agency', '--since', '2026-02-01T00:00:00Z', '--until', '2026-01-01T00:00:00Z'],
+    message: /must be earlier than --until/,
+  },
+  {
+    name: 'since equals until',
+    argv: ['enqueue', '--channels', '@agency', '--since', '2026-02-01T00:00:00Z', '--until', '2026-02-01T00:00:00Z'],
+    message: /must be earlier than --until/,
+  },
 ];
 
 const FILES: Record<string, string | Buffer> = {
-  'truncated.json': '{"name": "Agency", "type": "public_channel", "id": 1, "messages": [{"id": 1, "type": "message", "date": "2026-01-01T00:00:00", "text": "hi"',
+  'truncated.json':
+    '{"name": "Agency", "type": "public_channel", "id": 1, "messages": [{"id": 1, "type": "message", "date": "2026-01-01T00:00:00", "text": "hi"',
   'wrong-types.json': JSON.stringify({ name: 'Agency', type: 'public_channel', id: 'one', messages: [{ id: 'x', type: 'message', date: 5, text: 7 }] }),
   'not-object.json': '[1, 2, 3]',
   'empty.json': '',
@@ -137,8 +186,16 @@ const FILES: Record<string, string | Buffer> = {
   'tutors-bad.json': '[{"chat_id": "x", "subjects": ["math"], "levels": ["p5"]}]',
 };
 const fileCases: Case[] = [
-  ...['truncated.json', 'wrong-types.json', 'not-object.json', 'empty.json', 'latin1.json', 'no-messages.json'].map((f) => ({ name: `import ${f}`, argv: ['import', f, '--channel', '@agency'], message: /^tutordex: / })),
-  ...['tutors-bad-row.csv', 'tutors-dup.csv', 'tutors-unknown-column.csv', 'tutors-not-array.json', 'tutors-empty.csv', 'tutors-bad.json'].map((f) => ({ name: `tutors import ${f}`, argv: ['tutors', 'import', f], message: /^tutordex: / })),
+  ...['truncated.json', 'wrong-types.json', 'not-object.json', 'empty.json', 'latin1.json', 'no-messages.json'].map((f) => ({
+    name: `import ${f}`,
+    argv: ['import', f, '--channel', '@agency'],
+    message: /^tutordex: /,
+  })),
+  ...['tutors-bad-row.csv', 'tutors-dup.csv', 'tutors-unknown-column.csv', 'tutors-not-array.json', 'tutors-empty.csv', 'tutors-bad.json'].map((f) => ({
+    name: `tutors import ${f}`,
+    argv: ['tutors', 'import', f],
+    message: /^tutordex: /,
+  })),
 ];
 
 const ALL = [...envCases, ...flagCases, ...channelCases, ...windowCases, ...fileCases];
@@ -232,7 +289,9 @@ describe('bad-input suite', () => {
         expect(JSON.stringify(body), url).not.toMatch(/\bat\s.+\.ts:\d+|node_modules|postgres:\/\//);
       }
       // an injection attempt within the limits is just text: 200 and nothing found
-      const injected = await app.request(`/api/assignments?q=${encodeURIComponent("' or 1=1; drop table assignments; --")}&subject=${encodeURIComponent("x' or '1'='1")}`);
+      const injected = await app.request(
+        `/api/assignments?q=${encodeURIComponent("' or 1=1; drop table assignments; --")}&subject=${encodeURIComponent("x' or '1'='1")}`,
+      );
       expect(injected.status).toBe(200);
       expect(((await injected.json()) as { total: number }).total).toBe(0);
       expect(await db.query('select count(*)::int as n from assignments')).toEqual([{ n: 0 }]);

@@ -23,7 +23,18 @@ describe('bot helpers', () => {
     expect(parseFeedbackData('fb:no:12')).toEqual({ kind: 'not_for_me', assignmentId: 12 });
     expect(parseFeedbackData('fb:filled:7')).toEqual({ kind: 'filled', assignmentId: 7 });
     expect(parseFeedbackData('fb:scam:1')).toEqual({ kind: 'scam', assignmentId: 1 });
-    for (const bad of ['fb:filled:', 'fb:filled:0', 'fb:filled:-1', 'fb:filled:1.5', 'fb:filled:9999999999999999', 'fb:yes:1', 'fb:filled:1:2', 'FB:no:1', ' fb:no:1', ''])
+    for (const bad of [
+      'fb:filled:',
+      'fb:filled:0',
+      'fb:filled:-1',
+      'fb:filled:1.5',
+      'fb:filled:9999999999999999',
+      'fb:yes:1',
+      'fb:filled:1:2',
+      'FB:no:1',
+      ' fb:no:1',
+      '',
+    ])
       expect(parseFeedbackData(bad), bad).toBeNull();
   });
 
@@ -238,7 +249,10 @@ describeEachDatabase('tutor bot', (t) => {
     expect(direct!.n).toBe(4);
     const reply = lastReply(chat);
     expect(reply).toMatch(new RegExp(`^${direct!.n} open assignments match`));
-    const shown = reply.split('\n').filter((l) => l.startsWith('• ')).map((l) => l.slice(2).split(' · ')[0]);
+    const shown = reply
+      .split('\n')
+      .filter((l) => l.startsWith('• '))
+      .map((l) => l.slice(2).split(' · ')[0]);
     expect(shown).toEqual(['online ok', 'general and specific level', 'near no rate']);
 
     // /preview and DM matching agree assignment by assignment
@@ -274,7 +288,9 @@ describeEachDatabase('tutor bot', (t) => {
     await say(-100779, '/start', { chatType: 'channel' });
     await press(-100777, 'fb:filled:1', 1, { chatType: 'group', fromId: 6001 });
     api.pushUpdate({ my_chat_member: { chat: { id: 6001, type: 'private' } } });
-    const id = api.pushUpdate({ edited_message: { message_id: 1, date: 1, chat: { id: 6001, type: 'private' }, from: { id: 6001, is_bot: false, first_name: 'x' }, text: '/start' } });
+    const id = api.pushUpdate({
+      edited_message: { message_id: 1, date: 1, chat: { id: 6001, type: 'private' }, from: { id: 6001, is_bot: false, first_name: 'x' }, text: '/start' },
+    });
     await running!.processed(id);
     expect(api.calls.filter((c) => ['sendMessage', 'answerCallbackQuery', 'editMessageReplyMarkup'].includes(c.method))).toEqual([]);
     expect((await t.db.query<{ n: number }>('select count(*)::int as n from tutors'))[0]!.n).toBe(0);
@@ -322,7 +338,10 @@ describeEachDatabase('tutor bot', (t) => {
     // a sent broadcast of the assignment, and a DM with the feedback buttons in each tutor's chat
     const client = createBotClient({ token: BOT_TOKEN, apiUrl: api.url });
     const bcastId = await client.send('@tutordex_bcast', 'broadcast', null);
-    await t.db.query(`insert into deliveries (assignment_id, kind, recipient, status, telegram_message_id, sent_at) values ($1, 'broadcast', '@tutordex_bcast', 'sent', $2, now())`, [a, bcastId]);
+    await t.db.query(
+      `insert into deliveries (assignment_id, kind, recipient, status, telegram_message_id, sent_at) values ($1, 'broadcast', '@tutordex_bcast', 'sent', $2, now())`,
+      [a, bcastId],
+    );
     const keyboard = keyboardFor('dm', a, 'https://t.me/x/1')!; // the DM keyboard the outbox sends
     const dm: Record<number, number> = {};
     for (const c of tutors) dm[c] = await client.send(String(c), 'DM', keyboard);
@@ -334,7 +353,12 @@ describeEachDatabase('tutor bot', (t) => {
     const rows = await t.db.query<{ kind: string }>('select kind from assignment_feedback order by id');
     expect(rows.map((r) => r.kind)).toEqual(['not_for_me', 'filled']);
     const answers = api.calls.filter((c) => c.method === 'answerCallbackQuery').map((c) => c.body.text);
-    expect(answers).toEqual(['Thanks! Recorded: Not for me.', 'Already recorded. Thank you!', 'Thanks! Recorded: Already filled.', 'Already recorded. Thank you!']);
+    expect(answers).toEqual([
+      'Thanks! Recorded: Not for me.',
+      'Already recorded. Thank you!',
+      'Thanks! Recorded: Already filled.',
+      'Already recorded. Thank you!',
+    ]);
     const shown = JSON.stringify(api.messages(5101).find((m) => m.messageId === dm[5101])!.replyMarkup);
     expect(shown).toContain('✅ Not for me');
     expect(shown).toContain('✅ Already filled');
@@ -345,7 +369,10 @@ describeEachDatabase('tutor bot', (t) => {
     await press(5102, `fb:filled:${a}`, dm[5102]!);
     expect((await t.db.query<{ status: string }>('select status from assignments where id = $1', [a]))[0]!.status).toBe('open');
     await press(5103, `fb:filled:${a}`, dm[5103]!);
-    const [closed] = await t.db.query<{ status: string; closed_reason: string; closed_at: Date | null }>('select status, closed_reason, closed_at from assignments where id = $1', [a]);
+    const [closed] = await t.db.query<{ status: string; closed_reason: string; closed_at: Date | null }>(
+      'select status, closed_reason, closed_at from assignments where id = $1',
+      [a],
+    );
     expect(closed).toMatchObject({ status: 'closed', closed_reason: 'reported_filled' });
     expect(closed!.closed_at).not.toBeNull();
     const [sync] = await t.db.query<{ sync_action: string | null }>(`select sync_action from deliveries where kind = 'broadcast' and assignment_id = $1`, [a]);
@@ -359,7 +386,18 @@ describeEachDatabase('tutor bot', (t) => {
     await start();
     await say(5201, '/start');
     const a = await insertAssignment(t.db);
-    const bad = ['fb:filled:abc', 'fb:bogus:1', 'fb:filled:', `fb:filled:${a}:x`, 'x'.repeat(64), 'pk:s:t:99999', 'pk:z:d', 'md:sometimes', '\u0000', 'fb:filled:999999999'];
+    const bad = [
+      'fb:filled:abc',
+      'fb:bogus:1',
+      'fb:filled:',
+      `fb:filled:${a}:x`,
+      'x'.repeat(64),
+      'pk:s:t:99999',
+      'pk:z:d',
+      'md:sometimes',
+      '\u0000',
+      'fb:filled:999999999',
+    ];
     for (const data of bad) await press(5201, data, 1);
     const answers = api.calls.filter((c) => c.method === 'answerCallbackQuery');
     expect(answers).toHaveLength(bad.length);
@@ -453,14 +491,23 @@ describeEachDatabase('tutor bot', (t) => {
     const ctrl = new AbortController();
     let ready = false;
     const run = runTutorBot({
-      db: t.db, token: BOT_TOKEN, apiUrl: api.url, log: silentLog, signal: ctrl.signal, commandsPerMinute: 100, feedbackFilledThreshold: 3,
+      db: t.db,
+      token: BOT_TOKEN,
+      apiUrl: api.url,
+      log: silentLog,
+      signal: ctrl.signal,
+      commandsPerMinute: 100,
+      feedbackFilledThreshold: 3,
       webhook: { url, port, host: '127.0.0.1' },
       onReady: () => (ready = true),
     });
     try {
       await until('webhook ready', () => ready);
       expect(api.webhookUrl()).toBe(url);
-      const update = { update_id: 1, message: { message_id: 1, date: 1, chat: { id: 5501, type: 'private' }, from: { id: 5501, is_bot: false, first_name: 'W' }, text: '/start' } };
+      const update = {
+        update_id: 1,
+        message: { message_id: 1, date: 1, chat: { id: 5501, type: 'private' }, from: { id: 5501, is_bot: false, first_name: 'W' }, text: '/start' },
+      };
       const post = (headers: Record<string, string>, path = '/tg/hook') =>
         fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(update) });
       expect((await post({})).status).toBe(401);
@@ -493,7 +540,11 @@ describe('tutordex bot / start (CLI, embedded database)', () => {
     const ctrl = new AbortController();
     const outs: string[] = [];
     let health: string | null = null;
-    const running = ws.run(['bot'], { METRICS_PORT: '0' }, { signal: ctrl.signal, out: (s) => outs.push(s), err: (s) => void (health ??= /(http:\/\/[\d.:]+)\/health/.exec(s)?.[1] ?? null) });
+    const running = ws.run(
+      ['bot'],
+      { METRICS_PORT: '0' },
+      { signal: ctrl.signal, out: (s) => outs.push(s), err: (s) => void (health ??= /(http:\/\/[\d.:]+)\/health/.exec(s)?.[1] ?? null) },
+    );
     await until('the bot to start', () => outs.some((o) => o.includes('tutor bot @fake_bot is running (long polling)')), 60_000);
     // METRICS_PORT serves /health beside the bot (the compose file's healthcheck uses it)
     expect(health).not.toBeNull();
@@ -514,8 +565,16 @@ describe('tutordex bot / start (CLI, embedded database)', () => {
     const telegram = new MemorySource().addChannel({ channelLink: 't.me/agency_a', channelId: '101', title: 'Agency A' });
     const stopStart = new AbortController();
     const startOut: string[] = [];
-    const starting = ws.run(['start', '--no-web'], { CHANNEL_LIST: 't.me/agency_a' }, { telegramSource: () => telegram, signal: stopStart.signal, out: (o) => startOut.push(o) });
-    await until('the bot to poll beside start', () => startOut.some((o) => o.includes('tutor bot: @fake_bot')) && api.calls.some((c) => c.method === 'getUpdates'), 30_000);
+    const starting = ws.run(
+      ['start', '--no-web'],
+      { CHANNEL_LIST: 't.me/agency_a' },
+      { telegramSource: () => telegram, signal: stopStart.signal, out: (o) => startOut.push(o) },
+    );
+    await until(
+      'the bot to poll beside start',
+      () => startOut.some((o) => o.includes('tutor bot: @fake_bot')) && api.calls.some((c) => c.method === 'getUpdates'),
+      30_000,
+    );
     stopStart.abort();
     const s = await starting;
     expect(s.code, s.err).toBe(0);

@@ -46,7 +46,11 @@ describe('tutordex ab / versions (embedded database)', () => {
       [['ab', 'run', '--a', 'x', '--b', 'x'], 1, /^tutordex: --a and --b must be different versions$/],
       [['ab', 'run', '--a', 'x', '--b', 'y', '--a-env', 'nope.env'], 1, /^tutordex: --a-env: nope.env does not exist$/],
       [['ab', 'run', '--a', 'x', '--b', 'y', '--b-env', 'db.env'], 1, /^tutordex: --b-env: .*sets DATABASE_URL/],
-      [['ab', 'run', '--a', 'x', '--b', 'y', '--since', '2020-01-01T00:00:00Z', '--until', '2020-01-02T00:00:00Z'], 1, /^tutordex: the window holds no raw messages/],
+      [
+        ['ab', 'run', '--a', 'x', '--b', 'y', '--since', '2020-01-01T00:00:00Z', '--until', '2020-01-02T00:00:00Z'],
+        1,
+        /^tutordex: the window holds no raw messages/,
+      ],
       [['ab', 'run', '--a', 'x', '--b', 'y', '--since', 'yesterday'], 2, /^tutordex: --since/],
       [['ab', 'run', '--a', 'x'], 2, /required option '--b <version>' not specified/],
       [['ab', 'compare', '--a', 'nope', '--b', 'live1'], 1, /^tutordex: --a: no pipeline version nope in the queue/],

@@ -11,7 +11,9 @@ import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import { sourceWith } from './support/collector.ts';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function workspace(source?: MemorySource) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-clic-'));
@@ -83,7 +85,13 @@ describe('collector commands (embedded database, in-memory Telegram)', () => {
     for (const [argv, code, message] of cases) {
       const r = await ws.run(argv);
       expect(r.code, argv.join(' ')).toBe(code);
-      expect(r.err.trim().split('\n').filter((l) => l.startsWith('tutordex:') || l.startsWith('error:'))[0], argv.join(' ')).toMatch(message);
+      expect(
+        r.err
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('tutordex:') || l.startsWith('error:'))[0],
+        argv.join(' '),
+      ).toMatch(message);
     }
     const db = await openPglite({ dataDir: ws.env.TUTORDEX_DATA_DIR! });
     expect(await db.query('select count(*) as n from telegram_messages_raw')).toEqual([{ n: 0 }]);
@@ -95,7 +103,9 @@ describe('collector commands (embedded database, in-memory Telegram)', () => {
     const ws = workspace();
     const r = await ws.run(['backfill', '--channels', 't.me/alpha']);
     expect(r.code).toBe(1);
-    expect(r.err.trim()).toBe('tutordex: missing Telegram credentials: set TELEGRAM_API_ID and TELEGRAM_API_HASH (from my.telegram.org), then create a session with tutordex login');
+    expect(r.err.trim()).toBe(
+      'tutordex: missing Telegram credentials: set TELEGRAM_API_ID and TELEGRAM_API_HASH (from my.telegram.org), then create a session with tutordex login',
+    );
     const login = await ws.run(['login'], { TELEGRAM_API_ID: '123' });
     expect(login.err.trim()).toBe('tutordex: missing Telegram credentials: set TELEGRAM_API_HASH (from my.telegram.org)');
   });
@@ -115,7 +125,9 @@ describe('tutordex import', () => {
     // issue 15 #11: an unchanged re-import says nothing changed (it reported every row as updated)
     expect(again.out).toMatch(/^run 2 ok: scanned=(\d+) written=\1 new=0 changed=0 unchanged=\1 enqueued=0 channels_done=2 files_imported=2 files_refused=0\n/);
     const db = await openPglite({ dataDir: ws.env.TUTORDEX_DATA_DIR! });
-    const rows = await db.query<{ channel_link: string; n: number }>('select channel_link, count(*) as n from telegram_messages_raw group by channel_link order by channel_link');
+    const rows = await db.query<{ channel_link: string; n: number }>(
+      'select channel_link, count(*) as n from telegram_messages_raw group by channel_link order by channel_link',
+    );
     expect(rows.map((x) => x.channel_link)).toEqual(['t.me/c/1111111111', 't.me/c/2222222222']);
     const [{ n }] = (await db.query<{ n: number }>('select count(*) as n from telegram_messages_raw')) as [{ n: number }];
     expect(r.out).toContain(`scanned=${n} written=${n}`);
@@ -201,10 +213,15 @@ describe('tutordex import: whole-account exports (issue 15 #8)', () => {
     }
     const unknown = await ws.run(['import', account, '--channel', 'Tutors lounge']);
     expect(unknown.code).toBe(1);
-    expect(unknown.err.split('\n')[0]).toBe(`tutordex: --channel Tutors lounge: no chat has that name; ${account} holds 4 chats (name one by its id or its exact name):`);
+    expect(unknown.err.split('\n')[0]).toBe(
+      `tutordex: --channel Tutors lounge: no chat has that name; ${account} holds 4 chats (name one by its id or its exact name):`,
+    );
     expect(unknown.err.trimEnd().split('\n')).toHaveLength(5);
     expect(await counts(ws.env.TUTORDEX_DATA_DIR!)).toEqual({
-      raw: [{ channel_link: 't.me/c/3333333333', n: 2 }, { channel_link: 't.me/c/5555555555', n: 1 }],
+      raw: [
+        { channel_link: 't.me/c/3333333333', n: 2 },
+        { channel_link: 't.me/c/5555555555', n: 1 },
+      ],
       runs: [{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }, { status: 'ok' }],
     });
   });
@@ -217,7 +234,9 @@ describe('tutordex import: whole-account exports (issue 15 #8)', () => {
     const ws = workspace(source);
     const before = await ws.run(['import', account, '--channel', '@tutorslounge']);
     expect(before.code).toBe(1);
-    expect(before.err).toMatch(/^tutordex: --channel @tutorslounge: no chat has that name, and a Telegram Desktop export does not record usernames \(nor was t\.me\/tutorslounge collected before\)/);
+    expect(before.err).toMatch(
+      /^tutordex: --channel @tutorslounge: no chat has that name, and a Telegram Desktop export does not record usernames \(nor was t\.me\/tutorslounge collected before\)/,
+    );
     expect((await ws.run(['backfill', '--channels', '@tutorslounge'])).code).toBe(0);
     const r = await ws.run(['import', account, '--channel', '@TutorsLounge']);
     expect(r.code, r.err).toBe(0);
@@ -229,7 +248,8 @@ describe('tutordex import: whole-account exports (issue 15 #8)', () => {
 describe('tutordex import: old exports and folders with files that cannot be read (issue 15 #9)', () => {
   const fixtures = path.resolve('test/fixtures/desktop-export');
   const old = path.join(fixtures, 'old', 'result.json');
-  const oldExport = /an export from an old Telegram Desktop version: message id 2 \(messages\[1\]\) has "date" in local time and no "date_unixtime", .*; pass --timezone with that computer's time zone, e\.g\. --timezone Asia\/Singapore or --timezone \+08:00$/;
+  const oldExport =
+    /an export from an old Telegram Desktop version: message id 2 \(messages\[1\]\) has "date" in local time and no "date_unixtime", .*; pass --timezone with that computer's time zone, e\.g\. --timezone Asia\/Singapore or --timezone \+08:00$/;
   const state = async (dataDir: string) => {
     const db = await openPglite({ dataDir });
     try {
@@ -254,7 +274,9 @@ describe('tutordex import: old exports and folders with files that cannot be rea
     for (const bad of ['Mars/Base', '+15:00', '08:00', 'Singapore Time']) {
       const r = await ws.run(['import', old, '--timezone', bad]);
       expect([r.code, r.err.trimEnd().split('\n').length], bad).toEqual([2, 1]);
-      expect(r.err, bad).toMatch(/^tutordex: --timezone: ".*" is not a (time zone \(expected an IANA name such as Asia\/Singapore, or an offset such as \+08:00\)|UTC offset)/);
+      expect(r.err, bad).toMatch(
+        /^tutordex: --timezone: ".*" is not a (time zone \(expected an IANA name such as Asia\/Singapore, or an offset such as \+08:00\)|UTC offset)/,
+      );
     }
     expect(await state(ws.env.TUTORDEX_DATA_DIR!)).toEqual({ raw: [], channels: [], runs: [] });
 
@@ -285,7 +307,10 @@ describe('tutordex import: old exports and folders with files that cannot be rea
     const gamma = file('2-gamma', readFileSync(old, 'utf8'));
     // a current export whose first messages are fine and whose end is missing: nothing of it may be written
     const beta = readFileSync(path.join(fixtures, 'folder', 'chat-b', 'result.json'), 'utf8');
-    const cut = file('3-cut', `{"name": "Tuition Delta", "type": "public_channel", "id": 4444444444, ${beta.slice(beta.indexOf('"messages"'), beta.indexOf('"id": 105'))}`);
+    const cut = file(
+      '3-cut',
+      `{"name": "Tuition Delta", "type": "public_channel", "id": 4444444444, ${beta.slice(beta.indexOf('"messages"'), beta.indexOf('"id": 105'))}`,
+    );
 
     const r = await ws.run(['import', dir]);
     expect(r.code).toBe(1);
@@ -336,9 +361,10 @@ describe('waiting for Telegram credentials', () => {
 
 describe('issue 15 #2: the catch-up in the default single-login setup', () => {
   const io = (cwd: string): CliIO => ({ out: () => {}, err: () => {}, errStream: { write: () => true }, env: {}, cwd });
-  const configFor = (env: Record<string, string>) => loadConfig({ env: { TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: 'abcdef0123456789hash', ...env }, envFile: null });
+  const configFor = (env: Record<string, string>) =>
+    loadConfig({ env: { TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: 'abcdef0123456789hash', ...env }, envFile: null });
 
-  it('with no second session the catch-up reads through the tail\'s own source (login --save writes only the main session)', () => {
+  it("with no second session the catch-up reads through the tail's own source (login --save writes only the main session)", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-single-'));
     dirs.push(dir);
     writeFileSync(path.join(dir, 'tutordex.session'), '1BVtsOK8Bu-main-session'); // what `tutordex login --save` wrote

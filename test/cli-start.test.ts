@@ -22,7 +22,9 @@ const SESSION = '1BVtsOK8Bu-super-secret';
 const API_HASH = 'abcdef0123456789hash';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 function scratch(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-start-'));
   dirs.push(dir);
@@ -37,9 +39,19 @@ interface Run {
 
 /** `node bin/tutordex.js …` in `cwd` (its `.env` is read from there) with only `env` beyond PATH and HOME. */
 function tutordex(args: string[], o: { cwd: string; env?: Record<string, string>; dotenv?: Record<string, string>; timeoutMs?: number }): Promise<Run> {
-  if (o.dotenv) writeFileSync(path.join(o.cwd, '.env'), Object.entries(o.dotenv).map(([k, v]) => `${k}=${v}\n`).join(''));
+  if (o.dotenv)
+    writeFileSync(
+      path.join(o.cwd, '.env'),
+      Object.entries(o.dotenv)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: o.cwd, env: { PATH: process.env.PATH ?? '', HOME: o.cwd, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: o.cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: o.cwd, ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -56,7 +68,9 @@ function tutordex(args: string[], o: { cwd: string; env?: Record<string, string>
 
 /** Row counts of every table: what a refused run must leave exactly as it was. */
 async function tableCounts(db: Database): Promise<Record<string, number>> {
-  const tables = await db.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`);
+  const tables = await db.query<{ name: string }>(
+    `select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,
+  );
   const counts: Record<string, number> = {};
   for (const { name } of tables) counts[name] = (await db.query<{ n: number }>(`select count(*)::int as n from ${name}`))[0]!.n;
   return counts;
@@ -120,13 +134,21 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
     const r = await tutordex(SAMPLE_ARGS, {
       cwd: tg.cwd,
       env: tg.env,
-      dotenv: { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: '@tutordex_real', EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1' },
+      dotenv: {
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_BOT_API_URL: bot.url,
+        BROADCAST_CHAT_ID: '@tutordex_real',
+        EXTRACTION_WORKER_BROADCAST: '1',
+        EXTRACTION_WORKER_DMS: '1',
+      },
     });
     expect(bot.calls.filter((c) => c.method === 'sendMessage')).toEqual([]);
     expect(bot.calls).toEqual([]); // not even getMe: no bot ran
     expect(r.code, r.out).toBe(2);
     expect(r.err.split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/^tutordex: Telegram is only partly configured \(set: TELEGRAM_BOT_TOKEN, EXTRACTION_WORKER_BROADCAST, EXTRACTION_WORKER_DMS\); missing: CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, a session /);
+    expect(r.err).toMatch(
+      /^tutordex: Telegram is only partly configured \(set: TELEGRAM_BOT_TOKEN, EXTRACTION_WORKER_BROADCAST, EXTRACTION_WORKER_DMS\); missing: CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, a session /,
+    );
     if (t.driver === 'pglite') expect(existsSync(tg.dataDir)).toBe(false);
     else expect(Object.entries(await tableCounts(t.db)).filter(([name, n]) => name !== 'schema_migrations' && n > 0)).toEqual([]);
   }, 120_000);
@@ -134,14 +156,20 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
   it('issue 14 #2: the sample refuses a database that holds a real channel, and writes nothing into it', async () => {
     const tg = target(t);
     const before = await tg.withDb(async (db) => {
-      await db.query(`insert into telegram_channels (channel_link, channel_id, agency_telegram_channel_name) values ('t.me/realagency', '-1001', 'Real Agency')`);
-      await db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ('t.me/realagency', 1, now(), 'P5 Math @ Bishan', '{}')`);
+      await db.query(
+        `insert into telegram_channels (channel_link, channel_id, agency_telegram_channel_name) values ('t.me/realagency', '-1001', 'Real Agency')`,
+      );
+      await db.query(
+        `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ('t.me/realagency', 1, now(), 'P5 Math @ Bishan', '{}')`,
+      );
       return tableCounts(db);
     });
     const r = await tutordex(SAMPLE_ARGS, { cwd: tg.cwd, env: tg.env });
     expect(r.code, r.out).toBe(1);
     expect(r.err.split('\n')).toHaveLength(1);
-    expect(r.err).toMatch(/^tutordex: the bundled sample feed only runs on an empty database or one it seeded itself: .* holds 1 channel that is not the sample's \(t\.me\/realagency\)/);
+    expect(r.err).toMatch(
+      /^tutordex: the bundled sample feed only runs on an empty database or one it seeded itself: .* holds 1 channel that is not the sample's \(t\.me\/realagency\)/,
+    );
     expect(await tg.withDb(tableCounts)).toEqual(before);
   }, 120_000);
 
@@ -167,7 +195,16 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
     mkdirSync(path.join(tg.cwd, 'state'));
     writeFileSync(
       path.join(tg.cwd, 'state', 'recovery_catchup_state.json'),
-      JSON.stringify({ version: 1, created_at: ahead, pipeline_version: 'v1', target_iso: ahead, cursors: Object.fromEntries(loadSamplePosts().map((p) => [p.channel, ahead])), status: 'running', last_update_at: ahead, errors: [] }),
+      JSON.stringify({
+        version: 1,
+        created_at: ahead,
+        pipeline_version: 'v1',
+        target_iso: ahead,
+        cursors: Object.fromEntries(loadSamplePosts().map((p) => [p.channel, ahead])),
+        status: 'running',
+        last_update_at: ahead,
+        errors: [],
+      }),
     );
     const r = await tutordex(SAMPLE_ARGS, { cwd: tg.cwd, env: tg.env });
     expect(r.code, r.err).toBe(0);
@@ -175,10 +212,14 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
     const catchups = await tg.withDb((db) => db.query<{ status: string }>(`select status from ingestion_runs where run_type = 'catchup' order by id`));
     expect(catchups).toEqual([{ status: 'ok' }]);
     expect(await tg.withDb((db) => db.query(`select status from collector_catchup where status <> 'ok'`))).toEqual([]);
-    expect(r.out).toContain('source: bundled sample feed: 16 sample channels (t.me/sample_…), 77 real agency posts; nothing is sent (no broadcast, no DMs, no tutor bot)');
+    expect(r.out).toContain(
+      'source: bundled sample feed: 16 sample channels (t.me/sample_…), 77 real agency posts; nothing is sent (no broadcast, no DMs, no tutor bot)',
+    );
     expect(r.out).toContain('broadcast off, DMs off');
     const counts = await tg.withDb(async (db) => {
-      const channels = await db.query<{ channel_link: string; title: string }>(`select channel_link, agency_telegram_channel_name as title from telegram_channels`);
+      const channels = await db.query<{ channel_link: string; title: string }>(
+        `select channel_link, agency_telegram_channel_name as title from telegram_channels`,
+      );
       expect(channels).toHaveLength(16);
       for (const c of channels) {
         expect(c.channel_link).toMatch(/^t\.me\/sample_[a-z0-9_]+$/);
@@ -208,7 +249,9 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
     });
     expect(real.code, real.out).toBe(1);
     expect(real.err.split('\n')).toHaveLength(1);
-    expect(real.err).toMatch(/^tutordex: .* holds the bundled sample feed \(16 sample channels\): a real run would mix sample assignments into what tutors see; /);
+    expect(real.err).toMatch(
+      /^tutordex: .* holds the bundled sample feed \(16 sample channels\): a real run would mix sample assignments into what tutors see; /,
+    );
     expect(real.err).toMatch(t.driver === 'pglite' ? /delete the embedded database .*data\/db/ : /an empty database/);
     expect(await tg.withDb(tableCounts)).toEqual(counts);
   }, 240_000);
@@ -217,25 +260,60 @@ describeEachDatabase('tutordex start and the bundled sample feed (issue 14 #2)',
 describe('tutordex start with Telegram half-configured (issue 14 #2)', () => {
   const SESSION_HINT = 'a session (SESSION_STRING, or the TG_SESSION file tutordex.session: tutordex login --save writes it)';
   const cases: { name: string; dotenv: Record<string, string>; args?: string[]; set: string | null; missing: string }[] = [
-    { name: 'CHANNEL_LIST without credentials or a session', dotenv: { CHANNEL_LIST: 't.me/realagency' }, set: 'CHANNEL_LIST', missing: `TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}` },
-    { name: 'a session without API id and hash or channels', dotenv: { SESSION_STRING: SESSION }, set: 'SESSION_STRING', missing: 'CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH' },
-    { name: 'channels and credentials without a session', dotenv: { CHANNELS: '@realagency', TG_API_ID: '12345', TELEGRAM_API_HASH: API_HASH }, set: 'CHANNELS, TG_API_ID, TELEGRAM_API_HASH', missing: SESSION_HINT },
-    { name: 'credentials and a session without channels', dotenv: { TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: API_HASH, SESSION_STRING: SESSION }, set: 'TELEGRAM_API_ID, TELEGRAM_API_HASH, SESSION_STRING', missing: 'CHANNEL_LIST' },
-    { name: 'a bot token alone', dotenv: { GROUP_BOT_TOKEN: TOKEN }, set: 'GROUP_BOT_TOKEN', missing: `CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}` },
+    {
+      name: 'CHANNEL_LIST without credentials or a session',
+      dotenv: { CHANNEL_LIST: 't.me/realagency' },
+      set: 'CHANNEL_LIST',
+      missing: `TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}`,
+    },
+    {
+      name: 'a session without API id and hash or channels',
+      dotenv: { SESSION_STRING: SESSION },
+      set: 'SESSION_STRING',
+      missing: 'CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH',
+    },
+    {
+      name: 'channels and credentials without a session',
+      dotenv: { CHANNELS: '@realagency', TG_API_ID: '12345', TELEGRAM_API_HASH: API_HASH },
+      set: 'CHANNELS, TG_API_ID, TELEGRAM_API_HASH',
+      missing: SESSION_HINT,
+    },
+    {
+      name: 'credentials and a session without channels',
+      dotenv: { TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: API_HASH, SESSION_STRING: SESSION },
+      set: 'TELEGRAM_API_ID, TELEGRAM_API_HASH, SESSION_STRING',
+      missing: 'CHANNEL_LIST',
+    },
+    {
+      name: 'a bot token alone',
+      dotenv: { GROUP_BOT_TOKEN: TOKEN },
+      set: 'GROUP_BOT_TOKEN',
+      missing: `CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}`,
+    },
     { name: 'DMs on alone', dotenv: { ENABLE_DMS: '1' }, set: 'ENABLE_DMS', missing: `CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}` },
-    { name: '--no-sample with nothing configured', dotenv: {}, args: ['--no-sample'], set: null, missing: `CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}` },
+    {
+      name: '--no-sample with nothing configured',
+      dotenv: {},
+      args: ['--no-sample'],
+      set: null,
+      missing: `CHANNEL_LIST, TELEGRAM_API_ID, TELEGRAM_API_HASH, ${SESSION_HINT}`,
+    },
   ];
-  it.each(cases)('issue 14 #2: $name → exit 2, one line naming what is missing, nothing written', async ({ dotenv, args = [], set, missing }) => {
-    const cwd = scratch();
-    const dataDir = path.join(cwd, 'db');
-    const r = await tutordex([...SAMPLE_ARGS, ...args], { cwd, env: { TUTORDEX_DATA_DIR: dataDir }, dotenv });
-    expect(r.code, r.out).toBe(2);
-    expect(r.err.split('\n')).toHaveLength(1);
-    expect(r.err).toBe(
-      set === null
-        ? `tutordex: Telegram is not configured (--no-sample); missing: ${missing}`
-        : `tutordex: Telegram is only partly configured (set: ${set}); missing: ${missing}. The bundled sample feed runs only when no Telegram setting is set.`,
-    );
-    expect(existsSync(dataDir)).toBe(false);
-  }, 60_000);
+  it.each(cases)(
+    'issue 14 #2: $name → exit 2, one line naming what is missing, nothing written',
+    async ({ dotenv, args = [], set, missing }) => {
+      const cwd = scratch();
+      const dataDir = path.join(cwd, 'db');
+      const r = await tutordex([...SAMPLE_ARGS, ...args], { cwd, env: { TUTORDEX_DATA_DIR: dataDir }, dotenv });
+      expect(r.code, r.out).toBe(2);
+      expect(r.err.split('\n')).toHaveLength(1);
+      expect(r.err).toBe(
+        set === null
+          ? `tutordex: Telegram is not configured (--no-sample); missing: ${missing}`
+          : `tutordex: Telegram is only partly configured (set: ${set}); missing: ${missing}. The bundled sample feed runs only when no Telegram setting is set.`,
+      );
+      expect(existsSync(dataDir)).toBe(false);
+    },
+    60_000,
+  );
 });

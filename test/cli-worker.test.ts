@@ -50,7 +50,11 @@ describe('tutordex worker / expire / start (embedded database)', () => {
     const dataDir = ws.env.TUTORDEX_DATA_DIR!;
     expect((await ws.run(['db', 'migrate'])).code).toBe(0);
     await seedFixturePosts(dataDir, 3, { channel: 't.me/cocoassignments', enqueueVersion: 'v1' });
-    const jobs = () => query<{ status: string; attempt: string | null }>(dataDir, `select status, meta ->> 'attempt' as attempt from telegram_extractions where pipeline_version = 'v1' order by id`);
+    const jobs = () =>
+      query<{ status: string; attempt: string | null }>(
+        dataDir,
+        `select status, meta ->> 'attempt' as attempt from telegram_extractions where pipeline_version = 'v1' order by id`,
+      );
     const refused: [string[], Record<string, string>, RegExp][] = [
       [['worker', '--oneshot', '--max-jobs', '1', '--no-broadcast', '--no-dms'], {}, /^tutordex: --no-broadcast on the live pipeline version v1 /],
       [['worker', '--oneshot', '--no-dms'], {}, /^tutordex: --no-dms on the live pipeline version v1 /],
@@ -84,7 +88,8 @@ describe('tutordex worker / expire / start (embedded database)', () => {
     // the live version is now recorded: a drain of it from a process configured for another version is refused too
     await seedFixturePosts(dataDir, 2, { channel: 't.me/another' });
     await query(dataDir, `select enqueue_raw_ids('v1', array(select id from telegram_messages_raw where channel_link = 't.me/another'), false)`);
-    const another = () => query<{ status: string }>(dataDir, `select status from telegram_extractions where pipeline_version = 'v1' and channel_link = 't.me/another'`);
+    const another = () =>
+      query<{ status: string }>(dataDir, `select status from telegram_extractions where pipeline_version = 'v1' and channel_link = 't.me/another'`);
     const drainLive = await ws.run(['worker', '--pipeline-version', 'v1', '--oneshot'], { EXTRACTION_PIPELINE_VERSION: 'v2' });
     expect(drainLive.code).toBe(2);
     expect(drainLive.err).toMatch(/^tutordex: v1 is the live pipeline version .*; a drain of it /);

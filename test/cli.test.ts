@@ -9,14 +9,22 @@ import { insertRaw } from './support/raw.ts';
 import { describePostgres } from './support/databases.ts';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 async function cli(argv: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-cli-'));
   dirs.push(dir);
-  const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t), errStream: { write: (t: string) => err.push(t) }, env: { TUTORDEX_DATA_DIR: path.join(dir, 'db'), ...env }, cwd: dir });
+  const code = await runCli(argv, {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    errStream: { write: (t: string) => err.push(t) },
+    env: { TUTORDEX_DATA_DIR: path.join(dir, 'db'), ...env },
+    cwd: dir,
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -66,7 +74,12 @@ describe('cli usage errors', () => {
 
 describe('tutordex config', () => {
   it('prints every variable with its source and redacts secrets', async () => {
-    const r = await cli(['config'], { SESSION_STRING: '1BVtsOK8Bu-super-secret', GROUP_BOT_TOKEN: '123:AAsecret-token', EXTRACTION_PIPELINE_VERSION: 'v9', SUPABASE_ENABLED: '1' });
+    const r = await cli(['config'], {
+      SESSION_STRING: '1BVtsOK8Bu-super-secret',
+      GROUP_BOT_TOKEN: '123:AAsecret-token',
+      EXTRACTION_PIPELINE_VERSION: 'v9',
+      SUPABASE_ENABLED: '1',
+    });
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/EXTRACTION_PIPELINE_VERSION\s+v9\s+env/);
     expect(r.out).toMatch(/SESSION_STRING\s+\[redacted\]\s+env/);

@@ -80,7 +80,9 @@ describeEachDatabase('click tracking: /r/<token> links, redirect, dashboard coun
     }
     expect(broadcastUrl).not.toBe(dmUrl);
     expect(dmMarkup.inline_keyboard[1]!.map((b) => b.callback_data)).toEqual([`fb:no:${a}`, `fb:filled:${a}`, `fb:scam:${a}`]);
-    const links = await t.db.query<{ kind: string; chat_id: string; tutor_id: number | null; target_url: string }>(`select kind, chat_id, tutor_id, target_url from click_links order by id`);
+    const links = await t.db.query<{ kind: string; chat_id: string; tutor_id: number | null; target_url: string }>(
+      `select kind, chat_id, tutor_id, target_url from click_links order by id`,
+    );
     expect(links).toEqual([
       { kind: 'broadcast', chat_id: CHANNEL, tutor_id: null, target_url: POST },
       { kind: 'dm', chat_id: '7001', tutor_id: expect.any(Number), target_url: POST },
@@ -113,7 +115,9 @@ describeEachDatabase('click tracking: /r/<token> links, redirect, dashboard coun
       { assignment_id: a, kind: 'dm', chat_id: '7001', tutor_id: tid },
       { assignment_id: a, kind: 'dm', chat_id: '7001', tutor_id: tid },
     ]);
-    const cols = await t.db.query<{ column_name: string }>(`select column_name from information_schema.columns where table_name = 'link_clicks' order by column_name`);
+    const cols = await t.db.query<{ column_name: string }>(
+      `select column_name from information_schema.columns where table_name = 'link_clicks' order by column_name`,
+    );
     expect(cols.map((c) => c.column_name)).toEqual(['assignment_id', 'chat_id', 'clicked_at', 'id', 'kind', 'link_id', 'tutor_id']); // nothing about the visitor
   });
 
@@ -157,7 +161,11 @@ describeEachDatabase('click tracking: /r/<token> links, redirect, dashboard coun
     const other = await assignment(t.db, await agency(t.db, 't.me/quiet', 'Quiet Agency'));
     for (const u of [broadcastUrl, broadcastUrl, dmUrl]) expect((await app().request(`/r/${tokenOf(u)}`)).status).toBe(302);
     const t2 = await tutor(t.db, 7002);
-    await t.db.query(`insert into assignment_feedback (assignment_id, tutor_id, kind) values ($1, $2, 'scam'), ($1, $3, 'scam'), ($1, $3, 'not_for_me')`, [a, tid, t2]);
+    await t.db.query(`insert into assignment_feedback (assignment_id, tutor_id, kind) values ($1, $2, 'scam'), ($1, $3, 'scam'), ($1, $3, 'not_for_me')`, [
+      a,
+      tid,
+      t2,
+    ]);
     const res = await app().request(`/api/assignments/${a}`);
     expect(res.status).toBe(200);
     const detail = (await res.json()) as AssignmentDetail;
@@ -170,7 +178,14 @@ describeEachDatabase('click tracking: /r/<token> links, redirect, dashboard coun
 
     const agencies = (await (await app().request('/api/agencies')).json()) as AgenciesResponse;
     expect(agencies.agencies.map((x) => x.agency)).toEqual(['TutorAnywhr', 'Quiet Agency']); // most clicked first
-    expect(agencies.agencies[0]).toMatchObject({ agency_id: ag, assignments: 1, open: 1, broadcasts_sent: 1, dms_sent: 1, clicks: { total: 3, broadcast: 2, dm: 1 } });
+    expect(agencies.agencies[0]).toMatchObject({
+      agency_id: ag,
+      assignments: 1,
+      open: 1,
+      broadcasts_sent: 1,
+      dms_sent: 1,
+      clicks: { total: 3, broadcast: 2, dm: 1 },
+    });
     expect(agencies.agencies[0]!.feedback).toEqual({ not_for_me: 1, filled: 0, scam: 2, total: 3 });
     expect(agencies.agencies[1]).toMatchObject({ assignments: 1, clicks: { total: 0 } });
 

@@ -11,7 +11,7 @@ import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import { TransientSourceError, type ChannelSource } from '../src/telegram/index.ts';
 import { checkHealth } from '../src/web/health.ts';
 import { describeEachDatabase } from './support/databases.ts';
-import { backfillOptions as oneAttempt, channel, context, jobs, minutes, rawRows, sourceWith, testConfig, T0 } from './support/collector.ts';
+import { backfillOptions as oneAttempt, channel, context, jobs, minutes, rawRows, sourceWith, testConfig } from './support/collector.ts';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -19,7 +19,9 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Retries of a failing channel: three attempts. */
 const backfillOptions = (over: Parameters<typeof oneAttempt>[0] = {}) => oneAttempt({ channelAttempts: 3, ...over });
@@ -33,7 +35,13 @@ describeEachDatabase('backfill', (t) => {
     const result = await runBackfill(context(t.db), source, backfillOptions({ window: { since: minutes(3), until: minutes(8) } }));
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([3, 4, 5, 6, 7]);
     expect((await rawRows(t.db))[0]!.raw_text).toBe('alpha post 3');
-    expect((await jobs(t.db)).map((j) => [j.message_id, j.status])).toEqual([[3, 'pending'], [4, 'pending'], [5, 'pending'], [6, 'pending'], [7, 'pending']]);
+    expect((await jobs(t.db)).map((j) => [j.message_id, j.status])).toEqual([
+      [3, 'pending'],
+      [4, 'pending'],
+      [5, 'pending'],
+      [6, 'pending'],
+      [7, 'pending'],
+    ]);
     expect(result).toMatchObject({ status: 'ok', totals: { total_scanned: 5, total_written: 5, total_enqueued: 5, channels_done: 1 } });
     const [run] = await runs(t.db);
     expect(run).toMatchObject({ run_type: 'backfill', status: 'ok', meta: { total_scanned: 5, since: minutes(3).toISOString() } });
@@ -54,7 +62,11 @@ describeEachDatabase('backfill', (t) => {
     const all = await t.db.query<{ run_type: string; status: string; meta: Record<string, unknown>; closed_at_heartbeat: boolean }>(
       `select run_type, status, meta, finished_at = heartbeat_at as closed_at_heartbeat from ingestion_runs order by id`,
     );
-    expect(all.map((r) => [r.run_type, r.status])).toEqual([['backfill', 'error'], ['live', 'running'], ['backfill', 'ok']]);
+    expect(all.map((r) => [r.run_type, r.status])).toEqual([
+      ['backfill', 'error'],
+      ['live', 'running'],
+      ['backfill', 'ok'],
+    ]);
     expect(all[0]).toMatchObject({ meta: { abandoned: true }, closed_at_heartbeat: true });
     expect(String(all[0]!.meta.error)).toMatch(/no heartbeat for 300 s/);
     expect(ctx.log.lines.some((l) => l.event === 'ingestion_runs_abandoned')).toBe(true);
@@ -64,7 +76,10 @@ describeEachDatabase('backfill', (t) => {
     const source = sourceWith({ alpha: 6 });
     await runBackfill(context(t.db), source, backfillOptions());
     const claimed = await claim(t.db, 'v1', 2);
-    await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+    await complete(
+      t.db,
+      claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })),
+    );
     const again = await runBackfill(context(t.db), source, backfillOptions());
     expect(again.totals).toMatchObject({ total_scanned: 6, total_written: 6, total_enqueued: 0 }); // unchanged text: no job reset (issue 14 #12)
     expect((await rawRows(t.db)).length).toBe(6);
@@ -73,7 +88,11 @@ describeEachDatabase('backfill', (t) => {
 
   it('--max-messages caps each channel; EXTRACTION_QUEUE_ENABLED=0 stores without enqueueing', async () => {
     const source = sourceWith({ alpha: 10, bravo: 4 });
-    await runBackfill(context(t.db, { config: testConfig({ queue: false }) }), source, backfillOptions({ channels: ['t.me/alpha', 't.me/bravo'], maxMessages: 3 }));
+    await runBackfill(
+      context(t.db, { config: testConfig({ queue: false }) }),
+      source,
+      backfillOptions({ channels: ['t.me/alpha', 't.me/bravo'], maxMessages: 3 }),
+    );
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([8, 9, 10, 2, 3, 4]);
     expect(await jobs(t.db)).toEqual([]);
   });
@@ -125,7 +144,10 @@ describeEachDatabase('backfill', (t) => {
     source.historyCalls.length = 0;
     const resumed = await runBackfill(context(t.db), source, backfillOptions());
     expect(resumed.totals.resumed_channels).toEqual(['t.me/alpha']);
-    expect(source.historyCalls.map((c) => [c.request.minId ?? null, c.request.maxId ?? null])).toEqual([[10, null], [null, 5]]);
+    expect(source.historyCalls.map((c) => [c.request.minId ?? null, c.request.maxId ?? null])).toEqual([
+      [10, null],
+      [null, 5],
+    ]);
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect((await jobs(t.db)).length).toBe(11);
   });
@@ -146,21 +168,46 @@ describeEachDatabase('backfill', (t) => {
 describeEachDatabase('enqueue from raw', (t) => {
   it('enqueues the window page by page, per-channel caps, force, deleted rows skipped, new version gets new jobs', async () => {
     const source = sourceWith({ alpha: 120, bravo: 5 });
-    await runBackfill(context(t.db, { config: testConfig({ queue: false }) }), source, backfillOptions({ channels: ['t.me/alpha', 't.me/bravo'], batchSize: 50 }));
+    await runBackfill(
+      context(t.db, { config: testConfig({ queue: false }) }),
+      source,
+      backfillOptions({ channels: ['t.me/alpha', 't.me/bravo'], batchSize: 50 }),
+    );
     await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/alpha' and message_id in (10, 11)`);
     const ctx = context(t.db);
-    const first = await runEnqueue(ctx, { channels: ['t.me/alpha', 't.me/bravo'], window: { since: minutes(1), until: minutes(101) }, maxMessages: null, force: false, pageSize: 50 });
+    const first = await runEnqueue(ctx, {
+      channels: ['t.me/alpha', 't.me/bravo'],
+      window: { since: minutes(1), until: minutes(101) },
+      maxMessages: null,
+      force: false,
+      pageSize: 50,
+    });
     expect(first.totals).toEqual({ total_scanned: 103, total_enqueued: 103 });
     const again = await runEnqueue(ctx, { channels: ['t.me/alpha'], window: { since: null, until: null }, maxMessages: null, force: false, pageSize: 50 });
     // 20 new jobs (101..120) plus the 98 still pending, which a non-forced enqueue resets (counted, as in the seed)
     expect(again.totals).toEqual({ total_scanned: 118, total_enqueued: 118 });
     expect((await jobs(t.db)).length).toBe(123);
-    const capped = await runEnqueue(context(t.db, { config: testConfig({ version: 'v2' }) }), { channels: ['t.me/alpha', 't.me/bravo'], window: { since: null, until: null }, maxMessages: 7, force: false, pageSize: 50 });
+    const capped = await runEnqueue(context(t.db, { config: testConfig({ version: 'v2' }) }), {
+      channels: ['t.me/alpha', 't.me/bravo'],
+      window: { since: null, until: null },
+      maxMessages: 7,
+      force: false,
+      pageSize: 50,
+    });
     expect(capped.totals).toEqual({ total_scanned: 12, total_enqueued: 12 });
     expect((await jobs(t.db, 'v2')).map((j) => j.message_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5]);
     const claimed = await claim(t.db, 'v2', 3);
-    await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
-    const forced = await runEnqueue(context(t.db, { config: testConfig({ version: 'v2' }) }), { channels: ['t.me/alpha'], window: { since: null, until: null }, maxMessages: 7, force: true, pageSize: 50 });
+    await complete(
+      t.db,
+      claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })),
+    );
+    const forced = await runEnqueue(context(t.db, { config: testConfig({ version: 'v2' }) }), {
+      channels: ['t.me/alpha'],
+      window: { since: null, until: null },
+      maxMessages: 7,
+      force: true,
+      pageSize: 50,
+    });
     expect(forced.totals).toEqual({ total_scanned: 7, total_enqueued: 7 });
     expect((await jobs(t.db)).length).toBe(123);
   });
@@ -179,7 +226,10 @@ describeEachDatabase('tail', (t) => {
     source.edit('t.me/alpha', 1, 'P5 Math $45/h', minutes(3)); // arrives right behind the post it edits
     await source.settle();
     const claimed = await claim(t.db, 'v1', 10);
-    await complete(t.db, claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+    await complete(
+      t.db,
+      claimed.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })),
+    );
     source.edit('t.me/alpha', 2, 'Sec 2 Chem (taken)', minutes(4));
     source.delete('t.me/alpha', [1]);
     source.delete('t.me/alpha', [2], { anonymous: true }); // no chat named: not ours to apply
@@ -188,8 +238,14 @@ describeEachDatabase('tail', (t) => {
     const result = await live;
     expect(result.status).toBe('cancelled');
     const rows = await rawRows(t.db);
-    expect(rows.map((r) => [r.message_id, r.raw_text, r.deleted_at !== null])).toEqual([[1, 'P5 Math $45/h', true], [2, 'Sec 2 Chem (taken)', false]]);
-    expect((await jobs(t.db)).map((j) => [j.message_id, j.status])).toEqual([[1, 'ok'], [2, 'pending']]);
+    expect(rows.map((r) => [r.message_id, r.raw_text, r.deleted_at !== null])).toEqual([
+      [1, 'P5 Math $45/h', true],
+      [2, 'Sec 2 Chem (taken)', false],
+    ]);
+    expect((await jobs(t.db)).map((j) => [j.message_id, j.status])).toEqual([
+      [1, 'ok'],
+      [2, 'pending'],
+    ]);
     const versions = await t.db.query<{ raw_text: string }>('select raw_text from telegram_message_versions order by id');
     expect(versions.map((v) => v.raw_text)).toEqual(['P5 Math $40/h', 'Sec 2 Chem', 'P5 Math $45/h', 'Sec 2 Chem (taken)']);
     const [run] = await t.db.query<{ run_type: string; status: string; meta: Record<string, unknown> }>('select run_type, status, meta from ingestion_runs');
@@ -241,7 +297,9 @@ describeEachDatabase('catch-up', (t) => {
     const slices = source.historyCalls.filter((c) => c.request.since).map((c) => [c.request.since!.getTime(), c.request.until!.getTime()]);
     expect(slices[0]).toEqual([minutes(90).getTime(), minutes(220).getTime()]);
     expect(slices.at(-1)![1]).toBe(minutes(602).getTime());
-    expect(await loadCatchupCursors(t.db)).toEqual(new Map([['t.me/alpha', expect.objectContaining({ status: 'ok', target: minutes(602), readUntil: minutes(602), lastError: null })]]));
+    expect(await loadCatchupCursors(t.db)).toEqual(
+      new Map([['t.me/alpha', expect.objectContaining({ status: 'ok', target: minutes(602), readUntil: minutes(602), lastError: null })]]),
+    );
   });
 
   it('a restart mid-catch-up resumes at the durable cursor, reaches the new listening moment, and heals the whole gap', async () => {
@@ -252,7 +310,9 @@ describeEachDatabase('catch-up', (t) => {
       if (m.id === 300) throw new Error('process killed');
     };
     const snapshot = await latestMessageDates(t.db, ['t.me/alpha']);
-    await expect(runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot, listeningSince: minutes(399) })).rejects.toThrow('process killed');
+    await expect(runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot, listeningSince: minutes(399) })).rejects.toThrow(
+      'process killed',
+    );
     const broken = (await loadCatchupCursors(t.db)).get('t.me/alpha')!;
     expect(broken).toMatchObject({ status: 'error', readUntil: minutes(280), target: minutes(400), lastError: 'process killed' });
     expect((await runs(t.db)).at(-1)).toMatchObject({ run_type: 'catchup', status: 'error' });
@@ -262,7 +322,12 @@ describeEachDatabase('catch-up', (t) => {
     const later = await latestMessageDates(t.db, ['t.me/alpha']);
     await runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot: later, listeningSince: minutes(601) });
     expect(source.historyCalls.at(-1)!.request.until).toEqual(minutes(602));
-    expect(source.historyCalls.filter((c) => c.request.since).map((c) => c.request.since!.getTime()).slice(4)[0]).toBe(minutes(280).getTime()); // resumed, not restarted
+    expect(
+      source.historyCalls
+        .filter((c) => c.request.since)
+        .map((c) => c.request.since!.getTime())
+        .slice(4)[0],
+    ).toBe(minutes(280).getTime()); // resumed, not restarted
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
     expect((await loadCatchupCursors(t.db)).get('t.me/alpha')).toMatchObject({ status: 'ok', target: minutes(602), lastError: null });
   });
@@ -282,7 +347,11 @@ describeEachDatabase('catch-up', (t) => {
       while (!done) {
         const batch = await claim(t.db, 'v1', 50);
         if (!batch.length) await new Promise((r) => setTimeout(r, 10));
-        else await complete(t.db, batch.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+        else
+          await complete(
+            t.db,
+            batch.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })),
+          );
       }
     })();
     const result = await run;
@@ -298,7 +367,10 @@ describeEachDatabase('catch-up', (t) => {
 function recentChannel(name: string, minutesAgo: number[]) {
   const now = Date.now();
   const source = new MemorySource();
-  source.addChannel(channel(name), minutesAgo.map((ago, i) => makeMessage({ id: i + 1, date: new Date(now - ago * 60_000), text: `${name} post ${i + 1}` })));
+  source.addChannel(
+    channel(name),
+    minutesAgo.map((ago, i) => makeMessage({ id: i + 1, date: new Date(now - ago * 60_000), text: `${name} post ${i + 1}` })),
+  );
   return source;
 }
 
@@ -312,21 +384,35 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 
 describeEachDatabase('live', (t) => {
   it('captures catch-up cursors before the tail writes, so a fresh post cannot hide the gap', async () => {
-    const source = recentChannel('alpha', Array.from({ length: 50 }, (_, i) => 100 - i)); // 100..51 minutes ago
+    const source = recentChannel(
+      'alpha',
+      Array.from({ length: 50 }, (_, i) => 100 - i),
+    ); // 100..51 minutes ago
     await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: new Date(Date.now() - 80.5 * 60_000) } })); // stored 1..20
     expect((await rawRows(t.db)).length).toBe(20);
     const abort = new AbortController();
     const config = testConfig({ chunkHours: 72, overlapMinutes: 5, queueLowWatermark: 1000 });
     let outcome: string | null = null;
-    const live = runLive(context(t.db, { config, signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (outcome = o) });
-    await waitFor('the tail to listen', async () => (await t.db.query(`select 1 from ingestion_runs where run_type = 'live' and status = 'running'`)).length > 0);
+    const live = runLive(context(t.db, { config, signal: abort.signal }), source, {
+      channels: ['t.me/alpha'],
+      catchupSource: source,
+      onCatchupSettled: (o) => (outcome = o),
+    });
+    await waitFor(
+      'the tail to listen',
+      async () => (await t.db.query(`select 1 from ingestion_runs where run_type = 'live' and status = 'running'`)).length > 0,
+    );
     source.post('t.me/alpha', makeMessage({ id: 51, date: new Date() })); // the tail sees a brand-new post at once
     await waitFor('the catch-up', async () => outcome !== null);
     abort.abort();
     expect((await live).status).toBe('cancelled');
     expect(outcome).toBe('ok');
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
-    expect((await runs(t.db)).map((r) => [r.run_type, r.status])).toEqual([['backfill', 'ok'], ['live', 'cancelled'], ['catchup', 'ok']]);
+    expect((await runs(t.db)).map((r) => [r.run_type, r.status])).toEqual([
+      ['backfill', 'ok'],
+      ['live', 'cancelled'],
+      ['catchup', 'ok'],
+    ]);
   });
 
   it('issue 15 #1: posts made in the last minutes before a restart (before the tail listens) are collected by the catch-up', async () => {
@@ -336,7 +422,11 @@ describeEachDatabase('live', (t) => {
     expect((await rawRows(t.db)).map((r) => r.message_id)).toEqual([1, 2, 3]);
     const abort = new AbortController();
     let outcome: string | null = null;
-    const live = runLive(context(t.db, { config: testConfig({ overlapMinutes: 10, queueLowWatermark: 1000 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (outcome = o) });
+    const live = runLive(context(t.db, { config: testConfig({ overlapMinutes: 10, queueLowWatermark: 1000 }), signal: abort.signal }), source, {
+      channels: ['t.me/alpha'],
+      catchupSource: source,
+      onCatchupSettled: (o) => (outcome = o),
+    });
     await waitFor('the catch-up', async () => outcome !== null);
     abort.abort();
     await live;
@@ -379,14 +469,19 @@ describeEachDatabase('live', (t) => {
     ]);
     expect((await jobs(t.db)).map((j) => j.message_id)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(result.totals).toMatchObject({ newMessages: 2, gapFilled: 2 });
-    expect(ctx.log.lines.filter((l) => l.event === 'raw_tail_gap_filled').map((l) => l.fields)).toEqual([expect.objectContaining({ reason: 'reconnect', above_id: 2, recovered: 2 })]);
+    expect(ctx.log.lines.filter((l) => l.event === 'raw_tail_gap_filled').map((l) => l.fields)).toEqual([
+      expect.objectContaining({ reason: 'reconnect', above_id: 2, recovered: 2 }),
+    ]);
   });
 
   it('issue 15 #3: the periodic gap check finds a post whose update never came, without any reconnect', async () => {
     const source = recentChannel('alpha', [10]);
     await runBackfill(context(t.db), source, backfillOptions());
     const abort = new AbortController();
-    const live = runLive(context(t.db, { config: testConfig({ gapCheckMinutes: 0.002 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: null });
+    const live = runLive(context(t.db, { config: testConfig({ gapCheckMinutes: 0.002 }), signal: abort.signal }), source, {
+      channels: ['t.me/alpha'],
+      catchupSource: null,
+    });
     await waitFor('the tail to listen', async () => (await t.db.query(`select 1 from ingestion_runs where status = 'running'`)).length > 0);
     source.post('t.me/alpha', makeMessage({ id: 2, date: new Date(), text: 'no update for this one' }), { silent: true });
     await waitFor('the periodic gap check', async () => (await rawRows(t.db)).length === 2);
@@ -403,7 +498,7 @@ describeEachDatabase('live', (t) => {
       kind: 'memory',
       historyOrder: 'newest-first',
       resolve: (ref) => broken.resolve(ref),
-      // eslint-disable-next-line require-yield
+      // biome-ignore lint/correctness/useYield: a history that fails before yielding anything
       history: async function* () {
         throw new UserError('no Telegram session file at /srv/tutordex_recovery.session; run tutordex login --save to create it');
       },
@@ -412,7 +507,11 @@ describeEachDatabase('live', (t) => {
     };
     const abort = new AbortController();
     let outcome: string | null = null;
-    const live = runLive(context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: refusing, onCatchupSettled: (o) => (outcome = o) });
+    const live = runLive(context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort.signal }), source, {
+      channels: ['t.me/alpha'],
+      catchupSource: refusing,
+      onCatchupSettled: (o) => (outcome = o),
+    });
     await waitFor('the catch-up to fail', async () => outcome !== null);
     expect(outcome).toBe('error');
     const health = await checkHealth(t.db);
@@ -427,7 +526,11 @@ describeEachDatabase('live', (t) => {
 
     let again: string | null = null;
     const abort2 = new AbortController();
-    const fixed = runLive(context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort2.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (again = o) });
+    const fixed = runLive(context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort2.signal }), source, {
+      channels: ['t.me/alpha'],
+      catchupSource: source,
+      onCatchupSettled: (o) => (again = o),
+    });
     await waitFor('the catch-up', async () => again !== null);
     abort2.abort();
     await fixed;
@@ -437,17 +540,35 @@ describeEachDatabase('live', (t) => {
   });
 
   it('issue 15 #4: a state file in the working directory that does not name this database is never used; one that does seeds its cursors once', async () => {
-    const source = recentChannel('alpha', Array.from({ length: 40 }, (_, i) => 200 - i * 5)); // 200..5 minutes ago
+    const source = recentChannel(
+      'alpha',
+      Array.from({ length: 40 }, (_, i) => 200 - i * 5),
+    ); // 200..5 minutes ago
     const dir = tmp();
     const file = path.join(dir, 'recovery_catchup_state.json');
     // another database's finished catch-up: its cursors say everything up to now was read
     const stateOf = (database: string | undefined, status: string) =>
-      writeFileSync(file, JSON.stringify({ version: 1, ...(database ? { database } : {}), status, target_iso: new Date().toISOString(), cursors: { 't.me/alpha': new Date(Date.now() - 60_000).toISOString() }, errors: [] }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          version: 1,
+          ...(database ? { database } : {}),
+          status,
+          target_iso: new Date().toISOString(),
+          cursors: { 't.me/alpha': new Date(Date.now() - 60_000).toISOString() },
+          errors: [],
+        }),
+      );
     stateOf(undefined, 'running');
     const abort = new AbortController();
     let outcome: string | null = null;
     const ctx = context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort.signal });
-    const live = runLive(ctx, source, { channels: ['t.me/alpha'], catchupSource: source, legacyStateFile: { path: file, databaseLocation: t.db.location }, onCatchupSettled: (o) => (outcome = o) });
+    const live = runLive(ctx, source, {
+      channels: ['t.me/alpha'],
+      catchupSource: source,
+      legacyStateFile: { path: file, databaseLocation: t.db.location },
+      onCatchupSettled: (o) => (outcome = o),
+    });
     await waitFor('the catch-up', async () => outcome !== null);
     abort.abort();
     await live;
@@ -461,7 +582,12 @@ describeEachDatabase('live', (t) => {
     const abort2 = new AbortController();
     outcome = null;
     const ctx2 = context(t.db, { config: testConfig({ queueLowWatermark: 1000 }), signal: abort2.signal });
-    const second = runLive(ctx2, source, { channels: ['t.me/alpha'], catchupSource: source, legacyStateFile: { path: file, databaseLocation: t.db.location }, onCatchupSettled: (o) => (outcome = o) });
+    const second = runLive(ctx2, source, {
+      channels: ['t.me/alpha'],
+      catchupSource: source,
+      legacyStateFile: { path: file, databaseLocation: t.db.location },
+      onCatchupSettled: (o) => (outcome = o),
+    });
     await waitFor('the catch-up', async () => outcome !== null);
     abort2.abort();
     await second;
@@ -492,7 +618,11 @@ async function spreadStatuses(db: Database, channelLink: string, ids: { processi
     return job!;
   };
   const failed = await byMessage(ids.failed);
-  await fail(db, [{ id: failed.id, attempt: failed.attempt, transient: false, error: { type: 'llm_invalid_json', message: 'no JSON' } }], { maxAttempts: 3, backoffBaseSeconds: 0, backoffMaxSeconds: 0 });
+  await fail(db, [{ id: failed.id, attempt: failed.attempt, transient: false, error: { type: 'llm_invalid_json', message: 'no JSON' } }], {
+    maxAttempts: 3,
+    backoffBaseSeconds: 0,
+    backoffMaxSeconds: 0,
+  });
   const skipped = await byMessage(ids.skipped);
   await skip(db, [{ id: skipped.id, attempt: skipped.attempt, reason: 'not_an_assignment' }]);
   const ok = await byMessage(ids.ok);
@@ -552,12 +682,20 @@ describeEachDatabase('issue 14 #12: re-reading an unchanged message never resets
   });
 
   it('re-import of a Telegram Desktop export: jobs untouched', async () => {
-    const options = { path: path.join(import.meta.dirname, 'fixtures', 'desktop-export', 'folder'), channel: null, window: { since: null, until: null }, enqueue: true, batchSize: 50 };
+    const options = {
+      path: path.join(import.meta.dirname, 'fixtures', 'desktop-export', 'folder'),
+      channel: null,
+      window: { since: null, until: null },
+      enqueue: true,
+      batchSize: 50,
+    };
     await runImport(context(t.db), options);
     const [{ channel_link: link }] = (await t.db.query<{ channel_link: string }>(
       `select channel_link from telegram_extractions group by channel_link having count(*) >= 4 order by channel_link limit 1`,
     )) as [{ channel_link: string }];
-    const ids = (await t.db.query<{ message_id: number }>(`select message_id from telegram_extractions where channel_link = $1 order by message_id limit 4`, [link])).map((r) => r.message_id);
+    const ids = (
+      await t.db.query<{ message_id: number }>(`select message_id from telegram_extractions where channel_link = $1 order by message_id limit 4`, [link])
+    ).map((r) => r.message_id);
     await spreadStatuses(t.db, link, { processing: ids[0]!, failed: ids[1]!, skipped: ids[2]!, ok: ids[3]! });
     const before = await t.db.query(`select * from telegram_extractions order by id`);
     const again = await runImport(context(t.db), options);

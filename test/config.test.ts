@@ -68,7 +68,9 @@ describe('channel lists', () => {
 
   it('CHANNEL_LIST (or its alias CHANNELS) goes through the same parser; a bad entry is a config error', () => {
     expect(load({ CHANNELS: '@Alpha1, t.me/alpha1' }).channels).toEqual(['t.me/alpha1']);
-    expect(() => load({ CHANNEL_LIST: 't.me/ok_name,t.me/+secret' })).toThrow(/^CHANNEL_LIST="t.me\/ok_name,t.me\/\+secret" is invalid: not a channel reference: "t.me\/\+secret"/);
+    expect(() => load({ CHANNEL_LIST: 't.me/ok_name,t.me/+secret' })).toThrow(
+      /^CHANNEL_LIST="t.me\/ok_name,t.me\/\+secret" is invalid: not a channel reference: "t.me\/\+secret"/,
+    );
   });
 });
 
@@ -106,7 +108,16 @@ describe('environment', () => {
   });
 
   it('accepts every boolean spelling and the seed aliases', () => {
-    for (const [raw, value] of [['1', true], ['0', false], ['TRUE', true], ['false', false], ['Yes', true], ['no', false], ['on', true], ['OFF', false]] as const) {
+    for (const [raw, value] of [
+      ['1', true],
+      ['0', false],
+      ['TRUE', true],
+      ['false', false],
+      ['Yes', true],
+      ['no', false],
+      ['on', true],
+      ['OFF', false],
+    ] as const) {
       expect(load({ EXTRACTION_QUEUE_ENABLED: raw }).extractionQueueEnabled).toBe(value);
     }
     const c = load({ ENABLE_BROADCAST: 'yes', TG_API_ID: '12345', API_HASH: 'h4sh', EXTRACTION_WORKER_BATCH: '25', LLM_API_URL: 'http://127.0.0.1:1234/' });
@@ -143,7 +154,10 @@ describe('environment', () => {
   });
 
   it('DATABASE_URL or SUPABASE_DB_URL selects Postgres', () => {
-    expect(load({ SUPABASE_DB_URL: 'postgresql://u:p@db.example.supabase.co:5432/postgres' }).database).toMatchObject({ kind: 'postgres', source: 'SUPABASE_DB_URL' });
+    expect(load({ SUPABASE_DB_URL: 'postgresql://u:p@db.example.supabase.co:5432/postgres' }).database).toMatchObject({
+      kind: 'postgres',
+      source: 'SUPABASE_DB_URL',
+    });
     expect(load({ DATABASE_URL: 'postgres://a@h/d', SUPABASE_DB_URL: 'postgres://b@h/d' }).database).toMatchObject({ url: 'postgres://a@h/d' });
   });
 
@@ -158,7 +172,10 @@ describe('environment', () => {
 
   it('reports SUPABASE_ENABLED / SUPABASE_RAW_ENABLED as not needed', () => {
     const c = load({ SUPABASE_ENABLED: '1', SUPABASE_RAW_ENABLED: 'true' });
-    expect(c.notes).toEqual(['SUPABASE_ENABLED is not needed: the database is always on', 'SUPABASE_RAW_ENABLED is not needed: raw messages are always stored']);
+    expect(c.notes).toEqual([
+      'SUPABASE_ENABLED is not needed: the database is always on',
+      'SUPABASE_RAW_ENABLED is not needed: raw messages are always stored',
+    ]);
   });
 
   it('reads a .env file; the real environment wins', () => {

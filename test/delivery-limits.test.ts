@@ -22,7 +22,9 @@ beforeAll(async () => {
 afterAll(async () => bot.close());
 
 async function agency(db: Queryable): Promise<number> {
-  const [r] = await db.query<{ id: number }>(`insert into agencies (channel_link, agency_display_name) values ('t.me/tutoranywhr', 'TutorAnywhr') returning id`);
+  const [r] = await db.query<{ id: number }>(
+    `insert into agencies (channel_link, agency_display_name) values ('t.me/tutoranywhr', 'TutorAnywhr') returning id`,
+  );
   return r!.id;
 }
 
@@ -36,7 +38,10 @@ async function assignment(db: Queryable, agencyId: number, link: string | null =
 }
 
 async function tutor(db: Queryable, chatId: number, dailyLimit?: number): Promise<number> {
-  const [r] = await db.query<{ id: number }>(`insert into tutors (chat_id, dm_daily_limit) values ($1, coalesce($2::int, 10)) returning id`, [chatId, dailyLimit ?? null]);
+  const [r] = await db.query<{ id: number }>(`insert into tutors (chat_id, dm_daily_limit) values ($1, coalesce($2::int, 10)) returning id`, [
+    chatId,
+    dailyLimit ?? null,
+  ]);
   return r!.id;
 }
 
@@ -68,7 +73,8 @@ describe('Singapore day and quiet-hours arithmetic', () => {
     expect(cfg({}).delivery.publicBaseUrl).toBeNull();
     expect(cfg({ PUBLIC_BASE_URL: 'https://tutordex.example.com/' }).delivery.publicBaseUrl).toBe('https://tutordex.example.com');
     expect(cfg({ PUBLIC_BASE_URL: 'https://example.com/base/' }).delivery.publicBaseUrl).toBe('https://example.com/base');
-    for (const bad of ['ftp://x.com', 'javascript:alert(1)', 'https://x.com/?a=1', 'https://u:p@x.com', 'not a url']) expect(() => cfg({ PUBLIC_BASE_URL: bad })).toThrow(/PUBLIC_BASE_URL/);
+    for (const bad of ['ftp://x.com', 'javascript:alert(1)', 'https://x.com/?a=1', 'https://u:p@x.com', 'not a url'])
+      expect(() => cfg({ PUBLIC_BASE_URL: bad })).toThrow(/PUBLIC_BASE_URL/);
   });
 });
 
@@ -90,9 +96,16 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
       ...extra,
     });
   const rows = () =>
-    t.db.query<{ id: number; assignment_id: number; kind: string; recipient: string; status: string; not_before: Date | null; error_json: { type: string; message: string } | null; send_day: string | Date | null }>(
-      `select id, assignment_id, kind, recipient, status, not_before, error_json, send_day::text as send_day from deliveries order by id`,
-    );
+    t.db.query<{
+      id: number;
+      assignment_id: number;
+      kind: string;
+      recipient: string;
+      status: string;
+      not_before: Date | null;
+      error_json: { type: string; message: string } | null;
+      send_day: string | Date | null;
+    }>(`select id, assignment_id, kind, recipient, status, not_before, error_json, send_day::text as send_day from deliveries order by id`);
   async function drainOnce(d: ReturnType<typeof dispatcher>): Promise<DispatchStats> {
     return d.runOnce();
   }
@@ -129,7 +142,10 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
     clock = new Date('2026-03-01T14:00:00Z'); // 22:00 SGT on 1 March (quiet hours off for this test)
     const d = dispatcher({ quietHours: null });
     for (const id of ids) {
-      await queueDms(t.db, id, [{ tutorId: tid, chatId: '5002', distanceKm: null }, { tutorId: other, chatId: '5003', distanceKm: null }]);
+      await queueDms(t.db, id, [
+        { tutorId: tid, chatId: '5002', distanceKm: null },
+        { tutorId: other, chatId: '5003', distanceKm: null },
+      ]);
       await queueBroadcasts(t.db, id, [CHANNEL]);
       await drainOnce(d);
     }
@@ -209,7 +225,10 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
     clock = new Date('2026-03-01T23:00:00Z'); // 07:00 SGT
     expect(await drainOnce(d)).toMatchObject({ sent: 2 });
     const dms = sendsTo(5005);
-    expect(dms.map((c) => (c.body.reply_markup as { inline_keyboard: { callback_data?: string }[][] }).inline_keyboard[1]![0]!.callback_data)).toEqual([`fb:no:${a1}`, `fb:no:${a2}`]);
+    expect(dms.map((c) => (c.body.reply_markup as { inline_keyboard: { callback_data?: string }[][] }).inline_keyboard[1]![0]!.callback_data)).toEqual([
+      `fb:no:${a1}`,
+      `fb:no:${a2}`,
+    ]);
     const after = (await rows()).filter((x) => x.kind === 'dm');
     expect(after.map((x) => [x.status, String(x.send_day)])).toEqual([
       ['sent', '2026-03-02'],
@@ -226,7 +245,9 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
     const b = await assignment(t.db, ag);
     clock = new Date('2026-03-01T15:30:00Z');
     await queueDms(t.db, a, [{ tutorId: tid, chatId: '5006', distanceKm: null }]);
-    expect(await drainOnce(dispatcher({ quietHours: loadConfig({ env: { DM_QUIET_HOURS: 'off' }, envFile: null }).delivery.dmQuietHours }))).toMatchObject({ sent: 1 });
+    expect(await drainOnce(dispatcher({ quietHours: loadConfig({ env: { DM_QUIET_HOURS: 'off' }, envFile: null }).delivery.dmQuietHours }))).toMatchObject({
+      sent: 1,
+    });
     await queueDms(t.db, b, [{ tutorId: tid, chatId: '5006', distanceKm: null }]);
     expect(await drainOnce(dispatcher())).toMatchObject({ sent: 1 });
     expect(sendsTo(5006)).toHaveLength(2);
@@ -235,11 +256,19 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
   it('the worker wires DM_QUIET_HOURS and PUBLIC_BASE_URL from its configuration', async () => {
     // the latest 23:30 SGT before the real time (the outbox rows carry real database timestamps)
     const real = Date.now();
-    let at = Date.UTC(new Date(real + 8 * 3_600_000).getUTCFullYear(), new Date(real + 8 * 3_600_000).getUTCMonth(), new Date(real + 8 * 3_600_000).getUTCDate(), 15, 30);
+    let at = Date.UTC(
+      new Date(real + 8 * 3_600_000).getUTCFullYear(),
+      new Date(real + 8 * 3_600_000).getUTCMonth(),
+      new Date(real + 8 * 3_600_000).getUTCDate(),
+      15,
+      30,
+    );
     while (at > real) at -= 86_400_000;
     const lateEvening = new Date(at);
     await t.db.query(`insert into tutors (chat_id, subjects, levels) values (5008, '{MATH}', '{Secondary}')`);
-    await postAndEnqueue(t.db, [{ channel: 't.me/cocoassignments', messageId: 1, text: post('cocoassignments', 0), title: 'CocoTutors', date: new Date(at - 5 * 60_000) }]);
+    await postAndEnqueue(t.db, [
+      { channel: 't.me/cocoassignments', messageId: 1, text: post('cocoassignments', 0), title: 'CocoTutors', date: new Date(at - 5 * 60_000) },
+    ]);
     const config = workerConfig({
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_BOT_API_URL: bot.url,
@@ -251,7 +280,9 @@ describeEachDatabase('DM buttons, daily limit and quiet hours (fake Bot API, inj
     });
     await drain(t.db, config, {}, { now: () => lateEvening });
     expect(sendsTo(CHANNEL)).toHaveLength(1);
-    expect((sendsTo(CHANNEL)[0]!.body.reply_markup as { inline_keyboard: { url: string }[][] }).inline_keyboard[0]![0]!.url).toMatch(/^https:\/\/tutordex\.example\.com\/r\/[A-Za-z0-9_-]{22}$/);
+    expect((sendsTo(CHANNEL)[0]!.body.reply_markup as { inline_keyboard: { url: string }[][] }).inline_keyboard[0]![0]!.url).toMatch(
+      /^https:\/\/tutordex\.example\.com\/r\/[A-Za-z0-9_-]{22}$/,
+    );
     expect(sendsTo(5008)).toHaveLength(0);
     const [dm] = (await rows()).filter((x) => x.kind === 'dm');
     expect(dm).toMatchObject({ status: 'pending' });

@@ -56,7 +56,16 @@ describeEachDatabase('tutordex deliveries: settling uncertain messages', (t) => 
     };
   }
   const dispatcher = (db: Database) =>
-    createDispatcher({ db, client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 5 }), log: silentLog, leaseOwner: 'test:1', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS });
+    createDispatcher({
+      db,
+      client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 5 }),
+      log: silentLog,
+      leaseOwner: 'test:1',
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+    });
 
   it('issue 14 #7: list shows uncertain rows with the edit or delete waiting on them; --found applies it, --resend sends once more, --lost fails it', async () => {
     bot.reset();
@@ -91,13 +100,19 @@ describeEachDatabase('tutordex deliveries: settling uncertain messages', (t) => 
 
       // The operator finds messages 1 and 2 in the channel, and decides to re-send the third.
       expect((await w.run(['deliveries', 'resolve', '1', '--found', '1'])).out).toBe('delivery 1 recorded as sent (message 1)');
-      expect((await w.run(['deliveries', 'resolve', '2', '--found', '2'])).out).toBe('delivery 2 recorded as sent (message 2); the assignment is closed, so the message will be deleted');
+      expect((await w.run(['deliveries', 'resolve', '2', '--found', '2'])).out).toBe(
+        'delivery 2 recorded as sent (message 2); the assignment is closed, so the message will be deleted',
+      );
       expect((await w.run(['deliveries', 'resolve', '3', '--resend'])).out).toBe('delivery 3 queued to be sent again');
       const stats = await d().runOnce();
       expect(stats).toMatchObject({ edited: 1, deleted: 1, sent: 1 });
       expect(bot.messages(CHANNEL).map((m) => m.messageId)).toEqual([1, 3, 4]); // 2 deleted, 4 the re-send (3 is the duplicate the operator chose)
       expect(bot.messages(CHANNEL)[0]!.text.startsWith('<b>P5 Maths (edited)</b>')).toBe(true);
-      const rows = await w.db().query<{ id: number; status: string; telegram_message_id: number | null; deleted_at: Date | null }>(`select id, status, telegram_message_id, deleted_at from deliveries order by id`);
+      const rows = await w
+        .db()
+        .query<{ id: number; status: string; telegram_message_id: number | null; deleted_at: Date | null }>(
+          `select id, status, telegram_message_id, deleted_at from deliveries order by id`,
+        );
       expect(rows.map((r) => [Number(r.id), r.status, r.telegram_message_id == null ? null : Number(r.telegram_message_id), r.deleted_at != null])).toEqual([
         [1, 'sent', 1, false],
         [2, 'sent', 2, true],
@@ -113,7 +128,10 @@ describeEachDatabase('tutordex deliveries: settling uncertain messages', (t) => 
         [['deliveries', 'resolve', '4', '--lost'], 'tutordex: delivery 4 is failed, not uncertain: nothing to resolve'],
         [['deliveries', 'resolve', '99', '--resend'], 'tutordex: no delivery with id 99'],
         [['deliveries', 'resolve', '1'], 'tutordex: say what you found in the chat: exactly one of --found <message-id>, --resend, --lost'],
-        [['deliveries', 'resolve', '1', '--resend', '--lost'], 'tutordex: say what you found in the chat: exactly one of --found <message-id>, --resend, --lost'],
+        [
+          ['deliveries', 'resolve', '1', '--resend', '--lost'],
+          'tutordex: say what you found in the chat: exactly one of --found <message-id>, --resend, --lost',
+        ],
         [['deliveries', 'resolve', 'x', '--lost'], 'tutordex: the delivery id must be a positive integer, got "x"'],
         [['deliveries', 'resolve', '1', '--found', '0'], 'tutordex: --found must be a positive integer, got "0"'],
         [['deliveries', 'list', '--status', 'odd'], 'tutordex: --status must be one of pending, sending, sent, failed, skipped, uncertain, got "odd"'],

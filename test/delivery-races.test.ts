@@ -93,17 +93,29 @@ async function tutor(db: Queryable, chatId: number): Promise<number> {
 }
 const sendCalls = () => bot.calls.filter((c) => c.method === 'sendMessage');
 const row = async (db: Queryable, id?: number) =>
-  (await db.query<{ id: number; status: string; sync_action: string | null; attempts: number; error_json: { type?: string } | null }>(
-    `select id, status, sync_action, attempts, error_json from deliveries ${id ? 'where id = $1' : 'order by id limit 1'}`,
-    id ? [id] : [],
-  ))[0]!;
+  (
+    await db.query<{ id: number; status: string; sync_action: string | null; attempts: number; error_json: { type?: string } | null }>(
+      `select id, status, sync_action, attempts, error_json from deliveries ${id ? 'where id = $1' : 'order by id limit 1'}`,
+      id ? [id] : [],
+    )
+  )[0]!;
 
 describeEachDatabase('review: delivery guarantees under attack', (t) => {
   beforeEach(() => bot.reset());
 
   const client = () => createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 5 });
   const dispatcher = (extra: Partial<Parameters<typeof createDispatcher>[0]> = {}) =>
-    createDispatcher({ db: t.db, client: client(), log: silentLog, leaseOwner: `review:${Math.random()}`, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS, ...extra });
+    createDispatcher({
+      db: t.db,
+      client: client(),
+      log: silentLog,
+      leaseOwner: `review:${Math.random()}`,
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+      ...extra,
+    });
   /** a second database handle for a second dispatcher process (PGlite: the same single connection) */
   const otherDb = async (): Promise<Database> => (t.driver === 'postgres' ? t.connect(4) : t.db);
 
@@ -143,7 +155,16 @@ describeEachDatabase('review: delivery guarantees under attack', (t) => {
   it('G3 BREAKS: after a bot-wide pause every dispatcher sends its own "probe" at once (probing is per process)', async () => {
     const dbB = await otherDb();
     const A = dispatcher({ leaseOwner: 'review:A' });
-    const B = createDispatcher({ db: dbB, client: client(), log: silentLog, leaseOwner: 'review:B', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS });
+    const B = createDispatcher({
+      db: dbB,
+      client: client(),
+      log: silentLog,
+      leaseOwner: 'review:B',
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+    });
     await queueBroadcasts(t.db, await assignment(t.db), ['-2000']);
     bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
     await A.runOnce(); // 429 → the bot is paused for 1 s in delivery_bot_pauses
@@ -169,21 +190,39 @@ describeEachDatabase('review: delivery guarantees under attack', (t) => {
     await A.runOnce(); // A knows it must probe
     await sleep(1300);
     // B (a restarted process, or one idle through the 1 s pause) never saw the pause
-    const B = createDispatcher({ db: dbB, client: client(), log: silentLog, leaseOwner: 'review:B', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS });
+    const B = createDispatcher({
+      db: dbB,
+      client: client(),
+      log: silentLog,
+      leaseOwner: 'review:B',
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+    });
     bot.misbehaveNext('sendMessage', { delayMs: 500 }, 20);
     const t0 = Date.now();
     await Promise.all([A.runOnce(), B.runOnce()]);
     expect(sendCalls().filter((c) => c.at > t0 && c.at < t0 + 400)).toHaveLength(1); // observed: 5
   });
 
-  it('G3 BREAKS: the pause is written and read on each dispatcher\'s own clock: one 2 min behind makes a 60 s pause void for the others', async () => {
+  it("G3 BREAKS: the pause is written and read on each dispatcher's own clock: one 2 min behind makes a 60 s pause void for the others", async () => {
     const dbB = await otherDb();
     const skewed = dispatcher({ leaseOwner: 'review:slowclock', now: () => new Date(Date.now() - 120_000) });
     await queueBroadcasts(t.db, await assignment(t.db), ['-2200']);
     bot.failNext('sendMessage', { status: 429, retryAfter: 60 });
     await skewed.runOnce(); // Telegram: retry after 60 s; the whole bot must be quiet for 60 s
     await queueBroadcasts(t.db, await assignment(t.db), ['-2201']);
-    const B = createDispatcher({ db: dbB, client: client(), log: silentLog, leaseOwner: 'review:B', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS });
+    const B = createDispatcher({
+      db: dbB,
+      client: client(),
+      log: silentLog,
+      leaseOwner: 'review:B',
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+    });
     await B.runOnce();
     expect(sendCalls()).toHaveLength(1); // observed: 3 – B sent both rows during the flood wait
   });
@@ -275,7 +314,19 @@ describeEachDatabase('review: delivery guarantees under attack', (t) => {
 
   it('G1/G2 held: three dispatchers through a refused-connection outage, many chats: each message exactly once, order kept', async () => {
     const dbs = [t.db, await otherDb(), await otherDb()];
-    const ds = dbs.map((db, i) => createDispatcher({ db, client: client(), log: silentLog, leaseOwner: `review:${i}`, maxAttempts: 2, backoffBaseMs: 5, backoffMaxMs: 20, outageBackoffMaxMs: 20, freshness: FRESHNESS }));
+    const ds = dbs.map((db, i) =>
+      createDispatcher({
+        db,
+        client: client(),
+        log: silentLog,
+        leaseOwner: `review:${i}`,
+        maxAttempts: 2,
+        backoffBaseMs: 5,
+        backoffMaxMs: 20,
+        outageBackoffMaxMs: 20,
+        freshness: FRESHNESS,
+      }),
+    );
     const chats = ['-3001', '-3002', '-3003', '-3004'];
     for (let i = 0; i < 6; i++) await queueBroadcasts(t.db, await assignment(t.db, `m${i}`), chats);
     await bot.setOutage('refuse');
@@ -348,7 +399,11 @@ describe('review: secrets and operator input', () => {
     bot.reset();
     const c = createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 1 });
     const messages: string[] = [];
-    const grab = async (p: Promise<unknown>) => p.then(() => messages.push('ok'), (e: Error) => messages.push(`${e.message}\n${e.stack ?? ''}`));
+    const grab = async (p: Promise<unknown>) =>
+      p.then(
+        () => messages.push('ok'),
+        (e: Error) => messages.push(`${e.message}\n${e.stack ?? ''}`),
+      );
     bot.misbehaveNext('sendMessage', { drop: true });
     await grab(c.send(CHANNEL, 'x', null));
     bot.misbehaveNext('sendMessage', { delayMs: 1500 });

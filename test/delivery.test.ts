@@ -86,7 +86,11 @@ describe('renderAssignment (worker.md §3.2)', () => {
   it('freshness label follows source_last_seen, else published_at; none without a date', () => {
     const at = (h: number | null, p: number | null = null) =>
       renderAssignment(
-        { ...example, sourceLastSeen: h == null ? null : new Date(NOW.getTime() - h * 3_600_000), publishedAt: p == null ? null : new Date(NOW.getTime() - p * 3_600_000) },
+        {
+          ...example,
+          sourceLastSeen: h == null ? null : new Date(NOW.getTime() - h * 3_600_000),
+          publishedAt: p == null ? null : new Date(NOW.getTime() - p * 3_600_000),
+        },
         { kind: 'broadcast', now: NOW, freshness: FRESHNESS },
       );
     expect(at(1)).toContain('🟢 Likely open');
@@ -114,7 +118,9 @@ describe('renderAssignment (worker.md §3.2)', () => {
     expect(html).toContain('\nPostal (estimated): 730002\n');
     expect(html.endsWith('\n\n🏷️ Source: TutorAnywhr')).toBe(true);
     expect(html).not.toContain('<script>');
-    expect(renderAssignment({ ...example, rateRawText: '$40/h <neg>' }, { kind: 'broadcast', now: NOW, freshness: FRESHNESS })).toContain('💰 $40/h &lt;neg&gt;\n');
+    expect(renderAssignment({ ...example, rateRawText: '$40/h <neg>' }, { kind: 'broadcast', now: NOW, freshness: FRESHNESS })).toContain(
+      '💰 $40/h &lt;neg&gt;\n',
+    );
   });
 
   it('DM: distance line (estimated suffix), none for online, no freshness line', () => {
@@ -160,7 +166,10 @@ describe('renderAssignment (worker.md §3.2)', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function agency(db: Queryable, name = 'TutorAnywhr', channel: string | null = 'TutorAnywhr Channel', link = 't.me/tutoranywhr'): Promise<number> {
-  const [r] = await db.query<{ id: number }>(`insert into agencies (channel_link, agency_display_name, agency_telegram_channel_name) values ($1, $2, $3) returning id`, [link, name, channel]);
+  const [r] = await db.query<{ id: number }>(
+    `insert into agencies (channel_link, agency_display_name, agency_telegram_channel_name) values ($1, $2, $3) returning id`,
+    [link, name, channel],
+  );
   return r!.id;
 }
 
@@ -208,7 +217,17 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
 
   const client = () => createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 5 });
   const dispatcher = (extra: Partial<Parameters<typeof createDispatcher>[0]> = {}) =>
-    createDispatcher({ db: t.db, client: client(), log: silentLog, leaseOwner: 'test:1', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS, ...extra });
+    createDispatcher({
+      db: t.db,
+      client: client(),
+      log: silentLog,
+      leaseOwner: 'test:1',
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+      ...extra,
+    });
 
   /** runOnce until nothing is pending (backoffs are a few ms). */
   async function settle(d: ReturnType<typeof dispatcher>, db: Database = t.db): Promise<DispatchStats> {
@@ -216,7 +235,9 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     for (let i = 0; i < 200; i++) {
       const s = await d.runOnce();
       for (const k of Object.keys(total) as (keyof DispatchStats)[]) total[k] += s[k];
-      const [p] = await db.query<{ n: number }>(`select count(*)::int as n from deliveries where status in ('pending', 'sending') or (sync_action is not null and status = 'sent' and deleted_at is null)`);
+      const [p] = await db.query<{ n: number }>(
+        `select count(*)::int as n from deliveries where status in ('pending', 'sending') or (sync_action is not null and status = 'sent' and deleted_at is null)`,
+      );
       if (p!.n === 0) return total;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -226,7 +247,14 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
   it('loadAssignmentForMessage joins the agency and renders like the reference', async () => {
     const a = await assignment(t.db, await agency(t.db), { code: 'TA-1 <x>' });
     const loaded = (await loadAssignmentForMessage(t.db, a))!;
-    expect(loaded).toMatchObject({ id: a, status: 'open', rateMin: 40, rateMax: 50, timeAvailabilityNote: 'Weekday evenings', agencyDisplayName: 'TutorAnywhr' });
+    expect(loaded).toMatchObject({
+      id: a,
+      status: 'open',
+      rateMin: 40,
+      rateMax: 50,
+      timeAvailabilityNote: 'Weekday evenings',
+      agencyDisplayName: 'TutorAnywhr',
+    });
     const html = renderAssignment(loaded, { kind: 'broadcast', now: new Date(), freshness: FRESHNESS });
     expect(html).toContain('<b>P5 Maths &amp; Science</b>\n💰 40-50\n📍 Blk 1 Woodlands Ave\n🚇 Woodlands MRT\nPostal: 730001\n🟢 Likely open\n🗓️ ASAP');
     expect(html.endsWith('🆔 TA-1 &lt;x&gt;\n📝 Female tutor pref\n\n🏷️ Source: TutorAnywhr | TutorAnywhr Channel')).toBe(true);
@@ -257,12 +285,18 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     ]);
     expect(bot.messages(CHANNEL).map((m) => m.text)).toEqual([r[0]!.message_html, r[2]!.message_html]);
     const body = sends()[0]!.body;
-    expect(body).toMatchObject({ parse_mode: 'HTML', link_preview_options: { is_disabled: true }, reply_markup: { inline_keyboard: [[{ text: 'Open original post', url: 'https://t.me/tutoranywhr/1' }]] } });
+    expect(body).toMatchObject({
+      parse_mode: 'HTML',
+      link_preview_options: { is_disabled: true },
+      reply_markup: { inline_keyboard: [[{ text: 'Open original post', url: 'https://t.me/tutoranywhr/1' }]] },
+    });
     expect(r[3]!.message_html).toContain('📏 Distance: ~1.3 km');
 
     // Again: nothing to do, nothing sent. Re-queueing is a no-op.
     expect(await d.runOnce()).toMatchObject({ sent: 0, failed: 0 });
-    expect(await createDispatcher({ db: t.db, client: client(), log: silentLog, leaseOwner: 'other', maxAttempts: 3, freshness: FRESHNESS }).runOnce()).toMatchObject({ sent: 0 });
+    expect(
+      await createDispatcher({ db: t.db, client: client(), log: silentLog, leaseOwner: 'other', maxAttempts: 3, freshness: FRESHNESS }).runOnce(),
+    ).toMatchObject({ sent: 0 });
     expect(await queueBroadcasts(t.db, a1, [CHANNEL, '-100200'])).toBe(0);
     expect(await queueDms(t.db, a1, [{ tutorId: tid, chatId: '1001', distanceKm: 1 }])).toEqual({ queued: 0, alreadyDelivered: 1 });
     await d.runOnce();
@@ -319,13 +353,22 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const t1 = await tutor(t.db, 1001);
     const t2 = await tutor(t.db, 1002);
     expect(await queueDms(t.db, a1, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 1, alreadyDelivered: 0 });
-    expect(await queueDms(t.db, a2, [{ tutorId: t1, chatId: '1001', distanceKm: null }, { tutorId: t2, chatId: '1002', distanceKm: 2 }])).toEqual({ queued: 1, alreadyDelivered: 1 });
+    expect(
+      await queueDms(t.db, a2, [
+        { tutorId: t1, chatId: '1001', distanceKm: null },
+        { tutorId: t2, chatId: '1002', distanceKm: 2 },
+      ]),
+    ).toEqual({ queued: 1, alreadyDelivered: 1 });
     expect(await queueDms(t.db, a3, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 1, alreadyDelivered: 0 });
     // Broadcasts: a chat shows one assignment of a duplicate group.
     expect(await queueBroadcasts(t.db, a1, [CHANNEL])).toBe(1);
     expect(await queueBroadcasts(t.db, a2, [CHANNEL, '-100200'])).toBe(1);
     await settle(dispatcher());
-    expect(sends().map((c) => String(c.chatId)).sort()).toEqual(['-100200', '1001', '1001', '1002', CHANNEL]);
+    expect(
+      sends()
+        .map((c) => String(c.chatId))
+        .sort(),
+    ).toEqual(['-100200', '1001', '1001', '1002', CHANNEL]);
     expect(await queueDms(t.db, a2, [{ tutorId: t1, chatId: '1001', distanceKm: null }])).toEqual({ queued: 0, alreadyDelivered: 1 });
   });
 
@@ -371,7 +414,11 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const d = dispatcher({ now: clock.now, maxAttempts: 2 });
     // Telegram keeps the bot under flood control for 3 h, answering every call with the time left.
     const floodEnds = clock.now().getTime() + 3 * 3600_000;
-    bot.failWhen((c) => (c.method === 'sendMessage' && clock.now().getTime() < floodEnds ? { status: 429, retryAfter: Math.ceil((floodEnds - clock.now().getTime()) / 1000) } : null));
+    bot.failWhen((c) =>
+      c.method === 'sendMessage' && clock.now().getTime() < floodEnds
+        ? { status: 429, retryAfter: Math.ceil((floodEnds - clock.now().getTime()) / 1000) }
+        : null,
+    );
     await d.runOnce(); // one batch: every call on the wire before the first 429 came back is answered 429
     const limited = sends().length;
     expect(limited).toBeGreaterThanOrEqual(1);
@@ -389,7 +436,11 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     // Past the pause: one call goes first; only after it is answered do the others follow.
     await clock.advance(61_000);
     expect(await d.runOnce()).toMatchObject({ sent: 3, failed: 0 });
-    expect(sends().slice(limited).map((c) => c.status)).toEqual([200, 200, 200]);
+    expect(
+      sends()
+        .slice(limited)
+        .map((c) => c.status),
+    ).toEqual([200, 200, 200]);
     expect((await rows(t.db)).map((r) => [r.status, r.attempts])).toEqual(chats.map(() => ['sent', 1]));
   });
 
@@ -519,7 +570,9 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(r).toMatchObject({ status: 'uncertain', attempts: 3, error_json: { type: 'maybe_delivered', error: 'server', code: 500, uncertain_tries: 3 } });
     expect(JSON.stringify(r!.error_json)).not.toContain('secret-token-value');
     await bot.setOutage('drop');
-    const err = await client().send('1', 'x', null).catch((e: unknown) => e);
+    const err = await client()
+      .send('1', 'x', null)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BotError);
     expect((err as BotError).kind).toBe('network');
     expect(String((err as BotError).message)).not.toContain('secret-token-value');
@@ -561,7 +614,17 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     await queueBroadcasts(t.db, a, [CHANNEL]);
     bot.misbehaveNext('sendMessage', { delayMs: 1500 }); // Telegram posts it, the answer comes after the 0.3 s timeout
     const before = await counterValue(metrics.deliveries, { kind: 'broadcast', outcome: 'uncertain' });
-    const d = createDispatcher({ db: t.db, client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.3 }), log: silentLog, leaseOwner: 'test:1', maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50, outageBackoffMaxMs: 10, freshness: FRESHNESS });
+    const d = createDispatcher({
+      db: t.db,
+      client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.3 }),
+      log: silentLog,
+      leaseOwner: 'test:1',
+      maxAttempts: 3,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      outageBackoffMaxMs: 10,
+      freshness: FRESHNESS,
+    });
     const stats = await settle(d);
     for (let round = 0; round < 3; round++) {
       await new Promise((r) => setTimeout(r, 20));
@@ -571,7 +634,12 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(sends()).toHaveLength(1);
     expect(bot.messages(CHANNEL)).toHaveLength(1); // it did arrive, once
     const [r] = await rows(t.db);
-    expect(r).toMatchObject({ status: 'uncertain', attempts: 1, telegram_message_id: null, error_json: { type: 'maybe_delivered', error: 'network', uncertain_tries: 1 } });
+    expect(r).toMatchObject({
+      status: 'uncertain',
+      attempts: 1,
+      telegram_message_id: null,
+      error_json: { type: 'maybe_delivered', error: 'network', uncertain_tries: 1 },
+    });
     expect(r!.error_json!.message).toMatch(/timed out/);
     expect(JSON.stringify(r!.error_json)).not.toContain('secret-token-value');
     expect(await counterValue(metrics.deliveries, { kind: 'broadcast', outcome: 'uncertain' })).toBe(before + 1);
@@ -603,7 +671,17 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
     bot.misbehaveNext('sendMessage', { delayMs: 1000 }, 5);
-    const d = createDispatcher({ db: t.db, client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.2 }), log: silentLog, leaseOwner: 'test:1', maxAttempts: 5, uncertainRetries: 1, backoffBaseMs: 10, backoffMaxMs: 50, freshness: FRESHNESS });
+    const d = createDispatcher({
+      db: t.db,
+      client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.2 }),
+      log: silentLog,
+      leaseOwner: 'test:1',
+      maxAttempts: 5,
+      uncertainRetries: 1,
+      backoffBaseMs: 10,
+      backoffMaxMs: 50,
+      freshness: FRESHNESS,
+    });
     expect(await settle(d)).toMatchObject({ retried: 1, uncertain: 1, sent: 0 });
     expect(sends()).toHaveLength(2); // the first try and one re-send
     expect(bot.messages(CHANNEL)).toHaveLength(2); // the trade-off: both arrived
@@ -638,21 +716,26 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(bot.messages(CHANNEL)).toHaveLength(2); // the late and the dropped one were posted
   });
 
-  it('issue 14 #13: tutors remove cancels the tutor\'s pending DMs, like /stop; a DM left for a removed tutor is never sent', async () => {
+  it("issue 14 #13: tutors remove cancels the tutor's pending DMs, like /stop; a DM left for a removed tutor is never sent", async () => {
     const ag = await agency(t.db);
     const a1 = await assignment(t.db, ag);
     const a2 = await assignment(t.db, ag);
     await upsertTutor(t.db, { chatId: 4242, subjects: 'Math', levels: 'Primary' });
     const [{ id: tid }] = (await t.db.query<{ id: number }>(`select id from tutors where chat_id = 4242`)) as [{ id: number }];
     const other = await tutor(t.db, 4343);
-    await queueDms(t.db, a1, [{ tutorId: tid, chatId: '4242', distanceKm: null }, { tutorId: other, chatId: '4343', distanceKm: null }]);
+    await queueDms(t.db, a1, [
+      { tutorId: tid, chatId: '4242', distanceKm: null },
+      { tutorId: other, chatId: '4343', distanceKm: null },
+    ]);
     expect(await removeTutor(t.db, '4242')).toEqual({ removed: true, cancelledDms: 1 });
     // a DM queued by a job that matched the tutor just before the removal (its row outlives the tutor)
     await t.db.query(`insert into deliveries (assignment_id, kind, recipient, tutor_id, status) values ($1, 'dm', '4242', null, 'pending')`, [a2]);
     const stats = await settle(dispatcher());
     expect(stats).toMatchObject({ sent: 1, skipped: 1 }); // the first was cancelled by the removal itself
     expect(sends().map((c) => String(c.chatId))).toEqual(['4343']);
-    const r = await t.db.query<{ recipient: string; status: string; error_json: { type: string } | null }>(`select recipient, status, error_json from deliveries order by id`);
+    const r = await t.db.query<{ recipient: string; status: string; error_json: { type: string } | null }>(
+      `select recipient, status, error_json from deliveries order by id`,
+    );
     expect(r.map((x) => [x.recipient, x.status, x.error_json?.type ?? null])).toEqual([
       ['4242', 'skipped', 'tutor_removed'],
       ['4343', 'sent', null],
@@ -682,7 +765,11 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const ag = await agency(t.db);
     await queueBroadcasts(t.db, await assignment(t.db, ag), ['-1001']);
     await queueBroadcasts(t.db, await assignment(t.db, ag), ['-1002']);
-    bot.failWhen((c) => (c.chatId === '-1001' ? { status: 403, description: 'Forbidden: bot is not a member of the channel chat' } : { status: 400, description: 'Bad Request: chat not found' }));
+    bot.failWhen((c) =>
+      c.chatId === '-1001'
+        ? { status: 403, description: 'Forbidden: bot is not a member of the channel chat' }
+        : { status: 400, description: 'Bad Request: chat not found' },
+    );
     expect(await settle(dispatcher())).toMatchObject({ failed: 2, retried: 0 });
     const r = await rows(t.db);
     expect(r[0]!.error_json).toMatchObject({ type: 'forbidden', message: expect.stringContaining('bot is not a member') });
@@ -750,7 +837,10 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     await queueBroadcasts(t.db, b, ['-100555']);
     // a: its send is reset after Telegram has it; b: its process died mid-send; both assignments close meanwhile
     await t.db.query(`update assignments set status = 'closed' where id in ($1, $2)`, [a, b]);
-    await t.db.query(`update deliveries set status = 'sending', attempts = 1, lease_owner = 'dead', sending_started_at = now() - interval '10 minutes' where assignment_id = $1`, [b]);
+    await t.db.query(
+      `update deliveries set status = 'sending', attempts = 1, lease_owner = 'dead', sending_started_at = now() - interval '10 minutes' where assignment_id = $1`,
+      [b],
+    );
     await t.db.query(`update assignments set status = 'open' where id = $1`, [a]);
     bot.misbehaveNext('sendMessage', { delayMs: 2000 }); // answered after the 0.5 s timeout
     const d = dispatcher({ client: createBotClient({ token: TOKEN, apiUrl: bot.url, timeoutSeconds: 0.5 }) });
@@ -862,7 +952,9 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL]);
     await queueDms(t.db, a, [{ tutorId: await tutor(t.db, 1001), chatId: '1001', distanceKm: 1 }]);
-    await t.db.query(`update deliveries set status = 'sending', attempts = 1, lease_owner = 'crashed', sending_started_at = now() - interval '10 minutes' where kind = 'dm'`);
+    await t.db.query(
+      `update deliveries set status = 'sending', attempts = 1, lease_owner = 'crashed', sending_started_at = now() - interval '10 minutes' where kind = 'dm'`,
+    );
     await t.db.query(`update deliveries set status = 'sending', attempts = 1, lease_owner = 'alive', sending_started_at = now() where kind = 'broadcast'`);
     const before = await counterValue(metrics.deliveries, { kind: 'dm', outcome: 'uncertain' });
     const d = dispatcher();
@@ -892,7 +984,11 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     const d = dispatcher({ backoffBaseMs: 200, uncertainRetries: 1 });
     const s = await d.runOnce();
     expect(s).toMatchObject({ retried: 1, sent: 1 }); // only the other chat went out
-    expect(sends().map((c) => [String(c.chatId), c.status]).sort()).toEqual([
+    expect(
+      sends()
+        .map((c) => [String(c.chatId), c.status])
+        .sort(),
+    ).toEqual([
       ['-100200', 200],
       [CHANNEL, 500],
     ]);

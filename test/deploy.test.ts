@@ -4,7 +4,12 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { runCli } from '../src/cli/main.ts';
 
-const Healthcheck = z.object({ test: z.union([z.array(z.string()).min(2), z.string()]), interval: z.string(), timeout: z.string(), retries: z.number().int().positive() });
+const Healthcheck = z.object({
+  test: z.union([z.array(z.string()).min(2), z.string()]),
+  interval: z.string(),
+  timeout: z.string(),
+  retries: z.number().int().positive(),
+});
 const Service = z
   .object({
     image: z.string().optional(),

@@ -186,15 +186,23 @@ describe('history', () => {
     const source = new DesktopExportSource(ACCOUNT, { chunkSize: 16 });
     const texts = new Map<string, unknown[]>();
     for (const channel of await source.listChannels()) {
-      texts.set(channel.channelLink, (await collect(source, channel)).map((m) => m.media ?? m.text));
+      texts.set(
+        channel.channelLink,
+        (await collect(source, channel)).map((m) => m.media ?? m.text),
+      );
     }
     expect(texts.get('t.me/c/3333333333')).toEqual([
       'lounge post',
       {
         _: 'DesktopExportMedia',
         poll: {
-          question: 'Which subject?', closed: false, total_voters: 2,
-          answers: [{ text: 'Math', voters: 2, chosen: true }, { text: 'Art', voters: 0, chosen: false }],
+          question: 'Which subject?',
+          closed: false,
+          total_voters: 2,
+          answers: [
+            { text: 'Math', voters: 2, chosen: true },
+            { text: 'Art', voters: 0, chosen: false },
+          ],
         },
       },
     ]);
@@ -204,8 +212,7 @@ describe('history', () => {
   });
 
   it('applies the window: since inclusive, until exclusive, maxId and minId exclusive', async () => {
-    const ids = async (request: Partial<HistoryRequest>) =>
-      (await historyOf(CHAT_B, {}, { ...ALL, ...request })).map((m) => m.id);
+    const ids = async (request: Partial<HistoryRequest>) => (await historyOf(CHAT_B, {}, { ...ALL, ...request })).map((m) => m.id);
     // 102 is exactly at since (in), 105 exactly at until (out)
     expect(await ids({ since: at(1706745660), until: at(1706745780) })).toEqual([102, 104]);
     expect(await ids({ since: at(1706745661) })).toEqual([104, 105]);
@@ -248,15 +255,25 @@ describe('channel identity', () => {
     expect(await source.listChannels()).toEqual([expected]);
     expect(await source.resolve('@tuitionalpha')).toEqual(expected);
     expect((await collect(source, expected)).map((m) => m.id)).toEqual([2, 3, 4, 5, 6, 7, 9, 10]);
-    await expect(source.resolve('t.me/c/1111111111')).rejects.toThrow(/channel t\.me\/c\/1111111111 is not in the export .*t\.me\/tuitionalpha "Tuition Alpha"/);
+    await expect(source.resolve('t.me/c/1111111111')).rejects.toThrow(
+      /channel t\.me\/c\/1111111111 is not in the export .*t\.me\/tuitionalpha "Tuition Alpha"/,
+    );
   });
 
   it('a username --channel with a path holding several chats, none of that name, lists them', async () => {
-    for (const [p, n] of [[FOLDER, 2], [ACCOUNT, 4]] as const) {
-      const error = await new DesktopExportSource(p, { channel: '@tuitionalpha' }).listChannels().then(() => null, (e: unknown) => e);
+    for (const [p, n] of [
+      [FOLDER, 2],
+      [ACCOUNT, 4],
+    ] as const) {
+      const error = await new DesktopExportSource(p, { channel: '@tuitionalpha' }).listChannels().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(UserError);
       const [first, ...chats] = (error as Error).message.split('\n');
-      expect(first).toBe(`--channel @tuitionalpha: no chat has that name, and a Telegram Desktop export does not record usernames (nor was t.me/tuitionalpha collected before); ${p} holds ${n} chats (name one by its id or its exact name):`);
+      expect(first).toBe(
+        `--channel @tuitionalpha: no chat has that name, and a Telegram Desktop export does not record usernames (nor was t.me/tuitionalpha collected before); ${p} holds ${n} chats (name one by its id or its exact name):`,
+      );
       expect(chats).toHaveLength(n);
     }
   });
@@ -265,7 +282,7 @@ describe('channel identity', () => {
     const source = new DesktopExportSource(FOLDER, {});
     await expect(source.resolve('@nosuchchannel')).rejects.toThrow(UserError);
     await expect(source.resolve('@nosuchchannel')).rejects.toThrow(
-      'channel @nosuchchannel is not in the export ' + FOLDER + '; it contains t.me/c/1111111111 "Tuition Alpha", t.me/c/2222222222 "Tuition Beta"',
+      `channel @nosuchchannel is not in the export ${FOLDER}; it contains t.me/c/1111111111 "Tuition Alpha", t.me/c/2222222222 "Tuition Beta"`,
     );
   });
 
@@ -302,9 +319,7 @@ describe('broken exports are one-line UserErrors naming the file and the place',
 
   it('valid JSON that is not an export', async () => {
     const file = errorFixture('not-export');
-    expect((await readError(file)).message).toBe(
-      `${file}: not a Telegram Desktop export: valid JSON, but it has no "messages" array and no "chats.list"`,
-    );
+    expect((await readError(file)).message).toBe(`${file}: not a Telegram Desktop export: valid JSON, but it has no "messages" array and no "chats.list"`);
     expect((await readError(errorFixture('messages-not-array'))).message).toContain('"messages" is not an array');
     expect((await readError(tmpFile('array.json', '[1, 2]'))).message).toContain('the top level is an array');
   });
@@ -365,11 +380,15 @@ describe('mapExportMessage', () => {
     const singapore = parseTimeZone('Asia/Singapore');
 
     it('without a time zone: refused with a reason naming --timezone (not "malformed")', () => {
-      expect(() => mapExportMessage(old, chat, 2)).toThrow(new UserError(
-        'result.json: an export from an old Telegram Desktop version: message id 9 (messages[2]) has "date" in local time and no "date_unixtime", ' +
-        "and its dates are the exporting computer's local time; pass --timezone with that computer's time zone, e.g. --timezone Asia/Singapore or --timezone +08:00",
-      ));
-      expect(() => mapExportMessage({ ...base, edited: '2024-01-01T09:00:00' }, chat)).toThrow(/has "edited" in local time and no "edited_unixtime", .*; pass --timezone/);
+      expect(() => mapExportMessage(old, chat, 2)).toThrow(
+        new UserError(
+          'result.json: an export from an old Telegram Desktop version: message id 9 (messages[2]) has "date" in local time and no "date_unixtime", ' +
+            "and its dates are the exporting computer's local time; pass --timezone with that computer's time zone, e.g. --timezone Asia/Singapore or --timezone +08:00",
+        ),
+      );
+      expect(() => mapExportMessage({ ...base, edited: '2024-01-01T09:00:00' }, chat)).toThrow(
+        /has "edited" in local time and no "edited_unixtime", .*; pass --timezone/,
+      );
     });
 
     it('with one: the local date and edit date are read in that zone', () => {
@@ -396,7 +415,9 @@ describe('mapExportMessage', () => {
 
     it('an unreadable local date is malformed; exports before Telegram Desktop 2.4 wrote from_id as a bare user id', () => {
       for (const date of ['yesterday', '2021-02-30T10:00:00', '2021-03-04 18:22:10', '2021-03-04T18:22:10+08:00', 5]) {
-        expect(() => mapExportMessage({ ...old, date }, chat, 0, singapore), String(date)).toThrow(/malformed export: message id 9 .*"date" must be a local time like 2021-03-04T18:22:10/);
+        expect(() => mapExportMessage({ ...old, date }, chat, 0, singapore), String(date)).toThrow(
+          /malformed export: message id 9 .*"date" must be a local time like 2021-03-04T18:22:10/,
+        );
       }
       expect(mapExportMessage({ ...old, from_id: 123456789 }, chat, 0, singapore).senderId).toBe('123456789');
       expect(() => mapExportMessage({ ...old, from_id: 1.5 }, chat, 0, singapore)).toThrow(/"from_id" must be a string/);
@@ -404,23 +425,28 @@ describe('mapExportMessage', () => {
   });
 
   it('rejects wrong types', () => {
-    expect(() => mapExportMessage({ ...base, text_entities: [{ type: 'bold' }] }, chat)).toThrow(/text_entities\[0\] must be an object with string "type" and "text"/);
+    expect(() => mapExportMessage({ ...base, text_entities: [{ type: 'bold' }] }, chat)).toThrow(
+      /text_entities\[0\] must be an object with string "type" and "text"/,
+    );
     expect(() => mapExportMessage({ ...base, reply_to_message_id: '3' }, chat)).toThrow(/"reply_to_message_id" must be an integer/);
     expect(() => mapExportMessage({ ...base, text: 5 }, chat)).toThrow(/"text" must be a string or an array/);
     expect(() => mapExportMessage('nope', chat, 0)).toThrow(/message at messages\[0\]: must be an object/);
   });
 
   it('keeps the extra fields of entities and ignores unknown from_id forms', () => {
-    const m = mapExportMessage({
-      ...base,
-      from_id: 'bot5',
-      text_entities: [
-        { type: 'pre', text: 'x = 1', language: 'python' },
-        { type: 'plain', text: ' ' },
-        { type: 'mention_name', text: 'Ada', user_id: 99 },
-        { type: 'custom_emoji', text: '🙂', document_id: '5368324170671202286' },
-      ],
-    }, chat);
+    const m = mapExportMessage(
+      {
+        ...base,
+        from_id: 'bot5',
+        text_entities: [
+          { type: 'pre', text: 'x = 1', language: 'python' },
+          { type: 'plain', text: ' ' },
+          { type: 'mention_name', text: 'Ada', user_id: 99 },
+          { type: 'custom_emoji', text: '🙂', document_id: '5368324170671202286' },
+        ],
+      },
+      chat,
+    );
     expect(m.senderId).toBeNull();
     expect(m.text).toBe('x = 1 Ada🙂');
     expect(m.entities).toEqual([
@@ -465,8 +491,10 @@ describe('streaming', () => {
       const batch: string[] = [];
       for (let id = start; id < start + 1000; id++) {
         const t = 1704067200 + id;
-        batch.push(`${id === 1 ? '' : ','}\n  {"id": ${id}, "type": "message", "date": "x", "date_unixtime": "${t}", "from_id": "channel123", ` +
-          `"text": "post ${id} ${filler}\\x01", "text_entities": [{"type": "plain", "text": "post ${id} ${filler}\\x01"}]}`);
+        batch.push(
+          `${id === 1 ? '' : ','}\n  {"id": ${id}, "type": "message", "date": "x", "date_unixtime": "${t}", "from_id": "channel123", ` +
+            `"text": "post ${id} ${filler}\\x01", "text_entities": [{"type": "plain", "text": "post ${id} ${filler}\\x01"}]}`,
+        );
       }
       await write(batch.join(''));
     }
@@ -501,17 +529,69 @@ describe('streaming', () => {
 
 describe('forum groups (issue 15 #10)', () => {
   it('issue 15 #10: a post inside a forum topic is not a reply; a reply inside a topic still is', async () => {
-    const file = tmpFile('forum/result.json', JSON.stringify({
-      name: 'SG Tuition Forum', type: 'private_supergroup', id: 2233445566,
-      messages: [
-        { id: 1, type: 'service', date: '2025-03-01T09:00:00', date_unixtime: '1740790800', actor: 'Admin', actor_id: 'user1', action: 'topic_created', title: 'Primary', text: '' },
-        { id: 2, type: 'message', date: '2025-03-01T09:01:00', date_unixtime: '1740790860', from: 'Agency', from_id: 'user2', reply_to_message_id: 1, text: 'P5 Maths @ Bishan, $40/h, Tue eve' },
-        { id: 3, type: 'message', date: '2025-03-01T09:02:00', date_unixtime: '1740790920', from: 'Tutor', from_id: 'user3', reply_to_message_id: 2, text: 'Is this still available?' },
-        { id: 4, type: 'service', date: '2025-03-01T09:03:00', date_unixtime: '1740790980', actor: 'Admin', actor_id: 'user1', action: 'topic_created', title: 'Secondary', text: '' },
-        { id: 5, type: 'message', date: '2025-03-01T09:04:00', date_unixtime: '1740791040', from: 'Agency', from_id: 'user2', reply_to_message_id: 4, text: 'Sec 3 A-Math @ Tampines, $50/h' },
-        { id: 6, type: 'message', date: '2025-03-01T09:05:00', date_unixtime: '1740791100', from: 'Agency', from_id: 'user2', text: 'A post in General' },
-      ],
-    }));
+    const file = tmpFile(
+      'forum/result.json',
+      JSON.stringify({
+        name: 'SG Tuition Forum',
+        type: 'private_supergroup',
+        id: 2233445566,
+        messages: [
+          {
+            id: 1,
+            type: 'service',
+            date: '2025-03-01T09:00:00',
+            date_unixtime: '1740790800',
+            actor: 'Admin',
+            actor_id: 'user1',
+            action: 'topic_created',
+            title: 'Primary',
+            text: '',
+          },
+          {
+            id: 2,
+            type: 'message',
+            date: '2025-03-01T09:01:00',
+            date_unixtime: '1740790860',
+            from: 'Agency',
+            from_id: 'user2',
+            reply_to_message_id: 1,
+            text: 'P5 Maths @ Bishan, $40/h, Tue eve',
+          },
+          {
+            id: 3,
+            type: 'message',
+            date: '2025-03-01T09:02:00',
+            date_unixtime: '1740790920',
+            from: 'Tutor',
+            from_id: 'user3',
+            reply_to_message_id: 2,
+            text: 'Is this still available?',
+          },
+          {
+            id: 4,
+            type: 'service',
+            date: '2025-03-01T09:03:00',
+            date_unixtime: '1740790980',
+            actor: 'Admin',
+            actor_id: 'user1',
+            action: 'topic_created',
+            title: 'Secondary',
+            text: '',
+          },
+          {
+            id: 5,
+            type: 'message',
+            date: '2025-03-01T09:04:00',
+            date_unixtime: '1740791040',
+            from: 'Agency',
+            from_id: 'user2',
+            reply_to_message_id: 4,
+            text: 'Sec 3 A-Math @ Tampines, $50/h',
+          },
+          { id: 6, type: 'message', date: '2025-03-01T09:05:00', date_unixtime: '1740791100', from: 'Agency', from_id: 'user2', text: 'A post in General' },
+        ],
+      }),
+    );
     const messages = await historyOf(file);
     expect(messages.map((m) => [m.id, m.replyToMsgId])).toEqual([
       [2, null],
@@ -530,7 +610,10 @@ describe('issue 15 #8: whole-account exports', () => {
     '  5555555555  private_channel (left)  "Gone Channel"   1 message',
   ];
   const checkError = async (file: string, options: DesktopExportOptions = {}) => {
-    const error = await new DesktopExportSource(file, options).check(ALL).then(() => null, (e: unknown) => e);
+    const error = await new DesktopExportSource(file, options).check(ALL).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error, 'expected a refusal').toBeInstanceOf(UserError);
     return (error as Error).message.split('\n');
   };
@@ -552,7 +635,9 @@ describe('issue 15 #8: whole-account exports', () => {
       expect((await collect(source, gone)).map((m) => m.text)).toEqual(['left behind']);
     }
     const lounge = new DesktopExportSource(ACCOUNT, { channel: 'Tutors Lounge', chunkSize: 7 });
-    expect((await lounge.check(ALL)).channels).toEqual([{ channel: { channelLink: 't.me/c/3333333333', channelId: '3333333333', title: 'Tutors Lounge' }, messages: 2 }]);
+    expect((await lounge.check(ALL)).channels).toEqual([
+      { channel: { channelLink: 't.me/c/3333333333', channelId: '3333333333', title: 'Tutors Lounge' }, messages: 2 },
+    ]);
   });
 
   it('--channel @username picks the chat whose id is known for that username (the export itself never says)', async () => {
@@ -565,11 +650,16 @@ describe('issue 15 #8: whole-account exports', () => {
     expect((await collect(source, lounge)).map((m) => m.id)).toEqual([2, 3]);
     // known, but as a chat that is not in this export
     const elsewhere = await checkError(ACCOUNT, { channel: 't.me/elsewhere', channelIdOf: async () => '8888888888' });
-    expect(elsewhere[0]).toBe(`--channel t.me/elsewhere: t.me/elsewhere is chat id 8888888888 (known from earlier collection), which is not in the export; ${ACCOUNT} holds 4 chats (name one by its id or its exact name):`);
+    expect(elsewhere[0]).toBe(
+      `--channel t.me/elsewhere: t.me/elsewhere is chat id 8888888888 (known from earlier collection), which is not in the export; ${ACCOUNT} holds 4 chats (name one by its id or its exact name):`,
+    );
   });
 
   it('an unknown --channel lists what is in the file', async () => {
-    for (const [ref, problem] of [['t.me/c/1234', 'no chat with id 1234'], ['Tutors lounge', 'no chat has that name']]) {
+    for (const [ref, problem] of [
+      ['t.me/c/1234', 'no chat with id 1234'],
+      ['Tutors lounge', 'no chat has that name'],
+    ]) {
       expect(await checkError(ACCOUNT, { channel: ref })).toEqual([
         `--channel ${ref}: ${problem}; ${ACCOUNT} holds 4 chats (name one by its id or its exact name):`,
         ...LISTING,
@@ -578,13 +668,19 @@ describe('issue 15 #8: whole-account exports', () => {
   });
 
   it('two chats of the same name: refused, pick by id', async () => {
-    const twins = tmpFile('twins/result.json', JSON.stringify({
-      about: 'Here is the data you requested.',
-      chats: { about: 'This page lists all chats from this export.', list: [
-        { name: 'SG Tutors', type: 'public_channel', id: 11, messages: [] },
-        { name: 'SG Tutors', type: 'private_supergroup', id: 12, messages: [] },
-      ] },
-    }));
+    const twins = tmpFile(
+      'twins/result.json',
+      JSON.stringify({
+        about: 'Here is the data you requested.',
+        chats: {
+          about: 'This page lists all chats from this export.',
+          list: [
+            { name: 'SG Tutors', type: 'public_channel', id: 11, messages: [] },
+            { name: 'SG Tutors', type: 'private_supergroup', id: 12, messages: [] },
+          ],
+        },
+      }),
+    );
     expect((await checkError(twins, { channel: 'SG Tutors' }))[0]).toMatch(/^--channel SG Tutors: 2 chats have that name; .* holds 2 chats/);
     expect((await new DesktopExportSource(twins, { channel: '12' }).check(ALL)).channels).toEqual([
       { channel: { channelLink: 't.me/c/12', channelId: '12', title: 'SG Tutors' }, messages: 0 },
@@ -595,12 +691,14 @@ describe('issue 15 #8: whole-account exports', () => {
     expect(await new DesktopExportSource(CHAT_A, { channel: 'Tuition Alpha' }).listChannels()).toEqual([
       { channelLink: 't.me/c/1111111111', channelId: '1111111111', title: 'Tuition Alpha' },
     ]);
-    expect((await checkError(CHAT_A, { channel: 't.me/c/2222222222' }))).toEqual([
+    expect(await checkError(CHAT_A, { channel: 't.me/c/2222222222' })).toEqual([
       `--channel t.me/c/2222222222: no chat with id 2222222222; ${CHAT_A} holds 1 chat (name one by its id or its exact name):`,
       '  1111111111  public_channel  "Tuition Alpha"',
     ]);
     // a username known as another channel's is not this chat's
-    expect((await checkError(CHAT_A, { channel: '@tuitionalpha', channelIdOf: async () => '2222222222' }))[0]).toMatch(/t\.me\/tuitionalpha is chat id 2222222222/);
+    expect((await checkError(CHAT_A, { channel: '@tuitionalpha', channelIdOf: async () => '2222222222' }))[0]).toMatch(
+      /t\.me\/tuitionalpha is chat id 2222222222/,
+    );
     // a single-chat export is imported without --channel (an account export holding one chat too)
     expect((await new DesktopExportSource(CHAT_A).check(ALL)).channels.map((c) => c.channel.channelLink)).toEqual(['t.me/c/1111111111']);
   });
@@ -610,7 +708,11 @@ describe('issue 15 #9: old exports, and a folder with files that cannot be read'
   const singapore = parseTimeZone('Asia/Singapore');
 
   it('an old export is refused without --timezone, with the reason', async () => {
-    expect((await readError(OLD)).message).toMatch(new RegExp(`^${OLD.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: an export from an old Telegram Desktop version: message id 2 \\(messages\\[1\\]\\) has "date" in local time and no "date_unixtime", .*; pass --timezone`));
+    expect((await readError(OLD)).message).toMatch(
+      new RegExp(
+        `^${OLD.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: an export from an old Telegram Desktop version: message id 2 \\(messages\\[1\\]\\) has "date" in local time and no "date_unixtime", .*; pass --timezone`,
+      ),
+    );
   });
 
   it('with --timezone it is read: dates in that zone, text arrays with entities, media', async () => {
@@ -638,7 +740,10 @@ describe('issue 15 #9: old exports, and a folder with files that cannot be read'
     copyFileSync(CHAT_A, tmpFile(`${name}/1-alpha/result.json`, ''));
     copyFileSync(OLD, tmpFile(`${name}/2-gamma/result.json`, ''));
     const beta = readFileSync(CHAT_B, 'utf8');
-    tmpFile(`${name}/3-cut/result.json`, `{"name": "Tuition Delta", "type": "public_channel", "id": 4444444444, ${beta.slice(beta.indexOf('"messages"'), beta.indexOf('"id": 104'))}`);
+    tmpFile(
+      `${name}/3-cut/result.json`,
+      `{"name": "Tuition Delta", "type": "public_channel", "id": 4444444444, ${beta.slice(beta.indexOf('"messages"'), beta.indexOf('"id": 104'))}`,
+    );
     return dir;
   }
 
@@ -657,20 +762,32 @@ describe('issue 15 #9: old exports, and a folder with files that cannot be read'
     expect((await collect(source, check.channels[0]!.channel)).length).toBe(8);
 
     const withZone = await new DesktopExportSource(dir, { timezone: singapore }).check(ALL);
-    expect(withZone.channels.map((c) => [c.channel.channelLink, c.messages])).toEqual([['t.me/c/1111111111', 8], ['t.me/c/7777777777', 3]]);
+    expect(withZone.channels.map((c) => [c.channel.channelLink, c.messages])).toEqual([
+      ['t.me/c/1111111111', 8],
+      ['t.me/c/7777777777', 3],
+    ]);
     expect(withZone.files).toEqual([alpha, gamma]);
     expect(withZone.refused.map((r) => r.file)).toEqual([cut]);
   });
 
   it('in a folder whose every export is refused, that is the error: one file its reason, several each', async () => {
     copyFileSync(OLD, tmpFile('only-old/ChatExport/result.json', ''));
-    const one = await new DesktopExportSource(path.join(tmp, 'only-old')).check(ALL).then(() => null, (e: unknown) => e);
+    const one = await new DesktopExportSource(path.join(tmp, 'only-old')).check(ALL).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((one as Error).message).toMatch(/only-old\/ChatExport\/result\.json: an export from an old Telegram Desktop version: [^\n]*--timezone \+08:00$/);
     copyFileSync(errorFixture('truncated'), tmpFile('only-old/Other/result.json', ''));
-    const two = await new DesktopExportSource(path.join(tmp, 'only-old')).check(ALL).then(() => null, (e: unknown) => e);
+    const two = await new DesktopExportSource(path.join(tmp, 'only-old')).check(ALL).then(
+      () => null,
+      (e: unknown) => e,
+    );
     const lines = (two as Error).message.split('\n');
     expect(lines[0]).toBe(`${path.join(tmp, 'only-old')}: nothing imported: each of its 2 export files was refused:`);
-    expect(lines.slice(1).map((l) => l.replace(/: .*/, ''))).toEqual([`  ${path.join(tmp, 'only-old/ChatExport/result.json')}`, `  ${path.join(tmp, 'only-old/Other/result.json')}`]);
+    expect(lines.slice(1).map((l) => l.replace(/: .*/, ''))).toEqual([
+      `  ${path.join(tmp, 'only-old/ChatExport/result.json')}`,
+      `  ${path.join(tmp, 'only-old/Other/result.json')}`,
+    ]);
   });
 
   it('a lone old file or a lone broken file is an error, not a refusal', async () => {

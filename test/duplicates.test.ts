@@ -31,7 +31,8 @@ const T = new Date('2026-03-02T02:00:00Z');
 const BUMP = { bumpMinSeconds: 6 * 3600 };
 const MIN_SCORE = workerConfig().assignments.duplicates.minScore;
 /** What the pair test writes; emptied between pairs so that each pair is decided on its own. */
-const PAIR_TABLES = 'assignment_sources, assignments, duplicate_groups, agencies, telegram_extractions, telegram_message_versions, telegram_messages_raw, telegram_channels';
+const PAIR_TABLES =
+  'assignment_sources, assignments, duplicate_groups, agencies, telegram_extractions, telegram_message_versions, telegram_messages_raw, telegram_channels';
 
 describeEachDatabase('duplicate grouping', (t) => {
   const persist = async (p: FixturePost, messageId: number, date: Date) =>
@@ -56,17 +57,22 @@ describeEachDatabase('duplicate grouping', (t) => {
     const fn = decided.filter((x) => x.pair.label === 'copy' && !x.grouped).length;
     const precision = tp + fp === 0 ? 1 : tp / (tp + fp);
     const recall = tp / (tp + fn);
-    const wrong = decided.filter((x) => x.grouped !== (x.pair.label === 'copy')).map((x) => `${x.pair.label === 'copy' ? 'missed copy' : 'grouped look-alike'}: ${x.pair.id}`);
-    console.log(`[${t.driver}] duplicate grouping over ${PAIRS.length} labelled pairs (min score ${MIN_SCORE}): precision ${precision.toFixed(3)} (${tp}/${tp + fp}), recall ${recall.toFixed(3)} (${tp}/${tp + fn})\n  ${wrong.join('\n  ')}`);
+    const wrong = decided
+      .filter((x) => x.grouped !== (x.pair.label === 'copy'))
+      .map((x) => `${x.pair.label === 'copy' ? 'missed copy' : 'grouped look-alike'}: ${x.pair.id}`);
+    console.log(
+      `[${t.driver}] duplicate grouping over ${PAIRS.length} labelled pairs (min score ${MIN_SCORE}): precision ${precision.toFixed(3)} (${tp}/${tp + fp}), recall ${recall.toFixed(3)} (${tp}/${tp + fn})\n  ${wrong.join('\n  ')}`,
+    );
     // A false group hides a real job from /assignments and from the tutors it matches; a missed copy costs one
     // extra broadcast/DM. So: no look-alike may ever be grouped, and at least 80 % of the copies must be.
     expect(decided.filter((x) => x.pair.label === 'different' && x.grouped).map((x) => x.pair.id)).toEqual([]);
     expect(recall).toBeGreaterThanOrEqual(0.8);
   });
 
-  it('issue 14 #4: a member must match the group\'s primary – no chain through a member that matches both', async () => {
+  it("issue 14 #4: a member must match the group's primary – no chain through a member that matches both", async () => {
     const at = (h: number) => new Date(T.getTime() + h * 3_600_000);
-    const post = (level: string, tail: string) => `🔹Subject: ${level} math\n🔹Location: 812 Tampines St 81 (S)520812\n🔹Time: Mon 5-6.30pm\n🔹Rate: $35/hr\n🔹Remark:\n${tail}`;
+    const post = (level: string, tail: string) =>
+      `🔹Subject: ${level} math\n🔹Location: 812 Tampines St 81 (S)520812\n🔹Time: Mon 5-6.30pm\n🔹Rate: $35/hr\n🔹Remark:\n${tail}`;
     const p4 = await persist({ channel: 't.me/agencyone', text: post('P4', 'Weak in fractions') }, 1, at(0));
     await detectDuplicates(t.db, p4.assignmentId, { minScore: MIN_SCORE });
     const both = await persist({ channel: 't.me/agencytwo', text: post('P4 and P5', 'Two siblings, same tutor') }, 1, at(1));
@@ -86,7 +92,12 @@ describeEachDatabase('duplicate grouping', (t) => {
     expect((await detectDuplicates(t.db, b.assignmentId, { minScore: MIN_SCORE })).groupId).not.toBeNull();
     // the agency corrects the postal code: another flat, so another job
     const edited = await t.db.transaction(async (tx) =>
-      persistAssignment(tx, await assignmentInput(tx, { channel: pair.b.channel, messageId: 2, text: pair.b.text.replace('732189', '738099'), date: T, editDate: new Date() }), BUMP));
+      persistAssignment(
+        tx,
+        await assignmentInput(tx, { channel: pair.b.channel, messageId: 2, text: pair.b.text.replace('732189', '738099'), date: T, editDate: new Date() }),
+        BUMP,
+      ),
+    );
     expect(edited).toMatchObject({ assignmentId: b.assignmentId, displayChanged: true });
     expect((await detectDuplicates(t.db, b.assignmentId, { minScore: MIN_SCORE })).groupId).toBeNull();
     const rows = await assignmentRows(t.db);
@@ -119,16 +130,30 @@ describeEachDatabase('duplicate grouping', (t) => {
     expect(rows.filter((r) => r.duplicate_group_id !== null).map((r) => r.id)).toEqual([]);
   });
 
-  it('issue 14 #3: two agencies\' copies processed at the same time reach the channel once and each tutor once', async () => {
+  it("issue 14 #3: two agencies' copies processed at the same time reach the channel once and each tutor once", async () => {
     // Postgres: the two jobs run on two connections, held by a barrier (the test locks both raw rows, which each
     // persist transaction reads FOR SHARE first) until both are inside their transaction, then released
     // together; 10 trials. PGlite has a single connection, so there the two jobs can only run one after the
     // other: that checks the sequential path.
-    const config = workerConfig({ TELEGRAM_BOT_TOKEN: '123456:fake-token', BROADCAST_CHAT_ID: '@tutordex_test', EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1' });
+    const config = workerConfig({
+      TELEGRAM_BOT_TOKEN: '123456:fake-token',
+      BROADCAST_CHAT_ID: '@tutordex_test',
+      EXTRACTION_WORKER_BROADCAST: '1',
+      EXTRACTION_WORKER_DMS: '1',
+    });
     await t.db.query(`insert into tutors (chat_id, subjects, levels) values (1001, '{MATH}', '{Secondary}'), (1002, '{MATH}', '{Secondary}')`);
     const concurrent = t.driver === 'postgres';
     const handles: Database[] = concurrent ? [await t.connect(2), await t.connect(2)] : [t.db, t.db];
-    const deps = (db: Database) => ({ db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal });
+    const deps = (db: Database) => ({
+      db,
+      config,
+      extractor: new RulesExtractor(),
+      live: true,
+      broadcastOn: true,
+      dmsOn: true,
+      now: () => new Date(),
+      signal: new AbortController().signal,
+    });
     const trials = concurrent ? 10 : 2;
     for (let trial = 0; trial < trials; trial++) {
       const text = post('cocoassignments', 0);
@@ -141,15 +166,19 @@ describeEachDatabase('duplicate grouping', (t) => {
       let outcomes: string[];
       if (concurrent) {
         const barrier = await t.connect(1);
-        outcomes = await barrier.transaction(async (tx) => {
-          await tx.query('select id from telegram_messages_raw where id = any($1::bigint[]) for update', [rawIds]);
-          const running = jobs.map((job, i) => processJob(job, deps(handles[i]!)));
-          await until('both jobs inside their persist transaction', async () => {
-            const [w] = await t.db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
-            return w!.n >= 2;
-          });
-          return { running }; // the barrier's transaction ends here: both jobs go on at once
-        }).then(({ running }) => Promise.all(running));
+        outcomes = await barrier
+          .transaction(async (tx) => {
+            await tx.query('select id from telegram_messages_raw where id = any($1::bigint[]) for update', [rawIds]);
+            const running = jobs.map((job, i) => processJob(job, deps(handles[i]!)));
+            await until('both jobs inside their persist transaction', async () => {
+              const [w] = await t.db.query<{ n: number }>(
+                `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+              );
+              return w!.n >= 2;
+            });
+            return { running }; // the barrier's transaction ends here: both jobs go on at once
+          })
+          .then(({ running }) => Promise.all(running));
         await barrier.close();
       } else {
         outcomes = [];

@@ -18,7 +18,9 @@ const TAKEOVER_BOUND_MS = 15_000;
 const REFUSAL_BOUND_MS = 4_000;
 
 const tmpDirs: string[] = [];
-afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
 
 function scratchDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-lock-'));
@@ -106,10 +108,17 @@ async function killHard(holder: Holder): Promise<void> {
  */
 function recordLockAsLeftBy(dataDir: string, deadPid: number, pid: number): void {
   const files: string[] = [];
-  const visit = (p: string) => (statSync(p).isDirectory() ? readdirSync(p).forEach((n) => visit(path.join(p, n))) : files.push(p));
+  const visit = (p: string) =>
+    statSync(p).isDirectory()
+      ? readdirSync(p).forEach((n) => {
+          visit(path.join(p, n));
+        })
+      : files.push(p);
   readdirSync(dataDir)
     .filter((name) => /lock/i.test(name))
-    .forEach((name) => visit(path.join(dataDir, name)));
+    .forEach((name) => {
+      visit(path.join(dataDir, name));
+    });
   const recordedPid = new RegExp(`(?<=^|"pid":\\s*)${deadPid}(?=\\s*$|\\s*[,}])`, 'm');
   let rewritten = 0;
   for (const file of files) {
@@ -260,7 +269,9 @@ describe('embedded database lock', { timeout: 120_000 }, () => {
     await killHard(dead);
 
     const racers = await Promise.all([startHolder(dir), startHolder(dir), startHolder(dir)]);
-    racers.forEach((r) => r.send('open'));
+    racers.forEach((r) => {
+      r.send('open');
+    });
     const answers = await Promise.all(racers.map((r) => r.next()));
     const winners = racers.filter((_, i) => answers[i] === 'opened');
     expect(winners, answers.join('\n')).toHaveLength(1);

@@ -40,7 +40,7 @@ describe('subjects: every subject a post names gets its code; the student and th
     expect(sorted((await matching(text)).subjects)).toEqual(sorted(codes));
   });
 
-  it('a language of a P6 request stays beside another request\'s higher language', async () => {
+  it("a language of a P6 request stays beside another request's higher language", async () => {
     expect(sorted((await matching('P6 Chinese and Sec 1 Higher Chinese, Hougang 530111, $40/h')).subjects)).toEqual(['MTL.CHINESE', 'MTL.CHINESE_HIGHER']);
   });
 });
@@ -63,7 +63,7 @@ describe('levels: what the student is, not what the tutor holds', () => {
     expect({ levels: sorted(m.levels), specific: sorted(m.specific_levels) }).toEqual({ levels: sorted(levels), specific: sorted(specific) });
   });
 
-  it('a remark\'s grades do not replace the lesson\'s own', async () => {
+  it("a remark's grades do not replace the lesson's own", async () => {
     const m = await matching('P4 English @ Clementi 120309, $35/h\nSpecial request: able to teach P1, P2 & Oral');
     expect(m.specific_levels).toEqual(['Primary 4']);
   });
@@ -97,7 +97,10 @@ describe('days and times', () => {
   });
 
   it('a start with no end is one lesson long: as the post says, else 1.5 h', async () => {
-    expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\n2 hrs per lesson, once a week\nWednesday or Thursday 5pm')).explicit)).toEqual({ wednesday: ['17:00-19:00'], thursday: ['17:00-19:00'] });
+    expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\n2 hrs per lesson, once a week\nWednesday or Thursday 5pm')).explicit)).toEqual({
+      wednesday: ['17:00-19:00'],
+      thursday: ['17:00-19:00'],
+    });
     expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\nTime: Sat 10am')).explicit)).toEqual({ saturday: ['10:00-11:30'] });
     // an open end stays an open end: "after 6pm" is from 6pm on
     expect(slots((await hardened('Sec 2 Maths @ Bishan 570111, $45/h\nMon after 6pm')).estimated)).toEqual({ monday: ['18:00-23:00'] });
@@ -155,7 +158,7 @@ describe('labels never seen before for known fields', () => {
   });
 });
 
-describe('tutor profiles: a subject name means its codes at the tutor\'s levels', () => {
+describe("tutor profiles: a subject name means its codes at the tutor's levels", () => {
   it('"Maths" with P5, P6 is primary maths only; with Sec 3 secondary maths; with no level, every level\'s', async () => {
     const { resolveSubjects, TutorInputSchema } = await import('../src/tutors/index.ts');
     expect(resolveSubjects(['Maths'], ['Primary 5', 'Primary 6'])).toEqual(['MATH.GENERAL']);

@@ -115,7 +115,7 @@ describe('fillLearningMode (§4.2)', () => {
   it('an existing enum mode is kept', () => {
     expect(mode('Online', { mode: 'Face-to-Face', raw_text: null })).toBe('Face-to-Face');
   });
-  it('fixed (§8.4 #21): the model\'s verbatim raw_text is kept, not overwritten with the enum label', () => {
+  it("fixed (§8.4 #21): the model's verbatim raw_text is kept, not overwritten with the enum label", () => {
     const out = fillLearningMode({ learning_mode: { mode: null, raw_text: '[Physical]' } }, '[Physical]\n- Face-to-Face Lessons');
     expect(out.parsed.learning_mode).toEqual({ mode: 'Face-to-Face', raw_text: '[Physical]' });
   });

@@ -1,17 +1,69 @@
 import { describe, expect, it } from 'vitest';
 import { TimeAvailabilitySchema } from '../src/extraction/schema.ts';
-import { applyFills, detectStatus, extractTimeAvailability, hardValidate, normalizeText, parseQualityScore, validateCanonical } from '../src/extraction/hardening/index.ts';
+import {
+  applyFills,
+  detectStatus,
+  extractTimeAvailability,
+  hardValidate,
+  normalizeText,
+  parseQualityScore,
+  validateCanonical,
+} from '../src/extraction/hardening/index.ts';
 
 /** Deterministic PRNG so a failure reproduces. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const PIECES = [
-  'Time: ', 'Timing:', 'Status: ', 'Remarks:', 'Address: ', 'Location: ', 'Rate: ', 'Frequency: ', 'Mon', 'Tue', 'Sat-Mon', 'weekdays', 'after',
-  '7-9pm', '2.30-5.30pm', '1930-2100', '12am', '13pm', ' / ', ' | ', ', ', 'no', 'except', '$40/hr', 'S642196', '(S)560123', '123456', 'Online',
-  'F2F', 'home lessons', 'tbc', 'flexible', '📚', '🔹', '⛔️', 'مرحبا', 'שלום', '\u202e', '\u0000', '\uffff', '\ud800', 'Ｓｅｃ３', '…', '–', '\t', '\r\n', '\n',
+  'Time: ',
+  'Timing:',
+  'Status: ',
+  'Remarks:',
+  'Address: ',
+  'Location: ',
+  'Rate: ',
+  'Frequency: ',
+  'Mon',
+  'Tue',
+  'Sat-Mon',
+  'weekdays',
+  'after',
+  '7-9pm',
+  '2.30-5.30pm',
+  '1930-2100',
+  '12am',
+  '13pm',
+  ' / ',
+  ' | ',
+  ', ',
+  'no',
+  'except',
+  '$40/hr',
+  'S642196',
+  '(S)560123',
+  '123456',
+  'Online',
+  'F2F',
+  'home lessons',
+  'tbc',
+  'flexible',
+  '📚',
+  '🔹',
+  '⛔️',
+  'مرحبا',
+  'שלום',
+  '\u202e',
+  '\u0000',
+  '\uffff',
+  '\ud800',
+  'Ｓｅｃ３',
+  '…',
+  '–',
+  '\t',
+  '\r\n',
+  '\n',
 ];
 const HUGE = 200_000;
 
@@ -47,15 +99,49 @@ function hugeInputs(): string[] {
     `🔹${' '.repeat(HUGE)}online lessons`,
     'home '.repeat(HUGE / 5),
     'a\n'.repeat(HUGE / 2),
-    ('Remarks: ' + 'x '.repeat(50) + '\n').repeat(HUGE / 110),
+    `Remarks: ${'x '.repeat(50)}\n`.repeat(HUGE / 110),
     Array.from({ length: HUGE / 8 }, (_, i) => String(100000 + i)).join(' '),
   ];
 }
 
-const RANDOM_VALUES: unknown[] = [null, undefined, 0, -1, 1e309, NaN, true, '', ' ', 'x', [], [null, 1, 'a', {}], {}, { mode: 5 }, { min: '1e5' }, [['nested']], Symbol.iterator.toString()];
+const RANDOM_VALUES: unknown[] = [
+  null,
+  undefined,
+  0,
+  -1,
+  1e309,
+  NaN,
+  true,
+  '',
+  ' ',
+  'x',
+  [],
+  [null, 1, 'a', {}],
+  {},
+  { mode: 5 },
+  { min: '1e5' },
+  [['nested']],
+  Symbol.iterator.toString(),
+];
 
 function randomParsed(r: () => number): Record<string, unknown> {
-  const keys = ['assignment_code', 'academic_display_text', 'learning_mode', 'address', 'postal_code', 'nearest_mrt', 'lesson_schedule', 'start_date', 'time_availability', 'rate', 'additional_remarks', 'postal_code_estimated', 'tutor_types', 'rate_breakdown', 'junk'];
+  const keys = [
+    'assignment_code',
+    'academic_display_text',
+    'learning_mode',
+    'address',
+    'postal_code',
+    'nearest_mrt',
+    'lesson_schedule',
+    'start_date',
+    'time_availability',
+    'rate',
+    'additional_remarks',
+    'postal_code_estimated',
+    'tutor_types',
+    'rate_breakdown',
+    'junk',
+  ];
   const pick = () => RANDOM_VALUES[Math.floor(r() * RANDOM_VALUES.length)];
   return Object.fromEntries(keys.filter(() => r() < 0.6).map((k) => [k, pick()]));
 }
@@ -88,7 +174,14 @@ describe('hardening robustness', () => {
 
   it('hard validator survives huge and hostile parsed objects', () => {
     const bigList = Array.from({ length: 50_000 }, (_, i) => `item ${i}`);
-    const hostile = { address: bigList, postal_code: bigList, lesson_schedule: bigList, tutor_types: bigList, rate_breakdown: Object.fromEntries(bigList.slice(0, 5000).map((k) => [k, {}])), time_availability: { explicit: { monday: bigList } } };
+    const hostile = {
+      address: bigList,
+      postal_code: bigList,
+      lesson_schedule: bigList,
+      tutor_types: bigList,
+      rate_breakdown: Object.fromEntries(bigList.slice(0, 5000).map((k) => [k, {}])),
+      time_availability: { explicit: { monday: bigList } },
+    };
     const { cleaned } = hardValidate(hostile, 'x'.repeat(HUGE));
     expect(cleaned.address).toBeNull();
   });

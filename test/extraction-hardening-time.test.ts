@@ -9,7 +9,11 @@ const ALL = [...WEEKDAYS, 'sat', 'sun'];
 
 /** Only non-empty days, with short keys, e.g. {mon: ["19:00-21:00"]}. */
 function nonEmpty(map: Record<string, string[]>): Short {
-  return Object.fromEntries(Object.entries(ABBR).filter(([, d]) => (map[d] ?? []).length).map(([a, d]) => [a, map[d] ?? []]));
+  return Object.fromEntries(
+    Object.entries(ABBR)
+      .filter(([, d]) => (map[d] ?? []).length)
+      .map(([a, d]) => [a, map[d] ?? []]),
+  );
 }
 function days(list: string[], slots: string[]): Short {
   return Object.fromEntries(list.map((d) => [d, slots]));
@@ -126,12 +130,24 @@ describe('time availability — extraction_rules.md §3.6 observed examples', ()
     ['fixed #21: comma separates day–time groups', 'Mon 3pm - 5pm, Tue 4pm', { mon: ['15:00-17:00'], tue: ['16:00-17:30'] }, {}, null],
     ['slash clauses', 'Mon 3pm - 5pm / Tue 4pm', { mon: ['15:00-17:00'], tue: ['16:00-17:30'] }, {}, null],
     ['fixed #18: a year is not a time', 'Start date: Monday 5 Jan 2026', {}, {}, null],
-    ['fixed #18: Blk number is not a time', 'Mon, 1.5hrs at Blk 123', {}, { mon: ['08:00-23:00'] }, null] /* issue 16: a day named without a time is an available day */,
+    [
+      'fixed #18: Blk number is not a time',
+      'Mon, 1.5hrs at Blk 123',
+      {},
+      { mon: ['08:00-23:00'] },
+      null,
+    ] /* issue 16: a day named without a time is an available day */,
     ['fixed #18: a price is not a time', 'Mon $350/month', {}, { mon: ['08:00-23:00'] }, null] /* issue 16: a day named without a time is an available day */,
     ['fixed #24: Sun Plaza is a place', 'Sun Plaza, Mon 7pm', { mon: ['19:00-20:30'] }, {}, null],
     ['carried window replaces the broad default', 'Available weekdays\nafter 4pm', {}, days(WEEKDAYS, ['16:00-23:00']), null],
     ['header, days, fuzzy word on three lines', 'Timing:\nMon / Wed\nEvening', {}, days(['mon', 'wed'], ['16:00-21:00']), null],
-    ['fixed #21: groups keep their own windows; the precise window wins over the fuzzy word', 'Time: Weekday evenings (after 7pm) or Sat morning', {}, { ...days(WEEKDAYS, ['19:00-23:00']), sat: ['08:00-12:00'] }, null],
+    [
+      'fixed #21: groups keep their own windows; the precise window wins over the fuzzy word',
+      'Time: Weekday evenings (after 7pm) or Sat morning',
+      {},
+      { ...days(WEEKDAYS, ['19:00-23:00']), sat: ['08:00-12:00'] },
+      null,
+    ],
     ['fixed #22: negated day dropped', 'Mon not available, Tue 7pm', { tue: ['19:00-20:30'] }, {}, null],
     ['fixed #22: "except Sunday" dropped', 'except Sunday, Sat 9am', { sat: ['09:00-10:30'] }, {}, null],
     ['fixed #19: relative window clamped', 'Mon after 11:30pm', {}, { mon: ['23:30-23:59'] }, null],
@@ -150,7 +166,13 @@ describe('time availability — extraction_rules.md §3.6 observed examples', ()
     ['fixed #20: between … and …', 'between 3pm and 5pm on Sat', { sat: ['15:00-17:00'] }, {}, null],
     ['fixed #20: onwards', 'Sat 5pm onwards', {}, { sat: ['17:00-23:00'] }, null],
     ['fixed #20: until', 'Sun until 5pm', {}, { sun: ['08:00-17:00'] }, null],
-    ['fixed #18: year range is not a time range', 'Academic year 2025-2026 Mon', {}, { mon: ['08:00-23:00'] }, null] /* issue 16: a day named without a time is an available day */,
+    [
+      'fixed #18: year range is not a time range',
+      'Academic year 2025-2026 Mon',
+      {},
+      { mon: ['08:00-23:00'] },
+      null,
+    ] /* issue 16: a day named without a time is an available day */,
     ['from … to … is a range', 'from 3pm to 5pm Sat', { sat: ['15:00-17:00'] }, {}, null],
   ];
   it.each(cases)('%s: %j', (_name, text, ex, est, note) => {

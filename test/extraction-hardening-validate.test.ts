@@ -52,8 +52,12 @@ describe('hardValidate — shape and verified outputs (§4.6)', () => {
     ]);
   });
   it('remark kept across a line break; fixed (§8.5 #29): a bulleted marker counts', () => {
-    expect(hardValidate({ additional_remarks: 'Tutor must be patient' }, 'Note : tutor must\nbe patient').cleaned.additional_remarks).toBe('Tutor must be patient');
-    expect(hardValidate({ additional_remarks: 'Tutor must be patient' }, '- Remarks: Tutor must be patient').cleaned.additional_remarks).toBe('Tutor must be patient');
+    expect(hardValidate({ additional_remarks: 'Tutor must be patient' }, 'Note : tutor must\nbe patient').cleaned.additional_remarks).toBe(
+      'Tutor must be patient',
+    );
+    expect(hardValidate({ additional_remarks: 'Tutor must be patient' }, '- Remarks: Tutor must be patient').cleaned.additional_remarks).toBe(
+      'Tutor must be patient',
+    );
     expect(hardValidate({ additional_remarks: 'must be patient' }, '📌 Remark: must be patient').cleaned.additional_remarks).toBe('must be patient');
   });
   it('fixed (§8.5 #29): a remark from before the marker is not supported', () => {
@@ -88,7 +92,10 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
     expect(codes(violations)).toContain('TYPE');
   });
   it('fixed #27: mode "online" is canonicalised to Online', () => {
-    expect(hardValidate({ learning_mode: { mode: 'online', raw_text: 'Online lessons' } }, 'Online lessons').cleaned.learning_mode).toEqual({ mode: 'Online', raw_text: 'Online lessons' });
+    expect(hardValidate({ learning_mode: { mode: 'online', raw_text: 'Online lessons' } }, 'Online lessons').cleaned.learning_mode).toEqual({
+      mode: 'Online',
+      raw_text: 'Online lessons',
+    });
     expect((hardValidate({ learning_mode: 'f2f' }, 'F2F lessons').cleaned.learning_mode as { mode: string }).mode).toBe('Face-to-Face');
   });
   it('unknown mode → ENUM; mode the text never states → SUPPORT', () => {
@@ -102,31 +109,48 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
     expect(cleaned.rate).toEqual({ min: 40, max: 40, raw_text: '$40/hr, can quote higher' });
   });
   it('fixed #28: non-hourly prices and absurd values are not hourly min/max', () => {
-    expect(hardValidate({ rate: { min: 400, max: 400, raw_text: '$400 per term' } }, 'Fee: $400 per term').cleaned.rate).toEqual({ min: null, max: null, raw_text: '$400 per term' });
+    expect(hardValidate({ rate: { min: 400, max: 400, raw_text: '$400 per term' } }, 'Fee: $400 per term').cleaned.rate).toEqual({
+      min: null,
+      max: null,
+      raw_text: '$400 per term',
+    });
     expect(hardValidate({ rate: { min: 60, max: 60, raw_text: '$60/lesson' } }, '$60/lesson').violations[0]?.detail).toBe('rate is not hourly');
     expect(codes(hardValidate({ rate: { min: 5000, max: 5000, raw_text: '$5000/hr' } }, '$5000/hr').violations)).toEqual(['RANGE']);
   });
   it('rate figures must be printed in the snippet; min > max → RATE', () => {
     expect(codes(hardValidate({ rate: { min: 45, max: 55, raw_text: '$40-50/hr' } }, '$40-50/hr').violations)).toEqual(['SUPPORT']);
     expect(codes(hardValidate({ rate: { min: 50, max: 40, raw_text: '$40-50/hr' } }, '$40-50/hr').violations)).toEqual(['RATE']);
-    expect(hardValidate({ rate: { min: '40', max: 50.5, raw_text: '$40 - $50.50 per hour' } }, 'Rate: $40 - $50.50 per hour').cleaned.rate).toEqual({ min: 40, max: 50.5, raw_text: '$40 - $50.50 per hour' });
+    expect(hardValidate({ rate: { min: '40', max: 50.5, raw_text: '$40 - $50.50 per hour' } }, 'Rate: $40 - $50.50 per hour').cleaned.rate).toEqual({
+      min: 40,
+      max: 50.5,
+      raw_text: '$40 - $50.50 per hour',
+    });
   });
   it('authoritative snippets must occur in the text (after normalisation, ignoring spacing and punctuation)', () => {
     const raw = '𝐏𝟓 𝐌𝐚𝐭𝐡\nAddress: Blk 123\nBishan St 12\nStart: ASAP';
-    const { cleaned, violations } = hardValidate({ academic_display_text: 'P5 Math', address: ['Blk 123 Bishan St 12', 'Tampines'], start_date: 'Jan 2026' }, raw);
+    const { cleaned, violations } = hardValidate(
+      { academic_display_text: 'P5 Math', address: ['Blk 123 Bishan St 12', 'Tampines'], start_date: 'Jan 2026' },
+      raw,
+    );
     expect(cleaned).toMatchObject({ academic_display_text: 'P5 Math', address: ['Blk 123 Bishan St 12'], start_date: null });
     expect(codes(violations)).toEqual(['SUPPORT', 'SUPPORT']);
   });
   it('postal codes are normalised to 6 digits and must be printed; estimated ones need not be', () => {
-    const { cleaned, violations } = hardValidate({ postal_code: ['(S)219014', 'S 111', '560123'], postal_code_estimated: ['S 642196'] }, 'Address: King\'s Court (S)219014');
+    const { cleaned, violations } = hardValidate(
+      { postal_code: ['(S)219014', 'S 111', '560123'], postal_code_estimated: ['S 642196'] },
+      "Address: King's Court (S)219014",
+    );
     expect(cleaned).toMatchObject({ postal_code: ['219014'], postal_code_estimated: ['642196'] });
     expect(codes(violations)).toEqual(['TYPE', 'SUPPORT']);
   });
   it('fixed #31: rate_breakdown keeps decimals; tutor_types validated', () => {
-    const { cleaned, violations } = hardValidate({
-      rate_breakdown: { pt: { min: 37.5, max: '45', original_text: ' PT $37.5-45 ', currency: '$', unit: 'hour', confidence: 2 }, bad: 3 },
-      tutor_types: [{ canonical: 'part-timer', original: 'PT', agency: null, confidence: 0.9 }, { original: 'x' }, { canonical: 'Part-Timer' }],
-    }, '');
+    const { cleaned, violations } = hardValidate(
+      {
+        rate_breakdown: { pt: { min: 37.5, max: '45', original_text: ' PT $37.5-45 ', currency: '$', unit: 'hour', confidence: 2 }, bad: 3 },
+        tutor_types: [{ canonical: 'part-timer', original: 'PT', agency: null, confidence: 0.9 }, { original: 'x' }, { canonical: 'Part-Timer' }],
+      },
+      '',
+    );
     expect(cleaned.rate_breakdown).toEqual({ pt: { min: 37.5, max: 45, original_text: 'PT $37.5-45', currency: '$', unit: 'hour', confidence: 1 } });
     expect(cleaned.tutor_types).toEqual([{ canonical: 'part-timer', original: 'PT', agency: null, confidence: 0.9 }]);
     expect(codes(violations).sort()).toEqual(['RANGE', 'REQUIRED', 'TYPE']);
@@ -136,12 +160,23 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
     expect(codes(hardValidate('nope', '').violations)).toEqual(['TYPE']);
   });
   it('a full valid extraction passes through unchanged and satisfies the canonical schema', () => {
-    const raw = 'Code: 0101ei\nP5 Math\nAddress: Blk 123 Bishan St 12 (S)570123\nNear Bishan MRT\nLesson mode: F2F\nFrequency: 1.5 hr, 1x a week\nStart: ASAP\nRate: $40-50/hr\nRemarks: female tutor';
+    const raw =
+      'Code: 0101ei\nP5 Math\nAddress: Blk 123 Bishan St 12 (S)570123\nNear Bishan MRT\nLesson mode: F2F\nFrequency: 1.5 hr, 1x a week\nStart: ASAP\nRate: $40-50/hr\nRemarks: female tutor';
     const parsed = {
-      assignment_code: '0101ei', academic_display_text: 'P5 Math', learning_mode: { mode: 'Face-to-Face', raw_text: 'F2F' },
-      address: ['Blk 123 Bishan St 12 (S)570123'], postal_code: ['570123'], nearest_mrt: ['Bishan MRT'], lesson_schedule: ['1.5 hr, 1x a week'],
-      start_date: 'ASAP', time_availability: emptyTimeAvailability(), rate: { min: 40, max: 50, raw_text: '$40-50/hr' }, additional_remarks: 'female tutor',
-      postal_code_estimated: null, tutor_types: null, rate_breakdown: null,
+      assignment_code: '0101ei',
+      academic_display_text: 'P5 Math',
+      learning_mode: { mode: 'Face-to-Face', raw_text: 'F2F' },
+      address: ['Blk 123 Bishan St 12 (S)570123'],
+      postal_code: ['570123'],
+      nearest_mrt: ['Bishan MRT'],
+      lesson_schedule: ['1.5 hr, 1x a week'],
+      start_date: 'ASAP',
+      time_availability: emptyTimeAvailability(),
+      rate: { min: 40, max: 50, raw_text: '$40-50/hr' },
+      additional_remarks: 'female tutor',
+      postal_code_estimated: null,
+      tutor_types: null,
+      rate_breakdown: null,
     };
     const { cleaned, violations } = hardValidate(parsed, raw);
     expect(violations).toEqual([]);
@@ -152,7 +187,20 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
 
 describe('validateCanonical (§4.7, fixed §8.5 #30)', () => {
   const base = () => {
-    const { cleaned } = hardValidate({ assignment_code: null, academic_display_text: null, address: null, postal_code: null, nearest_mrt: null, lesson_schedule: null, start_date: null, additional_remarks: null, postal_code_estimated: null }, '');
+    const { cleaned } = hardValidate(
+      {
+        assignment_code: null,
+        academic_display_text: null,
+        address: null,
+        postal_code: null,
+        nearest_mrt: null,
+        lesson_schedule: null,
+        start_date: null,
+        additional_remarks: null,
+        postal_code_estimated: null,
+      },
+      '',
+    );
     return cleaned;
   };
   it('{} fails the schema and both contract checks', () => {
@@ -165,7 +213,9 @@ describe('validateCanonical (§4.7, fixed §8.5 #30)', () => {
     expect(validateCanonical({ ...base(), address: [' '], lesson_schedule: [' '] }).errors).toEqual(['missing_address_or_postal', 'missing_schedule_info']);
   });
   it('Hybrid with raw_text Online is not online-only', () => {
-    expect(validateCanonical({ ...base(), learning_mode: { mode: 'Hybrid', raw_text: 'Online' }, lesson_schedule: ['weekly'] }).errors).toEqual(['missing_address_or_postal']);
+    expect(validateCanonical({ ...base(), learning_mode: { mode: 'Hybrid', raw_text: 'Online' }, lesson_schedule: ['weekly'] }).errors).toEqual([
+      'missing_address_or_postal',
+    ]);
   });
   it('online-only mode, online address, MRT + note pass', () => {
     expect(validateCanonical({ ...base(), learning_mode: { mode: 'Online', raw_text: null }, lesson_schedule: ['weekly'] }).ok).toBe(true);

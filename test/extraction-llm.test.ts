@@ -51,14 +51,18 @@ function completion(content: string | null, extra: Record<string, unknown> = {})
     usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
   };
 }
-const ok = (content: string | null, extra: Record<string, unknown> = {}): Handler => (_q, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(completion(content, extra)));
-};
-const status = (code: number, headers: Record<string, string> = {}, message = 'nope'): Handler => (_q, res) => {
-  res.writeHead(code, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ error: { message, type: 'test' } }));
-};
+const ok =
+  (content: string | null, extra: Record<string, unknown> = {}): Handler =>
+  (_q, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(completion(content, extra)));
+  };
+const status =
+  (code: number, headers: Record<string, string> = {}, message = 'nope'): Handler =>
+  (_q, res) => {
+    res.writeHead(code, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify({ error: { message, type: 'test' } }));
+  };
 const hang: Handler = () => {};
 function script(...hs: Handler[]) {
   handlers = hs;
@@ -144,7 +148,8 @@ describe('preferredObject (spec §3.3 table)', () => {
   });
 
   it('L3: unclosed think block → the last balanced object (the final answer)', () => {
-    const r = '\n<think>\nThe model considered {"wrong": true} while reasoning but forgot to close the tag.\nFinal answer:\n{"assignment_code": "0606ep", "academic_display_text": "Sec 1 G3 Science"}\n';
+    const r =
+      '\n<think>\nThe model considered {"wrong": true} while reasoning but forgot to close the tag.\nFinal answer:\n{"assignment_code": "0606ep", "academic_display_text": "Sec 1 G3 Science"}\n';
     expect(preferredObject(r)?.text).toBe('{"assignment_code": "0606ep", "academic_display_text": "Sec 1 G3 Science"}');
   });
 
@@ -196,13 +201,35 @@ describe('parseReply', () => {
   });
 
   it('drops extra keys (time_availability included) and coerces harmless type slips', () => {
-    const obj = { ...VALID, time_availability: { explicit: {} }, confidence: 0.9, rate: { min: '40', max: '$50', raw_text: '$40-50', currency: 'SGD' }, address: 'Yishun', assignment_code: 1673, learning_mode: { mode: 'online', raw_text: 'zoom' } };
+    const obj = {
+      ...VALID,
+      time_availability: { explicit: {} },
+      confidence: 0.9,
+      rate: { min: '40', max: '$50', raw_text: '$40-50', currency: 'SGD' },
+      address: 'Yishun',
+      assignment_code: 1673,
+      learning_mode: { mode: 'online', raw_text: 'zoom' },
+    };
     const r = parseReply(JSON.stringify(obj));
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.value).toEqual({ ...VALID, rate: { min: 40, max: 50, raw_text: '$40-50' }, address: ['Yishun'], assignment_code: '1673', learning_mode: { mode: 'Online', raw_text: 'zoom' } });
+    expect(r.value).toEqual({
+      ...VALID,
+      rate: { min: 40, max: 50, raw_text: '$40-50' },
+      address: ['Yishun'],
+      assignment_code: '1673',
+      learning_mode: { mode: 'Online', raw_text: 'zoom' },
+    });
     expect(Object.keys(r.value)).not.toContain('time_availability');
-    expect(r.repaired).toEqual(expect.arrayContaining(['dropped_key:time_availability', 'dropped_key:confidence', 'dropped_key:rate.currency', 'string_to_number:rate.min', 'string_to_list:address']));
+    expect(r.repaired).toEqual(
+      expect.arrayContaining([
+        'dropped_key:time_availability',
+        'dropped_key:confidence',
+        'dropped_key:rate.currency',
+        'string_to_number:rate.min',
+        'string_to_list:address',
+      ]),
+    );
   });
 
   it('typed failures carry a ≤300-char snippet', () => {
@@ -214,7 +241,7 @@ describe('parseReply', () => {
       [JSON.stringify({ ...VALID, rate: { min: 'forty', max: null, raw_text: null } }), 'llm_schema_mismatch'],
       [JSON.stringify({ ...VALID, learning_mode: { mode: 'Telepathy', raw_text: null } }), 'llm_schema_mismatch'],
       ['{"foo": 1}', 'llm_schema_mismatch'],
-      ['x'.repeat(1000) + '{"foo": [1, 2', 'llm_schema_mismatch'],
+      [`${'x'.repeat(1000)}{"foo": [1, 2`, 'llm_schema_mismatch'],
     ];
     for (const [reply, type] of cases) {
       const r = parseReply(reply);
@@ -310,7 +337,14 @@ describe('LlmExtractor against a fake OpenAI-compatible server', () => {
     script(ok(VALID_JSON));
     const res = await extractor().extract('  P5 Math at Yishun, $40-50/hr \r\n', ctx);
     expect(res.assignment).toEqual(VALID);
-    expect(res.meta).toMatchObject({ extractor: 'llm', model: 'test-model', attempts: 1, cache_hit: false, examples: null, usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
+    expect(res.meta).toMatchObject({
+      extractor: 'llm',
+      model: 'test-model',
+      attempts: 1,
+      cache_hit: false,
+      examples: null,
+      usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    });
     expect(res.meta.prompt?.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(res.meta.latency_ms).toBeGreaterThanOrEqual(0);
     const body = requests[0];
@@ -370,9 +404,15 @@ describe('LlmExtractor against a fake OpenAI-compatible server', () => {
   });
 
   it('a 200 with a non-JSON or choice-less body → typed non-transient error, no crash', async () => {
-    script((_q, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('<html>proxy page</html>'); });
+    script((_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('<html>proxy page</html>');
+    });
     expect(await failure(extractor().extract('x', ctx))).toMatchObject({ type: 'llm_bad_response', transient: false });
-    script((_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"outputs": []}'); });
+    script((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"outputs": []}');
+    });
     const err = await failure(extractor().extract('x', ctx));
     expect(err).toMatchObject({ type: 'llm_bad_response', transient: false });
     expect(err.details.response_keys).toEqual(['outputs']);
@@ -544,7 +584,12 @@ describe('LLM reuse', () => {
 
   it('a failing or hanging store counts as a miss, bounded in time', async () => {
     fallbackHandler = ok(VALID_JSON);
-    const bad = { get: () => new Promise<null>(() => {}), put: async () => { throw new Error('db down'); } };
+    const bad = {
+      get: () => new Promise<null>(() => {}),
+      put: async () => {
+        throw new Error('db down');
+      },
+    };
     const [res, ms] = await timed(() => extractor({}, { reuseStore: bad, storeTimeoutMs: 100 }).extract('x', ctx));
     expect(res.meta.cache_hit).toBe(false);
     expect(ms).toBeLessThan(1000);

@@ -14,7 +14,11 @@ describe.each(['a', 'b', 'c'])('probe set %s: matching fields on invented agenci
     const dir = path.resolve('test/fixtures/probes', set);
     const report = await evaluateExamples(path.join(dir, 'examples'), run, { matchingGold: loadMatchingGold(path.join(dir, 'gold.jsonl')) });
     const m = report.matching!;
-    console.log(`probe ${set}: matching micro ${m.micro.toFixed(3)} (${Object.entries(m.perField).map(([f, v]) => `${f} ${v.toFixed(3)}`).join(', ')})`);
+    console.log(
+      `probe ${set}: matching micro ${m.micro.toFixed(3)} (${Object.entries(m.perField)
+        .map(([f, v]) => `${f} ${v.toFixed(3)}`)
+        .join(', ')})`,
+    );
     expect(m.cases).toBe(60);
     expect(m.micro).toBeGreaterThanOrEqual(0.95);
     for (const [field, v] of Object.entries(m.perField)) expect(v, field).toBeGreaterThanOrEqual(0.9);

@@ -68,7 +68,11 @@ describe('rate', () => {
   });
   it('keeps tiers as raw text only', () => {
     expect(extractRate(p('Rate: PT: $30-40, FT: $45-55, MOE: $70'))).toEqual({ min: null, max: null, raw_text: 'PT: $30-40, FT: $45-55, MOE: $70' });
-    expect(extractRate(p('Rates: $25/h for 1 student\n+$5/h per extra student'))).toEqual({ min: null, max: null, raw_text: '$25/h for 1 student\n+$5/h per extra student' });
+    expect(extractRate(p('Rates: $25/h for 1 student\n+$5/h per extra student'))).toEqual({
+      min: null,
+      max: null,
+      raw_text: '$25/h for 1 student\n+$5/h per extra student',
+    });
     expect(extractRate(p('Rate: Tutor to quote'))).toEqual({ min: null, max: null, raw_text: 'Tutor to quote' });
   });
   it('finds an unlabelled rate and drops a schedule parenthetical', () => {
@@ -168,13 +172,7 @@ describe('extractRules / RulesExtractor', () => {
   });
 
   it('never throws and stays fast on nasty input', () => {
-    const nasty = [
-      '',
-      '\u0000\u0001\u0002binary\uFFFD\uD800',
-      '😀🎉🔥'.repeat(5000),
-      'مرحبا: عالم\n‏שלום: עולם',
-      ...BACKTRACK_SHAPES,
-    ];
+    const nasty = ['', '\u0000\u0001\u0002binary\uFFFD\uD800', '😀🎉🔥'.repeat(5000), 'مرحبا: عالم\n‏שלום: עולם', ...BACKTRACK_SHAPES];
     // (how fast: bench/extract.ts, "slowest adversarial input"; a catastrophic backtrack fails by the test timeout)
     for (const text of nasty) expect(LlmAssignmentSchema.safeParse(extractRules(text)).success).toBe(true);
     expect(() => extractRules(undefined as unknown as string)).not.toThrow();
@@ -182,7 +180,9 @@ describe('extractRules / RulesExtractor', () => {
 
   it('reaches the corpus target on the message_examples fixtures', async () => {
     // the extractor's own output, before hardening (scored on display fields only)
-    const report = await evaluateExamples('test/fixtures/message_examples', async (raw, ch) => [{ canonical: extractRules(raw, ch) as unknown as CanonicalAssignment, signals: null, meta: {} }]);
+    const report = await evaluateExamples('test/fixtures/message_examples', async (raw, ch) => [
+      { canonical: extractRules(raw, ch) as unknown as CanonicalAssignment, signals: null, meta: {} },
+    ]);
     expect(report.rows.length).toBe(77);
     expect(report.micro).toBeGreaterThanOrEqual(0.95);
     expect(report.macro).toBeGreaterThanOrEqual(0.95);

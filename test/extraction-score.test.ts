@@ -64,7 +64,10 @@ describe('scoreCase', () => {
   it('uses snippet containment for raw-text fields', () => {
     expect(snippet('$40-60/h (Online or Physical)', '$40-60/h')).toBe(1);
     expect(snippet('ab', 'abc')).toBeLessThan(1);
-    const s = scoreCase(withFields({ rate: { min: null, max: null, raw_text: 'Rate: $30/hr' } }), withFields({ rate: { min: null, max: null, raw_text: '$30/hr' } }));
+    const s = scoreCase(
+      withFields({ rate: { min: null, max: null, raw_text: 'Rate: $30/hr' } }),
+      withFields({ rate: { min: null, max: null, raw_text: '$30/hr' } }),
+    );
     expect(s.perField['rate.raw_text']).toBe(1);
   });
 

@@ -41,7 +41,10 @@ describe('§6.1 parse_academic_requests', () => {
     expect(r.levels).toEqual(['Primary', 'Secondary']);
     expect(r.specific_student_levels).toEqual([]);
     expect(r.subjects).toEqual(['English', 'Maths', 'Science', 'Chinese', 'Creative Writing']);
-    expect(r.academic_requests).toEqual([req('Primary', null, null, ['English', 'Maths', 'Science', 'Chinese']), req('Secondary', null, null, ['English', 'Creative Writing'])]);
+    expect(r.academic_requests).toEqual([
+      req('Primary', null, null, ['English', 'Maths', 'Science', 'Chinese']),
+      req('Secondary', null, null, ['English', 'Creative Writing']),
+    ]);
     // reference: [] because two levels were present; Creative Writing has one code at every level that lists it
     expect(r.subjects_canonical).toEqual(['ENGLISH.GENERAL', 'MATH.GENERAL', 'SCIENCE.GENERAL', 'MTL.CHINESE', 'ENGLISH.CREATIVE_WRITING']);
     expect(r.academic_requests![0]!.subjects_canonical).toContain('MATH.GENERAL');
@@ -106,9 +109,11 @@ describe('§6.2 extract_subjects display labels', () => {
   const labels = (t: string) => extractSubjects(t).map((m) => m.canonical);
   it('#1 E.Maths, A-Math, add maths', () => expect(labels('Need E.Maths and A-Math, also add maths')).toEqual(['E Maths', 'A Maths', 'Additional Maths']));
   it('#2 combined science, phy/chem', () => expect(labels('Sec 2 combined science, phy/chem')).toEqual(['Science', 'Physics/Chem']));
-  it('#3 SS. + Hist. + POA. + Soc. Studies', () => expect(labels('SS. + Hist. + POA. + Soc. Studies')).toEqual(['Social Studies', 'History', 'Accounting (POA)', 'Social Studies']));
+  it('#3 SS. + Hist. + POA. + Soc. Studies', () =>
+    expect(labels('SS. + Hist. + POA. + Soc. Studies')).toEqual(['Social Studies', 'History', 'Accounting (POA)', 'Social Studies']));
   it('#4 GP. PW. TOK. EE.', () => expect(labels('GP. PW. TOK. EE.')).toEqual(['General Paper', 'Project Work', 'Theory of Knowledge', 'Extended Essay']));
-  it('#5 HCL and Higher CL, MT Chinese, ML, TL', () => expect(labels('HCL and Higher CL, MT Chinese, ML, TL')).toEqual(['Higher Chinese', 'Higher Chinese', 'Chinese', 'Malay', 'Tamil']));
+  it('#5 HCL and Higher CL, MT Chinese, ML, TL', () =>
+    expect(labels('HCL and Higher CL, MT Chinese, ML, TL')).toEqual(['Higher Chinese', 'Higher Chinese', 'Chinese', 'Malay', 'Tamil']));
   it('matches carry offsets and matched text', () => {
     const [m] = extractSubjects('Sec 3 E.Maths');
     expect(m).toMatchObject({ canonical: 'E Maths', key: 'E_MATHS', start: 6, end: 13, matched_text: 'E.Maths', source: 'taxonomy' });
@@ -158,7 +163,10 @@ describe('§7.1 subject/level fixes', () => {
   });
   it('FIX #9: ranges and lists expand ("Sec 1-4", "P5/6", "K1-K2", "P1 to P6")', () => {
     expect(parseAcademicRequests('Sec 1-4 Math').specific_student_levels).toEqual(['Secondary 1', 'Secondary 2', 'Secondary 3', 'Secondary 4']);
-    expect(parseAcademicRequests('P5/6 Science').academic_requests).toEqual([req('Primary', 'Primary 5', null, ['Science']), req('Primary', 'Primary 6', null, ['Science'])]);
+    expect(parseAcademicRequests('P5/6 Science').academic_requests).toEqual([
+      req('Primary', 'Primary 5', null, ['Science']),
+      req('Primary', 'Primary 6', null, ['Science']),
+    ]);
     expect(parseAcademicRequests('K1-K2 english').academic_requests).toHaveLength(2);
     expect(parseAcademicRequests('P1 to P6').specific_student_levels).toHaveLength(6);
     expect(parseAcademicRequests('P7 Math, Sec 6').specific_student_levels).toEqual([]);

@@ -3,9 +3,22 @@ import { SignalsSchema } from '../src/extraction/schema.ts';
 import { buildSignals } from '../src/extraction/signals/index.ts';
 
 const KEYS = [
-  'schema_version', 'source', 'text_chars', 'subjects', 'subjects_canonical', 'subjects_general', 'canonicalization_version',
-  'canonicalization_debug', 'levels', 'specific_student_levels', 'streams', 'academic_requests', 'evidence', 'confidence_flags',
-  'tutor_types', 'rate_breakdown',
+  'schema_version',
+  'source',
+  'text_chars',
+  'subjects',
+  'subjects_canonical',
+  'subjects_general',
+  'canonicalization_version',
+  'canonicalization_debug',
+  'levels',
+  'specific_student_levels',
+  'streams',
+  'academic_requests',
+  'evidence',
+  'confidence_flags',
+  'tutor_types',
+  'rate_breakdown',
 ];
 
 describe('§6.3 build_signals', () => {
@@ -52,7 +65,11 @@ describe('§6.3 build_signals', () => {
     expect(signals!.tutor_types).toEqual([]);
   });
   it('never throws: junk inputs give a schema-valid object or an error', () => {
-    for (const [p, r, n] of [[null, null, null], [42, {}, []], [{ academic_display_text: 5 }, '\u0000', '   ']] as const) {
+    for (const [p, r, n] of [
+      [null, null, null],
+      [42, {}, []],
+      [{ academic_display_text: 5 }, '\u0000', '   '],
+    ] as const) {
       const out = buildSignals(p, r, n);
       expect(out.error === null ? SignalsSchema.safeParse(out.signals).success : out.signals === null).toBe(true);
     }

@@ -48,7 +48,24 @@ describe('§6.6 estimated postal codes (OFFLINE adaptation: no Nominatim, area-p
 describe('§6.7 enrich_from_coords with fixture data', () => {
   const regions = parseRegions({
     type: 'FeatureCollection',
-    features: [{ type: 'Feature', properties: { Name: 'kml_5' }, geometry: { type: 'Polygon', coordinates: [[[103, 1], [104, 1], [104, 2], [103, 2], [103, 1]]] } }],
+    features: [
+      {
+        type: 'Feature',
+        properties: { Name: 'kml_5' },
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [103, 1],
+              [104, 1],
+              [104, 2],
+              [103, 2],
+              [103, 1],
+            ],
+          ],
+        },
+      },
+    ],
   });
   const stations = parseStations([
     { name: 'Station A', address: 'A', latitude: 1.5, longitude: 103.5, line: 'EW' },
@@ -67,7 +84,24 @@ describe('§6.7 enrich_from_coords with fixture data', () => {
     expect(enrichFromCoords('x', NaN, { regions, stations }).meta.skipped).toBe('missing_coords');
   });
   it('a ring with fewer than 4 points contains nothing', () => {
-    const tiny = parseRegions({ type: 'FeatureCollection', features: [{ properties: { Name: 'kml_1' }, geometry: { type: 'Polygon', coordinates: [[[103, 1], [104, 1], [103, 1]]] } }] });
+    const tiny = parseRegions({
+      type: 'FeatureCollection',
+      features: [
+        {
+          properties: { Name: 'kml_1' },
+          geometry: {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [103, 1],
+                [104, 1],
+                [103, 1],
+              ],
+            ],
+          },
+        },
+      ],
+    });
     expect(regionForPoint(1.0001, 103.5, tiny)).toBeNull();
   });
 });
@@ -117,7 +151,12 @@ describe('postal sectors → coordinates (offline, from bundled stations + distr
 
 describe('geoEnrich(canonical) offline', () => {
   it('explicit postal code → region + nearest MRT, source postal_code', () => {
-    expect(geoEnrich({ postal_code: ['642196'] })).toMatchObject({ region: 'West', nearest_mrt_computed: 'BOON LAY MRT STATION (EW27)', nearest_mrt_computed_line: 'EW', source: 'postal_code' });
+    expect(geoEnrich({ postal_code: ['642196'] })).toMatchObject({
+      region: 'West',
+      nearest_mrt_computed: 'BOON LAY MRT STATION (EW27)',
+      nearest_mrt_computed_line: 'EW',
+      source: 'postal_code',
+    });
   });
   it('estimated code when no explicit one', () => {
     expect(geoEnrich({ postal_code: null, postal_code_estimated: ['520123'] })).toMatchObject({ region: 'East', source: 'postal_code_estimated' });
@@ -137,7 +176,15 @@ describe('geoEnrich(canonical) offline', () => {
     expect(geoEnrich({}, 'Location: Tengah')).toMatchObject({ region: 'West', source: 'area_name' });
   });
   it('nothing → all null, never throws on junk', () => {
-    const none = { region: null, nearest_mrt_computed: null, nearest_mrt_computed_line: null, nearest_mrt_computed_distance_m: null, source: null, lat: null, lon: null };
+    const none = {
+      region: null,
+      nearest_mrt_computed: null,
+      nearest_mrt_computed_line: null,
+      nearest_mrt_computed_distance_m: null,
+      source: null,
+      lat: null,
+      lon: null,
+    };
     expect(geoEnrich({})).toEqual(none);
     expect(geoEnrich(null)).toEqual(none);
     expect(geoEnrich({ postal_code: [123, {}], address: 5 })).toEqual(none);

@@ -19,7 +19,13 @@ describe('detectNonAssignment — §6.9 table', () => {
     [3, 'Assignment Taken', true, 'status_only', null],
     [4, 'FILLED', true, 'status_only', null],
     [5, 'EXPIRED', true, 'status_only', null],
-    [6, '\n🔻 Level and Subject(s): Primary 5 Math\n🔻 Location/Area: Jurong West\n🔻 Hourly Rate: $40/hr\nAssignment Status: CLOSED\n        ', false, null, null],
+    [
+      6,
+      '\n🔻 Level and Subject(s): Primary 5 Math\n🔻 Location/Area: Jurong West\n🔻 Hourly Rate: $40/hr\nAssignment Status: CLOSED\n        ',
+      false,
+      null,
+      null,
+    ],
     [7, '👇 Assignment 11320 has been reposted below.', true, 'redirect', /repost/i],
     [8, 'See message above for details', true, 'redirect', null],
     [9, 'Assignment updated. See below for new details.', true, 'redirect', null],
@@ -90,7 +96,15 @@ describe('detectNonAssignment — §6.9 table', () => {
   });
 
   it('decorated / punctuated status notices are status_only (FIX rules §7.1 #31)', () => {
-    for (const t of ['⛔️ Assignment Closed ⛔️', 'CLOSED!', 'Closed.', 'Assignment 123 closed', 'Assignment closed\nThank you', 'CLOSED\nThanks all for applying\nMore coming soon', 'Job #A1234 has been taken']) {
+    for (const t of [
+      '⛔️ Assignment Closed ⛔️',
+      'CLOSED!',
+      'Closed.',
+      'Assignment 123 closed',
+      'Assignment closed\nThank you',
+      'CLOSED\nThanks all for applying\nMore coming soon',
+      'Job #A1234 has been taken',
+    ]) {
       expect(detectNonAssignment(t), t).toMatchObject({ isNonAssignment: true, type: 'status_only' });
     }
     expect(detectNonAssignment('Assignment closed\nP5 Math @ Bedok $40/h').isNonAssignment).toBe(false);
@@ -106,7 +120,9 @@ describe('detectNonAssignment — §6.9 table', () => {
     expect(detectNonAssignment('Testimonials from our happy parents ⭐⭐⭐⭐⭐ "Great tutor!"').type).toBe('promotional');
     expect(detectNonAssignment('Join our Telegram channel for daily updates!').type).toBe('promotional');
     expect(
-      detectNonAssignment('Hi! I am a full-time MOE trained tutor with 8 years of experience.\nSubjects: P5-P6 Math, Science\nRates: $50/h\nContact me at 91234567').type,
+      detectNonAssignment(
+        'Hi! I am a full-time MOE trained tutor with 8 years of experience.\nSubjects: P5-P6 Math, Science\nRates: $50/h\nContact me at 91234567',
+      ).type,
     ).toBe('tutor_profile');
     expect(detectNonAssignment('Tutor profile: Jane, NUS graduate, teaches Sec 1-4 Chemistry').type).toBe('tutor_profile');
     expect(detectNonAssignment("I'm currently looking for new tuition assignments in the east. PM me!").type).toBe('tutor_profile');
@@ -121,7 +137,7 @@ describe('detectNonAssignment — §6.9 table', () => {
     for (const t of [
       '#C717 P1 Chinese $35/h',
       'P5 Math @ Bedok, $40/h, closed on Sundays',
-      "I am a parent looking for a tutor for my P5 son, Math, Bedok, $40/h",
+      'I am a parent looking for a tutor for my P5 son, Math, Bedok, $40/h',
       'Dear tutors, new assignment!\nSubject: Sec 3 A Math\nLocation: Bedok\nRate: $45/h\nFrequency: 1x 2h/week',
       'Looking for an experienced tutor for Sec 4 Physics at Tampines. Rate $50/h, 2 lessons a week. Refer a friend!',
     ]) {
@@ -140,7 +156,8 @@ describe('detectCompilation / splitCompilation — §6.10 table', () => {
   });
 
   it('#2: two codes → "Multiple distinct assignment codes"', () => {
-    const t = '🔥 Calling All Tutors! Apply now!\n\n✅ Primary 5 English @ Kingsford Waterbay - Job ID: NT29838\n✅ Primary 3 English @ Chai Chee - Assignment Code: FT12345';
+    const t =
+      '🔥 Calling All Tutors! Apply now!\n\n✅ Primary 5 English @ Kingsford Waterbay - Job ID: NT29838\n✅ Primary 3 English @ Chai Chee - Assignment Code: FT12345';
     const r = detectCompilation(t);
     expect(r.suspected).toBe(true);
     expect(r.triggers).toEqual(['Multiple distinct assignment codes (2 >= 2)']);
@@ -228,7 +245,7 @@ describe('detectCompilation / splitCompilation — §6.10 table', () => {
 
   it('URLs + apply now', () => {
     const r = detectCompilation('P5 Math\nApply now https://a.com/1\n\nSec 2 Science\nApply now https://a.com/2');
-    expect(r.triggers).toEqual(["Multiple URLs (2 >= 2)", "Repeated 'apply now' (2 >= 2, blocks=2)"]);
+    expect(r.triggers).toEqual(['Multiple URLs (2 >= 2)', "Repeated 'apply now' (2 >= 2, blocks=2)"]);
   });
 
   it('empty / null input', () => {
@@ -390,11 +407,15 @@ describe('compilation splitting — invented posts', () => {
   }
 
   it('three assignments with codes, shared header and footer', () => {
-    const r = expectItems(`${header}\n\n${a1}\n\n${a2}\n\n${a3}\n\n${footer}`, ['EX1001', 'EX1002', 'EX1003'], [
-      ['P5 Math', 'Bedok'],
-      ['Sec 3 Chemistry', 'Tampines'],
-      ['JC1 Economics', 'Online'],
-    ]);
+    const r = expectItems(
+      `${header}\n\n${a1}\n\n${a2}\n\n${a3}\n\n${footer}`,
+      ['EX1001', 'EX1002', 'EX1003'],
+      [
+        ['P5 Math', 'Bedok'],
+        ['Sec 3 Chemistry', 'Tampines'],
+        ['JC1 Economics', 'Online'],
+      ],
+    );
     if (r.action !== 'extract') return;
     for (const item of r.items) {
       expect(item.text.startsWith(header)).toBe(true);
@@ -407,11 +428,15 @@ describe('compilation splitting — invented posts', () => {
     const b1 = 'Subject: P5 Math\nLocation: Bedok\nRate: $40/h\nJob ID: NT1001';
     const b2 = 'Subject: Sec 2 English\nLocation: Jurong\nRate: $45/h\nJob ID: NT1002';
     const b3 = 'Subject: P3 Science\nLocation: Yishun\nRate: $30/h\nJob ID: NT1003';
-    const r = expectItems(`${b1}\n\n${b2}\n\n${b3}`, ['NT1001', 'NT1002', 'NT1003'], [
-      ['P5 Math', 'NT1001'],
-      ['Sec 2 English', 'NT1002'],
-      ['P3 Science', 'NT1003'],
-    ]);
+    const r = expectItems(
+      `${b1}\n\n${b2}\n\n${b3}`,
+      ['NT1001', 'NT1002', 'NT1003'],
+      [
+        ['P5 Math', 'NT1001'],
+        ['Sec 2 English', 'NT1002'],
+        ['P3 Science', 'NT1003'],
+      ],
+    );
     expect(r.action).toBe('extract');
   });
 
@@ -467,9 +492,19 @@ describe('compilation splitting — fixture posts of one agency concatenated', (
         expect(r.action, agency).toBe('extract');
         if (r.action !== 'extract') continue;
         expect(r.compilation, agency).toBe(true);
-        expect(r.items.map((i) => i.text), agency).toEqual(list.map((e) => e.raw.trim()));
-        const want = list.map((e) => String((e.expected as { assignment_code: unknown }).assignment_code).replace(/^#/, '').toUpperCase());
-        expect(r.items.map((i) => (i.code ?? '').toUpperCase()), agency).toEqual(want);
+        expect(
+          r.items.map((i) => i.text),
+          agency,
+        ).toEqual(list.map((e) => e.raw.trim()));
+        const want = list.map((e) =>
+          String((e.expected as { assignment_code: unknown }).assignment_code)
+            .replace(/^#/, '')
+            .toUpperCase(),
+        );
+        expect(
+          r.items.map((i) => (i.code ?? '').toUpperCase()),
+          agency,
+        ).toEqual(want);
       }
     });
   }
@@ -482,7 +517,7 @@ describe('robustness: random and adversarial input', () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const pieces = [
     'Job ID: ',
     'Assignment Code: ',
@@ -526,10 +561,13 @@ describe('robustness: random and adversarial input', () => {
     if (kind === 1) return '😀🔥✅'.repeat(Math.floor(rand() * 500));
     if (kind === 2) return Array.from({ length: Math.floor(rand() * 300) }, () => pick(pieces)).join('');
     if (kind === 3) return 'Job ID: ABC123\n'.repeat(Math.floor(rand() * 200));
-    if (kind === 4) return 'مرحبا ' + 'שלום '.repeat(Math.floor(rand() * 100)) + '\u202e Rate: $40';
+    if (kind === 4) return `مرحبا ${'שלום '.repeat(Math.floor(rand() * 100))}\u202e Rate: $40`;
     if (kind === 5) return Array.from({ length: Math.floor(rand() * 200) }, (_, k) => `${k + 1}. P${(k % 6) + 1} Math @ Bedok $40/h`).join('\n');
     if (kind === 6) return Array.from({ length: Math.floor(rand() * 2000) }, () => pick([' ', '\n', '\t', ':', '-', '#', '1', 'a'])).join('');
-    return Array.from({ length: Math.floor(rand() * 100) }, () => `Subject: P${Math.floor(rand() * 6) + 1} Math\nCode: #AB${Math.floor(rand() * 99999)}\n\n`).join('');
+    return Array.from(
+      { length: Math.floor(rand() * 100) },
+      () => `Subject: P${Math.floor(rand() * 6) + 1} Math\nCode: #AB${Math.floor(rand() * 99999)}\n\n`,
+    ).join('');
   };
 
   // how fast: `npm run bench -- extract` (slowest adversarial input); here, that every call finishes well-formed
@@ -554,12 +592,12 @@ describe('robustness: random and adversarial input', () => {
       '1. P5 Math @ Bedok $40/h\n'.repeat(40_000),
       'Subject:'.repeat(100_000),
       '-'.repeat(300_000),
-      ' '.repeat(200_000) + 'closed',
+      `${' '.repeat(200_000)}closed`,
       '#A1234 '.repeat(100_000),
       'Assignment 1: '.repeat(50_000),
       // many blank lines inside the split limit (title lookup must stay linear)
-      'Job ID: AB12345\nP5 Math $40 Bedok' + '\n \n'.repeat(15_000) + 'Job ID: CD12345\nP6 Math $40 Bedok',
-      'Code: AB1234\n' + 'x\n\n'.repeat(16_000) + 'Code: CD1234\nP5 Math $4',
+      `Job ID: AB12345\nP5 Math $40 Bedok${'\n \n'.repeat(15_000)}Job ID: CD12345\nP6 Math $40 Bedok`,
+      `Code: AB1234\n${'x\n\n'.repeat(16_000)}Code: CD1234\nP5 Math $4`,
       'Subject: a\n\n'.repeat(4_000),
       '------\n'.repeat(7_000),
     ];

@@ -25,7 +25,9 @@ describe('triage: a job that mentions a tutor profile is a job; a tutor advertis
   });
 
   it('a daily round-up that lists codes for the channel is no assignment', async () => {
-    const r = await processed('7 new jobs today, check the channel for details!\n🔹 AB101 P3 Maths (Tampines)\n🔹 AB102 Sec 2 Chem (online)\n🔹 AB103 JC1 GP (Bishan)\nApply fast!');
+    const r = await processed(
+      '7 new jobs today, check the channel for details!\n🔹 AB101 P3 Maths (Tampines)\n🔹 AB102 Sec 2 Chem (online)\n🔹 AB103 JC1 GP (Bishan)\nApply fast!',
+    );
     expect(r.outcome).toBe('skipped');
   });
 });
@@ -40,7 +42,7 @@ describe('mode: a phrase anywhere in the post, not only a Mode field', () => {
     ['P6 Science - Woodlands 730221 - $40/h - Physical', 'face_to_face'],
     ['Sec 4 Chem, $50/h\nVenue: 12 Jalan Kuras, S577700 / or online', 'hybrid'],
     ['P4 Maths, $35/h\n📍 Online or at Jurong West 640221', 'hybrid'],
-    ['JC1 Econs, $70/h\nEither online OR at student\'s place (Tampines)', 'hybrid'],
+    ["JC1 Econs, $70/h\nEither online OR at student's place (Tampines)", 'hybrid'],
     ['Sec 3 Geog @ Serangoon 550221, $45/h\nLESSON MODE: HYBRID', 'hybrid'],
     ['P2 Chinese @ Ang Mo Kio 560221, $30/h\nHome tuition, online not preferred', 'face_to_face'],
     ['IB Physics HL, $90/h\n7) Mode: Online', 'online'],
@@ -180,7 +182,13 @@ describe('canonical fields on the same shapes', () => {
 
 describe('third round: shapes found while re-scoring', () => {
   it('a "tutor profile of the week" post is a profile', async () => {
-    expect((await processed('🌟 TUTOR PROFILE OF THE MONTH 🌟\nMr Lim (Tutor ID T-1200)\nTeaches: Sec Physics, JC Physics\nRates: $60-70/h\nParents, contact us with the Tutor ID!')).outcome).toBe('skipped');
+    expect(
+      (
+        await processed(
+          '🌟 TUTOR PROFILE OF THE MONTH 🌟\nMr Lim (Tutor ID T-1200)\nTeaches: Sec Physics, JC Physics\nRates: $60-70/h\nParents, contact us with the Tutor ID!',
+        )
+      ).outcome,
+    ).toBe('skipped');
   });
 
   it.each([
@@ -217,11 +225,14 @@ describe('third round: shapes found while re-scoring', () => {
 
 describe('fourth round: coordinator prose, keycap lists, slashed case numbers', () => {
   it.each([
-    ['Hi tutors! A mum in Bishan needs help for her Sec 2 son in Physics. Lessons would be at their flat at Blk 101 Bishan St 12, S570101. Budget $45/hr.', 'face_to_face'],
+    [
+      'Hi tutors! A mum in Bishan needs help for her Sec 2 son in Physics. Lessons would be at their flat at Blk 101 Bishan St 12, S570101. Budget $45/hr.',
+      'face_to_face',
+    ],
     ['Dad in Bedok: P4 girl needs English. Family prefers lessons online on Zoom, Tue 8pm. $35/h', 'online'],
     ['JC2 girl near Bedok needs H2 Chem. Either at home or online, whichever tutor prefers. $80/hr', 'hybrid'],
-    ['IB English\nVenue: Lessons at tutor\'s place, student will travel\nRate: $90/h', 'face_to_face'],
-    ['Adult guitar beginner\nLocation: Online or at tutor\'s studio\nRate: $50/h', 'hybrid'],
+    ["IB English\nVenue: Lessons at tutor's place, student will travel\nRate: $90/h", 'face_to_face'],
+    ["Adult guitar beginner\nLocation: Online or at tutor's studio\nRate: $50/h", 'hybrid'],
     ['Sec 4 Geog @ Bedok 460221, $45/h\n7) Remarks: Strictly face to face. Exams in May.', 'face_to_face'],
   ])('mode: %s', async (text, mode) => {
     expect((await matching(text)).mode).toBe(mode);
@@ -230,7 +241,7 @@ describe('fourth round: coordinator prose, keycap lists, slashed case numbers', 
   it.each([
     ['P5 Maths @ Bedok 460221\nRate: Undergrad $25-30/h | PT $35/h', ['Primary']],
     ['P5 English @ Bedok 460221, Mon 8pm, $45 per 1.5h lesson, ok with a poly/uni student tutor', ['Primary']],
-  ])('levels of the tutor are none of the student\'s: %s', async (text, levels) => {
+  ])("levels of the tutor are none of the student's: %s", async (text, levels) => {
     expect(sorted((await matching(text)).levels)).toEqual(levels);
   });
 
@@ -248,7 +259,13 @@ describe('fourth round: coordinator prose, keycap lists, slashed case numbers', 
   });
 
   it('"off Sun & Mon" takes those days out', async () => {
-    expect(sorted((await matching('P4 Maths @ Bedok 460221 $30/h\nHours: Tue-Sat 12pm-9pm (off Sun & Mon)')).days ?? [])).toEqual(['friday', 'saturday', 'thursday', 'tuesday', 'wednesday']);
+    expect(sorted((await matching('P4 Maths @ Bedok 460221 $30/h\nHours: Tue-Sat 12pm-9pm (off Sun & Mon)')).days ?? [])).toEqual([
+      'friday',
+      'saturday',
+      'thursday',
+      'tuesday',
+      'wednesday',
+    ]);
   });
 
   it('a frequency "1/week" is no rate; a street number before a dash is no lower bound', async () => {
@@ -258,7 +275,9 @@ describe('fourth round: coordinator prose, keycap lists, slashed case numbers', 
   });
 
   it('keycap-numbered lines with codes are one item each', async () => {
-    const items = await matchingItems('So many jobs today!\n1️⃣ KX-11: Sec 1 Chinese, Ang Mo Kio Ave 3, Sat morning, $30/h, F2F\n2️⃣ KX-12: Pri 5 Sci, online only, Tue/Thu 8pm, $30-35/h\nApply at example.sg');
+    const items = await matchingItems(
+      'So many jobs today!\n1️⃣ KX-11: Sec 1 Chinese, Ang Mo Kio Ave 3, Sat morning, $30/h, F2F\n2️⃣ KX-12: Pri 5 Sci, online only, Tue/Thu 8pm, $30-35/h\nApply at example.sg',
+    );
     expect(items.map((i) => [i.specific_levels, i.mode])).toEqual([
       [['Secondary 1'], 'face_to_face'],
       [['Primary 5'], 'online'],
@@ -266,7 +285,9 @@ describe('fourth round: coordinator prose, keycap lists, slashed case numbers', 
   });
 
   it('slashed case numbers are codes: each case is its own item', async () => {
-    const items = await matchingItems('CASES TODAY\nCase No: QC/26/0101\nLevel: Primary 6 | Subject: Chinese | Area: Hougang Ave 8 | Pay: $35/h | Mode: F2F\nCase No: QC/26/0102\nLevel: Sec 3 | Subject: Physics | Area: Online | Pay: $45-55/h\nApply via link, state case no.');
+    const items = await matchingItems(
+      'CASES TODAY\nCase No: QC/26/0101\nLevel: Primary 6 | Subject: Chinese | Area: Hougang Ave 8 | Pay: $35/h | Mode: F2F\nCase No: QC/26/0102\nLevel: Sec 3 | Subject: Physics | Area: Online | Pay: $45-55/h\nApply via link, state case no.',
+    );
     expect(items.map((i) => [i.specific_levels, i.subjects])).toEqual([
       [['Primary 6'], ['MTL.CHINESE']],
       [['Secondary 3'], ['SCIENCE.PHYSICS']],
@@ -278,10 +299,10 @@ describe('fifth round: bilingual labels, caps, hashtags, "cannot"', () => {
   it.each([
     ['STAR HOME TUTORS — JOB NO. 5518\nLEVEL: PRIMARY 3\nSUBJECT: MATH\nLOCATION: 12 JALAN AFIFI\nRATE: $30/HR', null],
     ['📍Sec 2 Exp Maths @ Bedok S460221 | Tue 7pm | $40/hr | F2F #QQ1102 #secondary #east', 'face_to_face'],
-    ['Venue: Student\'s home, 8 Jalan Tua Kong, S457222\nP3 Piano, $45/hr', 'face_to_face'],
-    ['Mode: At the family\'s home\nP2 English @ Bedok 460221 $35/h', 'face_to_face'],
+    ["Venue: Student's home, 8 Jalan Tua Kong, S457222\nP3 Piano, $45/hr", 'face_to_face'],
+    ["Mode: At the family's home\nP2 English @ Bedok 460221 $35/h", 'face_to_face'],
     ['Sec 1 Hist @ Bedok 460221, $35/h\nPls note strictly F2F, no online k', 'face_to_face'],
-    ['Python for an adult learner\nLocation: Online (Google Meet) or at client\'s office in Tampines\nRate: $60/hr', 'hybrid'],
+    ["Python for an adult learner\nLocation: Online (Google Meet) or at client's office in Tampines\nRate: $60/hr", 'hybrid'],
     ['学生 Student: Adult learner\n科目 Subject: Conversational Mandarin\n地点 Location: Tampines office 或网课 or online\n学费 Rate: $50/hr', 'hybrid'],
     ['IB Year 1 Econs HL. Lessons can be online or at their place near Sixth Avenue MRT. Rate: $100/hr', 'hybrid'],
   ])('mode: %s', async (text, mode) => {
@@ -307,13 +328,17 @@ describe('fifth round: bilingual labels, caps, hashtags, "cannot"', () => {
     expect([m.rate_hourly_min, m.rate_hourly_max]).toEqual([min, max]);
   });
 
-  it('swimming lessons are a sports learner\'s', async () => {
+  it("swimming lessons are a sports learner's", async () => {
     expect((await matching('Swimming coach needed for a 7 year old @ Bedok 460221, $60/h')).levels).toEqual(['Sports']);
   });
 
   it('"Chinese gal", "undergrad can", "readiness for P1" describe no subject, level of the student, or a later level', async () => {
     const m = await matching('Sec 1 Geog, Chinese gal from Bedok, Bedok 460221\nRate: $30-40 per hour, undergrad can');
-    expect({ subjects: m.subjects, levels: m.levels, types: m.tutor_types }).toEqual({ subjects: ['HUM.GEOGRAPHY'], levels: ['Secondary'], types: ['student'] });
+    expect({ subjects: m.subjects, levels: m.levels, types: m.tutor_types }).toEqual({
+      subjects: ['HUM.GEOGRAPHY'],
+      levels: ['Secondary'],
+      types: ['student'],
+    });
     const k2 = await matching('K2 English (school readiness for P1) @ Bedok 460221 | Sat 10am | $30/hr');
     expect(k2.specific_levels).toEqual(['K2']);
   });
@@ -324,6 +349,12 @@ describe('fifth round: bilingual labels, caps, hashtags, "cannot"', () => {
   });
 
   it('an office notice around a public holiday is no assignment, and Chinese New Year is no subject', async () => {
-    expect((await processed('📢 Office Notice\nOur office at Bras Basah will be closed from 9 Feb to 12 Feb for Chinese New Year. Assignment postings resume on 13 Feb.\nPls update your availability on the tutor portal!')).outcome).toBe('skipped');
+    expect(
+      (
+        await processed(
+          '📢 Office Notice\nOur office at Bras Basah will be closed from 9 Feb to 12 Feb for Chinese New Year. Assignment postings resume on 13 Feb.\nPls update your availability on the tutor portal!',
+        )
+      ).outcome,
+    ).toBe('skipped');
   });
 });

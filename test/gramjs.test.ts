@@ -82,7 +82,16 @@ describe('toJson', () => {
     const cyclic: Record<string, unknown> = { name: 'a' };
     cyclic.self = cyclic;
     const shared = { x: 1 };
-    expect(toJson({ b: Buffer.from([1, 2, 3]), u: new Uint8Array([255]), d: new Date(Date.UTC(2024, 0, 2)), list: [bigInt(5), 10n, null, undefined], cyclic, twice: [shared, shared] })).toEqual({
+    expect(
+      toJson({
+        b: Buffer.from([1, 2, 3]),
+        u: new Uint8Array([255]),
+        d: new Date(Date.UTC(2024, 0, 2)),
+        list: [bigInt(5), 10n, null, undefined],
+        cyclic,
+        twice: [shared, shared],
+      }),
+    ).toEqual({
       b: 'AQID',
       u: '/w==',
       d: '2024-01-02T00:00:00.000Z',
@@ -142,11 +151,24 @@ describe('mapGramjsMessage', () => {
   });
 
   it('maps a forwarded post', () => {
-    const m = mapGramjsMessage(post({
-      id: 11,
-      fwdFrom: new Api.MessageFwdHeader({ fromId: new Api.PeerChannel({ channelId: bigInt(OTHER_ID) }), date: T0 - 60, channelPost: 99, postAuthor: 'Admin' }),
-    }));
-    expect(m.fwdFrom).toEqual({ _: 'MessageFwdHeader', fromId: { _: 'PeerChannel', channelId: String(OTHER_ID) }, date: T0 - 60, channelPost: 99, postAuthor: 'Admin' });
+    const m = mapGramjsMessage(
+      post({
+        id: 11,
+        fwdFrom: new Api.MessageFwdHeader({
+          fromId: new Api.PeerChannel({ channelId: bigInt(OTHER_ID) }),
+          date: T0 - 60,
+          channelPost: 99,
+          postAuthor: 'Admin',
+        }),
+      }),
+    );
+    expect(m.fwdFrom).toEqual({
+      _: 'MessageFwdHeader',
+      fromId: { _: 'PeerChannel', channelId: String(OTHER_ID) },
+      date: T0 - 60,
+      channelPost: 99,
+      postAuthor: 'Admin',
+    });
   });
 
   it('maps a reply and an edit', () => {
@@ -195,16 +217,26 @@ describe('mapGramjsMessage', () => {
   });
 
   it('maps a service message: isService, empty text', () => {
-    const m = mapGramjsMessage(new Api.MessageService({ id: 15, peerId: peer(), date: T0, action: new Api.MessageActionPinMessage(), replyTo: new Api.MessageReplyHeader({ replyToMsgId: 14 }) }));
+    const m = mapGramjsMessage(
+      new Api.MessageService({
+        id: 15,
+        peerId: peer(),
+        date: T0,
+        action: new Api.MessageActionPinMessage(),
+        replyTo: new Api.MessageReplyHeader({ replyToMsgId: 14 }),
+      }),
+    );
     expect(m).toEqual({ ...base, id: 15, date: new Date(T0 * 1000), text: '', replyToMsgId: 14, isService: true });
   });
 
   it('maps entities', () => {
-    const m = mapGramjsMessage(post({
-      id: 16,
-      message: 'Rate: $40/h, see link',
-      entities: [new Api.MessageEntityBold({ offset: 0, length: 4 }), new Api.MessageEntityTextUrl({ offset: 17, length: 4, url: 'https://example.com' })],
-    }));
+    const m = mapGramjsMessage(
+      post({
+        id: 16,
+        message: 'Rate: $40/h, see link',
+        entities: [new Api.MessageEntityBold({ offset: 0, length: 4 }), new Api.MessageEntityTextUrl({ offset: 17, length: 4, url: 'https://example.com' })],
+      }),
+    );
     expect(m.entities).toEqual([
       { _: 'MessageEntityBold', offset: 0, length: 4 },
       { _: 'MessageEntityTextUrl', offset: 17, length: 4, url: 'https://example.com' },
@@ -220,7 +252,11 @@ describe('mapGramjsMessage', () => {
 
 describe('channelLinkForEntity', () => {
   it('uses the username, lower-cased', () => {
-    expect(channelLinkForEntity(channelEntity({ username: 'FooChan', title: 'Foo' }))).toEqual({ channelLink: 't.me/foochan', channelId: String(CHANNEL_ID), title: 'Foo' });
+    expect(channelLinkForEntity(channelEntity({ username: 'FooChan', title: 'Foo' }))).toEqual({
+      channelLink: 't.me/foochan',
+      channelId: String(CHANNEL_ID),
+      title: 'Foo',
+    });
   });
 
   it('uses t.me/c/<id> for a channel without a username', () => {
@@ -228,7 +264,11 @@ describe('channelLinkForEntity', () => {
   });
 
   it('uses the first active entry of `usernames` when `username` is empty', () => {
-    const usernames = [new Api.Username({ username: 'OldName', active: false }), new Api.Username({ username: 'Tutors_SG', active: true, editable: true }), new Api.Username({ username: 'third', active: true })];
+    const usernames = [
+      new Api.Username({ username: 'OldName', active: false }),
+      new Api.Username({ username: 'Tutors_SG', active: true, editable: true }),
+      new Api.Username({ username: 'third', active: true }),
+    ];
     expect(channelLinkForEntity(channelEntity({ usernames })).channelLink).toBe('t.me/tutors_sg');
   });
 });
@@ -453,9 +493,22 @@ describe('GramjsSource: history', () => {
   it('reads newest first within [since, until), passing the bounds to iterMessages', async () => {
     const h = harness();
     const at = (id: number, seconds: number) => post({ id, date: T0 + seconds });
-    withMessages(h, [at(9, 100), at(8, 50), new Api.MessageEmpty({ id: 7 }), new Api.MessageService({ id: 6, peerId: peer(), date: T0 + 40, action: new Api.MessageActionPinMessage() }), at(5, 30), at(4, 10), at(3, 5)]);
+    withMessages(h, [
+      at(9, 100),
+      at(8, 50),
+      new Api.MessageEmpty({ id: 7 }),
+      new Api.MessageService({ id: 6, peerId: peer(), date: T0 + 40, action: new Api.MessageActionPinMessage() }),
+      at(5, 30),
+      at(4, 10),
+      at(3, 5),
+    ]);
     const got = await collect(h.source.history(channel, { since: new Date((T0 + 10) * 1000), until: new Date((T0 + 50) * 1000 + 500), maxId: 100, minId: 1 }));
-    expect(got.map((m) => [m.id, m.isService])).toEqual([[8, false], [6, true], [5, false], [4, false]]);
+    expect(got.map((m) => [m.id, m.isService])).toEqual([
+      [8, false],
+      [6, true],
+      [5, false],
+      [4, false],
+    ]);
     expect(h.client.iterParams).toEqual([{ reverse: false, maxId: 100, minId: 1, offsetDate: T0 + 51 }]);
     await collect(h.source.history(channel, { since: null, until: null }));
     expect(h.client.iterParams[1]).toEqual({ reverse: false, maxId: 0, minId: 0 });
@@ -469,9 +522,11 @@ describe('GramjsSource: history', () => {
       await new Promise(() => {}); // never answers
     };
     const got: number[] = [];
-    const err = await failure((async () => {
-      for await (const m of h.source.history(channel, { since: null, until: null })) got.push(m.id);
-    })());
+    const err = await failure(
+      (async () => {
+        for await (const m of h.source.history(channel, { since: null, until: null })) got.push(m.id);
+      })(),
+    );
     expect(got).toEqual([2]);
     expect(err).toBeInstanceOf(TransientSourceError);
     expect(err.message).toContain('timed out');
@@ -491,7 +546,19 @@ describe('GramjsSource: history', () => {
     h.client.known.set('foochan', channelEntity({ username: 'foochan' }));
     h.client.iterMessagesImpl = async function* () {
       yield post({ id: 3 });
-      throw new FloodWaitError({ capture: 420, request: new Api.messages.GetHistory({ peer: new Api.InputPeerEmpty(), offsetId: 0, offsetDate: 0, addOffset: 0, limit: 100, maxId: 0, minId: 0, hash: bigInt(0) }) });
+      throw new FloodWaitError({
+        capture: 420,
+        request: new Api.messages.GetHistory({
+          peer: new Api.InputPeerEmpty(),
+          offsetId: 0,
+          offsetDate: 0,
+          addOffset: 0,
+          limit: 100,
+          maxId: 0,
+          minId: 0,
+          hash: bigInt(0),
+        }),
+      });
     };
     const err = await failure(collect(h.source.history(channel, { since: null, until: null })));
     expect(err).toBeInstanceOf(TransientSourceError);
@@ -568,7 +635,11 @@ describe('GramjsSource: subscribe', () => {
     gate.resolve();
     await tick();
     expect(log).toEqual(['start Foo:1', 'start Bar:1', 'end Bar:1', 'end Foo:1', 'start Foo:2', 'start Foo:3', 'end Foo:3']);
-    expect(h.logs).toContainEqual({ level: 'error', event: 'telegram_event_handler_failed', fields: { channel: 't.me/foochan', kind: 'new', error: 'database down' } });
+    expect(h.logs).toContainEqual({
+      level: 'error',
+      event: 'telegram_event_handler_failed',
+      fields: { channel: 't.me/foochan', kind: 'new', error: 'database down' },
+    });
     await sub.stop();
   });
 
@@ -756,7 +827,14 @@ describe('runLogin', () => {
     writeFileSync(file, 'old', { mode: 0o644 });
     const printed: string[] = [];
     const answers = ['+6512345678', '11111', '22222'];
-    await runLogin({ apiId: 1, apiHash: API_HASH, ask: async () => answers.shift()!, print: (l) => printed.push(l), saveTo: file, clientFactory: () => fakeLoginClient({ rejectFirstCode: true }) });
+    await runLogin({
+      apiId: 1,
+      apiHash: API_HASH,
+      ask: async () => answers.shift()!,
+      print: (l) => printed.push(l),
+      saveTo: file,
+      clientFactory: () => fakeLoginClient({ rejectFirstCode: true }),
+    });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toBe('session-for-+6512345678-22222-\n');
     expect(printed).toContain('Telegram: PHONE_CODE_INVALID');
@@ -790,7 +868,15 @@ describe('runLogin', () => {
       },
       destroy: async () => undefined,
     };
-    const err = await failure(runLogin({ apiId: 1, apiHash: API_HASH, ask: async () => Promise.reject(new UserError('Telegram login cancelled')), print: () => {}, clientFactory: () => client }));
+    const err = await failure(
+      runLogin({
+        apiId: 1,
+        apiHash: API_HASH,
+        ask: async () => Promise.reject(new UserError('Telegram login cancelled')),
+        print: () => {},
+        clientFactory: () => client,
+      }),
+    );
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe('Telegram login cancelled');
   });

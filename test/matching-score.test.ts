@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.ts';
-import { createExtractor, loadMatchingGold, matchingItemFrom, MATCHING_FIELDS, processPost, scoreMatchingPost, type MatchingItem } from '../src/extraction/index.ts';
+import {
+  createExtractor,
+  loadMatchingGold,
+  matchingItemFrom,
+  MATCHING_FIELDS,
+  processPost,
+  scoreMatchingPost,
+  type MatchingItem,
+} from '../src/extraction/index.ts';
 
 const GOLD = path.resolve('test/fixtures/matching_gold/dev.jsonl');
 
@@ -32,7 +40,11 @@ describe('matching-field scoring', () => {
 
   it('sets score by F1, scalars exactly; missing or extra items cost; the best pairing is used', () => {
     const gold = item();
-    expect(scoreMatchingPost([gold], [item({ subjects: ['MATH.SEC_AMATH', 'SCIENCE.PHYSICS'], rate_hourly_max: 60 })])).toMatchObject({ subjects: 2 / 3, rate_hourly_max: 0, rate_hourly_min: 1 });
+    expect(scoreMatchingPost([gold], [item({ subjects: ['MATH.SEC_AMATH', 'SCIENCE.PHYSICS'], rate_hourly_max: 60 })])).toMatchObject({
+      subjects: 2 / 3,
+      rate_hourly_max: 0,
+      rate_hourly_min: 1,
+    });
     // a compilation of two read as one post: every field at most half
     const second = item({ levels: ['Primary'], specific_levels: ['Primary 5'], subjects: ['SCIENCE.GENERAL'], postal_code: '640123' });
     const half = scoreMatchingPost([gold, second], [second]);
@@ -71,7 +83,8 @@ describe('matching-field scoring', () => {
 
   it('an extracted post reads as what the product stores and matches on', async () => {
     const extractor = createExtractor(loadConfig({ env: {}, envFile: null }), 'rules');
-    const text = 'Assignment Code: A1234\nSubject: Sec 3 A-Math\nLocation: Blk 123 Bishan St 12 (570123)\nRate: $45-55/hr\nFrequency: 1.5hr x 1/week, Tue 7pm\nMode: Face to face\nRemarks: female tutor preferred';
+    const text =
+      'Assignment Code: A1234\nSubject: Sec 3 A-Math\nLocation: Blk 123 Bishan St 12 (570123)\nRate: $45-55/hr\nFrequency: 1.5hr x 1/week, Tue 7pm\nMode: Face to face\nRemarks: female tutor preferred';
     const result = await processPost({ text, channelLink: null, isForward: false, isReply: false, deleted: false }, { extractor });
     expect(result.outcome).toBe('ok');
     if (result.outcome !== 'ok') return;

@@ -30,13 +30,23 @@ describeEachDatabase('metrics', (t) => {
     registry.resetMetrics();
     collectProcessMetrics();
     bindQueueMetrics(t.db);
-    const live = workerConfig({ TELEGRAM_BOT_TOKEN: '1:fake', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: '@tutordex_test', EXTRACTION_STALE_PROCESSING_SECONDS: '1', PUBLIC_BASE_URL: 'https://tutordex.example' });
+    const live = workerConfig({
+      TELEGRAM_BOT_TOKEN: '1:fake',
+      TELEGRAM_BOT_API_URL: bot.url,
+      BROADCAST_CHAT_ID: '@tutordex_test',
+      EXTRACTION_STALE_PROCESSING_SECONDS: '1',
+      PUBLIC_BASE_URL: 'https://tutordex.example',
+    });
 
     // collector: new, edit, delete
     const ctx = context(t.db, { config: { ...workerConfig(), pipelineVersion: 'collected' } });
     const ch = { channelLink: 't.me/metricsagency', channelId: '1', title: 'Metrics' };
     await writeBatch(ctx, ch, [makeMessage({ id: 1, date: new Date(), text: 'hello' })], { enqueue: false, force: false });
-    await writeBatch(ctx, ch, [makeMessage({ id: 1, date: new Date(), text: 'hello again', editDate: new Date() })], { enqueue: false, force: true, reason: 'edit' });
+    await writeBatch(ctx, ch, [makeMessage({ id: 1, date: new Date(), text: 'hello again', editDate: new Date() })], {
+      enqueue: false,
+      force: true,
+      reason: 'edit',
+    });
 
     // worker + delivery: a 429 once, the same assignment from two agencies, a stale job swept back
     bot.failNext('sendMessage', { status: 429, retryAfter: 1 });
@@ -64,7 +74,23 @@ describeEachDatabase('metrics', (t) => {
     const dead = await openPglite({ dataDir: null });
     await dead.close();
     const abort = new AbortController();
-    const stopped = runWorker({ db: dead, config: workerConfig(), extractor: new RulesExtractor(), log: recordingLog(), signal: abort.signal, pipelineVersion: 'v1', live: false, broadcast: false, dms: false, oneshot: false, maxJobs: 0, batchSize: 1, concurrency: 1, idleMs: 10, staleSeconds: 0 });
+    const stopped = runWorker({
+      db: dead,
+      config: workerConfig(),
+      extractor: new RulesExtractor(),
+      log: recordingLog(),
+      signal: abort.signal,
+      pipelineVersion: 'v1',
+      live: false,
+      broadcast: false,
+      dms: false,
+      oneshot: false,
+      maxJobs: 0,
+      batchSize: 1,
+      concurrency: 1,
+      idleMs: 10,
+      staleSeconds: 0,
+    });
     await new Promise((r) => setTimeout(r, 100));
     abort.abort();
     await stopped;
@@ -78,13 +104,23 @@ describeEachDatabase('metrics', (t) => {
     for (const m of await registry.getMetricsAsJSON()) {
       if (!m.name.startsWith('tutordex_') || m.name.startsWith('tutordex_process_') || m.name.startsWith('tutordex_nodejs_')) continue;
       checked.push(m.name);
-      const values = (m.values as { value: number; metricName?: string }[]).filter((v) => !v.metricName || v.metricName.endsWith('_count') || v.metricName === m.name);
+      const values = (m.values as { value: number; metricName?: string }[]).filter(
+        (v) => !v.metricName || v.metricName.endsWith('_count') || v.metricName === m.name,
+      );
       const moved = gauges.has(m.name) ? values.length > 0 : values.some((v) => v.value > 0);
       if (!moved) silent.push(m.name);
     }
     expect(silent).toEqual([]);
     expect(checked.length).toBe(18);
-    expect(checked).toEqual(expect.arrayContaining(['tutordex_worker_stale_requeued_total', 'tutordex_worker_loop_errors_total', 'tutordex_delivery_rate_limited_total', 'tutordex_duplicates_grouped_total', 'tutordex_queue_oldest_pending_seconds']));
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        'tutordex_worker_stale_requeued_total',
+        'tutordex_worker_loop_errors_total',
+        'tutordex_delivery_rate_limited_total',
+        'tutordex_duplicates_grouped_total',
+        'tutordex_queue_oldest_pending_seconds',
+      ]),
+    );
     const text = await registry.metrics();
     expect(text).toContain('tutordex_process_resident_memory_bytes');
     expect(text).toMatch(/tutordex_messages_ingested_total\{channel="t\.me\/metricsagency",kind="edit"\} 1/);

@@ -25,7 +25,9 @@ async function schemaOf(db: Database): Promise<string> {
 }
 
 const tmpDirs: string[] = [];
-afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('migrations on a fresh embedded database', () => {
   it('apply every file in order, record them, and a second run changes nothing', async () => {

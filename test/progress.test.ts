@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createProgress } from '../src/cli/progress.ts';
 
-const event = (scanned: number, total: number | null) => ({ phase: 'enqueue' as const, channelLink: 't.me/alpha', scanned, written: scanned, total, at: new Date('2026-03-01T10:00:00Z') });
+const event = (scanned: number, total: number | null) => ({
+  phase: 'enqueue' as const,
+  channelLink: 't.me/alpha',
+  scanned,
+  written: scanned,
+  total,
+  at: new Date('2026-03-01T10:00:00Z'),
+});
 
 describe('progress display', () => {
   it('redraws one line with a bar, rate and ETA on a terminal', () => {

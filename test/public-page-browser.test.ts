@@ -18,16 +18,131 @@ const OUT = path.resolve('test-results');
 const CLOSED_TITLE = 'Sec 3 Physics (already taken)';
 
 const ROWS: PublicFixture[] = [
-  { agency: 'Coco Tutors', title: 'P5 Maths & Science', subjects: ['Maths', 'Science'], levels: ['Primary'], specificLevels: ['Primary 5'], region: 'Central', postal: '570123', address: ['Bishan St 22'], rateMin: 35, rateMax: 45, minutesAgo: 12, bumps: 1, seenMinutesAgo: 4 },
-  { agency: 'Elite Agency', title: 'Sec 4 Pure Chemistry', subjects: ['Chemistry'], levels: ['Secondary'], specificLevels: ['Secondary 4'], region: 'East', postal: '520123', address: ['Tampines Ave 5'], rateMin: 50, rateMax: 60, minutesAgo: 35, bumps: 2, seenMinutesAgo: 9, remarks: 'Student weak in organic chemistry; prefers ex-MOE tutor' },
-  { agency: 'Coco Tutors', title: 'P3 English', subjects: ['English'], levels: ['Primary'], specificLevels: ['Primary 3'], region: 'West', postal: '640123', rateMin: 25, rateMax: 30, minutesAgo: 50 },
-  { agency: 'Tuition Hub', title: 'JC1 H2 Physics (online)', subjects: ['Physics'], levels: ['Junior College'], specificLevels: ['JC 1'], region: null, mode: 'Online', rateMin: 80, rateMax: 90, minutesAgo: 70 },
-  { agency: 'Elite Agency', title: 'P6 Science', subjects: ['Science'], levels: ['Primary'], specificLevels: ['Primary 6'], region: 'North', postal: '730123', mode: null, minutesAgo: 95, tier: 'yellow' },
-  { agency: 'Tuition Hub', title: 'Sec 2 E-Maths', subjects: ['Maths'], levels: ['Secondary'], specificLevels: ['Secondary 2'], region: 'Central', postal: '018956', rateMin: 40, rateMax: 40, minutesAgo: 130 },
-  { agency: 'Coco Tutors', title: 'K2 Chinese', subjects: ['Chinese'], levels: ['Pre-School'], region: 'East', postal: '460123', rateMin: 30, rateMax: 35, minutesAgo: 160 },
-  { agency: 'Elite Agency', title: 'IB Economics HL', subjects: ['Economics'], levels: ['IB'], region: 'Central', postal: '238801', rateMin: 90, rateMax: 120, minutesAgo: 200, tier: 'yellow' },
-  { agency: 'Tuition Hub', title: 'Sec 1 Maths & Science', subjects: ['Maths', 'Science'], levels: ['Secondary'], region: 'North-East', postal: '550123', rateMin: 35, rateMax: 40, minutesAgo: 260, tier: 'yellow' },
-  { agency: 'Coco Tutors', title: 'P4 Maths', subjects: ['Maths'], levels: ['Primary'], region: 'East', postal: '520123', rateMin: 30, rateMax: 35, minutesAgo: 320 },
+  {
+    agency: 'Coco Tutors',
+    title: 'P5 Maths & Science',
+    subjects: ['Maths', 'Science'],
+    levels: ['Primary'],
+    specificLevels: ['Primary 5'],
+    region: 'Central',
+    postal: '570123',
+    address: ['Bishan St 22'],
+    rateMin: 35,
+    rateMax: 45,
+    minutesAgo: 12,
+    bumps: 1,
+    seenMinutesAgo: 4,
+  },
+  {
+    agency: 'Elite Agency',
+    title: 'Sec 4 Pure Chemistry',
+    subjects: ['Chemistry'],
+    levels: ['Secondary'],
+    specificLevels: ['Secondary 4'],
+    region: 'East',
+    postal: '520123',
+    address: ['Tampines Ave 5'],
+    rateMin: 50,
+    rateMax: 60,
+    minutesAgo: 35,
+    bumps: 2,
+    seenMinutesAgo: 9,
+    remarks: 'Student weak in organic chemistry; prefers ex-MOE tutor',
+  },
+  {
+    agency: 'Coco Tutors',
+    title: 'P3 English',
+    subjects: ['English'],
+    levels: ['Primary'],
+    specificLevels: ['Primary 3'],
+    region: 'West',
+    postal: '640123',
+    rateMin: 25,
+    rateMax: 30,
+    minutesAgo: 50,
+  },
+  {
+    agency: 'Tuition Hub',
+    title: 'JC1 H2 Physics (online)',
+    subjects: ['Physics'],
+    levels: ['Junior College'],
+    specificLevels: ['JC 1'],
+    region: null,
+    mode: 'Online',
+    rateMin: 80,
+    rateMax: 90,
+    minutesAgo: 70,
+  },
+  {
+    agency: 'Elite Agency',
+    title: 'P6 Science',
+    subjects: ['Science'],
+    levels: ['Primary'],
+    specificLevels: ['Primary 6'],
+    region: 'North',
+    postal: '730123',
+    mode: null,
+    minutesAgo: 95,
+    tier: 'yellow',
+  },
+  {
+    agency: 'Tuition Hub',
+    title: 'Sec 2 E-Maths',
+    subjects: ['Maths'],
+    levels: ['Secondary'],
+    specificLevels: ['Secondary 2'],
+    region: 'Central',
+    postal: '018956',
+    rateMin: 40,
+    rateMax: 40,
+    minutesAgo: 130,
+  },
+  {
+    agency: 'Coco Tutors',
+    title: 'K2 Chinese',
+    subjects: ['Chinese'],
+    levels: ['Pre-School'],
+    region: 'East',
+    postal: '460123',
+    rateMin: 30,
+    rateMax: 35,
+    minutesAgo: 160,
+  },
+  {
+    agency: 'Elite Agency',
+    title: 'IB Economics HL',
+    subjects: ['Economics'],
+    levels: ['IB'],
+    region: 'Central',
+    postal: '238801',
+    rateMin: 90,
+    rateMax: 120,
+    minutesAgo: 200,
+    tier: 'yellow',
+  },
+  {
+    agency: 'Tuition Hub',
+    title: 'Sec 1 Maths & Science',
+    subjects: ['Maths', 'Science'],
+    levels: ['Secondary'],
+    region: 'North-East',
+    postal: '550123',
+    rateMin: 35,
+    rateMax: 40,
+    minutesAgo: 260,
+    tier: 'yellow',
+  },
+  {
+    agency: 'Coco Tutors',
+    title: 'P4 Maths',
+    subjects: ['Maths'],
+    levels: ['Primary'],
+    region: 'East',
+    postal: '520123',
+    rateMin: 30,
+    rateMax: 35,
+    minutesAgo: 320,
+  },
 ];
 
 describe.skipIf(!HAS_CHROMIUM && !process.env.TUTORDEX_REQUIRE_BROWSER)(
@@ -46,17 +161,59 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.TUTORDEX_REQUIRE_BROWSER)(
       db = await openTestDatabase('pglite');
       for (const r of ROWS) await putAssignment(db.handle.db, r);
       // more rows so there is a second page; a closed one and a non-primary duplicate that must never show
-      for (let i = 0; i < 14; i++) await putAssignment(db.handle.db, { agency: 'Coco Tutors', title: `Primary Maths ${i + 1}`, subjects: ['Maths'], levels: ['Primary'], region: 'West', postal: '640123', rateMin: 30, minutesAgo: 400 + i * 30 });
-      await putAssignment(db.handle.db, { agency: 'Coco Tutors', title: CLOSED_TITLE, subjects: ['Physics'], levels: ['Secondary'], region: 'Central', postal: '570123', status: 'closed', minutesAgo: 1 });
+      for (let i = 0; i < 14; i++)
+        await putAssignment(db.handle.db, {
+          agency: 'Coco Tutors',
+          title: `Primary Maths ${i + 1}`,
+          subjects: ['Maths'],
+          levels: ['Primary'],
+          region: 'West',
+          postal: '640123',
+          rateMin: 30,
+          minutesAgo: 400 + i * 30,
+        });
+      await putAssignment(db.handle.db, {
+        agency: 'Coco Tutors',
+        title: CLOSED_TITLE,
+        subjects: ['Physics'],
+        levels: ['Secondary'],
+        region: 'Central',
+        postal: '570123',
+        status: 'closed',
+        minutesAgo: 1,
+      });
       const g = await duplicateGroup(db.handle.db);
       await putAssignment(db.handle.db, { agency: 'Tuition Hub', title: 'Duplicate copy', group: g, primary: false, minutesAgo: 2 });
-      await putAssignment(db.handle.db, { agency: 'Elite Agency', title: 'Grouped original', group: g, primary: true, region: 'Central', postal: '238801', minutesAgo: 3 });
+      await putAssignment(db.handle.db, {
+        agency: 'Elite Agency',
+        title: 'Grouped original',
+        group: g,
+        primary: true,
+        region: 'Central',
+        postal: '238801',
+        minutesAgo: 3,
+      });
       server = await startWebServer({ db: db.handle.db, config: workerConfig(), token: 'browser-test-token', host: '127.0.0.1', port: 0 });
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--disable-quic',
+        ],
       });
-      context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      context = await browser.newContext({
+        javaScriptEnabled: false,
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
       page = await context.newPage();
       page.on('pageerror', (e) => pageErrors.push(e.message));
       page.on('request', (r) => requests.push(r.url()));
@@ -121,7 +278,10 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.TUTORDEX_REQUIRE_BROWSER)(
       for (const name of ['region', 'mode', 'agency']) {
         const [any, ...rest] = await options(name);
         expect(any!.count, name).toBe(all);
-        expect(rest.reduce((s, o) => s + o.count, 0), name).toBe(all);
+        expect(
+          rest.reduce((s, o) => s + o.count, 0),
+          name,
+        ).toBe(all);
       }
       const east = (await options('region')).find((o) => o.label === 'East')!;
       expect(east.count).toBe(3);
@@ -168,7 +328,9 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.TUTORDEX_REQUIRE_BROWSER)(
       await page.getByTestId('apply').click();
       await page.waitForURL(/near=238801/);
       expect(await page.getByTestId('summary').textContent()).toContain('nearest to 238801 first');
-      const metres = (await page.locator('[data-testid=card][data-distance-m]').evaluateAll((els) => els.map((e) => e.getAttribute('data-distance-m')))).map(Number);
+      const metres = (await page.locator('[data-testid=card][data-distance-m]').evaluateAll((els) => els.map((e) => e.getAttribute('data-distance-m')))).map(
+        Number,
+      );
       expect(metres.length).toBeGreaterThan(5);
       expect(metres).toEqual([...metres].sort((a, b) => a - b));
       expect(metres[0]).toBe(0);

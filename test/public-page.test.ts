@@ -29,7 +29,8 @@ function facet(html: string, name: string): { any: number; options: { value: str
   const [any, ...options] = all;
   return { any: any!.count, options };
 }
-const nextLink = (html: string) => /data-testid="next-page"/.test(html) ? /<a href="([^"]+)" data-testid="next-page"/.exec(html)![1]!.replace(/&#38;/g, '&') : null;
+const nextLink = (html: string) =>
+  /data-testid="next-page"/.test(html) ? /<a href="([^"]+)" data-testid="next-page"/.exec(html)![1]!.replace(/&#38;/g, '&') : null;
 
 describeEachDatabase('public assignments page', (t) => {
   const app = (token: string | null = null) => createWebApp({ db: t.db, config: workerConfig(), token });
@@ -41,12 +42,74 @@ describeEachDatabase('public assignments page', (t) => {
   /** A small varied set: 3 agencies, regions incl. one not stated, modes incl. online, rates, subjects, levels. */
   async function seed() {
     const a = {
-      bishanMath: await putAssignment(t.db, { agency: 'Coco Tutors', title: 'P5 Maths at Bishan', subjects: ['Maths'], levels: ['Primary'], specificLevels: ['Primary 5'], region: 'Central', postal: '570123', rateMin: 35, rateMax: 45, minutesAgo: 10 }),
-      tampinesChem: await putAssignment(t.db, { agency: 'Elite Agency', title: 'Sec 4 Chemistry', subjects: ['Chemistry'], levels: ['Secondary'], region: 'East', postal: '520123', rateMin: 50, rateMax: 60, minutesAgo: 20, bumps: 2, seenMinutesAgo: 5 }),
-      jurongEng: await putAssignment(t.db, { agency: 'Coco Tutors', title: 'P3 English', subjects: ['English'], levels: ['Primary'], region: 'West', postal: '640123', rateMin: 25, rateMax: 30, minutesAgo: 30 }),
-      onlinePhys: await putAssignment(t.db, { agency: 'Tuition Hub', title: 'JC1 H2 Physics online', subjects: ['Physics', 'Maths'], levels: ['Junior College'], region: null, mode: 'Online', rateMin: 80, minutesAgo: 40 }),
-      woodlandsSci: await putAssignment(t.db, { agency: 'Elite Agency', title: 'P6 Science', subjects: ['Science'], levels: ['Primary'], region: 'North', postal: '730123', mode: null, minutesAgo: 50, remarks: 'Near Woodlands MRT, female tutor preferred' }),
-      marinaMath: await putAssignment(t.db, { agency: 'Tuition Hub', title: 'Sec 2 E-Maths', subjects: ['Maths'], levels: ['Secondary'], region: 'Central', postal: '018956', rateMin: 40, rateMax: 40, minutesAgo: 60 }),
+      bishanMath: await putAssignment(t.db, {
+        agency: 'Coco Tutors',
+        title: 'P5 Maths at Bishan',
+        subjects: ['Maths'],
+        levels: ['Primary'],
+        specificLevels: ['Primary 5'],
+        region: 'Central',
+        postal: '570123',
+        rateMin: 35,
+        rateMax: 45,
+        minutesAgo: 10,
+      }),
+      tampinesChem: await putAssignment(t.db, {
+        agency: 'Elite Agency',
+        title: 'Sec 4 Chemistry',
+        subjects: ['Chemistry'],
+        levels: ['Secondary'],
+        region: 'East',
+        postal: '520123',
+        rateMin: 50,
+        rateMax: 60,
+        minutesAgo: 20,
+        bumps: 2,
+        seenMinutesAgo: 5,
+      }),
+      jurongEng: await putAssignment(t.db, {
+        agency: 'Coco Tutors',
+        title: 'P3 English',
+        subjects: ['English'],
+        levels: ['Primary'],
+        region: 'West',
+        postal: '640123',
+        rateMin: 25,
+        rateMax: 30,
+        minutesAgo: 30,
+      }),
+      onlinePhys: await putAssignment(t.db, {
+        agency: 'Tuition Hub',
+        title: 'JC1 H2 Physics online',
+        subjects: ['Physics', 'Maths'],
+        levels: ['Junior College'],
+        region: null,
+        mode: 'Online',
+        rateMin: 80,
+        minutesAgo: 40,
+      }),
+      woodlandsSci: await putAssignment(t.db, {
+        agency: 'Elite Agency',
+        title: 'P6 Science',
+        subjects: ['Science'],
+        levels: ['Primary'],
+        region: 'North',
+        postal: '730123',
+        mode: null,
+        minutesAgo: 50,
+        remarks: 'Near Woodlands MRT, female tutor preferred',
+      }),
+      marinaMath: await putAssignment(t.db, {
+        agency: 'Tuition Hub',
+        title: 'Sec 2 E-Maths',
+        subjects: ['Maths'],
+        levels: ['Secondary'],
+        region: 'Central',
+        postal: '018956',
+        rateMin: 40,
+        rateMax: 40,
+        minutesAgo: 60,
+      }),
     };
     return a;
   }
@@ -82,7 +145,10 @@ describeEachDatabase('public assignments page', (t) => {
     for (const name of ['region', 'mode', 'agency']) {
       const f = facet(all.html, name);
       expect(f.any, name).toBe(6);
-      expect(f.options.reduce((s, o) => s + o.count, 0), name).toBe(6);
+      expect(
+        f.options.reduce((s, o) => s + o.count, 0),
+        name,
+      ).toBe(6);
     }
     expect(facet(all.html, 'region').options).toContainEqual({ value: null, label: 'Not stated', count: 1, selected: false });
     expect(facet(all.html, 'subject').options.find((o) => o.value === 'Maths')?.count).toBe(3);
@@ -168,7 +234,10 @@ describeEachDatabase('public assignments page', (t) => {
     expect(res.status).toBe(200);
     const order = ids(res.html);
     const located = [a.bishanMath, a.tampinesChem, a.jurongEng, a.woodlandsSci, a.marinaMath];
-    const rows = await t.db.query<{ id: number; lat: number; lon: number }>('select id, postal_lat as lat, postal_lon as lon from assignments where id = any($1::bigint[])', [located]);
+    const rows = await t.db.query<{ id: number; lat: number; lon: number }>(
+      'select id, postal_lat as lat, postal_lon as lon from assignments where id = any($1::bigint[])',
+      [located],
+    );
     const expected = rows
       .map((r) => ({ id: Number(r.id), d: haversineMeters(near.lat, near.lon, r.lat, r.lon) }))
       .sort((x, y) => x.d - y.d)
@@ -181,14 +250,19 @@ describeEachDatabase('public assignments page', (t) => {
     expect(res.html).toMatch(/data-testid="distance">(under 1 km|about [\d.]+ km)</);
     // "S238801" and "238 801" are accepted too; filters still apply
     expect(ids((await get('/assignments?near=S238801')).html)).toEqual(order);
-    expect(ids((await get('/assignments?near=238+801&subject=Maths')).html)).toEqual(order.filter((id) => [a.bishanMath, a.marinaMath, a.onlinePhys].includes(id)));
+    expect(ids((await get('/assignments?near=238+801&subject=Maths')).html)).toEqual(
+      order.filter((id) => [a.bishanMath, a.marinaMath, a.onlinePhys].includes(id)),
+    );
   });
 
   it('cursor paging covers every row exactly once, even when assignments are inserted between pages (newest and distance sorts)', async () => {
     const postals = ['570123', '520123', '640123', '730123', '018956', '238801', '460123', '550123'];
     const created: number[] = [];
     // 47 rows, many sharing a timestamp (ties broken by id), some without a location
-    for (let i = 0; i < 47; i++) created.push(await putAssignment(t.db, { minutesAgo: 10 + Math.floor(i / 4), postal: i % 6 === 5 ? null : postals[i % postals.length]!, title: `Row ${i}` }));
+    for (let i = 0; i < 47; i++)
+      created.push(
+        await putAssignment(t.db, { minutesAgo: 10 + Math.floor(i / 4), postal: i % 6 === 5 ? null : postals[i % postals.length]!, title: `Row ${i}` }),
+      );
     for (const base of ['/assignments', '/assignments?near=570123']) {
       const seen: number[] = [];
       let url: string | null = base;

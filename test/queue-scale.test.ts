@@ -27,7 +27,9 @@ describeEachDatabase('queue at scale', (t) => {
     const claimSql = `select id from telegram_extractions where status = 'pending' and pipeline_version = 'scale'
          and (next_attempt_at is null or next_attempt_at <= now()) order by created_at, id limit 20`;
     const explain = async (analyze: boolean) =>
-      (await t.db.query<Record<string, string>>(`explain ${analyze ? '(analyze, buffers, timing off) ' : ''}${claimSql} for update skip locked`)).map((r) => Object.values(r)[0]).join('\n');
+      (await t.db.query<Record<string, string>>(`explain ${analyze ? '(analyze, buffers, timing off) ' : ''}${claimSql} for update skip locked`))
+        .map((r) => Object.values(r)[0])
+        .join('\n');
     expect(await explain(false)).toContain('telegram_extractions_claim_idx');
     /** What one claim reads: rows looked at and thrown away, and index/heap pages touched. */
     const work = async () => {
@@ -49,7 +51,10 @@ describeEachDatabase('queue at scale', (t) => {
       timings.push(performance.now() - started);
       if (jobs.length === 0) break;
       claimed += jobs.length;
-      await complete(t.db, jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })));
+      await complete(
+        t.db,
+        jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: {} })),
+      );
     }
     expect(claimed).toBe(20_000);
     const start = median(timings.slice(20, 120));
@@ -78,7 +83,10 @@ describePostgres('exactly-once claiming', (t) => {
           const jobs = await claim(db, 'race', 20);
           if (jobs.length === 0) return mine;
           mine.push(...jobs.map((j) => j.id));
-          await complete(db, jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: { by: 'test' } })));
+          await complete(
+            db,
+            jobs.map((j) => ({ id: j.id, attempt: j.attempt, canonical: { by: 'test' } })),
+          );
         }
       }),
     );
@@ -111,4 +119,3 @@ describePostgres('queue functions by hand', (t) => {
     expect(run(`select requeue_stale_extractions(0)`)).toBe('{"count": 2, "failed": 0}');
   });
 });
-

@@ -1,18 +1,5 @@
 import { expect, it } from 'vitest';
-import {
-  claim,
-  complete,
-  enqueue,
-  enqueueRawIds,
-  fail,
-  heartbeat,
-  outstanding,
-  release,
-  requeueStale,
-  skip,
-  stats,
-  waitForWork,
-} from '../src/queue/index.ts';
+import { claim, complete, enqueue, enqueueRawIds, fail, heartbeat, outstanding, release, requeueStale, skip, stats, waitForWork } from '../src/queue/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { insertRaw, jobStatuses, setStatus } from './support/raw.ts';
 
@@ -225,7 +212,11 @@ describeEachDatabase('queue', (t) => {
     await insertRaw(t.db, CH, [1]);
     await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] });
     const [job] = await claim(t.db, V, 1);
-    const out = await fail(t.db, [{ id: job!.id, attempt: 1, transient: false, error: { type: 'llm_invalid_json', message: 'no JSON', snippet: 'I think' } }], policy);
+    const out = await fail(
+      t.db,
+      [{ id: job!.id, attempt: 1, transient: false, error: { type: 'llm_invalid_json', message: 'no JSON', snippet: 'I think' } }],
+      policy,
+    );
     expect(out.failed).toEqual([job!.id]);
   });
 

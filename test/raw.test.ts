@@ -8,8 +8,30 @@ const ch = channel('agencyone');
 
 describe('raw row from a source message', () => {
   it('trims raw_text, keeps the untrimmed text in message_json and derives the flags', () => {
-    const row = rawRowFromMessage(ch, makeMessage({ id: 7, date: minutes(1), text: '  Sec 3 A-Math  ', fwdFrom: { _: 'MessageFwdHeader' }, replyToMsgId: 3, senderId: '-1001234', views: 10, replyCount: 3, editDate: minutes(2) }));
-    expect(row).toMatchObject({ channelLink: 't.me/agencyone', messageId: 7, rawText: 'Sec 3 A-Math', isForward: true, isReply: true, senderId: '-1001234', views: 10, replyCount: 3 });
+    const row = rawRowFromMessage(
+      ch,
+      makeMessage({
+        id: 7,
+        date: minutes(1),
+        text: '  Sec 3 A-Math  ',
+        fwdFrom: { _: 'MessageFwdHeader' },
+        replyToMsgId: 3,
+        senderId: '-1001234',
+        views: 10,
+        replyCount: 3,
+        editDate: minutes(2),
+      }),
+    );
+    expect(row).toMatchObject({
+      channelLink: 't.me/agencyone',
+      messageId: 7,
+      rawText: 'Sec 3 A-Math',
+      isForward: true,
+      isReply: true,
+      senderId: '-1001234',
+      views: 10,
+      replyCount: 3,
+    });
     expect(row.messageJson).toMatchObject({ id: 7, text: '  Sec 3 A-Math  ', sender_id: -1001234, reply_to_msg_id: 3, edit_date: minutes(2).toISOString() });
     const bare = rawRowFromMessage(ch, makeMessage({ id: 8, date: minutes(1), text: '   ' }));
     expect(bare).toMatchObject({ rawText: null, isForward: false, isReply: false, entitiesJson: null, mediaJson: null });
@@ -24,7 +46,9 @@ describeEachDatabase('raw log', (t) => {
     const [before] = await rawRows(t.db);
     await new Promise((r) => setTimeout(r, 20));
     expect(await write({ id: 1, date: minutes(1), views: 9 })).toMatchObject({ inserted: 0, updated: 1 });
-    const [after] = await t.db.query<{ views: number; first_seen_at: Date; last_seen_at: Date }>('select views, first_seen_at, last_seen_at from telegram_messages_raw');
+    const [after] = await t.db.query<{ views: number; first_seen_at: Date; last_seen_at: Date }>(
+      'select views, first_seen_at, last_seen_at from telegram_messages_raw',
+    );
     expect(after!.views).toBe(9);
     expect(after!.first_seen_at).toEqual(before!.first_seen_at);
     expect(after!.last_seen_at.getTime()).toBeGreaterThan(before!.last_seen_at.getTime());
@@ -61,7 +85,10 @@ describeEachDatabase('raw log', (t) => {
     expect(await markDeleted(t.db, ch, [2, 99])).toBe(1);
     await write({ id: 2, date: minutes(2), views: 3 });
     const rows = await rawRows(t.db);
-    expect(rows.map((r) => [r.message_id, r.deleted_at !== null])).toEqual([[1, false], [2, true]]);
+    expect(rows.map((r) => [r.message_id, r.deleted_at !== null])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
   });
 
   it('one batch may carry the same message twice (the later edit wins)', async () => {

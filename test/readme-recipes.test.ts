@@ -53,7 +53,9 @@ function readmeRecipes(): Recipe[] {
 const LIVE = '2026-01-02_det_time_v1';
 const now = Date.now();
 const agencyPosts = (n: number, offsetMinutes: number) =>
-  Array.from({ length: n }, (_, i) => makeMessage({ id: i + 1, date: new Date(now - (offsetMinutes - i * 6) * 60_000), text: EXAMPLES[i % EXAMPLES.length]!.raw }));
+  Array.from({ length: n }, (_, i) =>
+    makeMessage({ id: i + 1, date: new Date(now - (offsetMinutes - i * 6) * 60_000), text: EXAMPLES[i % EXAMPLES.length]!.raw }),
+  );
 
 describe('README "Running in production" recipes, run as written on the embedded database', { timeout: 90_000 }, () => {
   const recipes = readmeRecipes();
@@ -70,7 +72,9 @@ describe('README "Running in production" recipes, run as written on the embedded
   // a channel added later, with months of history
   source.addChannel(
     { channelLink: 't.me/newagency', channelId: '103', title: 'New Agency' },
-    Array.from({ length: 8 }, (_, i) => makeMessage({ id: i + 1, date: new Date(Date.UTC(2026, 6, 1 + i * 5)), text: EXAMPLES[(i + 3) % EXAMPLES.length]!.raw })),
+    Array.from({ length: 8 }, (_, i) =>
+      makeMessage({ id: i + 1, date: new Date(Date.UTC(2026, 6, 1 + i * 5)), text: EXAMPLES[(i + 3) % EXAMPLES.length]!.raw }),
+    ),
   );
 
   beforeAll(async () => {
@@ -92,7 +96,8 @@ describe('README "Running in production" recipes, run as written on the embedded
   afterAll(async () => bot.close());
 
   /** The CLI in-process, with Telegram replaced by the in-memory source. */
-  const cli = (argv: string[], env: Record<string, string> = {}, io: Parameters<typeof ws.run>[2] = {}) => ws.run(argv, env, { telegramSource: () => source, ...io });
+  const cli = (argv: string[], env: Record<string, string> = {}, io: Parameters<typeof ws.run>[2] = {}) =>
+    ws.run(argv, env, { telegramSource: () => source, ...io });
 
   async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const db = await openPglite({ dataDir: ws.env.TUTORDEX_DATA_DIR! });
@@ -131,7 +136,11 @@ describe('README "Running in production" recipes, run as written on the embedded
         const abort = new AbortController();
         let resolveUrl: (u: string) => void = () => {};
         const served = new Promise<string>((r) => (resolveUrl = r));
-        const serving = cli(['serve', '--port', '0'], {}, { signal: abort.signal, out: (t) => void (/http:\/\/[\d.:]+/.test(t) && resolveUrl(/http:\/\/[\d.:]+/.exec(t)![0])) });
+        const serving = cli(
+          ['serve', '--port', '0'],
+          {},
+          { signal: abort.signal, out: (t) => void (/http:\/\/[\d.:]+/.test(t) && resolveUrl(/http:\/\/[\d.:]+/.exec(t)![0])) },
+        );
         const base = await served;
         const res = await fetch(`${base}${target.pathname}`);
         const body = await res.text();
@@ -144,10 +153,14 @@ describe('README "Running in production" recipes, run as written on the embedded
       expect(step.command).toBe('tutordex');
       const abort = new AbortController();
       let metricsUrl: string | null = null;
-      const running = cli(step.args, { ...step.env, ...(until ? { METRICS_PORT: '0' } : {}) }, {
-        signal: abort.signal,
-        err: (t) => void (metricsUrl ??= /(http:\/\/[\d.:]+)\/metrics/.exec(t)?.[1] ?? null),
-      });
+      const running = cli(
+        step.args,
+        { ...step.env, ...(until ? { METRICS_PORT: '0' } : {}) },
+        {
+          signal: abort.signal,
+          err: (t) => void (metricsUrl ??= /(http:\/\/[\d.:]+)\/metrics/.exec(t)?.[1] ?? null),
+        },
+      );
       if (until) {
         let finished = false;
         void running.finally(() => (finished = true));
@@ -174,7 +187,9 @@ describe('README "Running in production" recipes, run as written on the embedded
     let calls = -1;
     return async (url: string) => {
       const m = await scrape(url);
-      const open = m.sum('tutordex_queue_jobs', { pipeline_version: version, status: 'pending' }) + m.sum('tutordex_queue_jobs', { pipeline_version: version, status: 'processing' });
+      const open =
+        m.sum('tutordex_queue_jobs', { pipeline_version: version, status: 'pending' }) +
+        m.sum('tutordex_queue_jobs', { pipeline_version: version, status: 'processing' });
       if (bot.calls.length !== calls) [calls, quietSince] = [bot.calls.length, Date.now()];
       const sent = bot.calls.filter((c) => c.method === 'sendMessage').length > sendsBefore;
       return open === 0 && sent && m.sum('tutordex_queue_jobs', { pipeline_version: version }) > 0 && Date.now() - quietSince > 1000;
@@ -182,7 +197,13 @@ describe('README "Running in production" recipes, run as written on the embedded
   };
 
   it('the README lists the five recipes', () => {
-    expect(recipes.map((r) => r.title)).toEqual(['Downtime recovery', 'Prompt or schema change', 'Worker down for a while', 'Adding a channel', 'Smoke test after a deploy']);
+    expect(recipes.map((r) => r.title)).toEqual([
+      'Downtime recovery',
+      'Prompt or schema change',
+      'Worker down for a while',
+      'Adding a channel',
+      'Smoke test after a deploy',
+    ]);
   });
 
   it('downtime recovery: `tutordex live` stores what was posted while the collector was down; no gap, no duplicate', async () => {
@@ -209,7 +230,7 @@ describe('README "Running in production" recipes, run as written on the embedded
     expect(await count(`select count(*)::int as n from telegram_extractions where pipeline_version = $1`, [LIVE])).toBe(24);
   });
 
-  it('worker down for a while: `tutordex worker` sweeps back a dead worker\'s job and drains the backlog, broadcasting fresh posts', async () => {
+  it("worker down for a while: `tutordex worker` sweeps back a dead worker's job and drains the backlog, broadcasting fresh posts", async () => {
     // a worker that died mid-job left one row `processing` with an old lease
     await query(`update telegram_extractions set status = 'processing', updated_at = now() - interval '1 hour'
                   where id = (select id from telegram_extractions where status = 'pending' order by id limit 1)`);
@@ -246,7 +267,12 @@ describe('README "Running in production" recipes, run as written on the embedded
     await runLine(byTitle('Adding a channel').lines[0]!);
     expect(await count(`select count(*)::int as n from telegram_messages_raw where channel_link = 't.me/newagency'`)).toBe(8);
     expect((await cli(['worker', '--oneshot'])).code).toBe(0);
-    expect(await count(`select count(*)::int as n from telegram_extractions where channel_link = 't.me/newagency' and pipeline_version = $1 and status in ('ok', 'skipped')`, [LIVE])).toBe(8);
+    expect(
+      await count(
+        `select count(*)::int as n from telegram_extractions where channel_link = 't.me/newagency' and pipeline_version = $1 and status in ('ok', 'skipped')`,
+        [LIVE],
+      ),
+    ).toBe(8);
     expect(bot.calls.length).toBe(sends);
   });
 

@@ -7,7 +7,7 @@ import { adoptChannel, rawRowFromMessage, upsertRawMessages } from '../src/raw/i
 import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import type { ResolvedChannel } from '../src/telegram/index.ts';
 import { describeEachDatabase, describePostgres } from './support/databases.ts';
-import { backfillOptions, channel, context, minutes, rawRows, testConfig } from './support/collector.ts';
+import { backfillOptions, channel, context, minutes, type rawRows, testConfig } from './support/collector.ts';
 
 /**
  * Adversarial review of "a post that its agency deleted is never stored as live (and so never extracted or
@@ -18,7 +18,9 @@ import { backfillOptions, channel, context, minutes, rawRows, testConfig } from 
  */
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
@@ -45,18 +47,37 @@ describeEachDatabase('review-del: rows stored without a channel id', (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-review-del-'));
     dirs.push(dir);
     const at = (i: number) => new Date(Date.now() - (60 - i) * 60_000);
-    writeFileSync(path.join(dir, 'result.json'), JSON.stringify({
-      name: 'alpha assignments', type: 'public_channel', messages: [1, 2].map((i) => ({
-        id: i, type: 'message', date: at(i).toISOString().slice(0, 19), date_unixtime: String(Math.floor(at(i).getTime() / 1000)),
-        from: 'alpha assignments', text: `P5 Math post ${i} $40/h Bishan`, text_entities: [{ type: 'plain', text: `P5 Math post ${i} $40/h Bishan` }],
-      })),
-    }));
-    await runImport(context(t.db), { path: path.join(dir, 'result.json'), channel: 't.me/alpha', window: { since: null, until: null }, enqueue: true, batchSize: 50 });
+    writeFileSync(
+      path.join(dir, 'result.json'),
+      JSON.stringify({
+        name: 'alpha assignments',
+        type: 'public_channel',
+        messages: [1, 2].map((i) => ({
+          id: i,
+          type: 'message',
+          date: at(i).toISOString().slice(0, 19),
+          date_unixtime: String(Math.floor(at(i).getTime() / 1000)),
+          from: 'alpha assignments',
+          text: `P5 Math post ${i} $40/h Bishan`,
+          text_entities: [{ type: 'plain', text: `P5 Math post ${i} $40/h Bishan` }],
+        })),
+      }),
+    );
+    await runImport(context(t.db), {
+      path: path.join(dir, 'result.json'),
+      channel: 't.me/alpha',
+      window: { since: null, until: null },
+      enqueue: true,
+      batchSize: 50,
+    });
     expect((await t.db.query<{ n: number }>(`select count(*)::int as n from telegram_messages_raw where channel_id is null`))[0]!.n).toBe(2);
 
     // live on @alpha (now known by id), then the agency renames to @alphanew and an operator collects it by that name
     const alpha = channel('alpha');
-    const source = new MemorySource().addChannel(alpha, [1, 2].map((i) => makeMessage({ id: i, date: at(i), text: `P5 Math post ${i} $40/h Bishan` })));
+    const source = new MemorySource().addChannel(
+      alpha,
+      [1, 2].map((i) => makeMessage({ id: i, date: at(i), text: `P5 Math post ${i} $40/h Bishan` })),
+    );
     const { stop } = await liveOn(t.db, source, 't.me/alpha');
     await adoptChannel(t.db, { ...alpha, channelLink: 't.me/alphanew' });
     source.delete('t.me/alpha', [1]);
@@ -73,10 +94,11 @@ describeEachDatabase('review-del: rows stored without a channel id', (t) => {
 });
 
 describePostgres('review-del: a username taken over while the first channel is being written', (t) => {
-  it('D3 a write of the old owner in flight while another channel adopts its username: the old owner\'s post is not left under the taken link (and overwritten)', async () => {
+  it("D3 a write of the old owner in flight while another channel adopts its username: the old owner's post is not left under the taken link (and overwritten)", async () => {
     const first: ResolvedChannel = { channelLink: 't.me/foo', channelId: '111', title: 'Foo tuition' };
     const second: ResolvedChannel = { channelLink: 't.me/foo', channelId: '222', title: 'Another channel now called foo' };
-    const posts = (who: string, n: number) => Array.from({ length: n }, (_, i) => makeMessage({ id: i + 1, date: minutes(i + 1), text: `${who} post ${i + 1}` }));
+    const posts = (who: string, n: number) =>
+      Array.from({ length: n }, (_, i) => makeMessage({ id: i + 1, date: minutes(i + 1), text: `${who} post ${i + 1}` }));
     await runBackfill(context(t.db), new MemorySource().addChannel(first, posts('first', 3)), backfillOptions({ channels: ['t.me/foo'] }));
 
     // the first channel's tail (or gap check) writes its post 4, under its shared write lock, and has not committed yet
@@ -99,7 +121,9 @@ describePostgres('review-del: a username taken over while the first channel is b
     await write;
     await adoption;
     // right after: the first channel's post 4 sits under the link that is now the second channel's (two links for id 111)
-    expect.soft(await t.db.query(`select distinct channel_link from telegram_messages_raw where channel_id = '111' order by 1`)).toEqual([{ channel_link: 't.me/c/111' }]);
+    expect
+      .soft(await t.db.query(`select distinct channel_link from telegram_messages_raw where channel_id = '111' order by 1`))
+      .toEqual([{ channel_link: 't.me/c/111' }]);
     // the new owner's `live` (adopted above) writes its posts: its tail, gap check or catch-up (no new adoption)
     await writeBatch(context(other), await adoption, posts('second', 4), { enqueue: true, force: false });
 
@@ -114,7 +138,7 @@ describePostgres('review-del: a username taken over while the first channel is b
 });
 
 describeEachDatabase('review-del: beside the guarantee', (t) => {
-  it('S1 after a username takeover, a delete heard by the old owner\'s tail does not delete the new owner\'s post of the same id', async () => {
+  it("S1 after a username takeover, a delete heard by the old owner's tail does not delete the new owner's post of the same id", async () => {
     const first: ResolvedChannel = { channelLink: 't.me/foo', channelId: '111', title: 'Foo tuition' };
     const second: ResolvedChannel = { channelLink: 't.me/foo', channelId: '222', title: 'Another channel now called foo' };
     const posts = (who: string) => [1, 2].map((i) => recent(i, 60 - i, `${who} post ${i}`));

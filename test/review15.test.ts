@@ -4,7 +4,7 @@ import { adoptChannel, latestMessageDates, markDeleted } from '../src/raw/index.
 import { makeMessage, MemorySource } from '../src/telegram/memory.ts';
 import type { ResolvedChannel } from '../src/telegram/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
-import { backfillOptions, channel, context, jobs, minutes, rawRows, sourceWith, testConfig } from './support/collector.ts';
+import { backfillOptions, channel, context, minutes, rawRows, sourceWith, testConfig } from './support/collector.ts';
 
 /**
  * Adversarial review of "the collector never misses a post and never stores a channel twice".
@@ -13,7 +13,10 @@ import { backfillOptions, channel, context, jobs, minutes, rawRows, sourceWith, 
 
 function recentChannel(ch: ResolvedChannel, minutesAgo: number[]) {
   const now = Date.now();
-  return new MemorySource().addChannel(ch, minutesAgo.map((ago, i) => makeMessage({ id: i + 1, date: new Date(now - ago * 60_000), text: `post ${i + 1}` })));
+  return new MemorySource().addChannel(
+    ch,
+    minutesAgo.map((ago, i) => makeMessage({ id: i + 1, date: new Date(now - ago * 60_000), text: `post ${i + 1}` })),
+  );
 }
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
@@ -39,7 +42,6 @@ async function liveOnAlpha(db: Parameters<typeof rawRows>[0], gapCheckMinutes: n
   return { alpha, source, ctx, stop: async () => (abort.abort(), await live) };
 }
 
-const listening = (db: Parameters<typeof rawRows>[0]) => async () => (await db.query(`select 1 from ingestion_runs where status = 'running' and run_type in ('tail', 'live')`)).length > 0;
 const ids = async (db: Parameters<typeof rawRows>[0], link?: string) => (await rawRows(db, link)).map((r) => r.message_id);
 
 describeEachDatabase('review15: catch-up cursor', (t) => {
@@ -51,14 +53,22 @@ describeEachDatabase('review15: catch-up cursor', (t) => {
     source.beforeYield = (_link, m) => {
       if (m.id === 500) stop.abort(); // SIGTERM while the slice is being read (newest first: 600..500 read so far)
     };
-    await expect(runCatchup(context(t.db, { config, signal: stop.signal }), source, [channel('alpha')], { snapshot: await latestMessageDates(t.db, ['t.me/alpha']), listeningSince: minutes(600) })).resolves.toMatchObject({ status: 'cancelled' });
+    await expect(
+      runCatchup(context(t.db, { config, signal: stop.signal }), source, [channel('alpha')], {
+        snapshot: await latestMessageDates(t.db, ['t.me/alpha']),
+        listeningSince: minutes(600),
+      }),
+    ).resolves.toMatchObject({ status: 'cancelled' });
     source.beforeYield = null;
     // the cursor claims the whole slice was read
     const cursor = (await loadCatchupCursors(t.db)).get('t.me/alpha')!;
     expect.soft({ status: cursor.status, readUntil: cursor.readUntil }).not.toEqual({ status: 'ok', readUntil: minutes(601) });
 
     // restart: the catch-up must still read 101..499
-    await runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot: await latestMessageDates(t.db, ['t.me/alpha']), listeningSince: minutes(601) });
+    await runCatchup(context(t.db, { config }), source, [channel('alpha')], {
+      snapshot: await latestMessageDates(t.db, ['t.me/alpha']),
+      listeningSince: minutes(601),
+    });
     expect(await ids(t.db)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
   });
 
@@ -67,19 +77,25 @@ describeEachDatabase('review15: catch-up cursor', (t) => {
     await runBackfill(context(t.db), source, backfillOptions({ window: { since: null, until: minutes(101) } }));
     const config = testConfig({ chunkHours: 72, overlapMinutes: 1, queueLowWatermark: 100_000 });
     // first live run: catch-up to minute 200 (+1 overlap), ok; the tail stops right after
-    await runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot: await latestMessageDates(t.db, ['t.me/alpha']), listeningSince: minutes(200) });
+    await runCatchup(context(t.db, { config }), source, [channel('alpha')], {
+      snapshot: await latestMessageDates(t.db, ['t.me/alpha']),
+      listeningSince: minutes(200),
+    });
     expect((await loadCatchupCursors(t.db)).get('t.me/alpha')!.status).toBe('ok');
     // down from minute 201 to 601; meanwhile an operator backfills the last hour (posts 540..600)
     await runBackfill(context(t.db), source, backfillOptions({ window: { since: minutes(540), until: null } }));
     // next live run
-    await runCatchup(context(t.db, { config }), source, [channel('alpha')], { snapshot: await latestMessageDates(t.db, ['t.me/alpha']), listeningSince: minutes(601) });
+    await runCatchup(context(t.db, { config }), source, [channel('alpha')], {
+      snapshot: await latestMessageDates(t.db, ['t.me/alpha']),
+      listeningSince: minutes(601),
+    });
     expect(await ids(t.db)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1)); // 203..539 are never read
   });
 });
 
 describeEachDatabase('review15: gap checks', (t) => {
   it('R4 a gap check that fails after a reconnect is made good by a later check, even after a live post raised the newest id', async () => {
-    const { alpha, source, ctx, stop } = await liveOnAlpha(t.db, 0);
+    const { source, ctx, stop } = await liveOnAlpha(t.db, 0);
     source.dropConnection();
     source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(Date.now() - 20 * 60_000), text: 'posted while down' }));
     let failOnce = true;
@@ -106,7 +122,11 @@ describeEachDatabase('review15: gap checks', (t) => {
     const source = new MemorySource().addChannel(alpha); // a new channel, no posts yet
     const abort = new AbortController();
     let outcome: string | null = null;
-    const live = runLive(context(t.db, { config: testConfig({ gapCheckMinutes: 0.002, queueLowWatermark: 1000 }), signal: abort.signal }), source, { channels: ['t.me/alpha'], catchupSource: source, onCatchupSettled: (o) => (outcome = o) });
+    const live = runLive(context(t.db, { config: testConfig({ gapCheckMinutes: 0.002, queueLowWatermark: 1000 }), signal: abort.signal }), source, {
+      channels: ['t.me/alpha'],
+      catchupSource: source,
+      onCatchupSettled: (o) => (outcome = o),
+    });
     await waitFor('the catch-up', () => outcome !== null);
     expect(outcome).toBe('ok');
     source.dropConnection();
@@ -121,7 +141,7 @@ describeEachDatabase('review15: gap checks', (t) => {
 
 describeEachDatabase('review15: deletions', (t) => {
   it('R5 a delete that arrives while a gap check is reading the post is applied when the post is stored', async () => {
-    const { alpha, source, ctx, stop } = await liveOnAlpha(t.db, 0);
+    const { source, stop } = await liveOnAlpha(t.db, 0);
     source.dropConnection();
     source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(Date.now() - 5 * 60_000), text: 'Sec 3 A-Math at Bishan, $50/h' }));
     let deleted = false;
@@ -160,8 +180,8 @@ describeEachDatabase('review15: deletions', (t) => {
 });
 
 describeEachDatabase('review15: channel identity', (t) => {
-  it('R7 a channel renamed and merged by another command while live runs: the tail\'s next posts go under the new link', async () => {
-    const { alpha, source, ctx, stop } = await liveOnAlpha(t.db, 60);
+  it("R7 a channel renamed and merged by another command while live runs: the tail's next posts go under the new link", async () => {
+    const { alpha, source, stop } = await liveOnAlpha(t.db, 60);
     // the agency renames @alpha to @alphanew; an operator backfills it by its new name (same channel id)
     await adoptChannel(t.db, { ...alpha, channelLink: 't.me/alphanew' });
     source.post('t.me/alpha', makeMessage({ id: 3, date: new Date(), text: 'posted after the rename' }));
@@ -178,7 +198,7 @@ describeEachDatabase('review15: channel identity', (t) => {
     ]);
   });
 
-  it('R8 a username taken over by another channel (different id) never overwrites the first channel\'s posts', async () => {
+  it("R8 a username taken over by another channel (different id) never overwrites the first channel's posts", async () => {
     const first: ResolvedChannel = { channelLink: 't.me/foo', channelId: '111', title: 'Foo tuition' };
     const second: ResolvedChannel = { channelLink: 't.me/foo', channelId: '222', title: 'Another channel now called foo' };
     const posts = (who: string) => [1, 2, 3].map((i) => makeMessage({ id: i, date: minutes(i), text: `${who} post ${i}` }));

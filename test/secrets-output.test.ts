@@ -29,13 +29,21 @@ describe('secrets stay out of every output (issue 14 #14)', () => {
     expect(scrubSecrets('message 1234567:abc is not a token', [])).toBe('message 1234567:abc is not a token');
   });
 
-  it('issue 14 #14: with DEBUG=grammy* the tutor bot prints grammY\'s debug lines without the bot token', async () => {
+  it("issue 14 #14: with DEBUG=grammy* the tutor bot prints grammY's debug lines without the bot token", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-debug-'));
     dirs.push(dir);
     api.reset();
     const child = spawn(process.execPath, [BIN, 'bot'], {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, DEBUG: 'grammy*', TUTORDEX_DATA_DIR: path.join(dir, 'db'), TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_BOT_API_URL: api.url, LOG_LEVEL: 'debug' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        DEBUG: 'grammy*',
+        TUTORDEX_DATA_DIR: path.join(dir, 'db'),
+        TELEGRAM_BOT_TOKEN: TOKEN,
+        TELEGRAM_BOT_API_URL: api.url,
+        LOG_LEVEL: 'debug',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -80,7 +88,11 @@ describe('secrets stay out of every output (issue 14 #14)', () => {
     const ws = cliWorkspace({ TELEGRAM_API_ID: '12345', TELEGRAM_API_HASH: hash, SESSION_STRING: '1BVtsOK8Bu-secret-session' });
     const ctrl = new AbortController();
     const errs: string[] = [];
-    const running = ws.run(['start', '--no-web'], { CHANNEL_LIST: 't.me/agency_a', RECOVERY_CATCHUP_ENABLED: '0' }, { telegramSource: () => source, signal: ctrl.signal, err: (s) => errs.push(s) });
+    const running = ws.run(
+      ['start', '--no-web'],
+      { CHANNEL_LIST: 't.me/agency_a', RECOVERY_CATCHUP_ENABLED: '0' },
+      { telegramSource: () => source, signal: ctrl.signal, err: (s) => errs.push(s) },
+    );
     const end = Date.now() + 60_000;
     while (!errs.some((e) => e.includes('collector stopped')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     ctrl.abort();

@@ -7,10 +7,7 @@ import type { Database } from '../src/db/index.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { assignmentRows, post } from './support/assignments.ts';
 import { startFakeBotApi } from './support/fake-bot-api.ts';
-import { RulesExtractor } from '../src/extraction/index.ts';
-import { claim } from '../src/queue/index.ts';
-import { processJob } from '../src/worker/index.ts';
-import { VERSION, deletePost, drain, postAndEnqueue, workOnly as workOnlyWith, workerConfig } from './support/worker.ts';
+import { deletePost, drain, postAndEnqueue, workOnly as workOnlyWith, workerConfig } from './support/worker.ts';
 
 let bot: Awaited<ReturnType<typeof startFakeBotApi>>;
 beforeAll(async () => {
@@ -21,7 +18,14 @@ afterAll(async () => bot.close());
 const CHANNEL = '@tutordex_test';
 const H = 3_600_000;
 const liveConfig = (env: Record<string, string> = {}) =>
-  workerConfig({ TELEGRAM_BOT_TOKEN: '123456:fake-token', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: CHANNEL, EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1', ...env });
+  workerConfig({
+    TELEGRAM_BOT_TOKEN: '123456:fake-token',
+    TELEGRAM_BOT_API_URL: bot.url,
+    BROADCAST_CHAT_ID: CHANNEL,
+    EXTRACTION_WORKER_BROADCAST: '1',
+    EXTRACTION_WORKER_DMS: '1',
+    ...env,
+  });
 const broadcasts = () => bot.calls.filter((c) => c.method === 'sendMessage' && String(c.chatId) === CHANNEL);
 const TEXT = post('cocoassignments', 0);
 
@@ -82,7 +86,7 @@ describeEachDatabase('broadcast takeover / reopen under hostile orderings', (t) 
   // Guarantee 3 — the worker's duplicate_of_existing gate (joinedExisting: "another OPEN copy exists") counts open
   // copies that were never broadcast. (With a single ungrouped earlier copy it holds: joinedExisting is false when
   // a new group is formed, and queueBroadcasts' own check finds no shown copy.)
-  it('R5: a fresh copy is shown even when the group\'s open copies were all historical (never broadcast)', async () => {
+  it("R5: a fresh copy is shown even when the group's open copies were all historical (never broadcast)", async () => {
     await postAndEnqueue(t.db, [
       { channel: 't.me/agencytwo', messageId: 7, text: TEXT, date: new Date(Date.now() - 30 * H) },
       { channel: 't.me/agencythree', messageId: 9, text: TEXT, date: new Date(Date.now() - 29 * H) },
@@ -97,7 +101,7 @@ describeEachDatabase('broadcast takeover / reopen under hostile orderings', (t) 
   });
 
   // Guarantee 3 — same gate, other cause: the first copies went through a drain with broadcasting off.
-  it('R6: a fresh copy is shown even when the group\'s other copies came through a --no-broadcast drain', async () => {
+  it("R6: a fresh copy is shown even when the group's other copies came through a --no-broadcast drain", async () => {
     await postAndEnqueue(t.db, [
       { channel: 't.me/agencytwo', messageId: 7, text: TEXT },
       { channel: 't.me/agencythree', messageId: 9, text: TEXT },
@@ -107,5 +111,4 @@ describeEachDatabase('broadcast takeover / reopen under hostile orderings', (t) 
     await drain(t.db, liveConfig());
     expect(bot.messages(CHANNEL)).toHaveLength(1);
   });
-
 });

@@ -18,10 +18,12 @@ import {
   type MatchableAssignment,
   type TutorInput,
 } from '../src/tutors/index.ts';
-import { describeEachDatabase, type TestDatabase } from './support/databases.ts';
+import { describeEachDatabase } from './support/databases.ts';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 function tempDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tutordex-tutors-'));
   dirs.push(dir);
@@ -56,7 +58,10 @@ describe('resolveSubjects / resolveLevels', () => {
     [['E Maths'], ['MATH.SEC_EMATH']],
     [['e-maths'], ['MATH.SEC_EMATH']],
     [['physics'], ['SCIENCE.PHYSICS']],
-    [['Chem', 'BIOLOGY'], ['SCIENCE.CHEMISTRY', 'SCIENCE.BIOLOGY']],
+    [
+      ['Chem', 'BIOLOGY'],
+      ['SCIENCE.CHEMISTRY', 'SCIENCE.BIOLOGY'],
+    ],
     [['Math'], ['MATH']],
     [['science'], ['SCIENCE']],
     [['math.sec_amath'], ['MATH.SEC_AMATH']],
@@ -75,14 +80,20 @@ describe('resolveSubjects / resolveLevels', () => {
     [['Secondary'], ['Secondary']],
     [['sec'], ['Secondary']],
     [['Sec 3'], ['Secondary 3']],
-    [['sec3', 'S4'], ['Secondary 3', 'Secondary 4']],
+    [
+      ['sec3', 'S4'],
+      ['Secondary 3', 'Secondary 4'],
+    ],
     [['P5'], ['Primary 5']],
     [['Primary 6'], ['Primary 6']],
     [['JC1'], ['Junior College 1']],
     [['jc 2'], ['Junior College 2']],
     [['jc'], ['Junior College']],
     [['o level'], ['Secondary']],
-    [['pre-school', 'IB'], ['Pre-School', 'IB']],
+    [
+      ['pre-school', 'IB'],
+      ['Pre-School', 'IB'],
+    ],
   ])('levels %j → %j', (input, levels) => {
     expect(resolveLevels(input)).toEqual(levels);
   });
@@ -107,7 +118,12 @@ describe('TutorInputSchema', () => {
   });
 
   it('normalises lists, modes and types', () => {
-    const t = TutorInputSchema.parse({ ...base, subjects: 'E Maths; physics|Math', learningModes: 'Online, F2F', tutorTypes: ['Full-Time', 'ex-MOE ', 'full-time'] });
+    const t = TutorInputSchema.parse({
+      ...base,
+      subjects: 'E Maths; physics|Math',
+      learningModes: 'Online, F2F',
+      tutorTypes: ['Full-Time', 'ex-MOE ', 'full-time'],
+    });
     expect(t.subjects).toEqual(['MATH.SEC_EMATH', 'SCIENCE.PHYSICS', 'MATH']);
     expect(t.learningModes).toEqual(['online', 'face-to-face']);
     expect(t.tutorTypes).toEqual(['full-time', 'ex-moe']);
@@ -144,12 +160,28 @@ const jsonText = JSON.stringify([
 describeEachDatabase('tutors store', (t) => {
   it('upsert geocodes the postal code, keeps omitted fields, and updates by chat id', async () => {
     const a = await upsertTutor(t.db, { chatId: '5001', subjects: ['E Maths'], levels: ['Sec 3'], postalCode: 'S(238823)', displayName: 'Ann' });
-    expect(a).toMatchObject({ chatId: '5001', subjects: ['MATH.SEC_EMATH'], levels: ['Secondary 3'], postalCode: '238823', maxDistanceKm: 5, active: true, displayName: 'Ann' });
+    expect(a).toMatchObject({
+      chatId: '5001',
+      subjects: ['MATH.SEC_EMATH'],
+      levels: ['Secondary 3'],
+      postalCode: '238823',
+      maxDistanceKm: 5,
+      active: true,
+      displayName: 'Ann',
+    });
     expect(a.lat).toBeCloseTo(HOME.lat, 6);
     expect(a.lon).toBeCloseTo(HOME.lon, 6);
     const b = await upsertTutor(t.db, { chatId: 5001, subjects: 'physics', levels: 'JC1', maxDistanceKm: 12, active: false });
     expect(b.id).toBe(a.id);
-    expect(b).toMatchObject({ subjects: ['SCIENCE.PHYSICS'], levels: ['Junior College 1'], postalCode: '238823', maxDistanceKm: 12, displayName: 'Ann', active: false, inactiveReason: 'manual' });
+    expect(b).toMatchObject({
+      subjects: ['SCIENCE.PHYSICS'],
+      levels: ['Junior College 1'],
+      postalCode: '238823',
+      maxDistanceKm: 12,
+      displayName: 'Ann',
+      active: false,
+      inactiveReason: 'manual',
+    });
     const c = await upsertTutor(t.db, { chatId: 5001, subjects: 'physics', levels: 'JC1', postalCode: '' });
     expect(c).toMatchObject({ postalCode: null, lat: null, lon: null });
     expect(await listTutors(t.db)).toHaveLength(1);
@@ -158,7 +190,9 @@ describeEachDatabase('tutors store', (t) => {
 
   it('a bad postal code is a UserError and nothing is written', async () => {
     await expect(upsertTutor(t.db, { chatId: 1, subjects: 'Math', levels: 'Primary', postalCode: '999999' })).rejects.toThrow(UserError);
-    await expect(upsertTutor(t.db, { chatId: 1, subjects: 'Math', levels: 'Primary', postalCode: '12' })).rejects.toThrow(/postalCode: invalid postal code "12"/);
+    await expect(upsertTutor(t.db, { chatId: 1, subjects: 'Math', levels: 'Primary', postalCode: '12' })).rejects.toThrow(
+      /postalCode: invalid postal code "12"/,
+    );
     expect(await listTutors(t.db)).toEqual([]);
   });
 
@@ -175,9 +209,33 @@ describeEachDatabase('tutors store', (t) => {
     expect(await importTutors(t.db, file)).toEqual({ inserted: 3, updated: 0 });
     const all = await listTutors(t.db);
     expect(all.map((x) => x.chatId)).toEqual(['101', '102', '103']);
-    expect(all[0]).toMatchObject({ displayName: 'Alice', subjects: ['MATH.SEC_EMATH', 'MATH.SEC_AMATH'], levels: ['Secondary 3', 'Secondary 4'], maxDistanceKm: 8, minRate: 40, learningModes: ['online', 'face-to-face'], tutorTypes: ['full-time'] });
-    expect(all[1]).toMatchObject({ displayName: 'Bob', subjects: ['SCIENCE.PHYSICS'], levels: ['Junior College 1'], postalCode: null, maxDistanceKm: 5, minRate: null, active: true });
-    expect(all[2]).toMatchObject({ displayName: 'Chan, C', subjects: ['MATH'], maxDistanceKm: 50, minRate: 0, learningModes: ['hybrid'], tutorTypes: ['ex-moe', 'part-time'], active: false });
+    expect(all[0]).toMatchObject({
+      displayName: 'Alice',
+      subjects: ['MATH.SEC_EMATH', 'MATH.SEC_AMATH'],
+      levels: ['Secondary 3', 'Secondary 4'],
+      maxDistanceKm: 8,
+      minRate: 40,
+      learningModes: ['online', 'face-to-face'],
+      tutorTypes: ['full-time'],
+    });
+    expect(all[1]).toMatchObject({
+      displayName: 'Bob',
+      subjects: ['SCIENCE.PHYSICS'],
+      levels: ['Junior College 1'],
+      postalCode: null,
+      maxDistanceKm: 5,
+      minRate: null,
+      active: true,
+    });
+    expect(all[2]).toMatchObject({
+      displayName: 'Chan, C',
+      subjects: ['MATH'],
+      maxDistanceKm: 50,
+      minRate: 0,
+      learningModes: ['hybrid'],
+      tutorTypes: ['ex-moe', 'part-time'],
+      active: false,
+    });
     expect(await importTutors(t.db, file)).toEqual({ inserted: 0, updated: 3 });
   });
 
@@ -228,7 +286,13 @@ describeEachDatabase('tutors store', (t) => {
   it('a database failure mid-import rolls every row back', async () => {
     // rows are valid, but the database refuses the second one (a test-only trigger): the first must roll back too
     const file = path.join(tempDir(), 'huge.json');
-    writeFileSync(file, JSON.stringify([{ chatId: 301, subjects: 'Math', levels: 'P5' }, { chatId: 302, subjects: 'Math', levels: 'P5' }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { chatId: 301, subjects: 'Math', levels: 'P5' },
+        { chatId: 302, subjects: 'Math', levels: 'P5' },
+      ]),
+    );
     await t.db.exec(`create or replace function tutors_reject_302() returns trigger language plpgsql as $$
       begin if new.chat_id = 302 then raise exception 'no 302'; end if; return new; end $$;
       create trigger tutors_reject_302 before insert on tutors for each row execute function tutors_reject_302();`);
@@ -254,12 +318,26 @@ const CASES: MatchCase[] = [
   { name: 'subject + level intersection', match: true },
   { name: 'subject mismatch', a: { subjectsCanonical: ['SCIENCE.PHYSICS'], subjectsGeneral: ['SCIENCE'] }, match: false },
   { name: 'level mismatch', a: { levels: ['Primary'], specificLevels: ['Primary 5'] }, match: false },
-  { name: 'case-insensitive codes and levels', a: { subjectsCanonical: ['math.sec_emath'], subjectsGeneral: [], levels: ['secondary'], specificLevels: [] }, match: true },
-  { name: 'general category tutor ("Math") matches subjects_general', tutor: { subjects: ['Math'] }, a: { subjectsCanonical: ['MATH.SEC_AMATH'] }, match: true },
+  {
+    name: 'case-insensitive codes and levels',
+    a: { subjectsCanonical: ['math.sec_emath'], subjectsGeneral: [], levels: ['secondary'], specificLevels: [] },
+    match: true,
+  },
+  {
+    name: 'general category tutor ("Math") matches subjects_general',
+    tutor: { subjects: ['Math'] },
+    a: { subjectsCanonical: ['MATH.SEC_AMATH'] },
+    match: true,
+  },
   { name: 'canonical code matches without a general code', a: { subjectsGeneral: [] }, match: true },
   { name: 'specific level Sec 3 matches Secondary 3', tutor: { levels: ['Sec 3'] }, match: true },
   { name: 'specific level Sec 4 does not match Secondary 3', tutor: { levels: ['Sec 4'] }, match: false },
-  { name: 'JC1 tutor matches the extractor spelling "JC 1"', tutor: { levels: ['JC1'] }, a: { levels: ['Junior College'], specificLevels: ['JC 1'] }, match: true },
+  {
+    name: 'JC1 tutor matches the extractor spelling "JC 1"',
+    tutor: { levels: ['JC1'] },
+    a: { levels: ['Junior College'], specificLevels: ['JC 1'] },
+    match: true,
+  },
   { name: 'no subjects on the assignment (no signals) matches nobody', a: { subjectsCanonical: [], subjectsGeneral: [] }, match: false },
   { name: 'no levels on the assignment matches nobody', a: { levels: [], specificLevels: [] }, match: false },
   { name: 'a tutor with no subjects matches nothing', sql: `update tutors set subjects = '{}'`, match: false },
@@ -321,7 +399,12 @@ describeEachDatabase('matchTutors', (t) => {
     await addTutor(2, { postalCode: null });
     const m = await matchTutors(t.db, assignment({ km: 3, rateMax: 30 }), { cap: 50 });
     expect(m).toHaveLength(2);
-    expect(m[0]).toEqual({ tutorId: near.id, chatId: '1', distanceKm: expect.closeTo(3, 2) as unknown as number, reasons: ['subject', 'level', 'distance', 'rate'] });
+    expect(m[0]).toEqual({
+      tutorId: near.id,
+      chatId: '1',
+      distanceKm: expect.closeTo(3, 2) as unknown as number,
+      reasons: ['subject', 'level', 'distance', 'rate'],
+    });
     expect(m[1]).toMatchObject({ chatId: '2', distanceKm: null, reasons: ['subject', 'level', 'no_location'] });
     const online = await matchTutors(t.db, assignment({ learningMode: 'Online' }), { cap: 50 });
     expect(online.every((x) => x.distanceKm === null && x.reasons.includes('online'))).toBe(true);
@@ -351,8 +434,13 @@ describeEachDatabase('matchTutors', (t) => {
     for (let round = 0; round < 4; round++) {
       const m = await matchTutors(t.db, assignment({ id: 500 + round }), { cap: 3 });
       expect(m).toHaveLength(3);
-      m.forEach((x) => reached.add(x.chatId));
-      await markDmQueued(t.db, m.map((x) => x.tutorId));
+      m.forEach((x) => {
+        reached.add(x.chatId);
+      });
+      await markDmQueued(
+        t.db,
+        m.map((x) => x.tutorId),
+      );
     }
     expect(reached.size).toBe(10);
   });
@@ -380,7 +468,28 @@ describeEachDatabase('tutors CLI', (t) => {
 
   it('add, list, remove', async () => {
     const { run } = setup();
-    const add = await run(['tutors', 'add', '--chat-id', '777', '--subjects', 'E Maths;physics', '--levels', 'Sec 3,Sec 4', '--postal', '238823', '--max-distance', '8', '--min-rate', '35', '--modes', 'online|hybrid', '--types', 'Full-Time', '--name', 'Mei Ling']);
+    const add = await run([
+      'tutors',
+      'add',
+      '--chat-id',
+      '777',
+      '--subjects',
+      'E Maths;physics',
+      '--levels',
+      'Sec 3,Sec 4',
+      '--postal',
+      '238823',
+      '--max-distance',
+      '8',
+      '--min-rate',
+      '35',
+      '--modes',
+      'online|hybrid',
+      '--types',
+      'Full-Time',
+      '--name',
+      'Mei Ling',
+    ]);
     expect(add.err).toBe('');
     expect(add.code).toBe(0);
     expect(add.out).toMatch(/^saved tutor 777 \(id \d+\)/);
@@ -433,7 +542,13 @@ describeEachDatabase('tutors CLI', (t) => {
     writeFileSync(path.join(cwd, 'tutors.csv'), csvText);
     const ok = await run(['tutors', 'import', 'tutors.csv']);
     expect(ok).toMatchObject({ code: 0, out: 'imported 3 tutors: 3 inserted, 0 updated' });
-    writeFileSync(path.join(cwd, 'more.json'), JSON.stringify([{ chatId: 101, subjects: 'English', levels: 'P6' }, { chatId: 999, subjects: 'Math', levels: 'P1' }]));
+    writeFileSync(
+      path.join(cwd, 'more.json'),
+      JSON.stringify([
+        { chatId: 101, subjects: 'English', levels: 'P6' },
+        { chatId: 999, subjects: 'Math', levels: 'P1' },
+      ]),
+    );
     expect((await run(['tutors', 'import', 'more.json'])).out).toBe('imported 2 tutors: 1 inserted, 1 updated');
     writeFileSync(path.join(cwd, 'bad.csv'), 'chat_id,subjects,levels\n1,Math,P5\n2,Math,Sec 7\n');
     const bad = await run(['tutors', 'import', 'bad.csv']);

@@ -18,7 +18,7 @@ const HOSTILE = 'Sec 2 Math <script>window.__pwned=1</script> @ Bishan 570123\nR
 
 describeEachDatabase('web: health, metrics, API', (t) => {
   const app = (token: string | null = null) => createWebApp({ db: t.db, config: workerConfig(), token });
-  const json = async <T,>(path: string, init?: RequestInit) => {
+  const json = async <T>(path: string, init?: RequestInit) => {
     const res = await app().request(path, init);
     return { status: res.status, body: (await res.json()) as T, res };
   };
@@ -34,13 +34,24 @@ describeEachDatabase('web: health, metrics, API', (t) => {
   it('/health: 200 with details on a fresh database; 503 naming the check when the queue is stale or the tail is silent', async () => {
     const ok = await json<HealthResponse>('/health');
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ ok: true, checks: [expect.objectContaining({ name: 'database', ok: true }), expect.objectContaining({ name: 'tail', ok: true }), expect.objectContaining({ name: 'queue', ok: true }), expect.objectContaining({ name: 'catchup', ok: true })] });
+    expect(ok.body).toEqual({
+      ok: true,
+      checks: [
+        expect.objectContaining({ name: 'database', ok: true }),
+        expect.objectContaining({ name: 'tail', ok: true }),
+        expect.objectContaining({ name: 'queue', ok: true }),
+        expect.objectContaining({ name: 'catchup', ok: true }),
+      ],
+    });
 
     await postAndEnqueue(t.db, [{ channel: 't.me/x', messageId: 1, text: 'post' }]);
     await t.db.query(`update telegram_extractions set updated_at = now() - interval '2 hours'`);
     const stale = await json<HealthResponse>('/health');
     expect(stale.status).toBe(503);
-    expect(stale.body.checks.find((c) => c.name === 'queue')).toMatchObject({ ok: false, detail: expect.stringMatching(/^oldest pending job waits \d+ s \(limit 1800 s\)$/) });
+    expect(stale.body.checks.find((c) => c.name === 'queue')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^oldest pending job waits \d+ s \(limit 1800 s\)$/),
+    });
 
     await t.db.query(`delete from telegram_extractions`);
     await t.db.query(`insert into ingestion_runs (run_type, status, heartbeat_at) values ('live', 'running', now() - interval '10 minutes')`);
@@ -75,7 +86,9 @@ describeEachDatabase('web: health, metrics, API', (t) => {
   it('/api/queue, /api/runs, /api/catchup', async () => {
     await seed();
     const q = await json<QueueResponse>('/api/queue');
-    expect(q.body.versions).toEqual([{ version: 'v1', live: true, counts: { pending: 0, processing: 0, ok: 7, failed: 0, skipped: 0 }, oldest_pending_age_s: null }]);
+    expect(q.body.versions).toEqual([
+      { version: 'v1', live: true, counts: { pending: 0, processing: 0, ok: 7, failed: 0, skipped: 0 }, oldest_pending_age_s: null },
+    ]);
     expect(q.body.throughput.reduce((s, m) => s + m.ok, 0)).toBe(7);
     expect((await json('/api/runs')).body).toEqual({ runs: [] });
     expect((await json('/api/catchup')).body).toEqual({ latest: null, channels: [] });
@@ -109,7 +122,7 @@ describeEachDatabase('web: health, metrics, API', (t) => {
       ['/api/assignments?page=1e9', 400, /page/],
       ['/api/assignments?status=deleted', 400, /status/],
       [`/api/assignments?q=${'x'.repeat(500)}`, 400, /q: at most 200/],
-      ["/api/assignments/1;drop table assignments", 400, /id/],
+      ['/api/assignments/1;drop table assignments', 400, /id/],
       ['/api/assignments/999999', 404, /no assignment 999999/],
       ['/api/ab?a=x', 400, /a and b/],
       ['/api/ab?a=x&b=y', 404, /no pipeline version x, y/],
@@ -142,7 +155,9 @@ describeEachDatabase('web: health, metrics, API', (t) => {
   });
 
   it('binding anything but 127.0.0.1 without DASHBOARD_TOKEN refuses to start; a local bind answers /health', async () => {
-    await expect(startWebServer({ db: t.db, config: workerConfig(), token: null, host: '0.0.0.0', port: 0 })).rejects.toThrow(/binding the dashboard to 0\.0\.0\.0 needs DASHBOARD_TOKEN/);
+    await expect(startWebServer({ db: t.db, config: workerConfig(), token: null, host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      /binding the dashboard to 0\.0\.0\.0 needs DASHBOARD_TOKEN/,
+    );
     const server = await startWebServer({ db: t.db, config: workerConfig(), token: null, host: '127.0.0.1', port: 0 });
     try {
       const res = await fetch(`${server.url}/health`);

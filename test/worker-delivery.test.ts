@@ -19,14 +19,25 @@ afterAll(async () => bot.close());
 const CHANNEL = '@tutordex_test';
 const COCO = 't.me/cocoassignments';
 const liveConfig = (env: Record<string, string> = {}) =>
-  workerConfig({ TELEGRAM_BOT_TOKEN: '123456:fake-token', TELEGRAM_BOT_API_URL: bot.url, BROADCAST_CHAT_ID: CHANNEL, EXTRACTION_WORKER_BROADCAST: '1', EXTRACTION_WORKER_DMS: '1', ...env });
+  workerConfig({
+    TELEGRAM_BOT_TOKEN: '123456:fake-token',
+    TELEGRAM_BOT_API_URL: bot.url,
+    BROADCAST_CHAT_ID: CHANNEL,
+    EXTRACTION_WORKER_BROADCAST: '1',
+    EXTRACTION_WORKER_DMS: '1',
+    ...env,
+  });
 
 const sends = () => bot.calls.filter((c) => c.method === 'sendMessage');
 const broadcasts = () => sends().filter((c) => String(c.chatId) === CHANNEL);
 const dmsTo = (chatId: number) => sends().filter((c) => String(c.chatId) === String(chatId));
 
 /** Tutor rows written directly (the tutors module has its own tests); subjects are taxonomy codes. */
-async function tutor(db: Queryable, chatId: number, p: { subjects: string[]; levels: string[]; lat?: number; lon?: number; km?: number; minRate?: number; modes?: string[] }) {
+async function tutor(
+  db: Queryable,
+  chatId: number,
+  p: { subjects: string[]; levels: string[]; lat?: number; lon?: number; km?: number; minRate?: number; modes?: string[] },
+) {
   await db.query(
     `insert into tutors (chat_id, subjects, levels, postal_lat, postal_lon, max_distance_km, min_rate, learning_modes) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
     [chatId, p.subjects, p.levels, p.lat ?? null, p.lon ?? null, p.km ?? null, p.minRate ?? null, p.modes ?? []],
@@ -57,7 +68,9 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(dmsTo(1001)).toHaveLength(1);
     expect(dmsTo(1002)).toHaveLength(0);
     expect(dmsTo(1003)).toHaveLength(0);
-    const delivered = await t.db.query<{ kind: string; status: string; telegram_message_id: number | null }>('select kind, status, telegram_message_id from deliveries order by id');
+    const delivered = await t.db.query<{ kind: string; status: string; telegram_message_id: number | null }>(
+      'select kind, status, telegram_message_id from deliveries order by id',
+    );
     expect(delivered.every((d) => d.status === 'sent' && d.telegram_message_id !== null)).toBe(true);
   });
 
@@ -158,7 +171,9 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     await drain(t.db, liveConfig());
     expect(await assignmentRows(t.db)).toHaveLength(2);
     const reposted = (await jobRows(t.db)).find((j) => j.message_id === 2)!;
-    expect((reposted.meta.assignments as { assignment_id: number; matched_by: string }[]).map((a) => [a.assignment_id, a.matched_by])).toEqual(rows.map((r) => [r.id, 'text']));
+    expect((reposted.meta.assignments as { assignment_id: number; matched_by: string }[]).map((a) => [a.assignment_id, a.matched_by])).toEqual(
+      rows.map((r) => [r.id, 'text']),
+    );
     expect(broadcasts()).toHaveLength(2);
   });
 
@@ -193,7 +208,9 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
       await tx.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
       gate.open();
       await until('the persisting job to wait for the delete mark', async () => {
-        const [w] = await t.db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        const [w] = await t.db.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
         return w!.n > 0;
       });
     });
@@ -208,7 +225,16 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
       { channel: COCO, messageId: 2, text: post('cocoassignments', 1) },
     ]);
     const config = liveConfig();
-    const deps = { db: t.db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal };
+    const deps = {
+      db: t.db,
+      config,
+      extractor: new RulesExtractor(),
+      live: true,
+      broadcastOn: true,
+      dmsOn: true,
+      now: () => new Date(),
+      signal: new AbortController().signal,
+    };
     for (const job of await claim(t.db, VERSION, 2)) expect(await processJob(job, deps)).toBe('ok');
     // post 1 is deleted before the dispatcher ran: its broadcast is still pending
     await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 1`);
@@ -228,7 +254,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
   });
 
-  it('simulation finding: when the announced copy\'s post is deleted, another agency\'s open copy takes over the broadcast (no DM twice)', async () => {
+  it("simulation finding: when the announced copy's post is deleted, another agency's open copy takes over the broadcast (no DM twice)", async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     const text = post('cocoassignments', 0);
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
@@ -251,7 +277,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(bot.messages(CHANNEL)).toHaveLength(0);
   });
 
-  it('simulation finding (seed 101): the announced copy\'s send ended uncertain, then its post was deleted: no second copy goes to that chat until the operator settles the uncertain one', async () => {
+  it("simulation finding (seed 101): the announced copy's send ended uncertain, then its post was deleted: no second copy goes to that chat until the operator settles the uncertain one", async () => {
     const text = post('cocoassignments', 0);
     bot.misbehaveNext('sendMessage', { drop: true }); // Telegram shows agency one's broadcast, the answer is lost
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
@@ -292,7 +318,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(broadcasts()[1]!.body.text).toContain('agencytwo');
   });
 
-  it('simulation finding: an edit that makes the announced copy a different job leaves the other agency\'s copy announced', async () => {
+  it("simulation finding: an edit that makes the announced copy a different job leaves the other agency's copy announced", async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     const text = post('cocoassignments', 0);
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
@@ -301,13 +327,19 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     await drain(t.db, liveConfig());
     expect(bot.messages(CHANNEL)).toHaveLength(1);
     // agency one re-uses its post for another job: a P4 English lesson elsewhere
-    const other = text.replaceAll('Sec 3 A Math (think! Topic 1 to 5)', 'P4 English').replaceAll('762673 (Yishun)', '520123 (Tampines)').replace('@ Yishun', '@ Tampines');
+    const other = text
+      .replaceAll('Sec 3 A Math (think! Topic 1 to 5)', 'P4 English')
+      .replaceAll('762673 (Yishun)', '520123 (Tampines)')
+      .replace('@ Yishun', '@ Tampines');
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text: other }], { force: true, reason: 'edit' });
     await drain(t.db, liveConfig());
     const rows = await t.db.query<{ channel: string; grouped: boolean }>(
       `select split_part(message_link, '/', 4) as channel, duplicate_group_id is not null as grouped from assignments where status = 'open' order by id`,
     );
-    expect(rows).toEqual([{ channel: 'agencyone', grouped: false }, { channel: 'agencytwo', grouped: false }]);
+    expect(rows).toEqual([
+      { channel: 'agencyone', grouped: false },
+      { channel: 'agencytwo', grouped: false },
+    ]);
     const texts = bot.messages(CHANNEL).map((m) => m.text);
     expect(texts).toHaveLength(2); // the edited post (P4 English) and the job it used to show, now by agency two
     expect(texts.filter((x) => x.includes('P4 English'))).toHaveLength(1);
@@ -336,10 +368,19 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     ]);
   });
 
-  it('simulation finding (seed 1): a copy posted after its twin was deleted but before that twin\'s broadcast went out is still broadcast', async () => {
+  it("simulation finding (seed 1): a copy posted after its twin was deleted but before that twin's broadcast went out is still broadcast", async () => {
     const text = post('cocoassignments', 0);
     const config = liveConfig();
-    const deps = { db: t.db, config, extractor: new RulesExtractor(), live: true, broadcastOn: true, dmsOn: true, now: () => new Date(), signal: new AbortController().signal };
+    const deps = {
+      db: t.db,
+      config,
+      extractor: new RulesExtractor(),
+      live: true,
+      broadcastOn: true,
+      dmsOn: true,
+      now: () => new Date(),
+      signal: new AbortController().signal,
+    };
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
     for (const job of await claim(t.db, VERSION, 1)) expect(await processJob(job, deps)).toBe('ok');
     await t.db.query(`update telegram_messages_raw set deleted_at = now() where channel_link = 't.me/agencyone'`); // its broadcast still pending

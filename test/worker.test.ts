@@ -15,11 +15,15 @@ beforeAll(async () => {
 });
 afterAll(async () => llm.close());
 
-const fixturePosts = (n: number, channel = 't.me/cocoassignments') =>
-  EXAMPLES.slice(0, n).map((e, i) => ({ channel, messageId: 100 + i, text: e.raw }));
+const fixturePosts = (n: number, channel = 't.me/cocoassignments') => EXAMPLES.slice(0, n).map((e, i) => ({ channel, messageId: 100 + i, text: e.raw }));
 
 function llmExtractor(over: { threshold?: number; timeoutS?: number } = {}) {
-  const config = workerConfig({ LLM_API_URL: llm.url, LLM_TIMEOUT_SECONDS: String(over.timeoutS ?? 2), LLM_CIRCUIT_BREAKER_THRESHOLD: String(over.threshold ?? 2), LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS: '1' });
+  const config = workerConfig({
+    LLM_API_URL: llm.url,
+    LLM_TIMEOUT_SECONDS: String(over.timeoutS ?? 2),
+    LLM_CIRCUIT_BREAKER_THRESHOLD: String(over.threshold ?? 2),
+    LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS: '1',
+  });
   return new LlmExtractor(config.llm, { reuseStore: null, maxAttempts: 1, backoffBaseMs: 5, backoffMaxMs: 10 });
 }
 
@@ -96,7 +100,11 @@ describeEachDatabase('worker', (t) => {
     const [job] = await jobRows(t.db);
     expect(job!.status).toBe('ok');
     expect(job!.meta).toMatchObject({ extractor: { extractor: 'rules' }, stages: { load_raw_ms: expect.any(Number), extract_ms: expect.any(Number) } });
-    expect((job!.meta.assignments as { action: string; broadcast: unknown }[])[0]).toMatchObject({ action: 'inserted', broadcast: { suppressed: 'broadcast_disabled' }, dm: { suppressed: 'dms_disabled' } });
+    expect((job!.meta.assignments as { action: string; broadcast: unknown }[])[0]).toMatchObject({
+      action: 'inserted',
+      broadcast: { suppressed: 'broadcast_disabled' },
+      dm: { suppressed: 'dms_disabled' },
+    });
   });
 
   it('B8: a drain of another pipeline version writes only its queue rows, never assignments', async () => {
@@ -112,7 +120,10 @@ describeEachDatabase('worker', (t) => {
   it('issue 14 #8: --analysis-only is refused on the live version (nothing claimed); on a version of its own it writes no assignment', async () => {
     await postAndEnqueue(t.db, fixturePosts(2));
     await expect(drain(t.db, workerConfig(), { analysisOnly: true })).rejects.toThrow(/^--analysis-only on the live pipeline version v1 /);
-    expect((await jobRows(t.db)).map((j) => [j.status, j.meta.attempt ?? null])).toEqual([['pending', null], ['pending', null]]);
+    expect((await jobRows(t.db)).map((j) => [j.status, j.meta.attempt ?? null])).toEqual([
+      ['pending', null],
+      ['pending', null],
+    ]);
     await postAndEnqueue(t.db, fixturePosts(2, 't.me/other'), { version: 'v2' });
     const { result } = await drain(t.db, workerConfig(), { pipelineVersion: 'v2', analysisOnly: true });
     expect(result).toMatchObject({ live: false, claimed: 2 });
@@ -123,13 +134,28 @@ describeEachDatabase('worker', (t) => {
     const ch = 't.me/cocoassignments';
     await postAndEnqueue(t.db, [{ channel: ch, messageId: 1, text: post('cocoassignments', 0), date: new Date(Date.now() - 10 * 3_600_000) }]);
     await drain(t.db, workerConfig());
-    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, is_forward, message_json) values ($1, 2, now(), 'fwd', true, '{}')`, [ch]);
-    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ($1, 3, now(), null, '{}')`, [ch]);
-    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ($1, 4, now(), 'ASSIGNMENT CLOSED', '{}')`, [ch]);
-    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, is_reply, message_json) values ($1, 5, now(), 'Still available!', true, '{"reply_to_msg_id": 1}')`, [ch]);
+    await t.db.query(
+      `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, is_forward, message_json) values ($1, 2, now(), 'fwd', true, '{}')`,
+      [ch],
+    );
+    await t.db.query(`insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ($1, 3, now(), null, '{}')`, [
+      ch,
+    ]);
+    await t.db.query(
+      `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json) values ($1, 4, now(), 'ASSIGNMENT CLOSED', '{}')`,
+      [ch],
+    );
+    await t.db.query(
+      `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, is_reply, message_json) values ($1, 5, now(), 'Still available!', true, '{"reply_to_msg_id": 1}')`,
+      [ch],
+    );
     const ids = await t.db.query<{ id: number }>('select id from telegram_messages_raw where message_id between 2 and 5 order by message_id');
     const { enqueueRawIds } = await import('../src/queue/index.ts');
-    await enqueueRawIds(t.db, VERSION, ids.map((r) => r.id));
+    await enqueueRawIds(
+      t.db,
+      VERSION,
+      ids.map((r) => r.id),
+    );
     await drain(t.db, workerConfig());
     const jobs = await jobRows(t.db);
     expect(jobs.map((j) => [j.message_id, j.status, j.meta.skip_reason ?? null])).toEqual([
@@ -189,7 +215,12 @@ describeEachDatabase('worker', (t) => {
     await postAndEnqueue(t.db, fixturePosts(6));
     const abort = new AbortController();
     const extractor = llmExtractor({ threshold: 2 });
-    const running = drain(t.db, workerConfig({ EXTRACTION_MAX_ATTEMPTS: '3' }), { oneshot: false, concurrency: 1, batchSize: 2 }, { signal: abort.signal, extractor });
+    const running = drain(
+      t.db,
+      workerConfig({ EXTRACTION_MAX_ATTEMPTS: '3' }),
+      { oneshot: false, concurrency: 1, batchSize: 2 },
+      { signal: abort.signal, extractor },
+    );
     await until(async () => extractor.breaker.isOpen());
     await new Promise((r) => setTimeout(r, 300));
     const during = await jobRows(t.db);
@@ -216,7 +247,12 @@ describeEachDatabase('worker', (t) => {
     llm.setMode('hang');
     await postAndEnqueue(t.db, fixturePosts(5));
     const abort = new AbortController();
-    const running = drain(t.db, workerConfig(), { oneshot: false, concurrency: 2, batchSize: 5 }, { signal: abort.signal, extractor: llmExtractor({ timeoutS: 30, threshold: 50 }) });
+    const running = drain(
+      t.db,
+      workerConfig(),
+      { oneshot: false, concurrency: 2, batchSize: 5 },
+      { signal: abort.signal, extractor: llmExtractor({ timeoutS: 30, threshold: 50 }) },
+    );
     await until(async () => llm.requests.length >= 2);
     abort.abort();
     const { result } = await running;
@@ -228,7 +264,7 @@ describeEachDatabase('worker', (t) => {
     expect(next!.attempt).toBe(1); // released jobs did not spend their attempt
   });
 
-  it('issue 14 #10: a job longer than the stale window, with every slot busy, keeps its claim: another worker\'s sweep does not steal it', async () => {
+  it("issue 14 #10: a job longer than the stale window, with every slot busy, keeps its claim: another worker's sweep does not steal it", async () => {
     await postAndEnqueue(t.db, fixturePosts(1));
     const config = workerConfig({ EXTRACTION_STALE_PROCESSING_SECONDS: '2' });
     const slow = new SlowExtractor(6_000); // three stale windows
@@ -272,11 +308,17 @@ describeEachDatabase('worker', (t) => {
     await dies();
     // the third time, the sweep of a running worker fails it; nothing is extracted again
     const extractor = new SlowExtractor(0);
-    const summary = await runWorker(workerOptions({ db: t.db, config, extractor, signal: new AbortController().signal, oneshot: true, intervals: { staleMs: 10 } }));
+    const summary = await runWorker(
+      workerOptions({ db: t.db, config, extractor, signal: new AbortController().signal, oneshot: true, intervals: { staleMs: 10 } }),
+    );
     expect(summary).toMatchObject({ exit: 'drained', claimed: 0 });
     expect(extractor.calls).toBe(0);
     const [job] = await jobRows(t.db);
-    expect(job).toMatchObject({ status: 'failed', error_json: { type: 'stale_requeue_limit', message: expect.stringMatching(/stale 3 times/) }, meta: { stale_requeues: 3 } });
+    expect(job).toMatchObject({
+      status: 'failed',
+      error_json: { type: 'stale_requeue_limit', message: expect.stringMatching(/stale 3 times/) },
+      meta: { stale_requeues: 3 },
+    });
     // a re-enqueue (edit, --force) starts a fresh count
     await t.db.query(`select enqueue_raw_ids($1, array(select id from telegram_messages_raw), true)`, [VERSION]);
     await dies();

@@ -171,7 +171,12 @@ function scalarText(v: unknown): string | null {
 }
 
 export function normText(v: unknown): string | null {
-  const s = Array.isArray(v) ? v.map(scalarText).filter((x) => x !== null).join('\n') : scalarText(v);
+  const s = Array.isArray(v)
+    ? v
+        .map(scalarText)
+        .filter((x) => x !== null)
+        .join('\n')
+    : scalarText(v);
   if (s === null) return null;
   const t = nt(s);
   return t === '' ? null : t;
@@ -392,7 +397,9 @@ class SideAcc {
     if (latency !== null) this.latency.push(latency);
     const stages = job.meta.stages;
     if (isRecord(stages)) {
-      const vals = Object.values(stages).map(normNumber).filter((x): x is number => x !== null);
+      const vals = Object.values(stages)
+        .map(normNumber)
+        .filter((x): x is number => x !== null);
       if (vals.length) this.stages.push(vals.reduce((s, x) => s + x, 0));
     }
     const usage = path(ex, 'usage');
@@ -425,7 +432,13 @@ class SideAcc {
       items_total: this.itemsTotal,
       latency_ms: distribution(this.latency),
       stages_total_ms: distribution(this.stages),
-      tokens: { jobs_with_usage: this.usageJobs, prompt: this.prompt, completion: this.completion, total: this.total, mean_total: this.usageJobs ? this.total / this.usageJobs : null },
+      tokens: {
+        jobs_with_usage: this.usageJobs,
+        prompt: this.prompt,
+        completion: this.completion,
+        total: this.total,
+        mean_total: this.usageJobs ? this.total / this.usageJobs : null,
+      },
       reuse: { ok_jobs: this.ok, cache_hits: this.cacheHits, rate: this.ok ? this.cacheHits / this.ok : null },
       gold: withGold ? goldStats(this.gold.length ? summarize(this.gold) : null, this.gold.length) : null,
     };
@@ -468,7 +481,19 @@ function isoDate(d: Date | string): string {
 
 export function normalizeChannels(channels: string[] | null): string[] | null {
   if (channels === null) return null;
-  return [...new Set(channels.map((c) => c.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/^@/, 't.me/')).filter((c) => c !== ''))];
+  return [
+    ...new Set(
+      channels
+        .map((c) =>
+          c
+            .trim()
+            .toLowerCase()
+            .replace(/^https?:\/\//, '')
+            .replace(/^@/, 't.me/'),
+        )
+        .filter((c) => c !== ''),
+    ),
+  ];
 }
 
 export async function compareVersions(db: Queryable, opts: CompareOptions): Promise<AbComparison> {
@@ -481,7 +506,17 @@ export async function compareVersions(db: Queryable, opts: CompareOptions): Prom
   }
   const accA = new SideAcc();
   const accB = new SideAcc();
-  const fieldAcc = FIELD_DEFS.map((d) => ({ def: d, compared: 0, agree: 0, comparedOk: 0, agreeOk: 0, bothEmpty: 0, filledA: 0, filledB: 0, ids: [] as number[] }));
+  const fieldAcc = FIELD_DEFS.map((d) => ({
+    def: d,
+    compared: 0,
+    agree: 0,
+    comparedOk: 0,
+    agreeOk: 0,
+    bothEmpty: 0,
+    filledA: 0,
+    filledB: 0,
+    ids: [] as number[],
+  }));
   const counts = { a: 0, b: 0, intersection: 0, both_ok: 0, only_a: 0, only_b: 0 };
   const rows: AbRow[] = [];
   const samples: AbSample[] = [];
@@ -567,7 +602,10 @@ export async function compareVersions(db: Queryable, opts: CompareOptions): Prom
       }
       const ex = gold.size ? gold.get(goldKey(raw.text)) : undefined;
       if (ex) {
-        for (const [acc, job] of [[accA, a], [accB, b]] as const) {
+        for (const [acc, job] of [
+          [accA, a],
+          [accB, b],
+        ] as const) {
           const s = scoreCase(ex.expected, isOk(job) ? job.canonical : null);
           acc.gold.push({ agency: ex.agency, perField: s.perField, total: s.total, exact: s.exact });
         }

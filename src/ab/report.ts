@@ -71,7 +71,8 @@ export function esc(s: string): string {
 }
 
 const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
-const num = (x: number | null, digits = 0): string => (x === null ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 }));
+const num = (x: number | null, digits = 0): string =>
+  x === null ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 const width = (x: number | null): string => `${x === null ? 0 : Math.max(0, Math.min(100, x * 100)).toFixed(1)}%`;
 
 const CSS = `
@@ -119,9 +120,17 @@ function headline(c: AbComparison): string {
         ]
       : []),
     row('extractor latency p50 / p95 (ms)', `${num(a.latency_ms.p50)} / ${num(a.latency_ms.p95)}`, `${num(b.latency_ms.p50)} / ${num(b.latency_ms.p95)}`),
-    row('stages total p50 / p95 (ms)', `${num(a.stages_total_ms.p50)} / ${num(a.stages_total_ms.p95)}`, `${num(b.stages_total_ms.p50)} / ${num(b.stages_total_ms.p95)}`),
+    row(
+      'stages total p50 / p95 (ms)',
+      `${num(a.stages_total_ms.p50)} / ${num(a.stages_total_ms.p95)}`,
+      `${num(b.stages_total_ms.p50)} / ${num(b.stages_total_ms.p95)}`,
+    ),
     row('tokens total / mean', `${num(a.tokens.total)} / ${num(a.tokens.mean_total, 1)}`, `${num(b.tokens.total)} / ${num(b.tokens.mean_total, 1)}`),
-    row('LLM reuse (cache hits / ok)', `${pct(a.reuse.rate)} (${num(a.reuse.cache_hits)}/${num(a.reuse.ok_jobs)})`, `${pct(b.reuse.rate)} (${num(b.reuse.cache_hits)}/${num(b.reuse.ok_jobs)})`),
+    row(
+      'LLM reuse (cache hits / ok)',
+      `${pct(a.reuse.rate)} (${num(a.reuse.cache_hits)}/${num(a.reuse.ok_jobs)})`,
+      `${pct(b.reuse.rate)} (${num(b.reuse.cache_hits)}/${num(b.reuse.ok_jobs)})`,
+    ),
   ];
   return `<table class="headline"><thead><tr><th></th><th>A: ${esc(c.pipelines.a)}</th><th>B: ${esc(c.pipelines.b)}</th></tr></thead><tbody>${lines.join('')}</tbody></table>
 <p>Messages with jobs of both versions: <b>${num(c.counts.intersection)}</b>; both ok: <b>${num(c.counts.both_ok)}</b>; with at least one disagreeing field: <b>${num(c.disagreeing_messages)}</b>.</p>`;
@@ -142,7 +151,9 @@ function fieldBars(c: AbComparison): string {
 function samplesHtml(c: AbComparison): string {
   if (c.disagreeing_messages === 0) return '<p class="empty">No disagreeing messages: both versions agree on every compared field.</p>';
   const items = c.samples.map(
-    (s) => `<div class="msg"><div><b>raw ${esc(String(s.raw_id))}</b> · ${esc(s.channel_link)} #${esc(String(s.message_id))} · ${esc(s.message_date)} · A ${esc(s.status_a)} / B ${esc(s.status_b)}</div>
+    (
+      s,
+    ) => `<div class="msg"><div><b>raw ${esc(String(s.raw_id))}</b> · ${esc(s.channel_link)} #${esc(String(s.message_id))} · ${esc(s.message_date)} · A ${esc(s.status_a)} / B ${esc(s.status_b)}</div>
 <div class="grid"><pre>${esc(s.raw_text)}</pre>
 <table class="diff"><thead><tr><th>field</th><th>A</th><th>B</th></tr></thead><tbody>${s.fields.map((f) => `<tr><td>${esc(f.field)}</td><td>${valueHtml(f.a)}</td><td>${valueHtml(f.b)}</td></tr>`).join('')}</tbody></table></div></div>`,
   );
@@ -171,11 +182,22 @@ ${body}
 }
 
 /** Write summary.json, side_by_side.csv and report.html into outDir (created if needed); returns their paths. */
-export async function writeReports(comparison: AbComparison, outDir: string, rows: AbRow[] = comparison.rows): Promise<{ summary: string; csv: string; html: string }> {
+export async function writeReports(
+  comparison: AbComparison,
+  outDir: string,
+  rows: AbRow[] = comparison.rows,
+): Promise<{ summary: string; csv: string; html: string }> {
   await mkdir(outDir, { recursive: true });
   const paths = { summary: join(outDir, 'summary.json'), csv: join(outDir, 'side_by_side.csv'), html: join(outDir, 'report.html') };
   await writeFile(paths.summary, summaryJson(comparison), 'utf8');
-  await writeFile(paths.csv, sideBySideCsv(rows, comparison.fields.map((x) => x.field)), 'utf8');
+  await writeFile(
+    paths.csv,
+    sideBySideCsv(
+      rows,
+      comparison.fields.map((x) => x.field),
+    ),
+    'utf8',
+  );
   await writeFile(paths.html, reportHtml(comparison), 'utf8');
   return paths;
 }

@@ -31,7 +31,7 @@ export interface AbSideResult {
 
 /** Channels of the window: the given ones, else every channel with raw messages in it. */
 export async function windowChannels(db: Database, channels: string[] | null, window: TimeWindow): Promise<string[]> {
-  if (channels && channels.length) return channels;
+  if (channels?.length) return channels;
   const rows = await db.query<{ channel_link: string }>(
     `select distinct channel_link from telegram_messages_raw
       where deleted_at is null and ($1::timestamptz is null or message_date >= $1::timestamptz) and ($2::timestamptz is null or message_date < $2::timestamptz)
@@ -58,7 +58,9 @@ export async function runAb(o: AbRunOptions): Promise<AbSideResult[]> {
     const enqueued = Number(enq.totals.total_enqueued ?? 0);
     const scanned = Number(enq.totals.total_scanned ?? 0);
     if (scanned === 0) throw new UserError('the window holds no raw messages (check --since/--until/--channels)');
-    o.report(`${v.label} ${v.version}: ${scanned} messages in the window, ${enqueued} to extract${enqueued === 0 ? ' (already done; --force recomputes)' : ''} · ${v.config.extractionMode}${v.config.extractionMode === 'llm' ? ` ${v.config.llm.model}` : ''}`);
+    o.report(
+      `${v.label} ${v.version}: ${scanned} messages in the window, ${enqueued} to extract${enqueued === 0 ? ' (already done; --force recomputes)' : ''} · ${v.config.extractionMode}${v.config.extractionMode === 'llm' ? ` ${v.config.llm.model}` : ''}`,
+    );
     let lastShown = 0;
     const started = Date.now();
     const run = await runWorkerService({
@@ -71,7 +73,9 @@ export async function runAb(o: AbRunOptions): Promise<AbSideResult[]> {
         const done = s.outcomes.ok + s.outcomes.skipped + s.outcomes.failed;
         if (Date.now() - lastShown >= 2000 || done === enqueued) {
           lastShown = Date.now();
-          o.report(`${v.label} ${v.version}: extracted ${done}/${enqueued} (${Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))}/s, failed ${s.outcomes.failed})`);
+          o.report(
+            `${v.label} ${v.version}: extracted ${done}/${enqueued} (${Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))}/s, failed ${s.outcomes.failed})`,
+          );
         }
       },
     });

@@ -21,9 +21,15 @@ export interface Variant {
  * process environment, so EXTRACTION_MODE, LLM_MODEL_NAME, LLM_SYSTEM_PROMPT_FILE… can differ per side) and its
  * own pipeline version.
  */
-export function loadVariant(label: 'A' | 'B', version: string, envFile: string | undefined, base: { env: Record<string, string | undefined>; cwd: string }): Variant {
+export function loadVariant(
+  label: 'A' | 'B',
+  version: string,
+  envFile: string | undefined,
+  base: { env: Record<string, string | undefined>; cwd: string },
+): Variant {
   const v = version.trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(v)) throw new UserError(`--${label.toLowerCase()}: "${version}" is not a usable pipeline version (letters, digits, . _ : - only)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(v))
+    throw new UserError(`--${label.toLowerCase()}: "${version}" is not a usable pipeline version (letters, digits, . _ : - only)`);
   let overrides: Record<string, string> = {};
   let file: string | null = null;
   if (envFile !== undefined) {
@@ -35,7 +41,10 @@ export function loadVariant(label: 'A' | 'B', version: string, envFile: string |
       throw new UserError(`--${label.toLowerCase()}-env: cannot read ${envFile}: ${(err as Error).message.split('\n')[0]}`);
     }
     const bad = Object.keys(overrides).filter((k) => FORBIDDEN.includes(k.toUpperCase()));
-    if (bad.length) throw new UserError(`--${label.toLowerCase()}-env: ${envFile} sets ${bad.join(', ')}, which a variant may not change (the version comes from --${label.toLowerCase()})`);
+    if (bad.length)
+      throw new UserError(
+        `--${label.toLowerCase()}-env: ${envFile} sets ${bad.join(', ')}, which a variant may not change (the version comes from --${label.toLowerCase()})`,
+      );
   }
   try {
     const config = loadConfig({ env: { ...base.env, ...overrides, EXTRACTION_PIPELINE_VERSION: v }, cwd: base.cwd });
@@ -50,7 +59,8 @@ export function loadVariant(label: 'A' | 'B', version: string, envFile: string |
 export async function assertNotLive(db: Queryable, baseConfig: Config, variants: Variant[]): Promise<void> {
   const live = await liveVersions(db, baseConfig.pipelineVersion);
   for (const v of variants) {
-    if (live.has(v.version)) throw new UserError(`--${v.label.toLowerCase()} ${v.version} is the live pipeline version; an experiment needs versions of its own`);
+    if (live.has(v.version))
+      throw new UserError(`--${v.label.toLowerCase()} ${v.version} is the live pipeline version; an experiment needs versions of its own`);
   }
   if (variants.length === 2 && variants[0]!.version === variants[1]!.version) throw new UserError('--a and --b must be different versions');
 }

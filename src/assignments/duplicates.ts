@@ -247,7 +247,8 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   if (self.duplicate_group_id !== null) {
     const groupId = Number(self.duplicate_group_id);
     const members = (await groupMembers(db, [groupId])).get(groupId) ?? [];
-    if (fitsGroup(self, members, options.minScore)) return { groupId, joinedExisting: false, isPrimary: self.is_primary, score: null, matchedAssignmentId: null, leftBehind: [] };
+    if (fitsGroup(self, members, options.minScore))
+      return { groupId, joinedExisting: false, isPrimary: self.is_primary, score: null, matchedAssignmentId: null, leftBehind: [] };
     leftBehind = await leaveGroup(db, self, groupId);
   }
   const candidates = await db.query<DuplicateCandidate>(
@@ -282,7 +283,10 @@ export async function detectDuplicates(db: Queryable, assignmentId: number, opti
   await db.query('update assignments set duplicate_group_id = $1, duplicate_score = $2 where id = $3', [groupId, best.score, self.id]);
   const primary = await recomputePrimary(db, groupId);
   // "Joined an existing one" for announcing: another copy is open (a group of deleted copies shows nothing).
-  const [open] = await db.query<{ n: number }>(`select count(*)::int as n from assignments where duplicate_group_id = $1 and id <> $2 and status = 'open'`, [groupId, self.id]);
+  const [open] = await db.query<{ n: number }>(`select count(*)::int as n from assignments where duplicate_group_id = $1 and id <> $2 and status = 'open'`, [
+    groupId,
+    self.id,
+  ]);
   const joinedExisting = best.groupId !== null && (open?.n ?? 0) > 0;
   return { groupId, joinedExisting, isPrimary: primary === Number(self.id), score: best.score, matchedAssignmentId: Number(best.c.id), leftBehind };
 }

@@ -27,7 +27,10 @@ const same = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].eve
 function likeness(item: AssignmentInput, stored: StoredItem): number {
   const row = buildContentRow(item);
   const subjects = [set(row.subjects_canonical as string[]), set(stored.subjects_canonical)] as const;
-  const levels = [set((row.specific_levels as string[])?.length ? (row.specific_levels as string[]) : (row.levels as string[])), set(stored.specific_levels?.length ? stored.specific_levels : stored.levels)] as const;
+  const levels = [
+    set((row.specific_levels as string[])?.length ? (row.specific_levels as string[]) : (row.levels as string[])),
+    set(stored.specific_levels?.length ? stored.specific_levels : stored.levels),
+  ] as const;
   if (!overlap(...subjects) || !overlap(...levels)) return 0;
   const postal = [(row.postal_code as string[] | null)?.[0] ?? null, stored.postal_code?.[0] ?? null];
   if (postal[0] && postal[1] && postal[0] !== postal[1]) return 0;

@@ -53,7 +53,13 @@ async function lockedRow(db: Queryable, where: string, params: unknown[]): Promi
   return row ?? null;
 }
 
-async function findExisting(db: Queryable, input: AssignmentInput, agencyId: number, code: string | null, incoming: ContentRow): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
+async function findExisting(
+  db: Queryable,
+  input: AssignmentInput,
+  agencyId: number,
+  code: string | null,
+  incoming: ContentRow,
+): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
   const fingerprint = incoming.text_fingerprint as string;
   const linked = await lockedRow(db, 'id = (select assignment_id from assignment_sources where raw_id = $1 and item_key = $2)', [input.rawId, input.itemKey]);
   if (linked) return { row: linked, by: 'source' };
@@ -73,7 +79,12 @@ async function findExisting(db: Queryable, input: AssignmentInput, agencyId: num
  * assignment would announce it and DM its tutors again). Both sides need all three known; a job it closed
  * itself ("taken") is not revived this way.
  */
-async function findSameJob(db: Queryable, input: AssignmentInput, agencyId: number, incoming: ContentRow): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
+async function findSameJob(
+  db: Queryable,
+  input: AssignmentInput,
+  agencyId: number,
+  incoming: ContentRow,
+): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
   const levels = (incoming.specific_levels as string[] | null) ?? [];
   const subjects = (incoming.subjects_canonical as string[] | null) ?? [];
   const postal = ((incoming.postal_code as string[] | null) ?? [])[0] ?? '';
@@ -118,7 +129,20 @@ export async function persistAssignment(db: Queryable, input: AssignmentInput, o
       const status: AssignmentStatus = detected === 'closed' ? 'closed' : 'open';
       const cols = CONTENT_NAMES;
       const params: unknown[] = cols.map((c) => incoming[c]);
-      const fixed = [agencyId, externalId, input.rawId, input.extractionId, input.pipelineVersion, input.channelLink, input.messageId, link, status, status === 'closed' ? 'closed_notice' : null, input.messageDate, SOURCE_TIME(input)];
+      const fixed = [
+        agencyId,
+        externalId,
+        input.rawId,
+        input.extractionId,
+        input.pipelineVersion,
+        input.channelLink,
+        input.messageId,
+        link,
+        status,
+        status === 'closed' ? 'closed_notice' : null,
+        input.messageDate,
+        SOURCE_TIME(input),
+      ];
       const base = params.length;
       const [row] = await db.query<{ id: number }>(
         `insert into assignments (${cols.join(', ')}, agency_id, external_id, raw_id, extraction_id, pipeline_version, channel_link, message_id, message_link,

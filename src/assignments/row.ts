@@ -74,7 +74,10 @@ const finite = (v: unknown): number | null => (typeof v === 'number' && Number.i
  */
 export function textFingerprint(text: string, itemKey = ''): string {
   const normalized = text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
-  return createHash('sha256').update(itemKey === '' ? normalized : `${normalized}\u0000item:${itemKey}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(itemKey === '' ? normalized : `${normalized}\u0000item:${itemKey}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** The assignment code, upper-cased, only when it appears verbatim in the post (a hallucinated code is no identity). */

@@ -192,7 +192,11 @@ export function createTutorBot(o: TutorBotOptions): TutorBot {
         const r = parseArea(input);
         const kept = t.postalCode ?? (t.regions.length ? t.regions.join(', ') : 'anywhere');
         if (!r.ok) return refuse(r.reason, kept, reply);
-        return saved(chatId, { postal_code: r.value.postal.code, postal_lat: r.value.postal.lat, postal_lon: r.value.postal.lon, regions: r.value.regions }, reply);
+        return saved(
+          chatId,
+          { postal_code: r.value.postal.code, postal_lat: r.value.postal.lat, postal_lon: r.value.postal.lon, regions: r.value.regions },
+          reply,
+        );
       }
       case 'distance': {
         const r = parseDistance(input);
@@ -250,7 +254,8 @@ export function createTutorBot(o: TutorBotOptions): TutorBot {
     if (command === 'start') {
       await clearChatState(db, chatId);
       const { tutor, created } = await startTutor(db, chatId, firstName?.slice(0, 100) ?? null);
-      const hint = tutor.subjects.length === 0 || tutor.levels.length === 0 ? '\n\nNext: choose /subjects and /levels, then /area. /help lists everything.' : '';
+      const hint =
+        tutor.subjects.length === 0 || tutor.levels.length === 0 ? '\n\nNext: choose /subjects and /levels, then /area. /help lists everything.' : '';
       return reply(`${created ? 'Welcome to TutorDex!' : 'Welcome back: your profile is active again.'}\n\n${formatProfile(tutor)}${hint}`);
     }
     if (command === 'help') return reply(HELP_TEXT);
@@ -283,7 +288,14 @@ export function createTutorBot(o: TutorBotOptions): TutorBot {
       case 'mode': {
         if (!args) return reply('How do you want to teach?', { reply_markup: MODE_KEYBOARD });
         const key = args.toLowerCase().replace(/[\s_-]+/g, '');
-        const mode = key === 'online' ? 'online' : ['f2f', 'facetoface', 'inperson', 'home'].includes(key) ? 'f2f' : ['both', 'any', 'hybrid', 'all'].includes(key) ? 'both' : null;
+        const mode =
+          key === 'online'
+            ? 'online'
+            : ['f2f', 'facetoface', 'inperson', 'home'].includes(key)
+              ? 'f2f'
+              : ['both', 'any', 'hybrid', 'all'].includes(key)
+                ? 'both'
+                : null;
         if (!mode) return refuse(`"${args.slice(0, 20)}" is not a mode (online, face-to-face or both)`, modeText(t.learningModes), reply);
         return saved(chatId, { learning_modes: MODE_VALUES[mode] }, reply);
       }
@@ -347,7 +359,11 @@ export function createTutorBot(o: TutorBotOptions): TutorBot {
     return answer('Sorry, this button is not valid.');
   }
 
-  async function editMarkup(ctx: Context, chatId: number, markup: { inline_keyboard: Array<Array<{ text: string; callback_data?: string; url?: string }>> }): Promise<void> {
+  async function editMarkup(
+    ctx: Context,
+    chatId: number,
+    markup: { inline_keyboard: Array<Array<{ text: string; callback_data?: string; url?: string }>> },
+  ): Promise<void> {
     try {
       await ctx.editMessageReplyMarkup({ reply_markup: markup as never });
     } catch (err) {
@@ -379,7 +395,8 @@ export function createTutorBot(o: TutorBotOptions): TutorBot {
       if (selected.length === 0 && kind !== 't') {
         return answer(`Pick at least one of the ${PICKER_NAMES[kind].noun} first.`);
       }
-      const values = kind === 's' ? resolveSubjects(selected) : kind === 'l' ? resolveLevels(selected) : selected.filter((v) => options.some((o) => o.value === v));
+      const values =
+        kind === 's' ? resolveSubjects(selected) : kind === 'l' ? resolveLevels(selected) : selected.filter((v) => options.some((o) => o.value === v));
       const patched = await patchTutor(db, chatId, kind === 's' ? { subjects: values } : kind === 'l' ? { levels: values } : { tutor_types: values });
       await setDraft(db, chatId, key, null);
       await answer('Saved');

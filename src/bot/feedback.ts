@@ -24,7 +24,10 @@ export type FeedbackOutcome =
  * and the assignment is still open, it is closed ('reported_filled') and its broadcasts are asked to be deleted
  * (the same path as a deleted source post). The assignment row is locked first, so concurrent taps count right.
  */
-export async function recordFeedback(db: Database, input: { chatId: number; assignmentId: number; kind: FeedbackKind; threshold: number }): Promise<FeedbackOutcome> {
+export async function recordFeedback(
+  db: Database,
+  input: { chatId: number; assignmentId: number; kind: FeedbackKind; threshold: number },
+): Promise<FeedbackOutcome> {
   return db.transaction(async (tx) => {
     const [a] = await tx.query<{ status: string }>('select status from assignments where id = $1 for update', [input.assignmentId]);
     if (!a) return { status: 'no_assignment' as const };

@@ -20,7 +20,10 @@ export function subjectOptions(): PickOption[] {
   const tax = getTaxonomy();
   const categories = [...new Set(tax.categoryByCode.values())];
   const codes = [...tax.categoryByCode.keys()].filter((c) => !categories.includes(c));
-  subjectCache = [...categories.map((c) => ({ value: c, label: `${titleCase(c)} (any)` })), ...codes.map((c) => ({ value: c, label: tax.labelByCode.get(c) ?? c }))];
+  subjectCache = [
+    ...categories.map((c) => ({ value: c, label: `${titleCase(c)} (any)` })),
+    ...codes.map((c) => ({ value: c, label: tax.labelByCode.get(c) ?? c })),
+  ];
   return subjectCache;
 }
 
@@ -196,10 +199,14 @@ export function parseArea(input: string): Parsed<AreaValue> {
   }
   const regions: string[] = [];
   for (const part of s.split(/[,;/]|\band\b/i)) {
-    const key = part.trim().toLowerCase().replace(/[\s_-]+/g, '');
+    const key = part
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]+/g, '');
     if (!key) continue;
     const region = REGIONS[key];
-    if (!region) return { ok: false, reason: `"${part.trim().slice(0, 30)}" is neither a six-digit postal code nor a region (North, North-East, East, West, Central)` };
+    if (!region)
+      return { ok: false, reason: `"${part.trim().slice(0, 30)}" is neither a six-digit postal code nor a region (North, North-East, East, West, Central)` };
     if (!regions.includes(region)) regions.push(region);
   }
   if (regions.length === 0) return { ok: false, reason: 'send a six-digit postal code or a region (North, North-East, East, West, Central)' };
@@ -222,7 +229,8 @@ export function parseRate(input: string): Parsed<number | null> {
   if (/^(any|none|clear|0)$/i.test(s)) return { ok: true, value: null };
   const m = NUMBER.exec(s);
   const n = m ? Number(m[1]) : NaN;
-  if (!Number.isFinite(n) || n < 0 || n > 1000) return { ok: false, reason: `the minimum rate must be a number of dollars per hour from 0 to 1000 (or "any"), got "${s.slice(0, 20)}"` };
+  if (!Number.isFinite(n) || n < 0 || n > 1000)
+    return { ok: false, reason: `the minimum rate must be a number of dollars per hour from 0 to 1000 (or "any"), got "${s.slice(0, 20)}"` };
   return { ok: true, value: n };
 }
 

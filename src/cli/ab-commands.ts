@@ -26,7 +26,11 @@ function outDir(io: CliIO, flag: string | undefined, a: string, b: string): stri
   return path.resolve(io.cwd, flag ?? path.join('ab-reports', `${a}_vs_${b}`.replace(/[^A-Za-z0-9._-]/g, '_')));
 }
 
-async function compareAndWrite(io: CliIO, db: Database, opts: { a: string; b: string; window: ReturnType<typeof parseWindow>; channels: string[] | null; gold: string | undefined; out: string }) {
+async function compareAndWrite(
+  io: CliIO,
+  db: Database,
+  opts: { a: string; b: string; window: ReturnType<typeof parseWindow>; channels: string[] | null; gold: string | undefined; out: string },
+) {
   let gold = null;
   if (opts.gold !== undefined) {
     try {
@@ -81,8 +85,16 @@ export function registerAbCommands(program: Command, shared: Shared): void {
           force: Boolean(opts.force),
           report: (line) => io.err(line),
         });
-        for (const s of sides) io.out(`${s.version}: ${s.reused ? 'already extracted' : `extracted ${s.processed}`} (ok ${s.ok}, skipped ${s.skipped}, failed ${s.failed})`);
-        await compareAndWrite(io, db, { a: variants[0]!.version, b: variants[1]!.version, window, channels, gold: opts.gold, out: outDir(io, opts.out, opts.a, opts.b) });
+        for (const s of sides)
+          io.out(`${s.version}: ${s.reused ? 'already extracted' : `extracted ${s.processed}`} (ok ${s.ok}, skipped ${s.skipped}, failed ${s.failed})`);
+        await compareAndWrite(io, db, {
+          a: variants[0]!.version,
+          b: variants[1]!.version,
+          window,
+          channels,
+          gold: opts.gold,
+          out: outDir(io, opts.out, opts.a, opts.b),
+        });
       });
     });
 
@@ -101,7 +113,10 @@ export function registerAbCommands(program: Command, shared: Shared): void {
       const channels = opts.channels ? parseChannelList(opts.channels) : null;
       await withDatabase(config, async (db) => {
         const versions = new Set((await listVersions(db, config)).map((v) => v.version));
-        for (const [flag, v] of [['--a', opts.a], ['--b', opts.b]] as const) {
+        for (const [flag, v] of [
+          ['--a', opts.a],
+          ['--b', opts.b],
+        ] as const) {
           if (!versions.has(v)) throw new UserError(`${flag}: no pipeline version ${v} in the queue (tutordex versions list shows them)`);
         }
         await compareAndWrite(io, db, { a: opts.a, b: opts.b, window, channels, gold: opts.gold, out: outDir(io, opts.out, opts.a, opts.b) });

@@ -1,16 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseChannelList, parseTimeZone, parseWindow, type Config } from '../config/index.ts';
-import {
-  collectStatus,
-  runBackfill,
-  runEnqueue,
-  runImport,
-  runLive,
-  RUN_TYPES,
-  type CollectorContext,
-  type RunType,
-} from '../collector/index.ts';
+import { collectStatus, runBackfill, runEnqueue, runImport, runLive, RUN_TYPES, type CollectorContext, type RunType } from '../collector/index.ts';
 import { knownChannelLinks } from '../raw/index.ts';
 import { ConfigError, UserError } from '../errors.ts';
 import { formatQueueStats, withDatabase } from './commands.ts';
@@ -39,14 +30,29 @@ function channelsFrom(flag: string | undefined, config: Config): string[] {
  * COLLECTOR_WAIT_FOR_TELEGRAM_CREDS: instead of exiting when credentials are missing (and a container
  * crash-looping), log once a minute until stopped. Returns false when the command should end.
  */
-async function credentialsOrWait(config: Config, io: CliIO, log: { warn: (f: Record<string, unknown>, e: string) => void }, signal: AbortSignal): Promise<boolean> {
+async function credentialsOrWait(
+  config: Config,
+  io: CliIO,
+  log: { warn: (f: Record<string, unknown>, e: string) => void },
+  signal: AbortSignal,
+): Promise<boolean> {
   const t = config.telegram;
   if (io.telegramSource || (t.apiId !== null && t.apiHash !== null) || !t.waitForCredentials) return true;
   while (!signal.aborted) {
-    log.warn({ missing: [t.apiId === null ? 'TELEGRAM_API_ID' : null, t.apiHash === null ? 'TELEGRAM_API_HASH' : null].filter(Boolean) }, 'collector_missing_telegram_credentials');
+    log.warn(
+      { missing: [t.apiId === null ? 'TELEGRAM_API_ID' : null, t.apiHash === null ? 'TELEGRAM_API_HASH' : null].filter(Boolean) },
+      'collector_missing_telegram_credentials',
+    );
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 60_000);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
   return false;
@@ -100,34 +106,47 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
     .option('--channel-retries <n>', 'attempts per channel on Telegram trouble', intOption('--channel-retries', 1, 100), 3)
     .option('--force-enqueue', 're-queue jobs that are already ok')
     .option('--restart', 'ignore an unfinished checkpoint of this window and start from the top')
-    .action(async (opts: { channels?: string; since?: string; until?: string; maxMessages?: number; batchSize: number; channelRetries: number; forceEnqueue?: boolean; restart?: boolean }) => {
-      const config = shared.getConfig();
-      const channels = channelsFrom(opts.channels, config);
-      const window = parseWindow(opts);
-      await withCollector(shared, true, async (ctx) => {
-        if (!(await credentialsOrWait(config, io, ctx.log, ctx.signal))) return;
-        const source = telegramSource(config, io, 'collector', ctx.log);
-        try {
-          const result = await runBackfill(ctx, source, {
-            channels,
-            window,
-            maxMessages: opts.maxMessages ? opts.maxMessages : null,
-            batchSize: opts.batchSize,
-            forceEnqueue: Boolean(opts.forceEnqueue),
-            channelAttempts: opts.channelRetries,
-            restart: Boolean(opts.restart),
-          });
-          summary(io, result);
-        } finally {
-          await source.close();
-        }
-      });
-    });
+    .action(
+      async (opts: {
+        channels?: string;
+        since?: string;
+        until?: string;
+        maxMessages?: number;
+        batchSize: number;
+        channelRetries: number;
+        forceEnqueue?: boolean;
+        restart?: boolean;
+      }) => {
+        const config = shared.getConfig();
+        const channels = channelsFrom(opts.channels, config);
+        const window = parseWindow(opts);
+        await withCollector(shared, true, async (ctx) => {
+          if (!(await credentialsOrWait(config, io, ctx.log, ctx.signal))) return;
+          const source = telegramSource(config, io, 'collector', ctx.log);
+          try {
+            const result = await runBackfill(ctx, source, {
+              channels,
+              window,
+              maxMessages: opts.maxMessages ? opts.maxMessages : null,
+              batchSize: opts.batchSize,
+              forceEnqueue: Boolean(opts.forceEnqueue),
+              channelAttempts: opts.channelRetries,
+              restart: Boolean(opts.restart),
+            });
+            summary(io, result);
+          } finally {
+            await source.close();
+          }
+        });
+      },
+    );
 
   for (const name of ['tail', 'live'] as const) {
     program
       .command(name)
-      .description(name === 'tail' ? 'follow new, edited and deleted posts' : 'tail plus the automated catch-up of what was missed while down (production mode)')
+      .description(
+        name === 'tail' ? 'follow new, edited and deleted posts' : 'tail plus the automated catch-up of what was missed while down (production mode)',
+      )
       .option('--channels <list>', 'channels (comma-separated or JSON array); default CHANNEL_LIST')
       .action(async (opts: { channels?: string }) => {
         const config = shared.getConfig();
@@ -139,7 +158,11 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
           const web = config.web.metricsPort === null ? null : await startDashboard(ctx.db, config, '127.0.0.1', config.web.metricsPort);
           if (web) io.err(`metrics: ${web.url}/metrics   health: ${web.url}/health`);
           try {
-            const result = await runLive(ctx, source, { channels, catchupSource, legacyStateFile: { path: stateFile(config, io.cwd), databaseLocation: ctx.db.location } });
+            const result = await runLive(ctx, source, {
+              channels,
+              catchupSource,
+              legacyStateFile: { path: stateFile(config, io.cwd), databaseLocation: ctx.db.location },
+            });
             summary(io, result);
           } finally {
             await source.close();
@@ -168,7 +191,13 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
         // A reparse reads the raw log, not Telegram: without a channel list, every channel it holds.
         const channels = listed.length > 0 ? listed : await knownChannelLinks(ctx.db);
         if (channels.length === 0) throw new UserError('the raw log is empty: nothing to enqueue (collect first: backfill, live or import)');
-        const result = await runEnqueue(ctx, { channels, window, maxMessages: opts.maxMessages ? opts.maxMessages : null, force: Boolean(opts.force), pageSize: opts.pageSize });
+        const result = await runEnqueue(ctx, {
+          channels,
+          window,
+          maxMessages: opts.maxMessages ? opts.maxMessages : null,
+          force: Boolean(opts.force),
+          pageSize: opts.pageSize,
+        });
         summary(io, result);
       });
     });
@@ -177,7 +206,10 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
     .command('import')
     .description('import a Telegram Desktop export (result.json or a folder of them) into the raw log')
     .argument('<path>', 'result.json, or a folder of exports')
-    .option('--channel <ref>', 'the chat to import: its id (t.me/c/<id>, -100<id>, <id>), exact name, or username (names a single-chat export; default t.me/c/<id> from the file)')
+    .option(
+      '--channel <ref>',
+      'the chat to import: its id (t.me/c/<id>, -100<id>, <id>), exact name, or username (names a single-chat export; default t.me/c/<id> from the file)',
+    )
     .option('--timezone <zone>', 'time zone of the computer that wrote an old export (dates without date_unixtime): IANA name or ±HH:MM')
     .option('--since <iso>', 'oldest message date, inclusive')
     .option('--until <iso>', 'newest message date, exclusive')
@@ -229,11 +261,26 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
         }
         const r = report.run;
         io.out(`run ${r.id}: ${r.runType} ${r.status}, started ${r.startedAt.toISOString()}${r.finishedAt ? `, finished ${r.finishedAt.toISOString()}` : ''}`);
-        const totals = Object.entries(r.meta).filter(([, v]) => typeof v === 'number' || typeof v === 'string').map(([k, v]) => `${k}=${String(v)}`);
+        const totals = Object.entries(r.meta)
+          .filter(([, v]) => typeof v === 'number' || typeof v === 'string')
+          .map(([k, v]) => `${k}=${String(v)}`);
         if (totals.length) io.out(`  ${totals.join(' ')}`);
         if (report.progress.length) {
           io.out('');
-          io.out(table(['channel', 'scanned', 'inserted', 'updated', 'errors', 'last id', 'last date'], report.progress.map((p) => [p.channelLink, p.scanned, p.inserted, p.updated, p.errors, p.lastMessageId ?? '', p.lastMessageDate?.toISOString() ?? ''])));
+          io.out(
+            table(
+              ['channel', 'scanned', 'inserted', 'updated', 'errors', 'last id', 'last date'],
+              report.progress.map((p) => [
+                p.channelLink,
+                p.scanned,
+                p.inserted,
+                p.updated,
+                p.errors,
+                p.lastMessageId ?? '',
+                p.lastMessageDate?.toISOString() ?? '',
+              ]),
+            ),
+          );
         }
         io.out('');
         io.out(`queue (${config.pipelineVersion}):`);
@@ -242,8 +289,15 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
           const c = report.catchup;
           const failed = c.filter((x) => x.status === 'error');
           io.out('');
-          io.out(`catch-up: ${c.filter((x) => x.status === 'ok').length}/${c.length} channels caught up${failed.length ? `, ${failed.length} failed (last error: ${failed[0]!.lastError})` : ''}`);
-          io.out(table(['channel', 'status', 'read until', 'target', 'updated'], c.map((x) => [x.channelLink, x.status, x.readUntil.toISOString(), x.target.toISOString(), x.updatedAt.toISOString()])));
+          io.out(
+            `catch-up: ${c.filter((x) => x.status === 'ok').length}/${c.length} channels caught up${failed.length ? `, ${failed.length} failed (last error: ${failed[0]!.lastError})` : ''}`,
+          );
+          io.out(
+            table(
+              ['channel', 'status', 'read until', 'target', 'updated'],
+              c.map((x) => [x.channelLink, x.status, x.readUntil.toISOString(), x.target.toISOString(), x.updatedAt.toISOString()]),
+            ),
+          );
         }
       });
     });

@@ -59,5 +59,10 @@ export function showConfig(config: Config, print: Print, options: { json?: boole
   print(`extraction mode: ${config.extractionMode}`);
   for (const note of config.notes) print(`note: ${note}`);
   print('');
-  print(table(['variable', 'value', 'source'], settings.map((s) => [s.name, s.value, s.source])));
+  print(
+    table(
+      ['variable', 'value', 'source'],
+      settings.map((s) => [s.name, s.value, s.source]),
+    ),
+  );
 }

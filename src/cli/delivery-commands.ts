@@ -23,7 +23,8 @@ export function registerDeliveryCommands(program: Command, shared: { io: CliIO; 
     .option('--limit <n>', 'most rows shown', '50')
     .option('--json', 'machine-readable output (a JSON array)')
     .action(async (opts: { status: string; limit: string; json?: boolean }) => {
-      if (!(DELIVERY_STATUSES as readonly string[]).includes(opts.status)) throw new UserError(`--status must be one of ${DELIVERY_STATUSES.join(', ')}, got "${opts.status}"`);
+      if (!(DELIVERY_STATUSES as readonly string[]).includes(opts.status))
+        throw new UserError(`--status must be one of ${DELIVERY_STATUSES.join(', ')}, got "${opts.status}"`);
       const limit = positiveInt('--limit', opts.limit);
       const rows = await withDatabase(shared.getConfig(), (db) => listDeliveries(db, { status: opts.status as DeliveryStatus, limit }));
       if (opts.json) {
@@ -57,7 +58,8 @@ export function registerDeliveryCommands(program: Command, shared: { io: CliIO; 
       const id = positiveInt('the delivery id', idText);
       const chosen = [opts.found !== undefined, opts.resend === true, opts.lost === true].filter(Boolean).length;
       if (chosen !== 1) throw new UserError('say what you found in the chat: exactly one of --found <message-id>, --resend, --lost');
-      const how: UncertainResolution = opts.found !== undefined ? { found: positiveInt('--found', opts.found) } : opts.resend ? { resend: true } : { lost: true };
+      const how: UncertainResolution =
+        opts.found !== undefined ? { found: positiveInt('--found', opts.found) } : opts.resend ? { resend: true } : { lost: true };
       io.out(await withDatabase(shared.getConfig(), (db) => resolveUncertain(db, id, how)));
     });
 }

@@ -12,11 +12,13 @@ function mode(value: string): 'llm' | 'rules' {
   return value;
 }
 
-const fraction = (flag: string) => (value: string): number => {
-  const n = Number(value);
-  if (!/^\d*\.?\d+$/.test(value.trim()) || n < 0 || n > 1) throw new InvalidArgumentError(`${flag} must be a number from 0 to 1`);
-  return n;
-};
+const fraction =
+  (flag: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\d*\.?\d+$/.test(value.trim()) || n < 0 || n > 1) throw new InvalidArgumentError(`${flag} must be a number from 0 to 1`);
+    return n;
+  };
 
 function readInput(file: string | undefined, io: CliIO): string {
   if (file === undefined || file === '-') {
@@ -40,9 +42,15 @@ export function formatEval(report: EvalReport): string {
     `display fields (the examples' JSON blocks): cases ${report.rows.length}, agencies ${Object.keys(report.perAgency).length}`,
     `micro ${pct(report.micro)}   macro ${pct(report.macro)}   all fields exact ${pct(report.exactRate)}`,
     '',
-    table(['field', 'accuracy'], Object.entries(report.perField).map(([f, v]) => [f, pct(v)])),
+    table(
+      ['field', 'accuracy'],
+      Object.entries(report.perField).map(([f, v]) => [f, pct(v)]),
+    ),
     '',
-    table(['agency', 'accuracy'], Object.entries(report.perAgency).map(([a, v]) => [a, pct(v)])),
+    table(
+      ['agency', 'accuracy'],
+      Object.entries(report.perAgency).map(([a, v]) => [a, pct(v)]),
+    ),
   ];
   if (report.matching) lines.push('', formatMatching(report.matching));
   return lines.join('\n');
@@ -53,9 +61,15 @@ function formatMatching(m: MatchingReport): string {
     `matching fields (what decides who is notified): cases ${m.cases}, agencies ${Object.keys(m.perAgency).length}${m.unlabelled.length ? `, ${m.unlabelled.length} example(s) without a label` : ''}`,
     `micro ${pct(m.micro)}   macro ${pct(m.macro)}`,
     '',
-    table(['field', 'accuracy'], Object.entries(m.perField).map(([f, v]) => [f, pct(v)])),
+    table(
+      ['field', 'accuracy'],
+      Object.entries(m.perField).map(([f, v]) => [f, pct(v)]),
+    ),
     '',
-    table(['agency', 'accuracy'], Object.entries(m.perAgency).map(([a, v]) => [a, pct(v)])),
+    table(
+      ['agency', 'accuracy'],
+      Object.entries(m.perAgency).map(([a, v]) => [a, pct(v)]),
+    ),
   ].join('\n');
 }
 
@@ -107,28 +121,30 @@ export function registerExtractionCommands(program: Command, shared: { io: CliIO
     .option('--json', 'machine-readable report')
     .option('--min-accuracy <x>', 'exit 1 when display-field micro accuracy is below this (0..1)', fraction('--min-accuracy'))
     .option('--min-matching-accuracy <x>', 'exit 1 when matching-field micro accuracy is below this (0..1)', fraction('--min-matching-accuracy'))
-    .action(async (dir: string, opts: { mode?: 'llm' | 'rules'; gold?: string | false; json?: boolean; minAccuracy?: number; minMatchingAccuracy?: number }) => {
-      const config = shared.getConfig();
-      const examplesDir = path.resolve(io.cwd, dir);
-      const goldFile = opts.gold === false ? null : opts.gold ? path.resolve(io.cwd, opts.gold) : defaultMatchingGold(examplesDir);
-      if (opts.minMatchingAccuracy !== undefined && !goldFile) throw new UserError('--min-matching-accuracy needs matching labels: pass --gold FILE');
-      const matchingGold = goldFile ? loadMatchingGold(goldFile) : undefined;
-      const extractor = createExtractor(config, opts.mode ?? config.extractionMode);
-      const report = await evaluateExamples(
-        examplesDir,
-        async (raw, channelLink) => {
-          const result = await processPost({ text: raw, channelLink, isForward: false, isReply: false, deleted: false }, { extractor });
-          return result.outcome === 'ok' ? result.items : null;
-        },
-        matchingGold ? { matchingGold } : {},
-      );
-      if (report.rows.length === 0) throw new UserError(`no examples found in ${dir} (expected <agency>.txt files with Raw:/JSON: blocks)`);
-      io.out(opts.json ? JSON.stringify(report, null, 2) : formatEval(report));
-      if (opts.minAccuracy !== undefined && report.micro < opts.minAccuracy) {
-        throw new UserError(`micro accuracy ${pct(report.micro)} is below --min-accuracy ${pct(opts.minAccuracy)}`);
-      }
-      if (opts.minMatchingAccuracy !== undefined && report.matching && report.matching.micro < opts.minMatchingAccuracy) {
-        throw new UserError(`matching micro accuracy ${pct(report.matching.micro)} is below --min-matching-accuracy ${pct(opts.minMatchingAccuracy)}`);
-      }
-    });
+    .action(
+      async (dir: string, opts: { mode?: 'llm' | 'rules'; gold?: string | false; json?: boolean; minAccuracy?: number; minMatchingAccuracy?: number }) => {
+        const config = shared.getConfig();
+        const examplesDir = path.resolve(io.cwd, dir);
+        const goldFile = opts.gold === false ? null : opts.gold ? path.resolve(io.cwd, opts.gold) : defaultMatchingGold(examplesDir);
+        if (opts.minMatchingAccuracy !== undefined && !goldFile) throw new UserError('--min-matching-accuracy needs matching labels: pass --gold FILE');
+        const matchingGold = goldFile ? loadMatchingGold(goldFile) : undefined;
+        const extractor = createExtractor(config, opts.mode ?? config.extractionMode);
+        const report = await evaluateExamples(
+          examplesDir,
+          async (raw, channelLink) => {
+            const result = await processPost({ text: raw, channelLink, isForward: false, isReply: false, deleted: false }, { extractor });
+            return result.outcome === 'ok' ? result.items : null;
+          },
+          matchingGold ? { matchingGold } : {},
+        );
+        if (report.rows.length === 0) throw new UserError(`no examples found in ${dir} (expected <agency>.txt files with Raw:/JSON: blocks)`);
+        io.out(opts.json ? JSON.stringify(report, null, 2) : formatEval(report));
+        if (opts.minAccuracy !== undefined && report.micro < opts.minAccuracy) {
+          throw new UserError(`micro accuracy ${pct(report.micro)} is below --min-accuracy ${pct(opts.minAccuracy)}`);
+        }
+        if (opts.minMatchingAccuracy !== undefined && report.matching && report.matching.micro < opts.minMatchingAccuracy) {
+          throw new UserError(`matching micro accuracy ${pct(report.matching.micro)} is below --min-matching-accuracy ${pct(opts.minMatchingAccuracy)}`);
+        }
+      },
+    );
 }

@@ -14,9 +14,12 @@ export function registerLoginCommand(program: Command, shared: { io: CliIO; getC
       const config = shared.getConfig();
       const { apiId, apiHash } = config.telegram;
       if (apiId === null || apiHash === null) {
-        throw new UserError(`missing Telegram credentials: set ${[apiId === null ? 'TELEGRAM_API_ID' : '', apiHash === null ? 'TELEGRAM_API_HASH' : ''].filter(Boolean).join(' and ')} (from my.telegram.org)`);
+        throw new UserError(
+          `missing Telegram credentials: set ${[apiId === null ? 'TELEGRAM_API_ID' : '', apiHash === null ? 'TELEGRAM_API_HASH' : ''].filter(Boolean).join(' and ')} (from my.telegram.org)`,
+        );
       }
-      const saveTo = opts.save === undefined || opts.save === false ? null : path.resolve(shared.io.cwd, opts.save === true ? config.telegram.sessionFile : opts.save);
+      const saveTo =
+        opts.save === undefined || opts.save === false ? null : path.resolve(shared.io.cwd, opts.save === true ? config.telegram.sessionFile : opts.save);
       await runLogin({ apiId, apiHash, ask: askFromTerminal(), print: shared.io.out, saveTo });
     });
 }

@@ -19,7 +19,11 @@ export interface ProgressRenderer {
  * Progress of long commands on stderr: a redrawn bar on a terminal (messages, rate, ETA when the total is known),
  * one line every `intervalMs` otherwise (logs, CI).
  */
-export function createProgress(stream: { isTTY?: boolean; write(s: string): unknown; columns?: number }, intervalMs = 5_000, now = () => Date.now()): ProgressRenderer {
+export function createProgress(
+  stream: { isTTY?: boolean; write(s: string): unknown; columns?: number },
+  intervalMs = 5_000,
+  now = () => Date.now(),
+): ProgressRenderer {
   const started = new Map<string, number>();
   let lastLine = Number.NEGATIVE_INFINITY; // the first event is shown at once
   let drawn = false;
@@ -31,11 +35,19 @@ export function createProgress(stream: { isTTY?: boolean; write(s: string): unkn
     started.set(key, t0);
     const elapsed = Math.max(0.001, (now() - t0) / 1000);
     const rate = e.scanned / elapsed;
-    const parts = [`${e.phase} ${e.channelLink}`, `${fmt(e.scanned)} read`, `${fmt(e.written)} ${e.phase === 'enqueue' ? 'enqueued' : 'written'}`, `${fmt(rate)}/s`];
+    const parts = [
+      `${e.phase} ${e.channelLink}`,
+      `${fmt(e.scanned)} read`,
+      `${fmt(e.written)} ${e.phase === 'enqueue' ? 'enqueued' : 'written'}`,
+      `${fmt(rate)}/s`,
+    ];
     if (e.total !== null && e.total > 0) {
       const share = Math.min(1, e.scanned / e.total);
       const width = 20;
-      parts.push(`[${'#'.repeat(Math.round(share * width)).padEnd(width, '.')}] ${Math.round(share * 100)}%`, `ETA ${duration((e.total - e.scanned) / Math.max(rate, 1e-9))}`);
+      parts.push(
+        `[${'#'.repeat(Math.round(share * width)).padEnd(width, '.')}] ${Math.round(share * 100)}%`,
+        `ETA ${duration((e.total - e.scanned) / Math.max(rate, 1e-9))}`,
+      );
     }
     if (e.at) parts.push(`at ${e.at.toISOString().slice(0, 16).replace('T', ' ')}Z`);
     return parts.join('  ');

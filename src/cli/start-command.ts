@@ -77,7 +77,9 @@ async function checkDatabaseFor(mode: StartSource, db: Database, config: Config)
     const tutors = await countTutors(db);
     if (real.length === 0 && tutors === 0) return;
     const holds = [
-      real.length > 0 ? `${plural(real.length, 'channel')} that ${real.length === 1 ? 'is' : 'are'} not the sample's (${real.slice(0, 3).join(', ')}${real.length > 3 ? ', …' : ''})` : null,
+      real.length > 0
+        ? `${plural(real.length, 'channel')} that ${real.length === 1 ? 'is' : 'are'} not the sample's (${real.slice(0, 3).join(', ')}${real.length > 3 ? ', …' : ''})`
+        : null,
       tutors > 0 ? plural(tutors, 'tutor') : null,
     ].filter(Boolean);
     throw new UserError(
@@ -156,13 +158,16 @@ export function registerStartCommand(program: Command, shared: Shared): void {
             .finally(() => (collectorDone = true));
           const worker = runWorkerService({ db, config, log, signal: stop.signal, flags });
           // The tutor bot runs beside the rest whenever a bot token is configured; its failure stops only the bot.
-          const tutorBot = config.delivery.botToken && !feed
-            ? startTutorBot(db, config, log, stop.signal, (info) => io.out(`  tutor bot: @${info.username} (${info.mode === 'polling' ? 'long polling' : `webhook ${info.url}`})`)).catch((err: Error) => {
-                const message = scrubSecrets(err.message, config.secrets);
-                log.error({ error: message }, 'start_bot_failed');
-                io.err(`tutordex: tutor bot stopped: ${message}`);
-              })
-            : null;
+          const tutorBot =
+            config.delivery.botToken && !feed
+              ? startTutorBot(db, config, log, stop.signal, (info) =>
+                  io.out(`  tutor bot: @${info.username} (${info.mode === 'polling' ? 'long polling' : `webhook ${info.url}`})`),
+                ).catch((err: Error) => {
+                  const message = scrubSecrets(err.message, config.secrets);
+                  log.error({ error: message }, 'start_bot_failed');
+                  io.err(`tutordex: tutor bot stopped: ${message}`);
+                })
+              : null;
           // The catch-up reads the sample's history first; its live posts come after, so they cannot fill the queue
           // the catch-up waits on. Idle (`--exit-when-idle`) means collector, catch-up and worker all done: the
           // catch-up has settled, the sample (if any) is replayed, and the queue is empty.

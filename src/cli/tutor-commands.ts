@@ -93,7 +93,15 @@ export function registerTutorCommands(program: Command, shared: { io: CliIO; get
       io.out(
         table(
           ['chat id', 'name', 'subjects', 'levels', 'postal', 'km', 'active'],
-          rows.map((t) => [t.chatId, t.displayName ?? '', list(t.subjects), list(t.levels), t.postalCode ?? '', t.maxDistanceKm ?? '', t.active ? 'yes' : 'no']),
+          rows.map((t) => [
+            t.chatId,
+            t.displayName ?? '',
+            list(t.subjects),
+            list(t.levels),
+            t.postalCode ?? '',
+            t.maxDistanceKm ?? '',
+            t.active ? 'yes' : 'no',
+          ]),
         ),
       );
       io.out(`${rows.length} tutor${rows.length === 1 ? '' : 's'}`);
@@ -102,7 +110,7 @@ export function registerTutorCommands(program: Command, shared: { io: CliIO; get
   tutors
     .command('remove')
     .description('delete a tutor profile')
-    .argument('<chat-id>', 'the tutor\'s Telegram chat id')
+    .argument('<chat-id>', "the tutor's Telegram chat id")
     .action(async (chatId: string) => {
       const { removed, cancelledDms } = await withDatabase(shared.getConfig(), (db) => db.transaction((tx) => removeTutor(tx, chatId)));
       if (!removed) throw new UserError(`no tutor with chat id ${chatId.trim()}`);

@@ -79,5 +79,11 @@ export async function assignmentClicks(db: Queryable, assignmentId: number): Pro
        from link_clicks where assignment_id = $1`,
     [assignmentId],
   );
-  return { total: r?.total ?? 0, broadcast: r?.broadcast ?? 0, dm: r?.dm ?? 0, chats: r?.chats ?? 0, last_click_at: r?.last ? new Date(r.last).toISOString() : null };
+  return {
+    total: r?.total ?? 0,
+    broadcast: r?.broadcast ?? 0,
+    dm: r?.dm ?? 0,
+    chats: r?.chats ?? 0,
+    last_click_at: r?.last ? new Date(r.last).toISOString() : null,
+  };
 }

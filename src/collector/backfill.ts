@@ -106,7 +106,14 @@ export async function backfillChannel(
     });
 
   if (source.historyOrder === 'oldest-first') {
-    await ingestHistory(ctx, source, channel, { since: options.window.since, until: options.window.until }, { ...ingestOptions, maxMessages: options.maxMessages, onBatch: report }, counters);
+    await ingestHistory(
+      ctx,
+      source,
+      channel,
+      { since: options.window.since, until: options.window.until },
+      { ...ingestOptions, maxMessages: options.maxMessages, onBatch: report },
+      counters,
+    );
     await report();
     return { counters, resumed: false };
   }
@@ -144,7 +151,10 @@ export async function backfillChannel(
     } catch (err: unknown) {
       if (err instanceof CancelledError || ctx.signal.aborted || !(err instanceof TransientSourceError) || attempt >= options.channelAttempts) throw err;
       const waitSeconds = err.retryAfterSeconds ?? (options.retryDelaySeconds ?? 5) * attempt;
-      ctx.log.warn({ channel: channel.channelLink, attempt, max_attempts: options.channelAttempts, wait_seconds: waitSeconds, error: err.message }, 'raw_backfill_channel_retry');
+      ctx.log.warn(
+        { channel: channel.channelLink, attempt, max_attempts: options.channelAttempts, wait_seconds: waitSeconds, error: err.message },
+        'raw_backfill_channel_retry',
+      );
       await sleep(waitSeconds * 1000, ctx.signal);
     }
   }
@@ -167,24 +177,34 @@ export async function runBackfill(ctx: CollectorContext, source: ChannelSource, 
   for (const ref of options.channels) channels.push(await source.resolve(ref));
   const stored: ResolvedChannel[] = [];
   for (const channel of channels) stored.push(await adoptChannel(ctx.db, channel));
-  return withRun(ctx, 'backfill', stored.map((c) => c.channelLink), meta, async (runId, t) => {
-    for (const [i, channel] of channels.entries()) {
-      if (ctx.signal.aborted) throw new CancelledError();
-      const as = stored[i]!;
-      ctx.log.info({ channel: as.channelLink, run_id: runId }, 'raw_backfill_channel_start');
-      const { counters, resumed } = await backfillChannel(ctx, source, channel, runId, options, as);
-      if (ctx.signal.aborted) {
+  return withRun(
+    ctx,
+    'backfill',
+    stored.map((c) => c.channelLink),
+    meta,
+    async (runId, t) => {
+      for (const [i, channel] of channels.entries()) {
+        if (ctx.signal.aborted) throw new CancelledError();
+        const as = stored[i]!;
+        ctx.log.info({ channel: as.channelLink, run_id: runId }, 'raw_backfill_channel_start');
+        const { counters, resumed } = await backfillChannel(ctx, source, channel, runId, options, as);
+        if (ctx.signal.aborted) {
+          t.total_scanned += counters.scanned;
+          t.total_written += counters.inserted + counters.updated;
+          t.total_enqueued += counters.enqueued;
+          throw new CancelledError();
+        }
         t.total_scanned += counters.scanned;
         t.total_written += counters.inserted + counters.updated;
         t.total_enqueued += counters.enqueued;
-        throw new CancelledError();
+        if (resumed) t.resumed_channels.push(as.channelLink);
+        t.channels_done++;
+        ctx.log.info(
+          { channel: as.channelLink, scanned: counters.scanned, written: counters.inserted + counters.updated, enqueued: counters.enqueued, resumed },
+          'raw_backfill_channel_done',
+        );
       }
-      t.total_scanned += counters.scanned;
-      t.total_written += counters.inserted + counters.updated;
-      t.total_enqueued += counters.enqueued;
-      if (resumed) t.resumed_channels.push(as.channelLink);
-      t.channels_done++;
-      ctx.log.info({ channel: as.channelLink, scanned: counters.scanned, written: counters.inserted + counters.updated, enqueued: counters.enqueued, resumed }, 'raw_backfill_channel_done');
-    }
-  }, totals);
+    },
+    totals,
+  );
 }

@@ -58,44 +58,69 @@ export async function runCatchup(ctx: CollectorContext, source: ChannelSource, c
     cursors.set(link, p ? p.readUntil : (stored ?? fallback));
   }
   const totals: CatchupTotals = { slices: 0, total_scanned: 0, total_written: 0, total_enqueued: 0, target_iso: target.toISOString() };
-  const meta = { target_iso: target.toISOString(), listening_since: options.listeningSince.toISOString(), chunk_hours: r.chunkHours, overlap_minutes: r.overlapMinutes, low_watermark: r.queueLowWatermark, source: source.kind };
+  const meta = {
+    target_iso: target.toISOString(),
+    listening_since: options.listeningSince.toISOString(),
+    chunk_hours: r.chunkHours,
+    overlap_minutes: r.overlapMinutes,
+    low_watermark: r.queueLowWatermark,
+    source: source.kind,
+  };
   let began = false;
   try {
-    return await withRun(ctx, 'catchup', links, meta, async (runId, t) => {
-      await beginCatchup(ctx.db, runId, links.map((channelLink) => ({ channelLink, readUntil: cursors.get(channelLink)!, target })));
-      began = true;
-      for (;;) {
-        if (ctx.signal.aborted) throw new CancelledError();
-        const backlog = await outstanding(ctx.db, ctx.config.pipelineVersion);
-        if (backlog > r.queueLowWatermark) {
-          ctx.log.info({ backlog, watermark: r.queueLowWatermark }, 'recovery_wait_queue');
-          await sleep(r.checkIntervalSeconds * 1000, ctx.signal);
-          continue;
-        }
-        let progressed = false;
-        for (const channel of channels) {
-          const stored = storedAs(channel);
-          const cursor = cursors.get(stored.channelLink)!;
-          if (cursor.getTime() >= target.getTime()) continue;
-          const sliceEnd = new Date(Math.min(target.getTime(), cursor.getTime() + r.chunkHours * 3_600_000));
-          const since = new Date(cursor.getTime() - r.overlapMinutes * 60_000);
-          const counters = await readSlice(ctx, source, channel, stored, since, sliceEnd);
-          // a slice cut short (history comes newest first) left older posts unread: never advance past them
+    return await withRun(
+      ctx,
+      'catchup',
+      links,
+      meta,
+      async (runId, t) => {
+        await beginCatchup(
+          ctx.db,
+          runId,
+          links.map((channelLink) => ({ channelLink, readUntil: cursors.get(channelLink)!, target })),
+        );
+        began = true;
+        for (;;) {
           if (ctx.signal.aborted) throw new CancelledError();
-          await upsertProgress(ctx.db, runId, stored.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
-          t.slices++;
-          t.total_scanned += counters.scanned;
-          t.total_written += counters.inserted + counters.updated;
-          t.total_enqueued += counters.enqueued;
-          cursors.set(stored.channelLink, sliceEnd);
-          await advanceCatchup(ctx.db, stored.channelLink, sliceEnd);
-          progressed = true;
-          if (ctx.signal.aborted) throw new CancelledError();
+          const backlog = await outstanding(ctx.db, ctx.config.pipelineVersion);
+          if (backlog > r.queueLowWatermark) {
+            ctx.log.info({ backlog, watermark: r.queueLowWatermark }, 'recovery_wait_queue');
+            await sleep(r.checkIntervalSeconds * 1000, ctx.signal);
+            continue;
+          }
+          let progressed = false;
+          for (const channel of channels) {
+            const stored = storedAs(channel);
+            const cursor = cursors.get(stored.channelLink)!;
+            if (cursor.getTime() >= target.getTime()) continue;
+            const sliceEnd = new Date(Math.min(target.getTime(), cursor.getTime() + r.chunkHours * 3_600_000));
+            const since = new Date(cursor.getTime() - r.overlapMinutes * 60_000);
+            const counters = await readSlice(ctx, source, channel, stored, since, sliceEnd);
+            // a slice cut short (history comes newest first) left older posts unread: never advance past them
+            if (ctx.signal.aborted) throw new CancelledError();
+            await upsertProgress(ctx.db, runId, stored.channelLink, {
+              scanned: counters.scanned,
+              inserted: counters.inserted,
+              updated: counters.updated,
+              errors: 0,
+              lastMessageId: counters.newest?.id ?? null,
+              lastMessageDate: counters.newest?.date ?? null,
+            });
+            t.slices++;
+            t.total_scanned += counters.scanned;
+            t.total_written += counters.inserted + counters.updated;
+            t.total_enqueued += counters.enqueued;
+            cursors.set(stored.channelLink, sliceEnd);
+            await advanceCatchup(ctx.db, stored.channelLink, sliceEnd);
+            progressed = true;
+            if (ctx.signal.aborted) throw new CancelledError();
+          }
+          if (!progressed) break;
         }
-        if (!progressed) break;
-      }
-      ctx.log.info({ target_iso: target.toISOString() }, 'recovery_catchup_done');
-    }, totals);
+        ctx.log.info({ target_iso: target.toISOString() }, 'recovery_catchup_done');
+      },
+      totals,
+    );
   } catch (err) {
     const message = (err as Error).message;
     if (began) await failCatchup(ctx.db, links, message).catch(() => {});
@@ -109,7 +134,13 @@ async function readSlice(ctx: CollectorContext, source: ChannelSource, channel: 
   for (let attempt = 1; ; attempt++) {
     try {
       ctx.log.info({ channel: stored.channelLink, since: since.toISOString(), until: until.toISOString(), attempt }, 'recovery_catchup_window_start');
-      return await ingestHistory(ctx, source, channel, { since, until }, { phase: 'catchup', batchSize: 200, maxMessages: null, enqueue: ctx.config.extractionQueueEnabled, forceEnqueue: false, storeAs: stored });
+      return await ingestHistory(
+        ctx,
+        source,
+        channel,
+        { since, until },
+        { phase: 'catchup', batchSize: 200, maxMessages: null, enqueue: ctx.config.extractionQueueEnabled, forceEnqueue: false, storeAs: stored },
+      );
     } catch (err) {
       if (ctx.signal.aborted || attempt >= r.maxAttempts) throw err;
       const waitMs = Math.min(300_000, r.baseBackoffSeconds * 1000 * 2 ** (attempt - 1)) + 100 * attempt;

@@ -66,36 +66,63 @@ export async function runImport(ctx: CollectorContext, options: ImportOptions): 
     refused_files: check.refused,
   };
   const totals: ImportTotals = {
-    total_scanned: 0, total_written: 0, total_new: 0, total_changed: 0, total_unchanged: 0, total_enqueued: 0, channels_done: 0,
-    files_imported: check.files.length, files_refused: check.refused.length,
+    total_scanned: 0,
+    total_written: 0,
+    total_new: 0,
+    total_changed: 0,
+    total_unchanged: 0,
+    total_enqueued: 0,
+    channels_done: 0,
+    files_imported: check.files.length,
+    files_refused: check.refused.length,
   };
   try {
-    const run = await withRun(ctx, 'import', channels.map((c) => c.channelLink), meta, async (runId, t) => {
-      for (const channel of channels) {
-        if (ctx.signal.aborted) throw new CancelledError();
-        const stored = await adoptChannel(ctx.db, channel);
-        const total = expected.get(channel.channelLink) ?? null;
-        const onProgress = ctx.onProgress;
-        const channelCtx = { ...ctx, onProgress: onProgress && ((e: Parameters<typeof onProgress>[0]) => onProgress({ ...e, total })) };
-        const counters = await ingestHistory(channelCtx, source, channel, { since: options.window.since, until: options.window.until }, {
-          phase: 'import',
-          batchSize: options.batchSize,
-          maxMessages: null,
-          enqueue: options.enqueue,
-          forceEnqueue: false,
-          storeAs: stored,
-        });
-        if (ctx.signal.aborted) throw new CancelledError();
-        await upsertProgress(ctx.db, runId, stored.channelLink, { scanned: counters.scanned, inserted: counters.inserted, updated: counters.updated, errors: 0, lastMessageId: counters.newest?.id ?? null, lastMessageDate: counters.newest?.date ?? null });
-        t.total_scanned += counters.scanned;
-        t.total_written += counters.inserted + counters.updated;
-        t.total_new += counters.inserted;
-        t.total_changed += counters.changed;
-        t.total_unchanged += counters.updated - counters.changed;
-        t.total_enqueued += counters.enqueued;
-        t.channels_done++;
-      }
-    }, totals);
+    const run = await withRun(
+      ctx,
+      'import',
+      channels.map((c) => c.channelLink),
+      meta,
+      async (runId, t) => {
+        for (const channel of channels) {
+          if (ctx.signal.aborted) throw new CancelledError();
+          const stored = await adoptChannel(ctx.db, channel);
+          const total = expected.get(channel.channelLink) ?? null;
+          const onProgress = ctx.onProgress;
+          const channelCtx = { ...ctx, onProgress: onProgress && ((e: Parameters<typeof onProgress>[0]) => onProgress({ ...e, total })) };
+          const counters = await ingestHistory(
+            channelCtx,
+            source,
+            channel,
+            { since: options.window.since, until: options.window.until },
+            {
+              phase: 'import',
+              batchSize: options.batchSize,
+              maxMessages: null,
+              enqueue: options.enqueue,
+              forceEnqueue: false,
+              storeAs: stored,
+            },
+          );
+          if (ctx.signal.aborted) throw new CancelledError();
+          await upsertProgress(ctx.db, runId, stored.channelLink, {
+            scanned: counters.scanned,
+            inserted: counters.inserted,
+            updated: counters.updated,
+            errors: 0,
+            lastMessageId: counters.newest?.id ?? null,
+            lastMessageDate: counters.newest?.date ?? null,
+          });
+          t.total_scanned += counters.scanned;
+          t.total_written += counters.inserted + counters.updated;
+          t.total_new += counters.inserted;
+          t.total_changed += counters.changed;
+          t.total_unchanged += counters.updated - counters.changed;
+          t.total_enqueued += counters.enqueued;
+          t.channels_done++;
+        }
+      },
+      totals,
+    );
     return { ...run, files: check.files, refused: check.refused, folder: check.folder };
   } finally {
     await source.close();

@@ -18,7 +18,16 @@ export interface IngestCounters {
   oldest: { id: number; date: Date } | null;
 }
 
-export const emptyCounters = (): IngestCounters => ({ scanned: 0, inserted: 0, updated: 0, changed: 0, enqueued: 0, staleIgnored: 0, newest: null, oldest: null });
+export const emptyCounters = (): IngestCounters => ({
+  scanned: 0,
+  inserted: 0,
+  updated: 0,
+  changed: 0,
+  enqueued: 0,
+  staleIgnored: 0,
+  newest: null,
+  oldest: null,
+});
 
 export interface IngestOptions {
   phase: ProgressEvent['phase'];
@@ -59,7 +68,10 @@ export async function writeBatch(
     ctx.db.transaction(async (tx) => {
       const result = await upsertRawMessages(tx, rows);
       if (!options.enqueue) return { result, enqueued: 0 };
-      const rawIds = messages.filter((m) => !m.isService).map((m) => result.rawIds.get(m.id)).filter((id): id is number => id !== undefined);
+      const rawIds = messages
+        .filter((m) => !m.isService)
+        .map((m) => result.rawIds.get(m.id))
+        .filter((id): id is number => id !== undefined);
       const changed = rawIds.filter((id) => result.textChanged.has(id));
       const unchanged = rawIds.filter((id) => !result.textChanged.has(id));
       const edits = await enqueueRawIds(tx, version, changed, true, 'edit');
@@ -67,7 +79,10 @@ export async function writeBatch(
       return { result, enqueued: edits + rest };
     });
   const { result, enqueued } = await retryTransient(write, { onRetry, signal: ctx.signal });
-  metrics.messagesIngested.inc({ channel: channel.channelLink, kind: options.reason === 'edit' ? 'edit' : 'new' }, options.reason === 'edit' ? result.inserted + result.updated : result.inserted);
+  metrics.messagesIngested.inc(
+    { channel: channel.channelLink, kind: options.reason === 'edit' ? 'edit' : 'new' },
+    options.reason === 'edit' ? result.inserted + result.updated : result.inserted,
+  );
   if (options.reason !== 'edit' && result.updated > 0) metrics.messagesIngested.inc({ channel: channel.channelLink, kind: 'seen_again' }, result.updated);
   return { inserted: result.inserted, updated: result.updated, changed: result.textChanged.size, staleIgnored: result.staleIgnored, enqueued };
 }

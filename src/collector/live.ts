@@ -1,6 +1,6 @@
 import { adoptChannel, latestMessageDates } from '../raw/index.ts';
 import type { ChannelSource, ResolvedChannel } from '../telegram/index.ts';
-import { type CollectorContext } from './context.ts';
+import type { CollectorContext } from './context.ts';
 import { withRun } from './lifecycle.ts';
 import { runCatchup } from './catchup.ts';
 import { importLegacyStateFile } from './catchup-state.ts';
@@ -56,23 +56,35 @@ export async function runLive(ctx: CollectorContext, source: ChannelSource, opti
     if (catchupSource && options.legacyStateFile) {
       await importLegacyStateFile(ctx.db, options.legacyStateFile.path, options.legacyStateFile.databaseLocation, ctx.log);
     }
-    return await withRun(ctx, runType, storedLinks, { source: source.kind, catchup: Boolean(catchupSource), catchup_source: catchupSource?.kind ?? null, shared_session: catchupSource === source }, async (runId, totals) => {
-      const startCatchup = (listeningSince: Date) => {
-        if (!catchupSource) return settle('off');
-        const catchupCtx = { ...ctx, signal: catchupAbort.signal };
-        catchup = runCatchup(catchupCtx, catchupSource, channels, { snapshot, listeningSince, lookbackHours: options.lookbackHours, stored }).then(
-          (result) => settle(result.status),
-          (err: Error) => {
-            ctx.log.error({ error: err.message }, 'live_mode_catchup_failed');
-            settle(catchupAbort.signal.aborted ? 'cancelled' : 'error');
-          },
-        );
-      };
-      const gapMinutes = ctx.config.recovery.gapCheckMinutes;
-      const result = await runTailLoop(ctx, source, channels, { runId, onListening: startCatchup, gapCheckIntervalMs: gapMinutes > 0 ? gapMinutes * 60_000 : null, stored });
-      Object.assign(totals, result.stats);
-      if (result.endedBySource) throw new SourceEndedError(`the ${source.kind} source ended the live subscription`);
-    }, stats);
+    return await withRun(
+      ctx,
+      runType,
+      storedLinks,
+      { source: source.kind, catchup: Boolean(catchupSource), catchup_source: catchupSource?.kind ?? null, shared_session: catchupSource === source },
+      async (runId, totals) => {
+        const startCatchup = (listeningSince: Date) => {
+          if (!catchupSource) return settle('off');
+          const catchupCtx = { ...ctx, signal: catchupAbort.signal };
+          catchup = runCatchup(catchupCtx, catchupSource, channels, { snapshot, listeningSince, lookbackHours: options.lookbackHours, stored }).then(
+            (result) => settle(result.status),
+            (err: Error) => {
+              ctx.log.error({ error: err.message }, 'live_mode_catchup_failed');
+              settle(catchupAbort.signal.aborted ? 'cancelled' : 'error');
+            },
+          );
+        };
+        const gapMinutes = ctx.config.recovery.gapCheckMinutes;
+        const result = await runTailLoop(ctx, source, channels, {
+          runId,
+          onListening: startCatchup,
+          gapCheckIntervalMs: gapMinutes > 0 ? gapMinutes * 60_000 : null,
+          stored,
+        });
+        Object.assign(totals, result.stats);
+        if (result.endedBySource) throw new SourceEndedError(`the ${source.kind} source ended the live subscription`);
+      },
+      stats,
+    );
   } finally {
     stopCatchup();
     ctx.signal.removeEventListener('abort', stopCatchup);

@@ -39,10 +39,11 @@ export async function createRun(db: Queryable, runType: RunType, channels: strin
 
 /** End a run; `meta` is merged into what the run already recorded. Only a running run is finished. */
 export async function finishRun(db: Queryable, runId: number, status: Exclude<RunStatus, 'running'>, meta: Record<string, unknown>): Promise<void> {
-  await db.query(
-    `update ingestion_runs set status = $2, finished_at = now(), meta = meta || $3::jsonb where id = $1 and status = 'running'`,
-    [runId, status, meta],
-  );
+  await db.query(`update ingestion_runs set status = $2, finished_at = now(), meta = meta || $3::jsonb where id = $1 and status = 'running'`, [
+    runId,
+    status,
+    meta,
+  ]);
 }
 
 export async function heartbeat(db: Queryable, runId: number): Promise<void> {
@@ -103,18 +104,14 @@ export async function getRun(db: Queryable, runId: number): Promise<RunRow | nul
 }
 
 export async function latestRun(db: Queryable, runType?: RunType): Promise<RunRow | null> {
-  const [row] = await db.query(
-    'select * from ingestion_runs where $1::text is null or run_type = $1::text order by started_at desc, id desc limit 1',
-    [runType ?? null],
-  );
+  const [row] = await db.query('select * from ingestion_runs where $1::text is null or run_type = $1::text order by started_at desc, id desc limit 1', [
+    runType ?? null,
+  ]);
   return row ? toRun(row) : null;
 }
 
 export async function listProgress(db: Queryable, runId: number): Promise<ProgressRow[]> {
-  const rows = await db.query<Record<string, unknown>>(
-    'select * from ingestion_run_progress where run_id = $1 order by channel_link',
-    [runId],
-  );
+  const rows = await db.query<Record<string, unknown>>('select * from ingestion_run_progress where run_id = $1 order by channel_link', [runId]);
   return rows.map((r) => ({
     channelLink: r.channel_link as string,
     scanned: r.scanned_count as number,

@@ -91,7 +91,10 @@ export async function runTailLoop(
       const c = counters.get(channel.channelLink);
       // Hold this channel's events (the source waits for us) until the database takes the write: a database
       // outage delays messages, it never loses them.
-      const written = await retryTransient(() => writeBatch(ctx, channel, [message], { enqueue, force: false, ...(event.kind === 'edit' ? { reason: 'edit' as const } : {}) }), untilDatabaseIsBack(ctx));
+      const written = await retryTransient(
+        () => writeBatch(ctx, channel, [message], { enqueue, force: false, ...(event.kind === 'edit' ? { reason: 'edit' as const } : {}) }),
+        untilDatabaseIsBack(ctx),
+      );
       if (c) {
         if (event.kind === 'new') c.scanned++;
         c.inserted += written.inserted;
@@ -104,7 +107,14 @@ export async function runTailLoop(
       }
       if (event.kind === 'new') stats.newMessages++;
       else stats.edits++;
-      ctx.onProgress?.({ phase: 'tail', channelLink: channel.channelLink, scanned: c?.scanned ?? 0, written: (c?.inserted ?? 0) + (c?.updated ?? 0), total: null, at: message.date });
+      ctx.onProgress?.({
+        phase: 'tail',
+        channelLink: channel.channelLink,
+        scanned: c?.scanned ?? 0,
+        written: (c?.inserted ?? 0) + (c?.updated ?? 0),
+        total: null,
+        at: message.date,
+      });
     } catch (err) {
       stats.errors++;
       const link = event.channel ? storedAs(event.channel).channelLink : undefined;
@@ -156,14 +166,23 @@ export async function runTailLoop(
           const startedAt = new Date();
           try {
             const newestBefore = (await newestMessageIds(ctx.db, [stored.channelLink])).get(stored.channelLink) ?? null;
-            const request = floor !== null ? { since: null, until: null, minId: floor } : { since: new Date(listeningAt.getTime() - GAP_LOOKBACK_MS), until: null };
-            const found = await ingestHistory(ctx, source, channel, request, { phase: 'tail', batchSize: 100, maxMessages: null, enqueue, forceEnqueue: false, storeAs: stored });
+            const request =
+              floor !== null ? { since: null, until: null, minId: floor } : { since: new Date(listeningAt.getTime() - GAP_LOOKBACK_MS), until: null };
+            const found = await ingestHistory(ctx, source, channel, request, {
+              phase: 'tail',
+              batchSize: 100,
+              maxMessages: null,
+              enqueue,
+              forceEnqueue: false,
+              storeAs: stored,
+            });
             if (ctx.signal.aborted) break; // cut short: the floor stays
             const reached = Math.max(newestBefore ?? 0, found.newest?.id ?? 0, floor ?? 0);
             if (reached > 0) floors.set(stored.channelLink, reached);
             await tailCovered(ctx.db, stored.channelLink, new Date(startedAt.getTime() - GAP_LOOKBACK_MS)).catch(() => {});
             stats.gapFilled += found.inserted;
-            if (found.inserted > 0) ctx.log.warn({ channel: stored.channelLink, reason: next, above_id: floor, recovered: found.inserted }, 'raw_tail_gap_filled');
+            if (found.inserted > 0)
+              ctx.log.warn({ channel: stored.channelLink, reason: next, above_id: floor, recovered: found.inserted }, 'raw_tail_gap_filled');
           } catch (err) {
             if (ctx.signal.aborted) break;
             stats.errors++;
@@ -174,7 +193,10 @@ export async function runTailLoop(
     })().finally(() => (checking = null));
   };
 
-  const initialFloors = await newestMessageIds(ctx.db, channels.map((c) => storedAs(c).channelLink));
+  const initialFloors = await newestMessageIds(
+    ctx.db,
+    channels.map((c) => storedAs(c).channelLink),
+  );
   for (const c of channels) floors.set(storedAs(c).channelLink, initialFloors.get(storedAs(c).channelLink) ?? null);
   const subscription = await source.subscribe(channels, handle, { onReconnected: () => checkGaps('reconnect') });
   ctx.log.info({ channels: channels.map((c) => storedAs(c).channelLink), source: source.kind, pipeline_version: ctx.config.pipelineVersion }, 'raw_tail_start');

@@ -60,9 +60,7 @@ export function normalizeChannelRef(input: string): string {
   }
   const name = ref.toLowerCase();
   if (!USERNAME.test(name)) {
-    throw new ConfigError(
-      `not a channel reference: "${original}" (expected @username, t.me/username, https://t.me/username or a numeric id)`,
-    );
+    throw new ConfigError(`not a channel reference: "${original}" (expected @username, t.me/username, https://t.me/username or a numeric id)`);
   }
   return `t.me/${name}`;
 }

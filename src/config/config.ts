@@ -3,9 +3,7 @@ import { ConfigError } from '../errors.ts';
 import { defaultEnvFile, ENV_VARS, loadEnv, type EnvName, type EnvValues } from './env.ts';
 import { parseQuietHours, type QuietHours } from './quiet-hours.ts';
 
-export type DatabaseTarget =
-  | { kind: 'pglite'; dataDir: string }
-  | { kind: 'postgres'; url: string; source: 'DATABASE_URL' | 'SUPABASE_DB_URL' };
+export type DatabaseTarget = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; source: 'DATABASE_URL' | 'SUPABASE_DB_URL' };
 
 /** Configuration resolved once at the edge and passed down; nothing below `src/config` reads `process.env`. */
 export interface Config {
@@ -205,7 +203,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     assignments: {
       sideEffectMaxAgeHours: e.SIDE_EFFECT_MAX_AGE_HOURS,
       bumpMinSeconds: e.BUMP_MIN_SECONDS,
-      freshness: { greenHours: e.FRESHNESS_GREEN_HOURS, yellowHours: e.FRESHNESS_YELLOW_HOURS, orangeHours: e.FRESHNESS_ORANGE_HOURS, expireHours: e.ASSIGNMENT_EXPIRE_HOURS },
+      freshness: {
+        greenHours: e.FRESHNESS_GREEN_HOURS,
+        yellowHours: e.FRESHNESS_YELLOW_HOURS,
+        orangeHours: e.FRESHNESS_ORANGE_HOURS,
+        expireHours: e.ASSIGNMENT_EXPIRE_HOURS,
+      },
       duplicates: { enabled: e.DUPLICATE_DETECTION_ENABLED, minScore: e.DUPLICATE_MIN_SCORE },
     },
     delivery: {

@@ -64,11 +64,7 @@ export async function migrate(db: Database, migrations: Migration[] = loadMigrat
       const [row] = await tx.query('select 1 from schema_migrations where version = $1', [migration.version]);
       if (row) return false;
       await tx.exec(migration.sql);
-      await tx.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
-        migration.version,
-        migration.name,
-        migration.checksum,
-      ]);
+      await tx.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
       return true;
     });
     if (done) applied.push(migration);

@@ -1,6 +1,15 @@
 /** SQLSTATE classes and codes worth retrying: connection trouble, shutdowns, serialization conflicts. */
 const TRANSIENT_SQLSTATE = /^(08|53|57P0[123]|40001|40P01)/;
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
 
 export function isTransientDbError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;

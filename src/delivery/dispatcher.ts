@@ -105,7 +105,10 @@ interface SyncRow {
 
 /** The bot is under flood control (a 429's retry_after, this process's or another's) for `remainingMs` more. */
 class Paused extends Error {
-  constructor(readonly remainingMs: number, readonly retryAfterSeconds: number | null) {
+  constructor(
+    readonly remainingMs: number,
+    readonly retryAfterSeconds: number | null,
+  ) {
     super(`Telegram flood control: the bot is paused for ${Math.ceil(remainingMs / 1000)} s`);
   }
 }
@@ -209,11 +212,20 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
          from assignments a
         where a.id = d.assignment_id and d.status = 'sending' and coalesce(d.sending_started_at, '-infinity'::timestamptz) < now() - make_interval(secs => $1::float8)
        returning d.id, d.kind, d.recipient, d.lease_owner`,
-      [leaseSeconds, { type: 'interrupted_mid_send', message: `still sending after ${leaseSeconds}s (a crash between the Bot API call and its record); not re-sent automatically` }],
+      [
+        leaseSeconds,
+        {
+          type: 'interrupted_mid_send',
+          message: `still sending after ${leaseSeconds}s (a crash between the Bot API call and its record); not re-sent automatically`,
+        },
+      ],
     );
     for (const r of rows) {
       metrics.deliveries.inc({ kind: r.kind, outcome: 'uncertain' });
-      log.warn({ delivery_id: Number(r.id), kind: r.kind, recipient: r.recipient, lease_owner: r.lease_owner, reason: 'interrupted_mid_send' }, 'delivery_uncertain');
+      log.warn(
+        { delivery_id: Number(r.id), kind: r.kind, recipient: r.recipient, lease_owner: r.lease_owner, reason: 'interrupted_mid_send' },
+        'delivery_uncertain',
+      );
     }
     return rows.length;
   }
@@ -260,7 +272,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           // Held, not skipped: the recipient's later rows stay behind it, so their order is kept.
           const until = quietHoursEnd(at, quietHours!);
           await tx.query(`update deliveries set not_before = $2, updated_at = now() where id = $1`, [r.id, until]);
-          log.info({ delivery_id: Number(r.id), tutor_id: r.tutor_id == null ? null : Number(r.tutor_id), until: until.toISOString() }, 'delivery_dm_quiet_hours');
+          log.info(
+            { delivery_id: Number(r.id), tutor_id: r.tutor_id == null ? null : Number(r.tutor_id), until: until.toISOString() },
+            'delivery_dm_quiet_hours',
+          );
           metrics.deliveries.inc({ kind: 'dm', outcome: 'held' });
           continue;
         } else if (r.kind === 'dm' && r.tutor_id != null && r.dm_daily_limit != null) {
@@ -272,10 +287,14 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
             [r.tutor_id, day, r.id],
           );
           const limit = Number(r.dm_daily_limit);
-          if ((c?.n ?? 0) >= limit) reason = { type: 'daily_limit', message: `tutor already got ${c?.n ?? 0} DM(s) on ${day} (Singapore time); daily limit ${limit}` };
+          if ((c?.n ?? 0) >= limit)
+            reason = { type: 'daily_limit', message: `tutor already got ${c?.n ?? 0} DM(s) on ${day} (Singapore time); daily limit ${limit}` };
         }
         if (reason) {
-          await tx.query(`update deliveries set status = 'skipped', error_json = $2::jsonb, sync_action = null, sync_requested_at = null, updated_at = now() where id = $1`, [r.id, reason]);
+          await tx.query(
+            `update deliveries set status = 'skipped', error_json = $2::jsonb, sync_action = null, sync_requested_at = null, updated_at = now() where id = $1`,
+            [r.id, reason],
+          );
           stats.skipped++;
           metrics.deliveries.inc({ kind: r.kind, outcome: 'skipped' });
           metrics.suppressions.inc({ kind: r.kind, reason: reason.type });
@@ -305,7 +324,14 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   }
 
   /** The URL behind a message's link button: the post itself, or its click-tracking redirect when PUBLIC_BASE_URL is set. */
-  async function linkTarget(deliveryId: number, assignmentId: number, messageLink: string | null, kind: 'broadcast' | 'dm', chatId: string, tutorId: number | null): Promise<string | null> {
+  async function linkTarget(
+    deliveryId: number,
+    assignmentId: number,
+    messageLink: string | null,
+    kind: 'broadcast' | 'dm',
+    chatId: string,
+    tutorId: number | null,
+  ): Promise<string | null> {
     const url = buttonUrlFor(messageLink);
     if (!url || !publicBaseUrl) return url;
     const token = await clickTokenFor(db, { deliveryId, assignmentId, kind, chatId, tutorId, targetUrl: url });
@@ -337,11 +363,15 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       if (err instanceof Paused) {
         // Nothing was delivered (a 429, or no call at all): back to pending until the pause ends, attempt not spent.
         const until = new Date(now().getTime() + err.remainingMs); // not_before runs on the dispatcher clock
-        await handBack(r, {
-          ...(r.error_json ?? {}),
-          type: 'rate_limited',
-          message: `Telegram flood control: the bot is paused until ${until.toISOString()}${err.retryAfterSeconds == null ? '' : ` (retry_after ${err.retryAfterSeconds} s)`}`,
-        }, until);
+        await handBack(
+          r,
+          {
+            ...(r.error_json ?? {}),
+            type: 'rate_limited',
+            message: `Telegram flood control: the bot is paused until ${until.toISOString()}${err.retryAfterSeconds == null ? '' : ` (retry_after ${err.retryAfterSeconds} s)`}`,
+          },
+          until,
+        );
         return;
       }
       await recordSendFailure(r, err, stats);
@@ -397,7 +427,13 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     // Tries that may have delivered the message, carried across this row's later errors.
     const priorUncertain = r.error_json?.uncertain_tries ?? 0;
     const carried = priorUncertain > 0 ? { uncertain_tries: priorUncertain } : {};
-    const error = { type: kind === 'internal' ? 'internal' : kind, message: errorMessage(err), ...(e?.code ? { code: e.code } : {}), ...(e ? { reached_telegram: e.reachedTelegram } : {}), ...carried };
+    const error = {
+      type: kind === 'internal' ? 'internal' : kind,
+      message: errorMessage(err),
+      ...(e?.code ? { code: e.code } : {}),
+      ...(e ? { reached_telegram: e.reachedTelegram } : {}),
+      ...carried,
+    };
     if (e && e.reachedTelegram === 'no') {
       // Proven not to have reached Telegram (refused, DNS, TLS): nothing was sent and the row is not at fault,
       // so the try is handed back and the row waits out the outage.
@@ -426,7 +462,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         );
         stats.retried++;
         metrics.deliveries.inc({ kind: r.kind, outcome: 'retried' });
-        log.warn({ delivery_id: r.id, kind: r.kind, attempt: r.attempts, uncertain_tries: tries, retry_in_ms: ms, error: error.message }, 'delivery_retry_uncertain');
+        log.warn(
+          { delivery_id: r.id, kind: r.kind, attempt: r.attempts, uncertain_tries: tries, retry_in_ms: ms, error: error.message },
+          'delivery_retry_uncertain',
+        );
         return;
       }
       await markUncertain(r, { ...error, uncertain_tries: tries }, stats);
@@ -465,7 +504,11 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   }
 
   /** The message may or may not have reached the chat: 'uncertain', never sent again (error_json type 'maybe_delivered'). */
-  async function markUncertain(r: SendRow, error: { type: string; message: string; code?: number; uncertain_tries?: number }, stats: DispatchStats): Promise<void> {
+  async function markUncertain(
+    r: SendRow,
+    error: { type: string; message: string; code?: number; uncertain_tries?: number },
+    stats: DispatchStats,
+  ): Promise<void> {
     const { type, message, ...rest } = error;
     const record = {
       type: 'maybe_delivered',
@@ -484,7 +527,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     );
     stats.uncertain++;
     metrics.deliveries.inc({ kind: r.kind, outcome: 'uncertain' });
-    log.warn({ delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, reason: 'maybe_delivered', error: message }, 'delivery_uncertain');
+    log.warn(
+      { delivery_id: r.id, kind: r.kind, recipient: r.recipient, attempts: r.attempts, reason: 'maybe_delivered', error: message },
+      'delivery_uncertain',
+    );
   }
 
   async function claimSyncs(limit: number): Promise<SyncRow[]> {
@@ -502,8 +548,18 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       if (rows.length === 0) return [];
       // The lease is a future sync_requested_at (ms precision, so it round-trips as a token); a new request resets it.
       const [lease] = await tx.query<{ lease: Date }>(`select date_trunc('milliseconds', now()) + make_interval(secs => $1::float8) as lease`, [leaseSeconds]);
-      await tx.query(`update deliveries set sync_requested_at = $2, lease_owner = $3 where id = any($1::bigint[])`, [rows.map((r) => r.id), lease!.lease, o.leaseOwner]);
-      return rows.map((r) => ({ ...r, id: Number(r.id), assignment_id: Number(r.assignment_id), telegram_message_id: Number(r.telegram_message_id), lease: new Date(lease!.lease) }));
+      await tx.query(`update deliveries set sync_requested_at = $2, lease_owner = $3 where id = any($1::bigint[])`, [
+        rows.map((r) => r.id),
+        lease!.lease,
+        o.leaseOwner,
+      ]);
+      return rows.map((r) => ({
+        ...r,
+        id: Number(r.id),
+        assignment_id: Number(r.assignment_id),
+        telegram_message_id: Number(r.telegram_message_id),
+        lease: new Date(lease!.lease),
+      }));
     });
   }
 
@@ -557,7 +613,11 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     } catch (err) {
       if (err instanceof Paused) {
         const waitSeconds = err.remainingMs / 1000; // sync_requested_at and the pause both run on the database clock
-        await db.query(`update deliveries set sync_requested_at = now() + make_interval(secs => $3::float8) where id = $1 and sync_requested_at = $2`, [r.id, r.lease, waitSeconds]);
+        await db.query(`update deliveries set sync_requested_at = now() + make_interval(secs => $3::float8) where id = $1 and sync_requested_at = $2`, [
+          r.id,
+          r.lease,
+          waitSeconds,
+        ]);
         return;
       }
       const e = err instanceof BotError ? err : null;

@@ -87,10 +87,16 @@ export function createFloodGate(db: Queryable, botId: string, probeLeaseSeconds:
       return { state: 'paused', remainingMs: Math.min(1000, Math.max(50, Number(row.probe_ms ?? 1000))) };
     },
     async probeAnswered(owner) {
-      await db.query(`update delivery_bot_pauses set probe_pending = false, probe_owner = null, probe_until = null, updated_at = now() where bot_id = $1 and probe_owner = $2`, [botId, owner]);
+      await db.query(
+        `update delivery_bot_pauses set probe_pending = false, probe_owner = null, probe_until = null, updated_at = now() where bot_id = $1 and probe_owner = $2`,
+        [botId, owner],
+      );
     },
     async releaseProbe(owner) {
-      await db.query(`update delivery_bot_pauses set probe_owner = null, probe_until = null, updated_at = now() where bot_id = $1 and probe_owner = $2`, [botId, owner]);
+      await db.query(`update delivery_bot_pauses set probe_owner = null, probe_until = null, updated_at = now() where bot_id = $1 and probe_owner = $2`, [
+        botId,
+        owner,
+      ]);
     },
     knownPauseMs() {
       return Math.max(0, knownUntil - performance.now());

@@ -90,8 +90,9 @@ async function settleUncertain(db: Queryable, id: number, how: UncertainResoluti
   };
   if ('found' in how) {
     // message_html is unknown (the send never answered), so a requested edit renders and edits unconditionally.
-    await db.query(
-      `update deliveries d
+    await db
+      .query(
+        `update deliveries d
           set status = 'sent', telegram_message_id = $2, message_html = null, sent_at = coalesce(d.sent_at, now()), lease_owner = null,
               error_json = coalesce(d.error_json, '{}'::jsonb) || $3::jsonb, updated_at = now(),
               sync_action = case when d.kind = 'broadcast' and a.status <> 'open' then 'delete' else d.sync_action end,
@@ -99,32 +100,37 @@ async function settleUncertain(db: Queryable, id: number, how: UncertainResoluti
          from assignments a
         where d.id = $1 and a.id = d.assignment_id and d.status = 'uncertain'
        returning d.id`,
-      [id, how.found, note],
-    ).then(settled);
+        [id, how.found, note],
+      )
+      .then(settled);
     await handOver();
     await db.query(`select pg_notify($1, 'sync')`, [DELIVERIES_CHANNEL]);
     const pending = row.kind === 'broadcast' && row.assignment_status !== 'open' ? 'delete' : null;
     return `delivery ${id} recorded as sent (message ${how.found})${pending ? '; the assignment is closed, so the message will be deleted' : ''}`;
   }
   if ('resend' in how) {
-    await db.query(
-      `update deliveries set status = 'pending', attempts = 0, not_before = null, lease_owner = null, sync_action = null, sync_requested_at = null,
+    await db
+      .query(
+        `update deliveries set status = 'pending', attempts = 0, not_before = null, lease_owner = null, sync_action = null, sync_requested_at = null,
               error_json = null, updated_at = now()
         where id = $1 and status = 'uncertain'
        returning id`,
-      [id],
-    ).then(settled);
+        [id],
+      )
+      .then(settled);
     await handOver();
     await db.query(`select pg_notify($1, 'new')`, [DELIVERIES_CHANNEL]);
     return `delivery ${id} queued to be sent again${row.assignment_status !== 'open' ? ` (the assignment is ${row.assignment_status}: the dispatcher will skip it)` : ''}`;
   }
-  await db.query(
-    `update deliveries set status = 'failed', lease_owner = null, sync_action = null, sync_requested_at = null,
+  await db
+    .query(
+      `update deliveries set status = 'failed', lease_owner = null, sync_action = null, sync_requested_at = null,
             error_json = coalesce(error_json, '{}'::jsonb) || $2::jsonb, updated_at = now()
       where id = $1 and status = 'uncertain'
      returning id`,
-    [id, { ...note, resolution: 'not_delivered' }],
-  ).then(settled);
+      [id, { ...note, resolution: 'not_delivered' }],
+    )
+    .then(settled);
   await handOver();
   return `delivery ${id} recorded as not delivered (failed)`;
 }

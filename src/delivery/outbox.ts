@@ -61,7 +61,11 @@ export async function queueDms(db: Queryable, assignmentId: number, recipients: 
   // Two jobs of one duplicate group queueing at the same time must not both DM a tutor.
   if (group != null) await db.query(`select pg_advisory_xact_lock(hashtext('tutordex_dm_group'), ($1::bigint % 2147483647)::int)`, [group]);
   const seen = new Set<number>();
-  const list = recipients.filter((r) => (seen.has(r.tutorId) ? false : (seen.add(r.tutorId), true)));
+  const list = recipients.filter((r) => {
+    if (seen.has(r.tutorId)) return false;
+    seen.add(r.tutorId);
+    return true;
+  });
   const rows = await db.query<{ id: number }>(
     `insert into deliveries (assignment_id, kind, recipient, tutor_id, distance_km, status)
      select $1, 'dm', r.chat_id, r.tutor_id, r.distance_km, 'pending'
@@ -77,7 +81,13 @@ export async function queueDms(db: Queryable, assignmentId: number, recipients: 
       order by r.n
      on conflict (assignment_id, recipient, kind) do nothing
      returning id`,
-    [assignmentId, list.map((r) => r.tutorId), list.map((r) => String(r.chatId)), list.map((r) => (r.distanceKm == null || !Number.isFinite(r.distanceKm) ? null : r.distanceKm)), group],
+    [
+      assignmentId,
+      list.map((r) => r.tutorId),
+      list.map((r) => String(r.chatId)),
+      list.map((r) => (r.distanceKm == null || !Number.isFinite(r.distanceKm) ? null : r.distanceKm)),
+      group,
+    ],
   );
   if (rows.length > 0) await notify(db, 'new');
   return { queued: rows.length, alreadyDelivered: recipients.length - rows.length };
@@ -124,7 +134,11 @@ export async function requestBroadcastSync(db: Queryable, assignmentId: number, 
  * tutor leaves – /stop in the bot, `tutordex tutors remove` – so no one is messaged after removing themselves.
  * A DM already 'sending' is in flight and cannot be called back. Returns how many were cancelled.
  */
-export async function cancelPendingDms(db: Queryable, who: { tutorId: number | null; chatId: number | string }, reason: { type: string; message: string }): Promise<number> {
+export async function cancelPendingDms(
+  db: Queryable,
+  who: { tutorId: number | null; chatId: number | string },
+  reason: { type: string; message: string },
+): Promise<number> {
   const rows = await db.query<{ id: number }>(
     `update deliveries set status = 'skipped', error_json = $3::jsonb, updated_at = now()
       where kind = 'dm' and status = 'pending' and (recipient = $2 or ($1::bigint is not null and tutor_id = $1))
@@ -216,9 +230,6 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
 
 /** Whether another open copy of this assignment's job (same duplicate group) is shown, or about to be, in some chat. */
 export async function groupBroadcastShown(db: Queryable, assignmentId: number): Promise<boolean> {
-  const [r] = await db.query<{ shown: boolean }>(
-    `select ${otherOpenCopyShown(null)} as shown`,
-    [assignmentId],
-  );
+  const [r] = await db.query<{ shown: boolean }>(`select ${otherOpenCopyShown(null)} as shown`, [assignmentId]);
   return r?.shown ?? false;
 }

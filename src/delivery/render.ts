@@ -79,7 +79,7 @@ export function middleTruncate(s: string, max: number): string {
   const keep = Math.max(0, max - 3);
   const head = Math.ceil(keep / 2);
   const tail = keep - head;
-  return cps.slice(0, head).join('') + '...' + (tail > 0 ? cps.slice(cps.length - tail).join('') : '');
+  return `${cps.slice(0, head).join('')}...${tail > 0 ? cps.slice(cps.length - tail).join('') : ''}`;
 }
 
 function formatRate(a: AssignmentForMessage): string | null {
@@ -232,7 +232,7 @@ export async function loadAssignmentForMessage(db: Queryable, assignmentId: numb
   );
   if (!r) return null;
   const note = r.time_availability && typeof r.time_availability === 'object' ? r.time_availability.note : null;
-  const mrt = (r.nearest_mrt ?? []).filter((x) => x && x.trim());
+  const mrt = (r.nearest_mrt ?? []).filter((x) => x?.trim());
   return {
     id: Number(r.id),
     status: r.status,

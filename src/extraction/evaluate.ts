@@ -1,5 +1,13 @@
 import { loadExamples } from './examples.ts';
-import { goldKey, matchingItemFrom, scoreMatchingPost, summarizeMatching, type MatchingCaseRow, type MatchingGold, type MatchingReport } from './matching-score.ts';
+import {
+  goldKey,
+  matchingItemFrom,
+  scoreMatchingPost,
+  summarizeMatching,
+  type MatchingCaseRow,
+  type MatchingGold,
+  type MatchingReport,
+} from './matching-score.ts';
 import type { HardenedItem } from './pipeline.ts';
 import { scoreCase, summarize, type Summary } from './score.ts';
 

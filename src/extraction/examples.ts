@@ -14,7 +14,6 @@ export interface LoadedExample extends ExampleCase {
   channelLink: string | null;
 }
 
-
 const RAW_RE = /Raw:\s*([\s\S]*?)(?=\nJSON *:)/g;
 
 /** §6.1: every `Raw:` block up to a line starting `JSON:`, then the first balanced `{…}` after it. */
@@ -61,7 +60,9 @@ export function loadExamples(dir: string): LoadedExample[] {
     if (cases.length === 0) continue;
     const agency = basename(file, '.txt');
     const channelLink = channelFromHeader(text);
-    cases.forEach((c, i) => out.push({ agency, file, index: i + 1, raw: c.raw, expected: c.expected, channelLink }));
+    cases.forEach((c, i) => {
+      out.push({ agency, file, index: i + 1, raw: c.raw, expected: c.expected, channelLink });
+    });
   }
   return out;
 }

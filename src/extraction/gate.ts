@@ -23,9 +23,12 @@ const CLOSURE: [string, RegExp][] = [
   ['closed', /^\W*(closed|taken|filled|cancelled)\b/i],
   ['closed', /\bhas been (taken|filled|closed|cancelled)\b/i],
   // "… — CLOSED, thanks all!", "👉 TAKEN", "tutor found": the status the post ends on (not "closed on Sundays")
-  ['closed', /(?:^|[-–—|(\n👉❌✅]\s*)(closed|taken|filled|cancelled)\s*(?:[,!.❌✅)]|$)/im],
+  ['closed', /(?:^|[-–—|(\n👉❌✅]\s*)(closed|taken|filled|cancelled)\s*(?:[,!.❌✅)]|$)/imu],
   ['closed', /\bfull\s*❌/i],
-  ['closed', /\b(tutor (has been )?found|assigned to (a )?tutor|no longer available|cancell?ed by (the )?(parent|client)|no longer needs? (a )?tutor)\b|已满|已找到/i],
+  [
+    'closed',
+    /\b(tutor (has been )?found|assigned to (a )?tutor|no longer available|cancell?ed by (the )?(parent|client)|no longer needs? (a )?tutor)\b|已满|已找到/i,
+  ],
   // "Please do not apply" closes the job; "tutors who cannot commit … please do not apply" is a condition
   ['closed', /(?<!\b(?:who|if|unless|without|not)\b[^.\n]{0,80})\b(please )?do not apply\b/i],
 ];
@@ -36,7 +39,10 @@ const NOT_A_REQUEST: [string, RegExp][] = [
   ['tutor_ad', /\bfree trial\b|\btrial (lesson|class) (at|for|is) (half|\$|free|a discount)/i],
   // a centre's class: its name and promotion wording ("limited seats", "4 sessions, $320"), not a parent's
   // "crash course @ Tampines, $50/hr"
-  ['class_promo', /\b(group class|crash course|holiday class(es)?|workshop)\b[^\n]{0,80}\b(limited (seats|slots)|register|sign up|enrol|branch|per pax|\d+ sessions?, \$)/i],
+  [
+    'class_promo',
+    /\b(group class|crash course|holiday class(es)?|workshop)\b[^\n]{0,80}\b(limited (seats|slots)|register|sign up|enrol|branch|per pax|\d+ sessions?, \$)/i,
+  ],
   ['class_promo', /\bmax(imum)? ([5-9]|\d\d) students\b/i],
   ['guide', /^\W*(faq|rate guide)\b/i],
   ['guide', /\brate guide\b/i],
@@ -67,7 +73,14 @@ const some = (v: readonly unknown[] | null | undefined) => Array.isArray(v) && v
 export function assignmentGate(canonical: CanonicalAssignment, signals: Signals | null, text = ''): GateResult {
   const academic = Boolean(signals && (some(signals.subjects) || some(signals.levels) || some(signals.specific_student_levels)));
   const details: string[] = [];
-  if (some(canonical.address) || some(canonical.postal_code) || some(canonical.postal_code_estimated) || some(canonical.nearest_mrt) || canonical.learning_mode?.mode) details.push('location');
+  if (
+    some(canonical.address) ||
+    some(canonical.postal_code) ||
+    some(canonical.postal_code_estimated) ||
+    some(canonical.nearest_mrt) ||
+    canonical.learning_mode?.mode
+  )
+    details.push('location');
   if (canonical.rate?.min != null || canonical.rate?.max != null) details.push('rate');
   if (some(canonical.lesson_schedule) || hasTime(canonical.time_availability)) details.push('schedule');
   if (canonical.assignment_code?.trim()) details.push('code');

@@ -8,5 +8,22 @@ export { readsAsClosure } from './gate.ts';
 export { loadExamples, parseExamplesFile } from './examples.ts';
 export { scoreCase, summarize } from './score.ts';
 export { evaluateExamples, type EvalReport } from './evaluate.ts';
-export { loadMatchingGold, matchingItemFrom, scoreMatchingPost, MATCHING_FIELDS, type MatchingGold, type MatchingItem, type MatchingReport } from './matching-score.ts';
-export { coordsForPostalCode, normalizePostalCode, haversineMeters, getTaxonomy, hourlyRange, normalizeLabel, type PostalLocation, type Taxonomy } from './signals/index.ts';
+export {
+  loadMatchingGold,
+  matchingItemFrom,
+  scoreMatchingPost,
+  MATCHING_FIELDS,
+  type MatchingGold,
+  type MatchingItem,
+  type MatchingReport,
+} from './matching-score.ts';
+export {
+  coordsForPostalCode,
+  normalizePostalCode,
+  haversineMeters,
+  getTaxonomy,
+  hourlyRange,
+  normalizeLabel,
+  type PostalLocation,
+  type Taxonomy,
+} from './signals/index.ts';

@@ -13,7 +13,17 @@ import { hourlyRange } from './signals/index.ts';
  * of these.
  */
 
-export const MATCHING_FIELDS = ['levels', 'specific_levels', 'subjects', 'mode', 'postal_code', 'days', 'rate_hourly_min', 'rate_hourly_max', 'tutor_types'] as const;
+export const MATCHING_FIELDS = [
+  'levels',
+  'specific_levels',
+  'subjects',
+  'mode',
+  'postal_code',
+  'days',
+  'rate_hourly_min',
+  'rate_hourly_max',
+  'tutor_types',
+] as const;
 export type MatchingField = (typeof MATCHING_FIELDS)[number];
 
 const MODES = ['online', 'face_to_face', 'hybrid'] as const;
@@ -24,7 +34,10 @@ export const MatchingItemSchema = z.object({
   specific_levels: z.array(z.string()),
   subjects: z.array(z.string()),
   mode: z.enum(MODES).nullable(),
-  postal_code: z.string().regex(/^\d{6}$/).nullable(),
+  postal_code: z
+    .string()
+    .regex(/^\d{6}$/)
+    .nullable(),
   days: z.array(z.enum(DAYS)).nullable(),
   rate_hourly_min: z.number().nullable(),
   rate_hourly_max: z.number().nullable(),
@@ -76,7 +89,12 @@ export function loadMatchingGold(file: string): MatchingGold {
 }
 
 const MODE_OF: Record<string, MatchingItem['mode']> = { Online: 'online', 'Face-to-Face': 'face_to_face', Hybrid: 'hybrid' };
-const TUTOR_TYPE_OF: Record<string, MatchingItem['tutor_types'][number]> = { student: 'student', 'part-timer': 'part_time', 'full-timer': 'full_time', 'moe-exmoe': 'moe' };
+const TUTOR_TYPE_OF: Record<string, MatchingItem['tutor_types'][number]> = {
+  student: 'student',
+  'part-timer': 'part_time',
+  'full-timer': 'full_time',
+  'moe-exmoe': 'moe',
+};
 
 const uniq = <T>(xs: Iterable<T | null | undefined>): T[] => [...new Set([...xs].filter((x): x is T => x !== null && x !== undefined && x !== ''))];
 

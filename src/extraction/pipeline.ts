@@ -97,5 +97,9 @@ export async function processPost(input: PostInput, deps: { extractor: Extractor
     return { outcome: 'skipped', reason: `not_assignment: ${gate.reason}`, meta: { triage: { compilation: t.compilation, items: t.items.length }, gate } };
   }
   if (items.length === 0) throw new ExtractionError('triage_no_items', 'triage produced no items to extract');
-  return { outcome: 'ok', items, meta: { triage: { compilation: t.compilation, items: t.items.length, ...(refused.length ? { gated_out: refused.length } : {}) } } };
+  return {
+    outcome: 'ok',
+    items,
+    meta: { triage: { compilation: t.compilation, items: t.items.length, ...(refused.length ? { gated_out: refused.length } : {}) } },
+  };
 }

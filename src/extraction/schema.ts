@@ -41,7 +41,9 @@ export const LlmAssignmentSchema = z
   .strict();
 export type LlmAssignment = z.infer<typeof LlmAssignmentSchema>;
 
-export const DayMapSchema = z.object(Object.fromEntries(DAYS.map((d) => [d, z.array(z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/))])) as Record<Day, z.ZodArray<z.ZodString>>).strict();
+export const DayMapSchema = z
+  .object(Object.fromEntries(DAYS.map((d) => [d, z.array(z.string().regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/))])) as Record<Day, z.ZodArray<z.ZodString>>)
+  .strict();
 export type DayMap = Record<Day, string[]>;
 
 export const TimeAvailabilitySchema = z.object({ explicit: DayMapSchema, estimated: DayMapSchema, note: text.nullable() }).strict();

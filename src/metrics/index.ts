@@ -119,7 +119,9 @@ export const queueJobs = new Gauge({
   async collect() {
     if (!queueDb) return;
     this.reset();
-    const rows = await queueDb.query<{ v: string; s: string; n: number }>('select pipeline_version as v, status as s, count(*)::int as n from telegram_extractions group by 1, 2');
+    const rows = await queueDb.query<{ v: string; s: string; n: number }>(
+      'select pipeline_version as v, status as s, count(*)::int as n from telegram_extractions group by 1, 2',
+    );
     for (const r of rows) this.set({ pipeline_version: r.v, status: r.s }, r.n);
   },
 });

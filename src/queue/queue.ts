@@ -1,14 +1,5 @@
 import type { Queryable } from '../db/index.ts';
-import type {
-  ClaimedJob,
-  JobRef,
-  JobResult,
-  JobFailure,
-  JobSkip,
-  QueueStatsRow,
-  RetryPolicy,
-  JobStatus,
-} from './types.ts';
+import type { ClaimedJob, JobRef, JobResult, JobFailure, JobSkip, QueueStatsRow, RetryPolicy, JobStatus } from './types.ts';
 
 /**
  * The extraction queue. One named function per operation, each one SQL statement; batch operations send all
@@ -41,7 +32,13 @@ export async function enqueue(db: Queryable, input: EnqueueInput): Promise<numbe
  * job's meta: 'edit' for a changed source post; otherwise 'force' when forced (an operator reparse, which never
  * has side effects) or 'new'.
  */
-export async function enqueueRawIds(db: Queryable, pipelineVersion: string, rawIds: readonly number[], force = false, reason: 'edit' | null = null): Promise<number> {
+export async function enqueueRawIds(
+  db: Queryable,
+  pipelineVersion: string,
+  rawIds: readonly number[],
+  force = false,
+  reason: 'edit' | null = null,
+): Promise<number> {
   if (rawIds.length === 0) return 0;
   const [row] = await db.query<{ n: number }>('select enqueue_raw_ids($1, $2::bigint[], $3, $4) as n', [pipelineVersion, rawIds, force, reason]);
   return row?.n ?? 0;
@@ -117,10 +114,7 @@ function toJob(row: ExtractionRow): ClaimedJob {
 
 /** Claim up to `limit` pending jobs of one version, oldest first (FOR UPDATE SKIP LOCKED). */
 export async function claim(db: Queryable, pipelineVersion: string, limit: number): Promise<ClaimedJob[]> {
-  const rows = await db.query<ExtractionRow>(
-    'select * from claim_telegram_extractions($1, $2) order by created_at, id',
-    [pipelineVersion, limit],
-  );
+  const rows = await db.query<ExtractionRow>('select * from claim_telegram_extractions($1, $2) order by created_at, id', [pipelineVersion, limit]);
   return rows.map(toJob);
 }
 
@@ -180,7 +174,12 @@ export async function fail(db: Queryable, failures: readonly JobFailure[], polic
        from d
       where e.id = d.id and e.status = 'processing' and (e.meta ->> 'attempt')::integer = d.attempt
       returning e.id, e.status`,
-    [failures.map((f) => ({ id: f.id, attempt: f.attempt, transient: f.transient, error: f.error, meta: f.meta ?? null })), policy.maxAttempts, policy.backoffBaseSeconds, policy.backoffMaxSeconds],
+    [
+      failures.map((f) => ({ id: f.id, attempt: f.attempt, transient: f.transient, error: f.error, meta: f.meta ?? null })),
+      policy.maxAttempts,
+      policy.backoffBaseSeconds,
+      policy.backoffMaxSeconds,
+    ],
   );
   return {
     retried: rows.filter((r) => r.status === 'pending').map((r) => r.id),
@@ -226,7 +225,12 @@ export async function release(db: Queryable, jobs: readonly JobRef[], reason: st
  * Jobs left `processing` for longer than this (their worker went quiet) go back to `pending` (one version, or
  * every version when null); the `staleLimit`-th time one is found stale it is failed with stale_requeue_limit.
  */
-export async function requeueStale(db: Queryable, olderThanSeconds: number, pipelineVersion: string | null, staleLimit: number): Promise<{ requeued: number; failed: number }> {
+export async function requeueStale(
+  db: Queryable,
+  olderThanSeconds: number,
+  pipelineVersion: string | null,
+  staleLimit: number,
+): Promise<{ requeued: number; failed: number }> {
   const [row] = await db.query<{ requeued: number; failed: number }>('select * from requeue_stale_extractions_for($1, $2, $3)', [
     Math.max(0, Math.floor(olderThanSeconds)),
     pipelineVersion,

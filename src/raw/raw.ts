@@ -334,7 +334,10 @@ export async function adoptChannel(db: Database, channel: ResolvedChannel): Prom
       // the other channel's writes in flight (its tail still knows it by this link) must land before its rows move
       await tx.query(`select pg_advisory_xact_lock(${CHANNEL_LOCK}, hashtext($1))`, [other.channel_id]);
       await tx.query(`select merge_channel_link($1, $2)`, [channel.channelLink, `t.me/c/${other.channel_id.replace(/^-100/, '')}`]);
-      await tx.query(`update telegram_channel_aliases set channel_id = $2 where alias_link = $1`, [`t.me/c/${other.channel_id.replace(/^-100/, '')}`, other.channel_id]);
+      await tx.query(`update telegram_channel_aliases set channel_id = $2 where alias_link = $1`, [
+        `t.me/c/${other.channel_id.replace(/^-100/, '')}`,
+        other.channel_id,
+      ]);
     }
     await tx.query(
       `insert into telegram_channel_aliases (alias_link, channel_id) values ($1, $2)
@@ -352,11 +355,12 @@ export async function adoptChannel(db: Database, channel: ResolvedChannel): Prom
     );
     const links = known.map((k) => k.channel_link);
     // the username it was just seen under wins (a renamed channel moves to its new name); else a known one
-    const preferred = isUsernameLink(channel.channelLink)
-      ? channel.channelLink
-      : (links.filter(isUsernameLink).sort()[0] ?? channel.channelLink);
+    const preferred = isUsernameLink(channel.channelLink) ? channel.channelLink : (links.filter(isUsernameLink).sort()[0] ?? channel.channelLink);
     // rows stored before the id was known (an export without one) are this channel's from now on
-    await tx.query(`update telegram_messages_raw set channel_id = $1 where channel_id is null and channel_link = any($2::text[])`, [id, [...new Set([...links, channel.channelLink])]]);
+    await tx.query(`update telegram_messages_raw set channel_id = $1 where channel_id is null and channel_link = any($2::text[])`, [
+      id,
+      [...new Set([...links, channel.channelLink])],
+    ]);
     for (const link of links) {
       if (link !== preferred) await tx.query(`select merge_channel_link($1, $2)`, [link, preferred]);
     }

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TextDecoder } from 'node:util';
@@ -30,11 +30,34 @@ const PROGRESS_STEP = 1024 * 1024;
 
 /** Message keys that describe an attachment (photo, document, poll, location, contact, game, invoice). */
 const MEDIA_KEYS = [
-  'photo', 'width', 'height', 'file', 'thumbnail', 'media_type', 'mime_type', 'duration_seconds', 'sticker_emoji',
-  'performer', 'title', 'poll', 'location_information', 'contact_information', 'place_name', 'address',
+  'photo',
+  'width',
+  'height',
+  'file',
+  'thumbnail',
+  'media_type',
+  'mime_type',
+  'duration_seconds',
+  'sticker_emoji',
+  'performer',
+  'title',
+  'poll',
+  'location_information',
+  'contact_information',
+  'place_name',
+  'address',
   // also written by the exporter for media, and by newer versions
-  'self_destruct_period_seconds', 'contact_vcard', 'live_location_period_seconds', 'game_title', 'game_description',
-  'game_link', 'invoice_information', 'file_name', 'file_size', 'photo_file_size', 'thumbnail_file_size',
+  'self_destruct_period_seconds',
+  'contact_vcard',
+  'live_location_period_seconds',
+  'game_title',
+  'game_description',
+  'game_link',
+  'invoice_information',
+  'file_name',
+  'file_size',
+  'photo_file_size',
+  'thumbnail_file_size',
 ] as const;
 
 const ENTITY_EXTRA_KEYS = ['href', 'user_id', 'language', 'document_id'] as const;
@@ -67,8 +90,7 @@ export interface ExportChatRef {
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -199,10 +221,11 @@ export function mapExportMessage(raw: unknown, chat: ExportChatRef, index?: numb
     return isObject(raw) && isInteger(raw.id) ? `message id ${String(raw.id)} (${at})` : `message at ${at}`;
   };
   const fail: Fail = (problem) => new UserError(`${chat.file}: malformed export: ${which()}: ${problem}`);
-  const oldExport = (problem: string) => new UserError(
-    `${chat.file}: an export from an old Telegram Desktop version: ${which()} ${problem}, and its dates are the exporting ` +
-    `computer's local time; pass --timezone with that computer's time zone, e.g. --timezone Asia/Singapore or --timezone +08:00`,
-  );
+  const oldExport = (problem: string) =>
+    new UserError(
+      `${chat.file}: an export from an old Telegram Desktop version: ${which()} ${problem}, and its dates are the exporting ` +
+        `computer's local time; pass --timezone with that computer's time zone, e.g. --timezone Asia/Singapore or --timezone +08:00`,
+    );
   if (!isObject(raw)) throw fail(`must be an object, got ${describe(raw)}`);
   if (!isInteger(raw.id)) throw fail(`"id" must be an integer, got ${describe(raw.id)}`);
   optional(raw, 'type', (v) => typeof v === 'string', 'a string', fail);
@@ -384,7 +407,9 @@ async function locateSyntaxError(file: string, chunkSize: number): Promise<{ lin
   } catch (error) {
     const e = error as Partial<{ line: number; pos: number; message: string }>;
     if (typeof e.line !== 'number' || typeof e.pos !== 'number') throw error;
-    const reason = String(e.message).replace(/^ERROR at .*?: /, '').replace(/^Verifier (cannot parse input: )?/, '');
+    const reason = String(e.message)
+      .replace(/^ERROR at .*?: /, '')
+      .replace(/^Verifier (cannot parse input: )?/, '');
     return { line: e.line, column: e.pos, reason };
   }
   return null;
@@ -404,9 +429,7 @@ interface ChatHeader {
   messages: number | null;
 }
 
-type WalkEvent =
-  | { kind: 'chat'; header: ChatHeader }
-  | { kind: 'message'; chatPath: string; index: number; raw: unknown };
+type WalkEvent = { kind: 'chat'; header: ChatHeader } | { kind: 'message'; chatPath: string; index: number; raw: unknown };
 
 interface WalkOptions {
   /** assemble the messages of this chat (others are skipped token by token) */
@@ -441,8 +464,15 @@ interface Frame {
 }
 
 const newChat = (chatPath: string): ChatState => ({ path: chatPath, header: new Map(), hasMessages: false, messageCount: null, reported: false });
-const newFrame = (role: Role, isArray: boolean, extra: Partial<Pick<Frame, 'chat' | 'section'>> = {}): Frame =>
-  ({ role, isArray, key: null, index: 0, chat: null, section: null, ...extra });
+const newFrame = (role: Role, isArray: boolean, extra: Partial<Pick<Frame, 'chat' | 'section'>> = {}): Frame => ({
+  role,
+  isArray,
+  key: null,
+  index: 0,
+  chat: null,
+  section: null,
+  ...extra,
+});
 const messagesPath = (chat: ChatState) => (chat.path === '' ? 'messages' : `${chat.path}.messages`);
 const chatLabel = (chat: ChatState) => (chat.path === '' ? '' : `${chat.path}: `);
 
@@ -489,19 +519,24 @@ class ExportWalker {
   }
 
   push(token: Token): void {
-    if (this.assembling) return this.assemble(token);
+    if (this.assembling) {
+      this.assemble(token);
+      return;
+    }
     switch (token.name) {
       case 'keyValue':
         this.top().key = token.value;
         return;
       case 'startObject':
       case 'startArray':
-        return this.open(token.name === 'startArray');
+        this.open(token.name === 'startArray');
+        return;
       case 'endObject':
       case 'endArray':
-        return this.close();
+        this.close();
+        return;
       default:
-        return this.scalar(token);
+        this.scalar(token);
     }
   }
 
@@ -531,8 +566,8 @@ class ExportWalker {
       return;
     }
     const parent = this.top();
-    if (parent.role === 'messages') return this.openMessage(parent, isArray);
-    this.stack.push(this.childFrame(parent, isArray));
+    if (parent.role === 'messages') this.openMessage(parent, isArray);
+    else this.stack.push(this.childFrame(parent, isArray));
   }
 
   /** The frame for an object/array opening inside `parent`, under `parent.key`. */
@@ -676,9 +711,11 @@ class ExportFileScan {
     try {
       tokens = tokenizer.end();
     } catch {
-      throw new UserError(source.bytesRead === 0
-        ? `${this.file}: the file is empty`
-        : `${this.file}: not complete JSON: it ends unexpectedly at byte ${source.bytesRead} (truncated export?)`);
+      throw new UserError(
+        source.bytesRead === 0
+          ? `${this.file}: the file is empty`
+          : `${this.file}: not complete JSON: it ends unexpectedly at byte ${source.bytesRead} (truncated export?)`,
+      );
     }
     this.walk(tokens);
     this.shape(() => this.walker.finish());
@@ -714,7 +751,7 @@ class ExportFileScan {
 // Files and chats
 
 async function jsonFilesUnder(dir: string): Promise<string[]> {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
@@ -730,7 +767,7 @@ async function jsonFilesUnder(dir: string): Promise<string[]> {
 }
 
 async function findExportFiles(root: string): Promise<{ files: string[]; folder: boolean }> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(root);
   } catch (error) {
@@ -790,12 +827,20 @@ function chatListing(groups: FoundChat[][], folder: string | null): string {
     return [header.id ?? '(no id)', `${header.type ?? '(no type)'}${left}`, header.name === null ? '(no name)' : JSON.stringify(header.name), messages, files];
   });
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => `  ${r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()}`).join('\n');
+  return rows
+    .map(
+      (r) =>
+        `  ${r
+          .map((cell, col) => cell.padEnd(widths[col]!))
+          .join('  ')
+          .trimEnd()}`,
+    )
+    .join('\n');
 }
 
 /** `--channel 3333333333 (or --channel "Tutors Lounge")` for the first chat with an id: how to pick one. */
 function pickExample(groups: FoundChat[][]): string {
-  const header = groups.find((g) => g[0]!.header.id !== null)?.[0]!.header;
+  const header = groups.find((g) => g[0]!.header.id !== null)?.[0]?.header;
   if (!header) return '--channel <exact name>';
   return `--channel ${header.id}${header.name ? ` (or --channel ${JSON.stringify(header.name)})` : ''}`;
 }
@@ -846,9 +891,10 @@ export class DesktopExportSource implements ChannelSource {
     const chats = (await this.chats()).chats.filter((c) => this.readable(c));
     const hit = chats.find((c) => c.channel.channelLink === link);
     if (hit) return hit.channel;
-    const contents = chats.length === 0
-      ? 'it contains no chats'
-      : `it contains ${listSummary(chats.map((c) => `${c.channel.channelLink} ${JSON.stringify(c.channel.title ?? '')}`))}`;
+    const contents =
+      chats.length === 0
+        ? 'it contains no chats'
+        : `it contains ${listSummary(chats.map((c) => `${c.channel.channelLink} ${JSON.stringify(c.channel.title ?? '')}`))}`;
     throw new UserError(`channel ${channelRef} is not in the export ${this.path}; ${contents}`);
   }
 
@@ -863,7 +909,7 @@ export class DesktopExportSource implements ChannelSource {
       const groups = chats.map((c) => c.locations);
       throw new UserError(
         `${this.path} holds ${chats.length} chats (${folder ? 'with' : 'it is'} a whole-account export); nothing was imported: ` +
-        `name the one to import with ${pickExample(groups)}:\n${chatListing(groups, folder ? this.path : null)}`,
+          `name the one to import with ${pickExample(groups)}:\n${chatListing(groups, folder ? this.path : null)}`,
       );
     }
     const byFile = new Map<string, Map<string, string>>(); // file → chat path → channel link
@@ -887,10 +933,12 @@ export class DesktopExportSource implements ChannelSource {
       if (request.signal?.aborted) break;
       counted.set(file, counts);
     }
-    const channels = chats.filter((c) => this.readable(c)).map((c) => ({
-      channel: c.channel,
-      messages: [...counted.values()].reduce((n, counts) => n + (counts.get(c.channel.channelLink) ?? 0), 0),
-    }));
+    const channels = chats
+      .filter((c) => this.readable(c))
+      .map((c) => ({
+        channel: c.channel,
+        messages: [...counted.values()].reduce((n, counts) => n + (counts.get(c.channel.channelLink) ?? 0), 0),
+      }));
     if (channels.length === 0 && this.refused.size > 0) throw this.nothingLeft();
     return { channels, files: [...counted.keys()], refused: [...this.refused].map(([file, reason]) => ({ file, reason })), folder };
   }
@@ -923,7 +971,11 @@ export class DesktopExportSource implements ChannelSource {
   }
 
   /** The regular messages of some chats of one file, mapped, in file order. */
-  private async *messagesIn(file: string, chatPaths: Set<string>, signal?: AbortSignal): AsyncGenerator<{ chatPath: string; message: SourceMessage }, void, undefined> {
+  private async *messagesIn(
+    file: string,
+    chatPaths: Set<string>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ chatPath: string; message: SourceMessage }, void, undefined> {
     const scan = new ExportFileScan(file, { wantMessages: (p) => chatPaths.has(p), stopAtRootHeader: false }, this.readOptions(signal));
     // Forum groups: a post inside a topic carries the topic's root (a "topic_created" service message) as
     // reply_to_message_id; that is where it was posted, not a reply (which would be skipped).
@@ -1015,7 +1067,7 @@ export class DesktopExportSource implements ChannelSource {
     const idOf = (g: FoundChat[]) => g[0]!.header.id;
     const chosen = (locations: FoundChat[], link: string | null): ListedChat => {
       const { header, file } = locations[0]!;
-      const id = header.id ?? (link === null ? null : /^t\.me\/c\/(\d+)$/.exec(link)?.[1] ?? null);
+      const id = header.id ?? (link === null ? null : (/^t\.me\/c\/(\d+)$/.exec(link)?.[1] ?? null));
       if (link === null && header.id === null) {
         throw new UserError(`${file}: the chat ${JSON.stringify(header.name)} has no "id"; name it with --channel t.me/<username> instead`);
       }
@@ -1023,7 +1075,10 @@ export class DesktopExportSource implements ChannelSource {
     };
     const notFound = (problem: string) => {
       const refused = [...this.refused.values()].map((reason) => `\n  refused: ${reason}`).join('');
-      const holds = groups.length === 0 ? 'holds no chats' : `holds ${plural(groups.length, 'chat')} (name one by its id or its exact name):\n${chatListing(groups, folder ? this.path : null)}`;
+      const holds =
+        groups.length === 0
+          ? 'holds no chats'
+          : `holds ${plural(groups.length, 'chat')} (name one by its id or its exact name):\n${chatListing(groups, folder ? this.path : null)}`;
       return new UserError(`--channel ${ref}: ${problem}; ${this.path} ${holds}${refused}`);
     };
     let link: string | null = null;

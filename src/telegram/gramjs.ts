@@ -38,6 +38,7 @@ export interface GramjsClient {
   getDialogs(params: { limit?: number }): Promise<unknown>;
   iterMessages(entity: EntityLike, params: Partial<IterMessagesParams>): AsyncIterable<unknown>;
   // GramJS types the callback per builder (NewMessage → NewMessageEvent, …)
+  // biome-ignore lint/suspicious/noExplicitAny: the event type depends on the builder passed beside it
   addEventHandler(callback: (event: any) => void, builder: EventBuilder): void;
   removeEventHandler(callback: CallableFunction, builder: EventBuilder): void;
 }
@@ -82,8 +83,13 @@ const MAX_FLOOD_WAITS = 5;
 const DISCONNECT_GRACE_MS = 10_000;
 /** Telegram's answers for a username or channel id that does not exist or that this account cannot see */
 const NOT_FOUND_RPC = new Set([
-  'USERNAME_NOT_OCCUPIED', 'USERNAME_INVALID', 'CHANNEL_INVALID', 'CHANNEL_PRIVATE', 'PEER_ID_INVALID',
-  'CHAT_ID_INVALID', 'CHANNEL_PUBLIC_GROUP_NA',
+  'USERNAME_NOT_OCCUPIED',
+  'USERNAME_INVALID',
+  'CHANNEL_INVALID',
+  'CHANNEL_PRIVATE',
+  'PEER_ID_INVALID',
+  'CHAT_ID_INVALID',
+  'CHANNEL_PUBLIC_GROUP_NA',
 ]);
 /** GramJS's own (non-RPC) messages when an entity cannot be found */
 const NOT_FOUND_MESSAGE = /No user has ".*" as username|Cannot find any entity|Could not find the input entity/;
@@ -147,9 +153,11 @@ class OrderedDelivery {
   push(event: ChannelEvent): void {
     const key = event.channel?.channelLink ?? '';
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.onEvent(event)).catch((err: unknown) => {
-      this.log('error', 'telegram_event_handler_failed', { channel: event.channel?.channelLink ?? null, kind: event.kind, error: errorMessage(err) });
-    });
+    const next = previous
+      .then(() => this.onEvent(event))
+      .catch((err: unknown) => {
+        this.log('error', 'telegram_event_handler_failed', { channel: event.channel?.channelLink ?? null, kind: event.kind, error: errorMessage(err) });
+      });
     this.chains.set(key, next);
   }
 
@@ -505,13 +513,15 @@ export class GramjsSource implements ChannelSource {
   }
 
   private eventHandlers(byId: Map<string, ResolvedChannel>, delivery: OrderedDelivery, hooks: SubscriptionHooks): [EventCallback, EventBuilder][] {
-    const guarded = <E>(kind: string, handle: (event: E) => void) => (event: E) => {
-      try {
-        handle(event); // only maps and queues; GramJS awaits this, so it must not wait for onEvent
-      } catch (err) {
-        this.log('error', 'telegram_event_failed', { kind, error: errorMessage(err) });
-      }
-    };
+    const guarded =
+      <E>(kind: string, handle: (event: E) => void) =>
+      (event: E) => {
+        try {
+          handle(event); // only maps and queues; GramJS awaits this, so it must not wait for onEvent
+        } catch (err) {
+          this.log('error', 'telegram_event_failed', { kind, error: errorMessage(err) });
+        }
+      };
     const onMessage = (kind: 'new' | 'edit') => (event: NewMessageEvent | EditedMessageEvent) => {
       const channel = byId.get(channelIdOfPeer(event.message.peerId) ?? '');
       if (channel) delivery.push({ kind, channel, message: mapGramjsMessage(event.message) });

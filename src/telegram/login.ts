@@ -115,10 +115,7 @@ async function writeSecretFile(file: string, content: string): Promise<void> {
  * Questions on the terminal. Secret answers are not echoed: the prompt is written, then everything readline
  * would echo while the answer is typed is dropped. Ctrl-C or end of input cancels the login.
  */
-export function askFromTerminal(
-  input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
-  output: NodeJS.WritableStream = process.stdout,
-): Ask {
+export function askFromTerminal(input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin, output: NodeJS.WritableStream = process.stdout): Ask {
   return async (question, opts = {}) => {
     let muted = false;
     const sink = new Writable({

@@ -11,7 +11,18 @@ export {
   type ParsedTutorInput,
   type TutorLearningMode,
 } from './schema.ts';
-export { upsertTutor, listTutors, countTutors, removeTutor, importTutors, getTutorByChatId, parseTutorInput, parseCsv, detectImportFormat, type Tutor } from './store.ts';
+export {
+  upsertTutor,
+  listTutors,
+  countTutors,
+  removeTutor,
+  importTutors,
+  getTutorByChatId,
+  parseTutorInput,
+  parseCsv,
+  detectImportFormat,
+  type Tutor,
+} from './store.ts';
 export {
   matchTutors,
   markDmQueued,

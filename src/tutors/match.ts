@@ -73,8 +73,15 @@ export interface TutorMatch {
   reasons: string[];
 }
 
-const strings = z.array(z.string()).nullish().transform((v) => v ?? []);
-const num = z.number().finite().nullish().transform((v) => v ?? null);
+const strings = z
+  .array(z.string())
+  .nullish()
+  .transform((v) => v ?? []);
+const num = z
+  .number()
+  .finite()
+  .nullish()
+  .transform((v) => v ?? null);
 
 const AssignmentSchema = z.object({
   id: z.number().int(),
@@ -82,7 +89,10 @@ const AssignmentSchema = z.object({
   subjectsGeneral: strings,
   levels: strings,
   specificLevels: strings,
-  learningMode: z.string().nullish().transform((v) => v ?? null),
+  learningMode: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
   lat: num,
   lon: num,
   rateMin: num,
@@ -100,7 +110,10 @@ type CandidateRow = Pick<TutorRow, 'id' | 'chat_id' | 'postal_lat' | 'postal_lon
 };
 
 /** The tutor preferences the gates read (a subset of a tutor; `active` false matches nothing). */
-export type MatchPreferences = Pick<Tutor, 'active' | 'subjects' | 'levels' | 'regions' | 'lat' | 'lon' | 'maxDistanceKm' | 'minRate' | 'learningModes' | 'tutorTypes'>;
+export type MatchPreferences = Pick<
+  Tutor,
+  'active' | 'subjects' | 'levels' | 'regions' | 'lat' | 'lon' | 'maxDistanceKm' | 'minRate' | 'learningModes' | 'tutorTypes'
+>;
 
 /** An assignment reduced to what the gates compare, computed once per assignment. */
 export interface PreparedAssignment {
@@ -239,7 +252,14 @@ export async function matchTutors(db: Queryable, assignment: MatchableAssignment
       a,
     );
     if (!gate) continue;
-    matches.push({ tutorId: t.id, chatId: String(t.chat_id), distanceKm: gate.distanceKm, reasons: gate.reasons, lastDm: t.last_dm, hash: fairHash(a.id, t.id) });
+    matches.push({
+      tutorId: t.id,
+      chatId: String(t.chat_id),
+      distanceKm: gate.distanceKm,
+      reasons: gate.reasons,
+      lastDm: t.last_dm,
+      hash: fairHash(a.id, t.id),
+    });
   }
 
   matches.sort((x, y) => {
@@ -299,7 +319,12 @@ interface OpenAssignmentRow extends MatchableRow {
  * (`gateTutor`), over every open primary assignment, newest first (published, else created).
  */
 export async function previewMatches(db: Queryable, prefs: MatchPreferences, opts: { limit?: number } = {}): Promise<PreviewResult> {
-  const limit = z.number().int().min(0).max(50).parse(opts.limit ?? 3);
+  const limit = z
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .parse(opts.limit ?? 3);
   if (!prefs.active || prefs.subjects.length === 0 || prefs.levels.length === 0) return { count: 0, newest: [] };
   const rows = await db.query<OpenAssignmentRow>(
     `select ${MATCHABLE_COLUMNS}, academic_display_text, subjects, message_link, coalesce(published_at, created_at) as posted_at

@@ -75,7 +75,10 @@ export function resolveSubjects(inputs: string[], levels: readonly string[] = []
   for (const input of inputs) {
     if (!input.trim()) continue;
     const codes = subjectCodes(input, levels);
-    if (!codes) throw new UserError(`unknown subject "${input.trim()}" (use a subject name like "E Maths", a category like "Math", or a taxonomy code like MATH.SEC_EMATH)`);
+    if (!codes)
+      throw new UserError(
+        `unknown subject "${input.trim()}" (use a subject name like "E Maths", a category like "Math", or a taxonomy code like MATH.SEC_EMATH)`,
+      );
     out.push(...codes);
   }
   return dedupe(out);

@@ -169,7 +169,11 @@ export const TUTOR_REMOVED = { type: 'tutor_removed', message: 'the tutor was re
  * has this chat id. Past deliveries keep their rows (tutor_id set null); the dispatcher never sends a DM whose tutor
  * is gone, so a DM queued in the moment of removal is skipped too.
  */
-export async function removeTutor(db: Queryable, chatId: number | string, reason: { type: string; message: string } = TUTOR_REMOVED): Promise<{ removed: boolean; cancelledDms: number }> {
+export async function removeTutor(
+  db: Queryable,
+  chatId: number | string,
+  reason: { type: string; message: string } = TUTOR_REMOVED,
+): Promise<{ removed: boolean; cancelledDms: number }> {
   const id = parseChatId(chatId);
   const [tutor] = await db.query<{ id: number }>('select id from tutors where chat_id = $1', [id]);
   const cancelledDms = await cancelPendingDms(db, { tutorId: tutor ? Number(tutor.id) : null, chatId: id }, reason);

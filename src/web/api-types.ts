@@ -12,7 +12,16 @@ export interface QueueResponse {
   /** finished jobs per minute over the last hour (all versions), oldest first */
   throughput: { minute: string; ok: number; skipped: number; failed: number }[];
   /** the 20 newest failed jobs */
-  failures: { id: number; raw_id: number; pipeline_version: string; channel_link: string | null; message_id: number | null; error_type: string | null; message: string | null; at: string }[];
+  failures: {
+    id: number;
+    raw_id: number;
+    pipeline_version: string;
+    channel_link: string | null;
+    message_id: number | null;
+    error_type: string | null;
+    message: string | null;
+    at: string;
+  }[];
 }
 
 export interface RunSummary {
@@ -83,7 +92,14 @@ export type FeedbackSummary = { not_for_me: number; filled: number; scam: number
 
 export interface AssignmentDetail {
   assignment: AssignmentListItem & Record<string, unknown>;
-  raw: { channel_link: string; message_id: number; message_date: string; text: string | null; deleted_at: string | null; versions: { text: string | null; edit_date: string | null }[] } | null;
+  raw: {
+    channel_link: string;
+    message_id: number;
+    message_date: string;
+    text: string | null;
+    deleted_at: string | null;
+    versions: { text: string | null; edit_date: string | null }[];
+  } | null;
   extraction: { id: number; pipeline_version: string; status: string; meta: Record<string, unknown> } | null;
   deliveries: { kind: string; recipient: string; status: string; sent_at: string | null }[];
   /** clicks through /r/<token> (always sent by this server; optional for fixtures of older shapes) */

@@ -29,7 +29,12 @@ export async function queueOverview(db: Queryable, config: Config): Promise<Queu
   );
   const versions = new Map<string, QueueVersion>();
   for (const r of rows) {
-    const v = versions.get(r.version) ?? { version: r.version, live: live.has(r.version), counts: { pending: 0, processing: 0, ok: 0, failed: 0, skipped: 0 }, oldest_pending_age_s: null };
+    const v = versions.get(r.version) ?? {
+      version: r.version,
+      live: live.has(r.version),
+      counts: { pending: 0, processing: 0, ok: 0, failed: 0, skipped: 0 },
+      oldest_pending_age_s: null,
+    };
     if ((JOB_STATUSES as readonly string[]).includes(r.status)) v.counts[r.status as keyof QueueVersion['counts']] = r.n;
     if (r.oldest) v.oldest_pending_age_s = Math.max(0, Math.round((Date.now() - new Date(r.oldest).getTime()) / 1000));
     versions.set(r.version, v);
@@ -43,7 +48,16 @@ export async function queueOverview(db: Queryable, config: Config): Promise<Queu
       where status in ('ok', 'skipped', 'failed') and updated_at > now() - interval '1 hour'
       group by 1 order by 1`,
   );
-  const failures = await db.query<{ id: number; raw_id: number; pipeline_version: string; channel_link: string | null; message_id: number | null; error_type: string | null; message: string | null; at: Date }>(
+  const failures = await db.query<{
+    id: number;
+    raw_id: number;
+    pipeline_version: string;
+    channel_link: string | null;
+    message_id: number | null;
+    error_type: string | null;
+    message: string | null;
+    at: Date;
+  }>(
     `select id, raw_id, pipeline_version, channel_link, message_id, error_json ->> 'type' as error_type, error_json ->> 'message' as message, updated_at as at
        from telegram_extractions where status = 'failed' order by updated_at desc, id desc limit 20`,
   );
@@ -54,9 +68,27 @@ export async function queueOverview(db: Queryable, config: Config): Promise<Queu
   };
 }
 
-function runSummary(r: { id: number; run_type: string; status: string; started_at: Date; finished_at: Date | null; heartbeat_at: Date | null; channels: string[] | null; meta: Record<string, unknown> }): RunSummary {
+function runSummary(r: {
+  id: number;
+  run_type: string;
+  status: string;
+  started_at: Date;
+  finished_at: Date | null;
+  heartbeat_at: Date | null;
+  channels: string[] | null;
+  meta: Record<string, unknown>;
+}): RunSummary {
   const totals = (r.meta?.totals ?? r.meta ?? {}) as Record<string, unknown>;
-  return { id: r.id, run_type: r.run_type, status: r.status, started_at: iso(r.started_at)!, finished_at: iso(r.finished_at), heartbeat_at: iso(r.heartbeat_at), channels: r.channels ?? [], totals };
+  return {
+    id: r.id,
+    run_type: r.run_type,
+    status: r.status,
+    started_at: iso(r.started_at)!,
+    finished_at: iso(r.finished_at),
+    heartbeat_at: iso(r.heartbeat_at),
+    channels: r.channels ?? [],
+    totals,
+  };
 }
 
 const RUN_COLUMNS = 'id, run_type, status, started_at, finished_at, heartbeat_at, channels, meta';
@@ -67,7 +99,9 @@ export async function recentRuns(db: Queryable): Promise<RunsResponse> {
 }
 
 export async function catchupState(db: Queryable): Promise<CatchupResponse> {
-  const [latest] = await db.query<Parameters<typeof runSummary>[0]>(`select ${RUN_COLUMNS} from ingestion_runs where run_type = 'catchup' order by id desc limit 1`);
+  const [latest] = await db.query<Parameters<typeof runSummary>[0]>(
+    `select ${RUN_COLUMNS} from ingestion_runs where run_type = 'catchup' order by id desc limit 1`,
+  );
   if (!latest) return { latest: null, channels: [] };
   const channels = await db.query<{ channel_link: string; scanned: number; inserted: number; updated: number; last_message_date: Date | null }>(
     `select channel_link, scanned_count as scanned, inserted_count as inserted, updated_count as updated, last_message_date
@@ -141,11 +175,17 @@ export async function assignmentDetail(db: Queryable, id: number): Promise<Assig
       )
     : [];
   const versions = rawId
-    ? await db.query<{ text: string | null; edit_date: Date | null }>('select raw_text as text, edit_date from telegram_message_versions where raw_id = $1 order by id', [rawId])
+    ? await db.query<{ text: string | null; edit_date: Date | null }>(
+        'select raw_text as text, edit_date from telegram_message_versions where raw_id = $1 order by id',
+        [rawId],
+      )
     : [];
   const extractionId = row.extraction_id as number | null;
   const [extraction] = extractionId
-    ? await db.query<{ id: number; pipeline_version: string; status: string; meta: Record<string, unknown> }>('select id, pipeline_version, status, meta from telegram_extractions where id = $1', [extractionId])
+    ? await db.query<{ id: number; pipeline_version: string; status: string; meta: Record<string, unknown> }>(
+        'select id, pipeline_version, status, meta from telegram_extractions where id = $1',
+        [extractionId],
+      )
     : [];
   const deliveries = await db.query<{ kind: string; recipient: string; status: string; sent_at: Date | null }>(
     'select kind, recipient, status, sent_at from deliveries where assignment_id = $1 order by id',
@@ -153,7 +193,14 @@ export async function assignmentDetail(db: Queryable, id: number): Promise<Assig
   );
   return {
     assignment: listItem(row) as AssignmentDetail['assignment'],
-    raw: raw ? { ...raw, message_date: iso(raw.message_date)!, deleted_at: iso(raw.deleted_at), versions: versions.map((v) => ({ text: v.text, edit_date: iso(v.edit_date) })) } : null,
+    raw: raw
+      ? {
+          ...raw,
+          message_date: iso(raw.message_date)!,
+          deleted_at: iso(raw.deleted_at),
+          versions: versions.map((v) => ({ text: v.text, edit_date: iso(v.edit_date) })),
+        }
+      : null,
     extraction: extraction ?? null,
     deliveries: deliveries.map((d) => ({ ...d, sent_at: iso(d.sent_at) })),
     ...(await engagement(db, id)),
@@ -194,7 +241,15 @@ async function engagement(db: Queryable, assignmentId: number): Promise<{ clicks
 
 /** Per agency (with at least one assignment): assignments, messages sent, clicks and DM feedback; most clicked first. */
 export async function agencySummaries(db: Queryable): Promise<AgenciesResponse> {
-  const rows = await db.query<{ agency_id: number; agency: string; channel_link: string; assignments: number; open: number; broadcasts_sent: number; dms_sent: number }>(
+  const rows = await db.query<{
+    agency_id: number;
+    agency: string;
+    channel_link: string;
+    assignments: number;
+    open: number;
+    broadcasts_sent: number;
+    dms_sent: number;
+  }>(
     `select g.id as agency_id, coalesce(g.agency_display_name, g.agency_telegram_channel_name, g.channel_link) as agency, g.channel_link,
             count(*)::int as assignments, count(*) filter (where a.status = 'open')::int as open,
             coalesce(sum(d.broadcasts), 0)::int as broadcasts_sent, coalesce(sum(d.dms), 0)::int as dms_sent

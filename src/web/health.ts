@@ -17,8 +17,14 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     p.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
     );
   });
 }
@@ -47,7 +53,11 @@ export async function checkHealth(db: Queryable, options: HealthOptions = DEFAUL
   }
   if (!row || row.tail_runs === 0) checks.push({ name: 'tail', ok: true, detail: 'no tail running in this database' });
   else if (row.tail_age === null || row.tail_age > options.tailHeartbeatMaxAgeSeconds) {
-    checks.push({ name: 'tail', ok: false, detail: `last heartbeat ${row.tail_age === null ? 'never' : `${Math.round(row.tail_age)} s ago`} (limit ${options.tailHeartbeatMaxAgeSeconds} s)` });
+    checks.push({
+      name: 'tail',
+      ok: false,
+      detail: `last heartbeat ${row.tail_age === null ? 'never' : `${Math.round(row.tail_age)} s ago`} (limit ${options.tailHeartbeatMaxAgeSeconds} s)`,
+    });
   } else checks.push({ name: 'tail', ok: true, detail: `heartbeat ${Math.round(row.tail_age)} s ago` });
   if (row?.pending_age == null) checks.push({ name: 'queue', ok: true, detail: 'nothing waiting' });
   else if (row.pending_age > options.pendingMaxAgeSeconds) {

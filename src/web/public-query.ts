@@ -23,8 +23,9 @@ export const RATE_STEPS = [20, 25, 30, 40, 50, 60, 80, 100] as const;
 /** A query string we refuse: the reason is shown on a 400 page. */
 export class PublicQueryError extends Error {}
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+/** Control characters (tab, newline and CR allowed): refused in every query value. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+export const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 const text = (max: number) =>
   z
@@ -299,7 +300,8 @@ export async function queryPublicAssignments(db: Queryable, q: PublicQuery, o: P
   ];
 
   const byDistance = q.near !== null;
-  if (q.cursor && (q.cursor.s === 'near') !== byDistance) throw new PublicQueryError('cursor: belongs to a different sort order (start again from the first page)');
+  if (q.cursor && (q.cursor.s === 'near') !== byDistance)
+    throw new PublicQueryError('cursor: belongs to a different sort order (start again from the first page)');
   let after = '';
   if (q.cursor?.s === 'new') {
     params.push(q.cursor.t, q.cursor.id);

@@ -12,6 +12,7 @@ import { agencySummaries, assignmentDetail, catchupState, listAssignments, queue
 import { dashboardHtml } from './dashboard.ts';
 import { checkHealth, DEFAULT_HEALTH, type HealthOptions } from './health.ts';
 import { publicAssignmentsHandler } from './public-page.ts';
+import { CONTROL } from './public-query.ts';
 import { clickRedirectHandler } from '../clicks/index.ts';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -29,8 +30,6 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 const sameToken = (given: string | undefined | null, token: string) => given != null && timingSafeEqual(digest(given), digest(token));
 
 class BadRequest extends Error {}
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 function assignmentQuery(c: Context): AssignmentQuery {
   const text = (name: string, max = 100): string | null => {
@@ -44,7 +43,14 @@ function assignmentQuery(c: Context): AssignmentQuery {
   if (!['open', 'closed', 'expired', 'all'].includes(status)) throw new BadRequest('status: open, closed, expired or all');
   const pageText = text('page') ?? '1';
   if (!/^\d{1,6}$/.test(pageText) || Number(pageText) < 1) throw new BadRequest('page: a whole number from 1');
-  return { subject: text('subject'), level: text('level'), region: text('region'), status: status as AssignmentQuery['status'], q: text('q', 200), page: Number(pageText) };
+  return {
+    subject: text('subject'),
+    level: text('level'),
+    region: text('region'),
+    status: status as AssignmentQuery['status'],
+    q: text('q', 200),
+    page: Number(pageText),
+  };
 }
 
 const LOGIN_PAGE = (failed: boolean) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>TutorDex · log in</title>
@@ -63,7 +69,10 @@ export function createWebApp(o: WebOptions): Hono {
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('X-Frame-Options', 'DENY');
-    c.header('Content-Security-Policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    );
   });
 
   app.get('/health', async (c) => {
@@ -111,7 +120,9 @@ export function createWebApp(o: WebOptions): Hono {
     const a = c.req.query('a')?.trim();
     const b = c.req.query('b')?.trim();
     if (!a || !b || a.length > 100 || b.length > 100 || CONTROL.test(a) || CONTROL.test(b)) throw new BadRequest('a and b: two pipeline versions');
-    const known = await o.db.query<{ v: string }>('select distinct pipeline_version as v from telegram_extractions where pipeline_version = any($1::text[])', [[a, b]]);
+    const known = await o.db.query<{ v: string }>('select distinct pipeline_version as v from telegram_extractions where pipeline_version = any($1::text[])', [
+      [a, b],
+    ]);
     const missing = [a, b].filter((v) => !known.some((k) => k.v === v));
     if (missing.length) return c.json({ error: `no pipeline version ${missing.join(', ')} in the queue` }, 404);
     const { rows: _rows, ...comparison } = await compareVersions(o.db, { a, b, since: null, until: null, channels: null, gold: null });

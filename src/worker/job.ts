@@ -13,7 +13,15 @@ import {
 import type { Config } from '../config/index.ts';
 import type { Database, Queryable } from '../db/index.ts';
 import { isTransientDbError } from '../db/index.ts';
-import { announceGroupTakeover, announceLeftBehind, groupBroadcastShown, queueBroadcasts, queueDms, reannounceBroadcasts, requestBroadcastSync } from '../delivery/index.ts';
+import {
+  announceGroupTakeover,
+  announceLeftBehind,
+  groupBroadcastShown,
+  queueBroadcasts,
+  queueDms,
+  reannounceBroadcasts,
+  requestBroadcastSync,
+} from '../delivery/index.ts';
 import { ExtractionError, processPost, readsAsClosure, type Extractor, type HardenedItem } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
@@ -87,11 +95,18 @@ async function closeDeleted(tx: Queryable, rawId: number): Promise<number[]> {
   return closed;
 }
 
-const policy = (c: Config) => ({ maxAttempts: c.worker.maxAttempts, backoffBaseSeconds: c.worker.backoffBaseSeconds, backoffMaxSeconds: c.worker.backoffMaxSeconds });
+const policy = (c: Config) => ({
+  maxAttempts: c.worker.maxAttempts,
+  backoffBaseSeconds: c.worker.backoffBaseSeconds,
+  backoffMaxSeconds: c.worker.backoffMaxSeconds,
+});
 
 function errorOf(err: unknown): { error: JobError; transient: boolean } {
   if (err instanceof ExtractionError) {
-    return { error: { type: err.type, message: err.message.slice(0, 1000), ...(Object.keys(err.details).length ? { details: err.details } : {}) }, transient: err.transient };
+    return {
+      error: { type: err.type, message: err.message.slice(0, 1000), ...(Object.keys(err.details).length ? { details: err.details } : {}) },
+      transient: err.transient,
+    };
   }
   if (isTransientDbError(err)) return { error: { type: 'persist_failed', message: (err as Error).message.slice(0, 1000) }, transient: true };
   const e = err as Error;
@@ -110,7 +125,11 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
   const raw = await loadRaw(db, job.rawId);
   stages.load_raw_ms = ms(t0);
   if (!raw) {
-    await fail(db, [{ id: job.id, attempt: job.attempt, error: { type: 'raw_missing', message: `raw message ${job.rawId} no longer exists` }, transient: false }], policy(config));
+    await fail(
+      db,
+      [{ id: job.id, attempt: job.attempt, error: { type: 'raw_missing', message: `raw message ${job.rawId} no longer exists` }, transient: false }],
+      policy(config),
+    );
     return 'failed';
   }
 
@@ -143,34 +162,36 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
   if (result.outcome === 'skipped') {
     const meta: Record<string, unknown> = { ...result.meta, stages };
     const mayTouchBroadcast = mayTouchBroadcastFor(job, deps);
-    await db.transaction(async (tx) => {
-      if (deps.live && result.reason === 'reply' && raw.reply_to !== null) {
-        const parent = { channelLink: raw.channel_link, parentMessageId: raw.reply_to };
-        if (readsAsClosure(raw.raw_text ?? '')) {
-          // "Taken, thanks all" under the post: its job is over
-          const closed = await closeFromReply(tx, parent);
-          if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
-          meta.closed_assignments = closed;
-        } else {
-          const { bumped, reopened } = await bumpFromReply(tx, { ...parent, replyDate: raw.message_date, bumpMinSeconds: config.assignments.bumpMinSeconds });
-          meta.bumped_assignments = bumped;
-          // "Still available" under an expired post opens it again: shown again, as a re-post would be
-          const fresh = deps.now().getTime() - raw.message_date.getTime() <= config.assignments.sideEffectMaxAgeHours * 3_600_000;
-          if (mayTouchBroadcast && fresh) for (const id of reopened) await reannounceBroadcasts(tx, id);
+    await db
+      .transaction(async (tx) => {
+        if (deps.live && result.reason === 'reply' && raw.reply_to !== null) {
+          const parent = { channelLink: raw.channel_link, parentMessageId: raw.reply_to };
+          if (readsAsClosure(raw.raw_text ?? '')) {
+            // "Taken, thanks all" under the post: its job is over
+            const closed = await closeFromReply(tx, parent);
+            if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+            meta.closed_assignments = closed;
+          } else {
+            const { bumped, reopened } = await bumpFromReply(tx, { ...parent, replyDate: raw.message_date, bumpMinSeconds: config.assignments.bumpMinSeconds });
+            meta.bumped_assignments = bumped;
+            // "Still available" under an expired post opens it again: shown again, as a re-post would be
+            const fresh = deps.now().getTime() - raw.message_date.getTime() <= config.assignments.sideEffectMaxAgeHours * 3_600_000;
+            if (mayTouchBroadcast && fresh) for (const id of reopened) await reannounceBroadcasts(tx, id);
+          }
         }
-      }
-      if (deps.live && result.reason === 'not_assignment: not_a_request' && (result.meta.gate as { marker?: string } | undefined)?.marker === 'closed') {
-        // the post now reads as closed ("TAKEN", "— FILLED"): the job it stood for is over
-        const closed = await closeForRaw(tx, raw.id, 'closed_notice');
-        if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
-        if (closed.length) meta.closed_assignments = closed;
-      }
-      if (deps.live && result.reason === 'deleted') meta.closed_assignments = await closeDeleted(tx, raw.id);
-      const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: result.reason, meta }]);
-      if (done.length === 0) throw new LostClaim();
-    }).catch((err) => {
-      if (!(err instanceof LostClaim)) throw err;
-    });
+        if (deps.live && result.reason === 'not_assignment: not_a_request' && (result.meta.gate as { marker?: string } | undefined)?.marker === 'closed') {
+          // the post now reads as closed ("TAKEN", "— FILLED"): the job it stood for is over
+          const closed = await closeForRaw(tx, raw.id, 'closed_notice');
+          if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
+          if (closed.length) meta.closed_assignments = closed;
+        }
+        if (deps.live && result.reason === 'deleted') meta.closed_assignments = await closeDeleted(tx, raw.id);
+        const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: result.reason, meta }]);
+        if (done.length === 0) throw new LostClaim();
+      })
+      .catch((err) => {
+        if (!(err instanceof LostClaim)) throw err;
+      });
     return 'skipped';
   }
 
@@ -184,7 +205,9 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
   };
 
   if (!deps.live) {
-    const done = await complete(db, [{ id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, persist: { action: 'analysis_only' } }, llmModel }]);
+    const done = await complete(db, [
+      { id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, persist: { action: 'analysis_only' } }, llmModel },
+    ]);
     return done.length ? 'ok' : 'lost';
   }
 
@@ -197,7 +220,9 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
       if (await deletedNow(tx, raw.id)) {
         // Deleted while it was being extracted: nothing of it may be announced or stay open.
         const closed = await closeDeleted(tx, raw.id);
-        const done = await skip(tx, [{ id: job.id, attempt: job.attempt, reason: 'deleted', meta: { ...baseMeta, stages, deleted_during: 'extraction', closed_assignments: closed } }]);
+        const done = await skip(tx, [
+          { id: job.id, attempt: job.attempt, reason: 'deleted', meta: { ...baseMeta, stages, deleted_during: 'extraction', closed_assignments: closed } },
+        ]);
         if (done.length === 0) throw new LostClaim();
         outcome = 'skipped';
         return;
@@ -214,13 +239,27 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
         effects.push({ assignment_id: id, action: 'dropped_from_post', ...(synced ? { sync: 'delete' as const } : {}) });
       }
       stages.persist_ms = ms(tPersist);
-      const done = await complete(tx, [{ id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, assignments: effects }, llmModel }]);
+      const done = await complete(tx, [
+        { id: job.id, attempt: job.attempt, canonical: first.canonical, meta: { ...baseMeta, stages, assignments: effects }, llmModel },
+      ]);
       if (done.length === 0) throw new LostClaim();
     });
   } catch (err) {
     if (err instanceof LostClaim) return 'lost';
     const { error, transient } = errorOf(err);
-    const out = await fail(db, [{ id: job.id, attempt: job.attempt, error: { ...error, type: error.type === 'unhandled_exception' ? 'persist_failed' : error.type }, transient: transient || error.type === 'unhandled_exception', meta: { stage: 'persist', stages } }], policy(config));
+    const out = await fail(
+      db,
+      [
+        {
+          id: job.id,
+          attempt: job.attempt,
+          error: { ...error, type: error.type === 'unhandled_exception' ? 'persist_failed' : error.type },
+          transient: transient || error.type === 'unhandled_exception',
+          meta: { stage: 'persist', stages },
+        },
+      ],
+      policy(config),
+    );
     return out.retried.length ? 'retried' : 'failed';
   }
   if (outcome === 'ok') metrics.jobSeconds.observe({ stage: 'persist' }, (stages.persist_ms ?? 0) / 1000);
@@ -305,8 +344,15 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, input: A
   }
   if (decision.dm.send) {
     const matches = await matchTutors(tx, await matchable(tx, persisted.assignmentId), { cap: config.delivery.dmMaxRecipients });
-    const queued = await queueDms(tx, persisted.assignmentId, matches.map((m) => ({ tutorId: m.tutorId, chatId: m.chatId, distanceKm: m.distanceKm })));
-    await markDmQueued(tx, matches.map((m) => m.tutorId));
+    const queued = await queueDms(
+      tx,
+      persisted.assignmentId,
+      matches.map((m) => ({ tutorId: m.tutorId, chatId: m.chatId, distanceKm: m.distanceKm })),
+    );
+    await markDmQueued(
+      tx,
+      matches.map((m) => m.tutorId),
+    );
     effects.dm = { queued: queued.queued, already_delivered: queued.alreadyDelivered, matched: matches.length };
   }
   // A known assignment that changed or closed gets its broadcast message edited or deleted.
@@ -331,7 +377,12 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, input: A
 
 function countLlm(items: HardenedItem[]): void {
   for (const item of items) {
-    const m = (item.meta.extractor ?? {}) as { extractor?: string; model?: string; cache_hit?: boolean; usage?: { prompt_tokens?: number; completion_tokens?: number } | null };
+    const m = (item.meta.extractor ?? {}) as {
+      extractor?: string;
+      model?: string;
+      cache_hit?: boolean;
+      usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+    };
     if (m.extractor !== 'llm') continue;
     metrics.llmCalls.inc({ model: m.model ?? 'unknown', reused: m.cache_hit ? 'yes' : 'no' });
     if (!m.cache_hit && m.usage) {

@@ -15,7 +15,11 @@ export interface MaintenanceResult {
  * Freshness tiers and expiry from source time (`tutordex expire`, and every few minutes in a live worker):
  * re-tiered assignments get their broadcast edited (the freshness line), expired ones get it deleted.
  */
-export async function runMaintenance(db: Database, config: Config, options: { now?: Date; touchBroadcasts: boolean; dryRun?: boolean }): Promise<MaintenanceResult> {
+export async function runMaintenance(
+  db: Database,
+  config: Config,
+  options: { now?: Date; touchBroadcasts: boolean; dryRun?: boolean },
+): Promise<MaintenanceResult> {
   return db.transaction(async (tx) => {
     const r = await refreshFreshness(tx, config.assignments.freshness, options.now ?? new Date(), { dryRun: options.dryRun });
     let broadcastEdits = 0;

@@ -52,7 +52,8 @@ export function resolveWorkerSettings(config: Config, flags: WorkerFlags) {
   if (broadcast || dms) {
     const what = broadcast ? 'broadcasting (EXTRACTION_WORKER_BROADCAST / --broadcast)' : 'DMs (EXTRACTION_WORKER_DMS / --dms)';
     if (!config.delivery.botToken) throw new ConfigError(`${what} needs TELEGRAM_BOT_TOKEN; set it, or run with --no-broadcast --no-dms`);
-    if (broadcast && config.delivery.broadcastChatIds.length === 0) throw new ConfigError('broadcasting needs BROADCAST_CHAT_ID (the channel to post to); set it, or run with --no-broadcast');
+    if (broadcast && config.delivery.broadcastChatIds.length === 0)
+      throw new ConfigError('broadcasting needs BROADCAST_CHAT_ID (the channel to post to); set it, or run with --no-broadcast');
   }
   return {
     pipelineVersion,
@@ -81,10 +82,18 @@ export async function assertLiveLaneKept(db: Database, config: Config, flags: Wo
   if (!s.live && s.pipelineVersion !== lane) return;
   const v = s.pipelineVersion;
   const own = 'a test or analysis run needs a version of its own (--pipeline-version OTHER)';
-  if (flags.analysisOnly) throw new ConfigError(`--analysis-only on the live pipeline version ${v} would mark its jobs done with no assignment and nothing sent; ${own}`);
-  if (!s.live) throw new ConfigError(`${v} is the live pipeline version (recorded by the live workers); a drain of it under EXTRACTION_PIPELINE_VERSION=${config.pipelineVersion} would mark its jobs done with no assignment and nothing sent`);
-  if (config.worker.broadcast && !s.broadcast) throw new ConfigError(`--no-broadcast on the live pipeline version ${v} would lose the broadcasts of the jobs it takes (EXTRACTION_WORKER_BROADCAST is on); ${own}`);
-  if (config.worker.dms && !s.dms) throw new ConfigError(`--no-dms on the live pipeline version ${v} would lose the DMs of the jobs it takes (EXTRACTION_WORKER_DMS is on); ${own}`);
+  if (flags.analysisOnly)
+    throw new ConfigError(`--analysis-only on the live pipeline version ${v} would mark its jobs done with no assignment and nothing sent; ${own}`);
+  if (!s.live)
+    throw new ConfigError(
+      `${v} is the live pipeline version (recorded by the live workers); a drain of it under EXTRACTION_PIPELINE_VERSION=${config.pipelineVersion} would mark its jobs done with no assignment and nothing sent`,
+    );
+  if (config.worker.broadcast && !s.broadcast)
+    throw new ConfigError(
+      `--no-broadcast on the live pipeline version ${v} would lose the broadcasts of the jobs it takes (EXTRACTION_WORKER_BROADCAST is on); ${own}`,
+    );
+  if (config.worker.dms && !s.dms)
+    throw new ConfigError(`--no-dms on the live pipeline version ${v} would lose the DMs of the jobs it takes (EXTRACTION_WORKER_DMS is on); ${own}`);
 }
 
 /**
@@ -105,7 +114,9 @@ export async function runWorkerService(o: WorkerServiceOptions): Promise<WorkerS
   let dispatcher: ReturnType<typeof createDispatcher> | null = null;
   let dispatching: Promise<void> = Promise.resolve();
   if (s.broadcast || s.dms) {
-    const client = o.botClient ?? createBotClient({ token: o.config.delivery.botToken!, apiUrl: o.config.delivery.botApiUrl, timeoutSeconds: o.config.delivery.botTimeoutSeconds });
+    const client =
+      o.botClient ??
+      createBotClient({ token: o.config.delivery.botToken!, apiUrl: o.config.delivery.botApiUrl, timeoutSeconds: o.config.delivery.botTimeoutSeconds });
     dispatcher = createDispatcher({
       db: o.db,
       client,

@@ -15,7 +15,7 @@ const ASSIGNMENTS = Number(process.env.FAULT_BOT_ASSIGNMENTS ?? 40);
 const OUTAGE_SECONDS = Number(process.env.FAULT_BOT_OUTAGE_SECONDS ?? 60);
 const CHANNELS = ['@tutordex_fault_a', '@tutordex_fault_b'];
 
-const count = async (db: { query<T>(sql: string): Promise<T[]> }, sql: string) => ((await db.query<{ n: number }>(sql))[0]?.n ?? 0);
+const count = async (db: { query<T>(sql: string): Promise<T[]> }, sql: string) => (await db.query<{ n: number }>(sql))[0]?.n ?? 0;
 
 describePostgres('fault: Bot API answering 429 to 1 call in 3, then down for a minute', (t) => {
   it(`${ASSIGNMENTS} assignments to ${CHANNELS.length} channels + tutor DMs: every message delivered exactly once, in order per chat`, async () => {
@@ -24,7 +24,11 @@ describePostgres('fault: Bot API answering 429 to 1 call in 3, then down for a m
     await t.db.query(
       `insert into tutors (chat_id, subjects, levels, dm_daily_limit) select 7000 + g, '{MATH,ENGLISH,SCIENCE,CHEMISTRY,PHYSICS}', '{Primary,Secondary,JC}', 100000 from generate_series(1, 6) g`,
     );
-    const posts = Array.from({ length: ASSIGNMENTS }, (_, i) => ({ channel: `t.me/botfaultagency${i}`, messageId: 1, text: EXAMPLES[i % EXAMPLES.length]!.raw }));
+    const posts = Array.from({ length: ASSIGNMENTS }, (_, i) => ({
+      channel: `t.me/botfaultagency${i}`,
+      messageId: 1,
+      text: EXAMPLES[i % EXAMPLES.length]!.raw,
+    }));
     await postAndEnqueue(t.db, posts);
 
     const env = workerProcessEnv(t.url!, bot.url, {
@@ -68,9 +72,15 @@ describePostgres('fault: Bot API answering 429 to 1 call in 3, then down for a m
       }
       const drainedAt = Date.now();
 
-      const rows = await t.db.query<{ id: number; recipient: string; kind: string; status: string; telegram_message_id: number | null; message_html: string; attempts: number }>(
-        `select id, recipient, kind, status, telegram_message_id, message_html, attempts from deliveries order by id`,
-      );
+      const rows = await t.db.query<{
+        id: number;
+        recipient: string;
+        kind: string;
+        status: string;
+        telegram_message_id: number | null;
+        message_html: string;
+        attempts: number;
+      }>(`select id, recipient, kind, status, telegram_message_id, message_html, attempts from deliveries order by id`);
       const byChat = new Map<string, typeof rows>();
       for (const r of rows) byChat.set(r.recipient, [...(byChat.get(r.recipient) ?? []), r]);
       let outOfOrder = 0;
@@ -84,7 +94,12 @@ describePostgres('fault: Bot API answering 429 to 1 call in 3, then down for a m
       }
       const accepted = bot.calls.filter((c) => c.method === 'sendMessage' && c.status === 200).length;
       const limited = bot.calls.filter((c) => c.method === 'sendMessage' && c.status === 429).length;
-      const statuses = Object.fromEntries((await t.db.query<{ status: string; n: number }>(`select status, count(*)::int as n from deliveries group by status order by status`)).map((s) => [s.status, s.n]));
+      const statuses = Object.fromEntries(
+        (await t.db.query<{ status: string; n: number }>(`select status, count(*)::int as n from deliveries group by status order by status`)).map((s) => [
+          s.status,
+          s.n,
+        ]),
+      );
       console.log(
         `[fault] bot api: ${rows.length} outbox rows to ${byChat.size} chats (${rows.filter((r) => r.kind === 'broadcast').length} broadcasts, ${rows.filter((r) => r.kind === 'dm').length} DMs); ` +
           `${limited} answers 429 (1 in 3), ${refused} rows waiting on refused connections at the end of a ${OUTAGE_SECONDS} s outage that began after ${sentAtOutage} sends (${((outageStarted - started) / 1000).toFixed(1)} s in); ` +

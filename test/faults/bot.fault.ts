@@ -24,7 +24,25 @@ function rng(seed: number): () => number {
   };
 }
 
-const VALID = ['/help', '/profile', '/rate 40', '/distance 7', '/area 520123', '/area East', '/subjects Math, Physics', '/levels Secondary, JC1', '/preview', '/limit 5', '/pause', '/resume', '/mode online', '/types', '/subjects', '/levels', '/mode'];
+const VALID = [
+  '/help',
+  '/profile',
+  '/rate 40',
+  '/distance 7',
+  '/area 520123',
+  '/area East',
+  '/subjects Math, Physics',
+  '/levels Secondary, JC1',
+  '/preview',
+  '/limit 5',
+  '/pause',
+  '/resume',
+  '/mode online',
+  '/types',
+  '/subjects',
+  '/levels',
+  '/mode',
+];
 const HOSTILE = [
   '/',
   '/ ',
@@ -34,7 +52,7 @@ const HOSTILE = [
   '/rate 1e309',
   '/distance -0',
   '/limit 99999999999999999999',
-  '/subjects ' + 'x,'.repeat(500),
+  `/subjects ${'x,'.repeat(500)}`,
   '/levels \u0000\u0001',
   '/start@some_other_bot',
   '/PROFILE',
@@ -46,12 +64,27 @@ const HOSTILE = [
   '/area 000000',
   '/area 52 01 23',
 ];
-const BAD_CALLBACKS = ['fb:filled:abc', 'fb:no:', 'fb:scam:99999999999', 'pk:s:t:99999', 'pk:q:d', 'md:nope', 'noop', '', 'x'.repeat(64), 'fb:filled:1:1', '\u0000'];
+const BAD_CALLBACKS = [
+  'fb:filled:abc',
+  'fb:no:',
+  'fb:scam:99999999999',
+  'pk:s:t:99999',
+  'pk:q:d',
+  'md:nope',
+  'noop',
+  '',
+  'x'.repeat(64),
+  'fb:filled:1:1',
+  '\u0000',
+];
 
 describePostgres('fault: a flood of bot updates', (t) => {
   it(`~${CHATS * PER_CHAT + FLOOD} updates from ${CHATS} chats (random and malformed commands, bad callback data, a blocked chat, a flooding chat, groups): nothing crashes, memory bounded, every valid command answered once`, async () => {
     const assignmentIds: number[] = [];
-    for (let i = 0; i < 30; i++) assignmentIds.push(await insertAssignment(t.db, { learningMode: i % 3 === 0 ? 'Online' : null, lat: 1.35 + (i % 5) * 0.01, lon: 103.94, rateMax: 30 + i }));
+    for (let i = 0; i < 30; i++)
+      assignmentIds.push(
+        await insertAssignment(t.db, { learningMode: i % 3 === 0 ? 'Online' : null, lat: 1.35 + (i % 5) * 0.01, lon: 103.94, rateMax: 30 + i }),
+      );
     const random = rng(20260101);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     const blocked = 900_000 + 7;
@@ -82,7 +115,15 @@ describePostgres('fault: a flood of bot updates', (t) => {
           lastId = api.pushCallback(chat, data, { messageId: 1 + Math.floor(random() * 3) });
           bump(callbacks, chat);
         } else if (r < 0.9) {
-          lastId = api.pushUpdate({ message: { message_id: j, date: 1, chat: { id: chat, type: 'private' }, from: { id: chat, is_bot: false, first_name: 'S' }, sticker: { file_id: 'x' } } });
+          lastId = api.pushUpdate({
+            message: {
+              message_id: j,
+              date: 1,
+              chat: { id: chat, type: 'private' },
+              from: { id: chat, is_bot: false, first_name: 'S' },
+              sticker: { file_id: 'x' },
+            },
+          });
         } else if (r < 0.95) {
           lastId = api.pushMessage(-(1_000_000 + i), pick(VALID), { chatType: pick(['group', 'supergroup'] as const), fromId: chat });
         } else {
@@ -112,10 +153,14 @@ describePostgres('fault: a flood of bot updates', (t) => {
     });
     let crashed: unknown = null;
     run.catch((err) => (crashed = err));
-    await until('every update to be processed', () => {
-      if (crashed) throw crashed;
-      return api.updatesDelivered() >= lastId && api.updatesQueued() === 0;
-    }, 280_000);
+    await until(
+      'every update to be processed',
+      () => {
+        if (crashed) throw crashed;
+        return api.updatesDelivered() >= lastId && api.updatesQueued() === 0;
+      },
+      280_000,
+    );
     const seconds = (Date.now() - t0) / 1000;
     ctrl.abort();
     const tb = await run;
@@ -138,10 +183,14 @@ describePostgres('fault: a flood of bot updates', (t) => {
     // the flooding chat: a burst of PER_MINUTE answers, one "slow down", then silence
     expect(sends.get(String(floodChat))).toBe(PER_MINUTE + 1);
     // the blocked chat's tutor is paused, not crashed on
-    const [b] = await t.db.query<{ active: boolean; inactive_reason: string | null }>('select active, inactive_reason from tutors where chat_id = $1', [blocked]);
+    const [b] = await t.db.query<{ active: boolean; inactive_reason: string | null }>('select active, inactive_reason from tutors where chat_id = $1', [
+      blocked,
+    ]);
     expect(b).toEqual({ active: false, inactive_reason: 'blocked_bot' });
     // feedback rows are only ever valid ones, once per (assignment, tutor, kind)
-    const [fb] = await t.db.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (assignment_id, tutor_id, kind))::int as d from assignment_feedback');
+    const [fb] = await t.db.query<{ n: number; d: number }>(
+      'select count(*)::int as n, count(distinct (assignment_id, tutor_id, kind))::int as d from assignment_feedback',
+    );
     expect(fb!.n).toBe(fb!.d);
     expect(tb.stats.errors).toBe(0);
     expect(tb.limiter.size).toBeLessThanOrEqual(CHATS + 1);

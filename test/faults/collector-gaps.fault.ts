@@ -26,7 +26,10 @@ describePostgres('fault: posts around a restart and a mid-run disconnect, single
     for (const c of CHANNELS) {
       // one post every 2 minutes for ~10 hours, then three in the last two minutes (110 s, 45 s and 3 s before)
       const ages = [...Array.from({ length: HISTORY - 3 }, (_, i) => (HISTORY - i) * 120_000), 110_000, 45_000, 3_000];
-      source.addChannel(c, ages.map((age, i) => makeMessage({ id: i + 1, date: new Date(now - age), text: `${c.channelLink} post ${i + 1}` })));
+      source.addChannel(
+        c,
+        ages.map((age, i) => makeMessage({ id: i + 1, date: new Date(now - age), text: `${c.channelLink} post ${i + 1}` })),
+      );
       expected.set(c.channelLink, new Set(ages.map((_, i) => i + 1)));
     }
     const purposes: SourcePurpose[] = [];
@@ -125,7 +128,9 @@ describePostgres('fault: posts around a restart and a mid-run disconnect, single
     }
     const unexpected = rows.length - [...got.entries()].reduce((n, [link, ids]) => n + [...ids].filter((id) => expected.get(link)?.has(id)).length, 0);
     const jobs = (await t.db.query<{ n: number }>(`select count(*)::int as n from telegram_extractions where pipeline_version = 'gapfault'`))[0]!.n;
-    const runs = await t.db.query<{ run_type: string; status: string; meta: Record<string, unknown> }>(`select run_type, status, meta from ingestion_runs order by id`);
+    const runs = await t.db.query<{ run_type: string; status: string; meta: Record<string, unknown> }>(
+      `select run_type, status, meta from ingestion_runs order by id`,
+    );
     console.log(
       `[fault] collector gaps: ${CHANNELS.length} channels, ${rows.length} raw rows of ${posted} posted (stored before the restart ${stored}); ` +
         `restart: catch-up ${catchupMs} ms, last-two-minutes posts lost ${lostLastTwoMinutes}; ` +
@@ -139,7 +144,11 @@ describePostgres('fault: posts around a restart and a mid-run disconnect, single
     expect(duringDisconnect).toBe(0); // the source really dropped them
     // single login: the catch-up ran, through the tail's own source (no second session was asked for)
     expect(purposes).toEqual(['collector']);
-    expect(runs.map((r) => [r.run_type, r.status])).toEqual([['backfill', 'ok'], ['live', 'cancelled'], ['catchup', 'ok']]);
+    expect(runs.map((r) => [r.run_type, r.status])).toEqual([
+      ['backfill', 'ok'],
+      ['live', 'cancelled'],
+      ['catchup', 'ok'],
+    ]);
     expect(runs.find((r) => r.run_type === 'live')!.meta).toMatchObject({ shared_session: true, gapFilled: DURING_DISCONNECT * CHANNELS.length });
   });
 });

@@ -25,7 +25,9 @@ interface Expected {
 function expectedFrom(feed: FaultFeed, keep: (date: Date) => boolean): Expected[] {
   return feed.channels.map((c) => ({
     link: c.link,
-    posts: new Map(c.posts.filter((p) => keep(new Date(p.date))).map((p) => [p.id, { text: p.text, editedText: p.editedText ?? null, editDate: p.editDate ?? null }])),
+    posts: new Map(
+      c.posts.filter((p) => keep(new Date(p.date))).map((p) => [p.id, { text: p.text, editedText: p.editedText ?? null, editDate: p.editDate ?? null }]),
+    ),
   }));
 }
 
@@ -91,12 +93,21 @@ async function verify(t: TestDatabase, expected: Expected[]): Promise<Figures> {
     if (r.raw_text === p.editedText) {
       editedRaw++;
       if (r.edit_date?.toISOString() !== p.editDate) bad.push(`${r.channel_link}/${r.message_id}: edited text with edit_date ${r.edit_date?.toISOString()}`);
-    } else if (r.raw_text !== p.text || r.edit_date !== null) bad.push(`${r.channel_link}/${r.message_id}: raw text ${JSON.stringify(r.raw_text)} edit ${String(r.edit_date)}`);
+    } else if (r.raw_text !== p.text || r.edit_date !== null)
+      bad.push(`${r.channel_link}/${r.message_id}: raw text ${JSON.stringify(r.raw_text)} edit ${String(r.edit_date)}`);
   }
   expect(bad.slice(0, 5), 'raw text / edit date').toEqual([]);
 
   // versions: distinct texts only, each a text the post had, the latest one equal to the raw text
-  const versions = await t.db.query<{ raw_id: number; texts: (string | null)[]; shas: number; n: number; raw_text: string | null; channel_link: string; message_id: number }>(
+  const versions = await t.db.query<{
+    raw_id: number;
+    texts: (string | null)[];
+    shas: number;
+    n: number;
+    raw_text: string | null;
+    channel_link: string;
+    message_id: number;
+  }>(
     `select r.id as raw_id, r.channel_link, r.message_id::int as message_id, r.raw_text,
             array_agg(v.raw_text order by v.edit_date asc nulls first, v.id) as texts,
             count(distinct v.text_sha256)::int as shas, count(v.id)::int as n
@@ -157,13 +168,23 @@ async function ageKilledRuns(t: TestDatabase, ids: number[]): Promise<void> {
 }
 
 /** Killed runs: never `ok`; closed by the rerun as abandoned (`error`, finished at their last heartbeat). Nothing left `running`. */
-function expectKilledRunsClosed(killed: { id: number }[], runs: { id: number; run_type: string; status: string; finished_at: Date | null; meta: Record<string, unknown> }[]): void {
+function expectKilledRunsClosed(
+  killed: { id: number }[],
+  runs: { id: number; run_type: string; status: string; finished_at: Date | null; meta: Record<string, unknown> }[],
+): void {
   for (const k of killed) {
     const now = runs.find((r) => r.id === k.id)!;
     expect(now.status, `killed run ${k.id} (${now.run_type})`).not.toBe('ok');
-    expect({ status: now.status, abandoned: now.meta.abandoned, finished: now.finished_at !== null }, `killed run ${k.id} (${now.run_type})`).toEqual({ status: 'error', abandoned: true, finished: true });
+    expect({ status: now.status, abandoned: now.meta.abandoned, finished: now.finished_at !== null }, `killed run ${k.id} (${now.run_type})`).toEqual({
+      status: 'error',
+      abandoned: true,
+      finished: true,
+    });
   }
-  expect(runs.filter((r) => r.status === 'running').map((r) => r.id), 'runs left running').toEqual([]);
+  expect(
+    runs.filter((r) => r.status === 'running').map((r) => r.id),
+    'runs left running',
+  ).toEqual([]);
 }
 
 const tally = (runs: { run_type: string; status: string }[]) => {
@@ -192,8 +213,14 @@ async function killThenRerun(
     killedAt.push(at);
   }
   const killedRuns = await runsSince(t, runsBefore);
-  expect(killedRuns.filter((r) => r.status !== 'running'), 'a killed run recorded an end it never saw').toEqual([]);
-  await ageKilledRuns(t, killedRuns.map((r) => r.id));
+  expect(
+    killedRuns.filter((r) => r.status !== 'running'),
+    'a killed run recorded an end it never saw',
+  ).toEqual([]);
+  await ageKilledRuns(
+    t,
+    killedRuns.map((r) => r.id),
+  );
   const started = Date.now();
   await runToEnd(spawnCollector(run.file, run.command, run.flags, { ...run.env, FAULT_EDITED: '1' }, run.dir));
   return { killedAt, killedRuns, runsBefore, rerunMs: Date.now() - started };
@@ -217,7 +244,16 @@ describePostgres('fault: collector killed -9 during backfill and during catch-up
         const flags = ['--channels', links.join(','), '--since', since.toISOString(), '--until', until.toISOString(), '--batch-size', '50'];
         const env = baseEnv(t.url!, dir);
         // the last round is killed twice: once on the first run, once while resuming
-        const { killedAt, killedRuns, runsBefore, rerunMs } = await killThenRerun(t, { file, command: 'backfill', flags, env, dir, links, total, kills: round === ROUNDS - 1 ? 2 : 1 });
+        const { killedAt, killedRuns, runsBefore, rerunMs } = await killThenRerun(t, {
+          file,
+          command: 'backfill',
+          flags,
+          env,
+          dir,
+          links,
+          total,
+          kills: round === ROUNDS - 1 ? 2 : 1,
+        });
 
         const f = await verify(t, expected);
         const runs = await runsSince(t, runsBefore);
@@ -264,10 +300,27 @@ describePostgres('fault: collector killed -9 during backfill and during catch-up
         };
         // what was stored before the collector went down: the oldest SEEDED posts of every channel
         const seedUntil = new Date(first.getTime() + SEEDED * 60_000);
-        await runToEnd(spawnCollector(file, 'backfill', ['--channels', links.join(','), '--until', seedUntil.toISOString(), '--batch-size', '50'], { ...env, FAULT_PAGE_DELAY_MS: '0' }, dir));
+        await runToEnd(
+          spawnCollector(
+            file,
+            'backfill',
+            ['--channels', links.join(','), '--until', seedUntil.toISOString(), '--batch-size', '50'],
+            { ...env, FAULT_PAGE_DELAY_MS: '0' },
+            dir,
+          ),
+        );
         expect(await rawCount(t.db, links)).toBe(CHANNELS * SEEDED);
         const flags = ['--channels', links.join(',')];
-        const { killedAt, killedRuns, runsBefore, rerunMs } = await killThenRerun(t, { file, command: 'live', flags, env, dir, links, total, kills: round === ROUNDS - 1 ? 2 : 1 });
+        const { killedAt, killedRuns, runsBefore, rerunMs } = await killThenRerun(t, {
+          file,
+          command: 'live',
+          flags,
+          env,
+          dir,
+          links,
+          total,
+          kills: round === ROUNDS - 1 ? 2 : 1,
+        });
 
         const f = await verify(t, expected);
         const runs = await runsSince(t, runsBefore);

@@ -36,7 +36,13 @@ type Phase = 'mixed' | 'outage' | 'healthy';
 
 /** Deterministic number in [0, 1) for (job, nth request of that job, phase): the schedule does not depend on timing. */
 function unit(...parts: (string | number)[]): number {
-  return createHash('sha256').update([SEED, ...parts].join(':')).digest().readUInt32BE(0) / 2 ** 32;
+  return (
+    createHash('sha256')
+      .update([SEED, ...parts].join(':'))
+      .digest()
+      .readUInt32BE(0) /
+    2 ** 32
+  );
 }
 
 /** The fault a request gets: per job and per try in the mixed phase, mostly 5xx in the outage, none when healthy. */
@@ -165,7 +171,9 @@ describePostgres('fault: LLM timeouts, 500s, garbage, slow replies, outage and r
     const wallMs = Date.now() - started;
 
     // ---- figures
-    const statuses = await t.db.query<{ status: string; n: number }>(`select status, count(*)::int as n from telegram_extractions group by status order by status`);
+    const statuses = await t.db.query<{ status: string; n: number }>(
+      `select status, count(*)::int as n from telegram_extractions group by status order by status`,
+    );
     const rows = await t.db.query<{ raw_id: number; status: string; error_type: string | null }>(
       `select raw_id, status, error_json ->> 'type' as error_type from telegram_extractions`,
     );
@@ -216,7 +224,10 @@ describePostgres('fault: LLM timeouts, 500s, garbage, slow replies, outage and r
         // transient: the whole budget was spent, every try failed, and no more
         expect(['llm_http_5xx', 'llm_timeout'], JSON.stringify(why)).toContain(r.error_type);
         expect(seen.length, JSON.stringify(why)).toBe(CLIENT_TRIES * JOB_ATTEMPTS);
-        expect(seen.every((f) => f === 'down' || f === 'hang' || f === 'slow'), JSON.stringify(why)).toBe(true);
+        expect(
+          seen.every((f) => f === 'down' || f === 'hang' || f === 'slow'),
+          JSON.stringify(why),
+        ).toBe(true);
       }
     }
     expect(failedBy.get('llm_invalid_json') ?? 0).toBeGreaterThan(0);

@@ -113,9 +113,7 @@ describe.skipIf(unavailable !== null)('fault: Postgres restart under a running w
       },
     };
     let tailEnded = false;
-    const tail = runLive(ctx, source, { channels: CHANNELS.map((ch) => ch.channelLink), catchupSource: null }).finally(
-      () => (tailEnded = true),
-    );
+    const tail = runLive(ctx, source, { channels: CHANNELS.map((ch) => ch.channelLink), catchupSource: null }).finally(() => (tailEnded = true));
     for (let i = 0; !tailLog.lines.some((l) => l.event === 'raw_tail_start'); i++) {
       if (i > 200 || tailEnded) throw new Error('the tail did not start');
       await sleep(25);
@@ -199,9 +197,9 @@ describe.skipIf(unavailable !== null)('fault: Postgres restart under a running w
     const doneOutcomes = jobEvents.filter((e) => e.outcome === 'ok' || e.outcome === 'skipped').length;
     const completedTwice = Math.max(0, doneOutcomes - jobsOk);
     const assignmentDuplicates = (
-      await check.query<{ n: number }>(
-        `select count(*)::int as n from (select raw_id from assignment_sources group by raw_id, item_key having count(*) > 1) d`,
-      ).catch(() => [{ n: -1 }])
+      await check
+        .query<{ n: number }>(`select count(*)::int as n from (select raw_id from assignment_sources group by raw_id, item_key having count(*) > 1) d`)
+        .catch(() => [{ n: -1 }])
     )[0]!.n;
     const outcomes: Record<string, number> = {};
     for (const e of jobEvents) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
@@ -231,9 +229,21 @@ describe.skipIf(unavailable !== null)('fault: Postgres restart under a running w
         `tail errors ${tailResult.totals.errors}; runs ${JSON.stringify(runs)}; worker exit ${workerResult.exit}`,
     );
     if (process.env.FAULT_DEBUG) {
-      console.log(tailWrites.filter((w) => w.at >= stoppedAt - 500).map((w) => `${((w.at - upAt) / 1000).toFixed(2)}:${((w.messageDate - upAt) / 1000).toFixed(2)}`).join(' '));
+      console.log(
+        tailWrites
+          .filter((w) => w.at >= stoppedAt - 500)
+          .map((w) => `${((w.at - upAt) / 1000).toFixed(2)}:${((w.messageDate - upAt) / 1000).toFixed(2)}`)
+          .join(' '),
+      );
       console.log(JSON.stringify(workerLog.lines.filter((l) => l.level !== 'info').map((l) => ({ e: l.event, ...l.fields }))));
-      console.log(JSON.stringify(tailLog.lines.filter((l) => l.level !== 'info').map((l) => ({ e: l.event, ...l.fields })).slice(0, 40)));
+      console.log(
+        JSON.stringify(
+          tailLog.lines
+            .filter((l) => l.level !== 'info')
+            .map((l) => ({ e: l.event, ...l.fields }))
+            .slice(0, 40),
+        ),
+      );
     }
     assertNoSecrets('worker log', JSON.stringify(workerLog.lines));
     assertNoSecrets('tail log', JSON.stringify(tailLog.lines));

@@ -36,7 +36,7 @@ describePostgres('fault: the public page under a flood of valid and hostile requ
     );
     const server = await startWebServer({ db: t.db, config: workerConfig(), token: 'dashboard-secret', host: '127.0.0.1', port: 0 });
     const rand = random(42);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const valid = () => {
       const parts = [
         rand() < 0.5 ? `subject=${pick(subjects)}` : '',
@@ -48,7 +48,30 @@ describePostgres('fault: the public page under a flood of valid and hostile requ
       ];
       return parts.filter(Boolean).join('&');
     };
-    const junk = ['%00', '%', '&', '=', 'q', 'subject', 'agency', 'minrate', 'near', 'cursor', '1', 'x', '%27', '%22', '%3C', ';', '--', '%FF', '+', '[]', '%E0%A4', 'or 1=1'];
+    const junk = [
+      '%00',
+      '%',
+      '&',
+      '=',
+      'q',
+      'subject',
+      'agency',
+      'minrate',
+      'near',
+      'cursor',
+      '1',
+      'x',
+      '%27',
+      '%22',
+      '%3C',
+      ';',
+      '--',
+      '%FF',
+      '+',
+      '[]',
+      '%E0%A4',
+      'or 1=1',
+    ];
     const hostile = () => {
       const r = rand();
       if (r < 0.1) return `q=${'x'.repeat(2000 + Math.floor(rand() * 20_000))}`; // huge
@@ -90,7 +113,11 @@ describePostgres('fault: the public page under a flood of valid and hostile requ
         `pages with a next link ${nextPages}; RSS ${Math.round(rssBefore / 2 ** 20)} → peak ${Math.round(rssPeak / 2 ** 20)} MB; /health after ${health.status}`,
     );
     // 431: Node's HTTP parser refuses a request line over its 16 KB header limit before our code sees it
-    expect(Object.keys(tally).map(Number).filter((s) => ![200, 400, 431].includes(s))).toEqual([]);
+    expect(
+      Object.keys(tally)
+        .map(Number)
+        .filter((s) => ![200, 400, 431].includes(s)),
+    ).toEqual([]);
     expect(tally[200]).toBeGreaterThan(REQUESTS / 3 - 1);
     expect(tally[400]).toBeGreaterThan(0);
     expect(leaks).toBe(0);

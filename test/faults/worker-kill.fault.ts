@@ -28,7 +28,9 @@ describePostgres('fault: worker killed -9 mid-batch with broadcasts and DMs on',
       LOG_LEVEL: 'error',
     });
     // a daily DM limit far above the batch: this scenario is about kills, not the limit
-    await t.db.query(`insert into tutors (chat_id, subjects, levels, dm_daily_limit) values (9001, '{MATH}', '{Secondary}', 100000), (9002, '{ENGLISH}', '{Primary}', 100000)`);
+    await t.db.query(
+      `insert into tutors (chat_id, subjects, levels, dm_daily_limit) values (9001, '{MATH}', '{Secondary}', 100000), (9002, '{ENGLISH}', '{Primary}', 100000)`,
+    );
     // every post is its own assignment: its own channel
     const posts = Array.from({ length: JOBS }, (_, i) => ({ channel: `t.me/faultagency${i}`, messageId: 1, text: EXAMPLES[i % EXAMPLES.length]!.raw }));
     for (let i = 0; i < posts.length; i += 500) await postAndEnqueue(t.db, posts.slice(i, i + 500));
@@ -37,10 +39,14 @@ describePostgres('fault: worker killed -9 mid-batch with broadcasts and DMs on',
     for (let k = 0; k < KILLS; k++) {
       const child = spawn(process.execPath, ['bin/tutordex.js', 'worker'], { env: { ...process.env, ...env }, stdio: 'ignore' });
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-      const [{ n: before }] = (await t.db.query<{ n: number }>(`select count(*)::int as n from telegram_extractions where status in ('ok', 'skipped', 'failed')`)) as [{ n: number }];
+      const [{ n: before }] = (await t.db.query<{ n: number }>(
+        `select count(*)::int as n from telegram_extractions where status in ('ok', 'skipped', 'failed')`,
+      )) as [{ n: number }];
       const target = before + Math.max(20, Math.floor(((JOBS - before) / (KILLS - k + 1)) * Math.random()));
       for (;;) {
-        const [{ n }] = (await t.db.query<{ n: number }>(`select count(*)::int as n from telegram_extractions where status in ('ok', 'skipped', 'failed')`)) as [{ n: number }];
+        const [{ n }] = (await t.db.query<{ n: number }>(
+          `select count(*)::int as n from telegram_extractions where status in ('ok', 'skipped', 'failed')`,
+        )) as [{ n: number }];
         if (n >= target || n >= JOBS) break;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -52,7 +58,9 @@ describePostgres('fault: worker killed -9 mid-batch with broadcasts and DMs on',
     await new Promise((r) => setTimeout(r, 2500));
     await drain(t.db, workerConfig(env), { broadcast: true, dms: true }, { intervals: { staleMs: 100, heartbeatMs: 1000, maintenanceMs: 600_000 } });
 
-    const statuses = await t.db.query<{ status: string; n: number }>(`select status, count(*)::int as n from telegram_extractions group by status order by status`);
+    const statuses = await t.db.query<{ status: string; n: number }>(
+      `select status, count(*)::int as n from telegram_extractions group by status order by status`,
+    );
     const done = statuses.filter((s) => ['ok', 'skipped'].includes(s.status)).reduce((a, s) => a + s.n, 0);
     const deliveries = await t.db.query<{ status: string; n: number }>(`select status, count(*)::int as n from deliveries group by status order by status`);
     const sends = bot.calls.filter((c) => c.method === 'sendMessage' && c.status === 200);

@@ -34,7 +34,12 @@ export interface ProxiedCall {
 export interface ProxyOptions {
   upstream: string;
   /** fault for one faultable call; `nth` counts earlier calls with the same (method, chat, key) */
-  pick(call: { worker: number; method: string; chat: string; text: string | null; nth: number }): { fault: BotFault; retryAfter?: number; refuseMs?: number; slowMs?: number };
+  pick(call: { worker: number; method: string; chat: string; text: string | null; nth: number }): {
+    fault: BotFault;
+    retryAfter?: number;
+    refuseMs?: number;
+    slowMs?: number;
+  };
   /** called for every faultable call before it is handled (kill points); may await; 'drop' destroys it unforwarded */
   onCall?(call: ProxiedCall): Promise<'continue' | 'drop'> | 'continue' | 'drop';
   /** called once a call's request reached the fake Bot API, before its answer goes back (kill points) */
@@ -71,11 +76,23 @@ export async function startBotProxy(o: ProxyOptions): Promise<BotProxy> {
   const forward = (path: string, headers: IncomingMessage['headers'], body: Buffer) =>
     new Promise<{ status: number; headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
       const req = httpRequest(
-        { host: upstream.hostname, port: upstream.port, path, method: 'POST', headers: { ...headers, host: upstream.host, 'content-length': String(body.length) } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path,
+          method: 'POST',
+          headers: { ...headers, host: upstream.host, 'content-length': String(body.length) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') }, body: Buffer.concat(chunks) }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 502,
+              headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') },
+              body: Buffer.concat(chunks),
+            }),
+          );
           res.on('error', reject);
         },
       );

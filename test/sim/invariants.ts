@@ -98,17 +98,34 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
   const assignments = await db.query<{ id: number; status: string; closed_reason: string | null; duplicate_group_id: number | null; is_primary: boolean }>(
     `select id, status, closed_reason, duplicate_group_id, is_primary from assignments order by id`,
   );
-  const deliveries = await db.query<{ id: number; assignment_id: number; kind: string; recipient: string; status: string; telegram_message_id: number | null; deleted_at: Date | null; sync_action: string | null; error_json: { type?: string } | null }>(
-    `select id, assignment_id, kind, recipient, status, telegram_message_id, deleted_at, sync_action, error_json from deliveries order by id`,
-  );
-  const extractions = await db.query<{ channel_link: string; message_id: number; status: string; error_type: string | null; effects: { assignment_id: number; broadcast: { queued?: number; suppressed?: string } }[] | null }>(
+  const deliveries = await db.query<{
+    id: number;
+    assignment_id: number;
+    kind: string;
+    recipient: string;
+    status: string;
+    telegram_message_id: number | null;
+    deleted_at: Date | null;
+    sync_action: string | null;
+    error_json: { type?: string } | null;
+  }>(`select id, assignment_id, kind, recipient, status, telegram_message_id, deleted_at, sync_action, error_json from deliveries order by id`);
+  const extractions = await db.query<{
+    channel_link: string;
+    message_id: number;
+    status: string;
+    error_type: string | null;
+    effects: { assignment_id: number; broadcast: { queued?: number; suppressed?: string } }[] | null;
+  }>(
     `select r.channel_link, r.message_id, e.status, e.error_json ->> 'type' as error_type, e.meta -> 'assignments' as effects
        from telegram_extractions e join telegram_messages_raw r on r.id = e.raw_id where e.pipeline_version = 'v1'`,
   );
   const suppressions = new Map<number, Set<string>>();
   for (const e of extractions) {
     for (const eff of e.effects ?? []) {
-      if (eff.broadcast?.suppressed) (suppressions.get(Number(eff.assignment_id)) ?? suppressions.set(Number(eff.assignment_id), new Set()).get(Number(eff.assignment_id))!).add(eff.broadcast.suppressed);
+      if (eff.broadcast?.suppressed)
+        (suppressions.get(Number(eff.assignment_id)) ?? suppressions.set(Number(eff.assignment_id), new Set()).get(Number(eff.assignment_id))!).add(
+          eff.broadcast.suppressed,
+        );
     }
   }
   // a job whose every post's extraction failed (e.g. the LLM stayed down past the budget) legitimately has nothing to show
@@ -128,7 +145,9 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
     const ids = [...(assignmentsOfJob.get(job) ?? [])];
     const parts = ids.map((id) => {
       const a = assignments.find((x) => Number(x.id) === id);
-      const ds = deliveries.filter((d) => Number(d.assignment_id) === id && d.kind === 'broadcast').map((d) => `${d.recipient}:${d.status}${d.deleted_at ? '(deleted)' : ''}${d.sync_action ? `(${d.sync_action} requested)` : ''}`);
+      const ds = deliveries
+        .filter((d) => Number(d.assignment_id) === id && d.kind === 'broadcast')
+        .map((d) => `${d.recipient}:${d.status}${d.deleted_at ? '(deleted)' : ''}${d.sync_action ? `(${d.sync_action} requested)` : ''}`);
       const sup = [...(suppressions.get(id) ?? [])];
       return `assignment ${id} ${a?.status ?? '?'}${a?.closed_reason ? `/${a.closed_reason}` : ''}${a?.duplicate_group_id ? ` group ${a.duplicate_group_id}${a.is_primary ? ' primary' : ''}` : ''} broadcasts [${ds.join(', ')}]${sup.length ? ` suppressed ${sup.join('/')}` : ''}`;
     });
@@ -173,7 +192,9 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
         if (unexplained.length === 0) note('deleted_uncertain_awaits_operator');
         else {
           const lost = uncertain.filter((d) => d.sync_action !== 'delete').map((d) => d.id);
-          v.deleted_still_shown.push(`${chat} still shows ${describeJobShort(s, job)}${lost.length ? ` (uncertain deliveries ${lost.join(', ')} carry no delete request)` : ''} · ${describeJob(job)}`);
+          v.deleted_still_shown.push(
+            `${chat} still shows ${describeJobShort(s, job)}${lost.length ? ` (uncertain deliveries ${lost.join(', ')} carry no delete request)` : ''} · ${describeJob(job)}`,
+          );
         }
       }
       const j = jobOf(job);
@@ -200,7 +221,9 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
         note('extraction_failed');
         continue;
       }
-      const uncertain = [...(assignmentsOfJob.get(job) ?? [])].some((a) => deliveries.some((d) => Number(d.assignment_id) === a && d.kind === 'broadcast' && d.recipient === chat && d.status === 'uncertain'));
+      const uncertain = [...(assignmentsOfJob.get(job) ?? [])].some((a) =>
+        deliveries.some((d) => Number(d.assignment_id) === a && d.kind === 'broadcast' && d.recipient === chat && d.status === 'uncertain'),
+      );
       if (uncertain) {
         note('uncertain_not_delivered');
         continue;
@@ -228,7 +251,9 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
     for (const c of dmCalls.filter((x) => String(x.chatId) === String(r.chatId) && x.at > r.at)) {
       const { job } = trace(String(c.body.text ?? ''));
       if (job !== null && [...(assignmentsOfJob.get(job) ?? [])].some((a) => r.inFlight.includes(a))) continue;
-      v.dm_after_tutor_removed.push(`tutor ${r.chatId} removed, then DMed ${((c.at - r.at) / 1000).toFixed(1)} s later (${job !== null ? describeJobShort(s, job) : 'untraced'}; not mid-send at the removal)`);
+      v.dm_after_tutor_removed.push(
+        `tutor ${r.chatId} removed, then DMed ${((c.at - r.at) / 1000).toFixed(1)} s later (${job !== null ? describeJobShort(s, job) : 'untraced'}; not mid-send at the removal)`,
+      );
     }
   }
 
@@ -239,7 +264,8 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
      union all select 'broadcast ' || sync_action || ' not applied', count(*)::int from deliveries where sync_action is not null and status = 'sent' and deleted_at is null group by sync_action`,
   );
   for (const u of unfinished) v.left_unfinished.push(`${u.n} × ${u.what}`);
-  for (const d of deliveries.filter((x) => x.status === 'failed')) v.failed_delivery.push(`delivery ${d.id} (${d.kind} to ${d.recipient}) failed: ${d.error_json?.type ?? '?'}`);
+  for (const d of deliveries.filter((x) => x.status === 'failed'))
+    v.failed_delivery.push(`delivery ${d.id} (${d.kind} to ${d.recipient}) failed: ${d.error_json?.type ?? '?'}`);
 
   for (const a of assignments) {
     if (a.status !== 'open' || (a.duplicate_group_id !== null && !a.is_primary)) continue;
@@ -255,7 +281,9 @@ export async function checkInvariants(s: Scenario, db: Database, o: Observed): P
         continue;
       }
       const jobs = [...(jobsOfAssignment.get(id) ?? [])];
-      v.unexplained_unsent.push(`assignment ${id} (open primary, ${jobs.map((j) => describeJobShort(s, j)).join(', ') || 'no job'}) has no broadcast in ${chat} and no recorded reason; rows [${rows.map((d) => `${d.status}${d.deleted_at ? '(deleted)' : ''}`).join(', ')}]`);
+      v.unexplained_unsent.push(
+        `assignment ${id} (open primary, ${jobs.map((j) => describeJobShort(s, j)).join(', ') || 'no job'}) has no broadcast in ${chat} and no recorded reason; rows [${rows.map((d) => `${d.status}${d.deleted_at ? '(deleted)' : ''}`).join(', ')}]`,
+      );
     }
   }
 

@@ -62,15 +62,19 @@ export async function startSimLlm(seed: number, weather: Weather, beforeAnswer: 
       const d = decide(targetOf(user));
       served[d.kind]++;
       pending.set(user, d.kind);
-      if (d.delayMs > 0) await new Promise<void>((r) => {
-        const t = setTimeout(() => (timers.delete(t), r()), d.delayMs);
-        timers.add(t);
-      });
+      if (d.delayMs > 0)
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => (timers.delete(t), r()), d.delayMs);
+          timers.add(t);
+        });
       if (res.destroyed) return;
-      const up = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (u) => {
-        res.writeHead(u.statusCode ?? 502, u.headers);
-        u.pipe(res);
-      });
+      const up = httpRequest(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } },
+        (u) => {
+          res.writeHead(u.statusCode ?? 502, u.headers);
+          u.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       res.on('close', () => up.destroy());
       up.end(body);

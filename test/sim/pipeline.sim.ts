@@ -9,7 +9,6 @@ import { INVARIANTS } from './invariants.ts';
 import { runSimulation } from './run.ts';
 import { buildScenario, describeScenario, type Driver } from './scenario.ts';
 
-
 /** The fixed seeds `.ci/run` replays on both drivers. */
 export const CI_SEEDS = [1, 2, 3, 4];
 
@@ -34,20 +33,34 @@ for (const seed of seeds()) {
   for (const driver of drivers()) {
     it(`simulation seed ${seed} [${driver}]`, async () => {
       const scenario = buildScenario(seed, { driver });
-      console.log(`[sim] seed=${seed} driver=${driver} mode=${scenario.mode} ${describeScenario(scenario)} · replay: SIM_SEED=${seed} SIM_DRIVER=${driver} npm run test:sim`);
+      console.log(
+        `[sim] seed=${seed} driver=${driver} mode=${scenario.mode} ${describeScenario(scenario)} · replay: SIM_SEED=${seed} SIM_DRIVER=${driver} npm run test:sim`,
+      );
       const result = await runSimulation(scenario);
       console.log(result.line);
 
       // a run that did nothing must not look green
       expect(result.figures.accepted.broadcasts, 'broadcasts delivered').toBeGreaterThan(0);
-      const injected = Object.entries(result.figures.botCalls).filter(([k]) => k !== 'ok' && k !== 'passthrough').reduce((a, [, n]) => a + n, 0);
+      const injected = Object.entries(result.figures.botCalls)
+        .filter(([k]) => k !== 'ok' && k !== 'passthrough')
+        .reduce((a, [, n]) => a + n, 0);
       expect(injected, 'Bot API faults injected').toBeGreaterThan(0);
       expect(result.figures.kills.child + result.figures.kills.loop, 'workers killed').toBeGreaterThan(0);
 
       const failing = INVARIANTS.filter((k) => result.violations[k].length > 0);
       if (failing.length > 0) {
-        const detail = failing.map((k) => `  ${k} (${result.violations[k].length}):\n${result.violations[k].slice(0, 3).map((x) => `    - ${x}`).join('\n')}`).join('\n');
-        throw new Error(`simulation seed ${seed} [${driver}] broke ${failing.length} invariant(s) – replay: SIM_SEED=${seed} SIM_DRIVER=${driver} npm run test:sim\n${detail}`);
+        const detail = failing
+          .map(
+            (k) =>
+              `  ${k} (${result.violations[k].length}):\n${result.violations[k]
+                .slice(0, 3)
+                .map((x) => `    - ${x}`)
+                .join('\n')}`,
+          )
+          .join('\n');
+        throw new Error(
+          `simulation seed ${seed} [${driver}] broke ${failing.length} invariant(s) – replay: SIM_SEED=${seed} SIM_DRIVER=${driver} npm run test:sim\n${detail}`,
+        );
       }
     });
   }

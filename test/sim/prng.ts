@@ -57,7 +57,10 @@ export function rng(seed: number): Rng {
 
 /** A 32-bit number from a seed and any labels: stable per key, independent of the order things happen in. */
 export function hashSeed(seed: number, ...parts: (string | number)[]): number {
-  return createHash('sha256').update([seed, ...parts].join('\u0000')).digest().readUInt32BE(0);
+  return createHash('sha256')
+    .update([seed, ...parts].join('\u0000'))
+    .digest()
+    .readUInt32BE(0);
 }
 
 /** A deterministic number in [0, 1) for a key (fault schedules keyed by content and call order, not by time). */

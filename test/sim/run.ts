@@ -98,7 +98,8 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
   cleanups.push(() => bot.close());
   // ---- the in-memory Telegram, and the source events that fire on what the pipeline does (not on time)
   const source = new SimSource();
-  for (const link of s.agencies) source.addChannel({ channelLink: link, channelId: String(5000 + s.agencies.indexOf(link)), title: `${link.slice(5)} assignments` });
+  for (const link of s.agencies)
+    source.addChannel({ channelLink: link, channelId: String(5000 + s.agencies.indexOf(link)), title: `${link.slice(5)} assignments` });
   const current = new Map<string, SourceMessage>();
   const deletedSoFar = new Set<string>();
   const fired = new Set<SimEvent>();
@@ -192,10 +193,13 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
           hookStats.editsInFlight++;
           const p = s.posts.get(edit.post)!;
           const child = workers.get(call.worker)?.kind === 'child';
-          await pollUntil(async () => {
-            const r = await jobRow(p);
-            return r?.reason === 'edit' && ['ok', 'skipped', 'failed'].includes(r.status);
-          }, child ? 8000 : BOT_TIMEOUT_S * 1000 - 250);
+          await pollUntil(
+            async () => {
+              const r = await jobRow(p);
+              return r?.reason === 'edit' && ['ok', 'skipped', 'failed'].includes(r.status);
+            },
+            child ? 8000 : BOT_TIMEOUT_S * 1000 - 250,
+          );
         }
         if (!afterForwardKills.delete(call.seq)) return;
         const w = workers.get(call.worker);
@@ -219,7 +223,9 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
       EXTRACTION_WORKER_BATCH_SIZE: String(s.workers.batchSize),
       EXTRACTION_MODE: s.mode,
       DUPLICATE_DETECTION_ENABLED: '1',
-      ...(llm ? { LLM_API_URL: llm.url, LLM_TIMEOUT_SECONDS: String(LLM_TIMEOUT_S), LLM_CIRCUIT_BREAKER_THRESHOLD: '5', LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS: '1' } : {}),
+      ...(llm
+        ? { LLM_API_URL: llm.url, LLM_TIMEOUT_SECONDS: String(LLM_TIMEOUT_S), LLM_CIRCUIT_BREAKER_THRESHOLD: '5', LLM_CIRCUIT_BREAKER_TIMEOUT_SECONDS: '1' }
+        : {}),
     };
     const config = workerConfig(env);
     const t0 = Date.now();
@@ -322,9 +328,10 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     const collectorLog = recordingLog();
     logs.push(collectorLog);
     const collectorDb = await pool(2);
-    const collector = runLive({ db: collectorDb, config: testConfig(), log: collectorLog, signal: collectorAbort.signal }, source, { channels: s.agencies, catchupSource: null }).catch(
-      (err: Error) => collectorLog.error({ error: err.message }, 'sim_collector_crashed'),
-    );
+    const collector = runLive({ db: collectorDb, config: testConfig(), log: collectorLog, signal: collectorAbort.signal }, source, {
+      channels: s.agencies,
+      catchupSource: null,
+    }).catch((err: Error) => collectorLog.error({ error: err.message }, 'sim_collector_crashed'));
     await source.subscribed;
 
     for (let i = 0; i < s.workers.loops; i++) await startLoop();
@@ -335,7 +342,9 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     const poller = (async () => {
       while (jobKills.length > 0 && !stopping) {
         await sleep(100);
-        const [{ n } = { n: 0 }] = await t.db.query<{ n: number }>(`select count(*)::int as n from telegram_extractions where status in ('ok', 'skipped', 'failed')`);
+        const [{ n } = { n: 0 }] = await t.db.query<{ n: number }>(
+          `select count(*)::int as n from telegram_extractions where status in ('ok', 'skipped', 'failed')`,
+        );
         if (n < jobKills[0]!.n || stopping) continue;
         const k = jobKills.shift()!;
         const alive = [...workers.values()].filter((w) => w.alive);
@@ -348,7 +357,8 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
     const operatorRuns: Promise<unknown>[] = [];
     const skippedEvents: string[] = [];
     const rawIdOf = async (channel: string, messageId: number) =>
-      (await t.db.query<{ id: number }>(`select id from telegram_messages_raw where channel_link = $1 and message_id = $2`, [channel, messageId]))[0]?.id ?? null;
+      (await t.db.query<{ id: number }>(`select id from telegram_messages_raw where channel_link = $1 and message_id = $2`, [channel, messageId]))[0]?.id ??
+      null;
     const timelineStart = Date.now();
     for (const e of s.events) {
       const wait = timelineStart + e.at - Date.now();
@@ -388,7 +398,10 @@ export async function runSimulation(s: Scenario): Promise<SimResult> {
         await removeTutor(t.db, e.chatId);
         const at = Date.now();
         // DMs already on the wire may still arrive; nothing else may
-        const inFlight = await t.db.query<{ assignment_id: number }>(`select assignment_id from deliveries where kind = 'dm' and recipient = $1 and status = 'sending'`, [String(e.chatId)]);
+        const inFlight = await t.db.query<{ assignment_id: number }>(
+          `select assignment_id from deliveries where kind = 'dm' and recipient = $1 and status = 'sending'`,
+          [String(e.chatId)],
+        );
         removed.push({ chatId: e.chatId, at, inFlight: inFlight.map((r) => Number(r.assignment_id)) });
       }
     }
@@ -459,18 +472,39 @@ async function dump(dir: string, s: Scenario, db: Database, bot: FakeBotApi, pro
     scenario: { ...s, posts: [...s.posts.values()] },
     violations,
     shown: Object.fromEntries(s.broadcastChats.map((c) => [c, bot.messages(c)])),
-    botCalls: bot.calls.map((c) => ({ method: c.method, chat: c.chatId, status: c.status, at: c.at, text: c.body.text ?? null, message_id: c.body.message_id ?? null })),
+    botCalls: bot.calls.map((c) => ({
+      method: c.method,
+      chat: c.chatId,
+      status: c.status,
+      at: c.at,
+      text: c.body.text ?? null,
+      message_id: c.body.message_id ?? null,
+    })),
     proxyCalls: proxy.calls,
-    assignments: await q(`select id, external_id, status, closed_reason, raw_id, message_id, channel_link, duplicate_group_id, is_primary, assignment_code, rate_raw_text, academic_display_text from assignments order by id`),
-    sources: await q(`select s.*, r.channel_link, r.message_id from assignment_sources s join telegram_messages_raw r on r.id = s.raw_id order by s.assignment_id`),
-    deliveries: await q(`select id, assignment_id, kind, recipient, status, attempts, telegram_message_id, sync_action, deleted_at, error_json, created_at, sent_at from deliveries order by id`),
-    extractions: await q(`select e.id, r.channel_link, r.message_id, r.deleted_at, e.status, e.error_json, e.meta from telegram_extractions e join telegram_messages_raw r on r.id = e.raw_id order by e.id`),
+    assignments: await q(
+      `select id, external_id, status, closed_reason, raw_id, message_id, channel_link, duplicate_group_id, is_primary, assignment_code, rate_raw_text, academic_display_text from assignments order by id`,
+    ),
+    sources: await q(
+      `select s.*, r.channel_link, r.message_id from assignment_sources s join telegram_messages_raw r on r.id = s.raw_id order by s.assignment_id`,
+    ),
+    deliveries: await q(
+      `select id, assignment_id, kind, recipient, status, attempts, telegram_message_id, sync_action, deleted_at, error_json, created_at, sent_at from deliveries order by id`,
+    ),
+    extractions: await q(
+      `select e.id, r.channel_link, r.message_id, r.deleted_at, e.status, e.error_json, e.meta from telegram_extractions e join telegram_messages_raw r on r.id = e.raw_id order by e.id`,
+    ),
   };
   writeFileSync(`${dir}/sim-${s.seed}-${s.driver}.json`, JSON.stringify(data, null, 1));
 }
 
 /** The fault a Bot API call gets: keyed by method, chat, the message's tracer and the nth try of it. */
-function pickBotFault(s: Scenario, method: string, chat: string, text: string | null, nth: number): { fault: BotFault; retryAfter?: number; refuseMs?: number; slowMs?: number } {
+function pickBotFault(
+  s: Scenario,
+  method: string,
+  chat: string,
+  text: string | null,
+  nth: number,
+): { fault: BotFault; retryAfter?: number; refuseMs?: number; slowMs?: number } {
   const w = s.weather;
   const key = [method, chat, tracerKey(text), nth];
   const u = unit(s.seed, 'bot', ...key);

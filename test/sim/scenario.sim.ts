@@ -13,7 +13,10 @@ it('scenario: a pure function of the seed; distinct jobs never share level, subj
     const s = buildScenario(seed, { driver: 'pglite' });
     expect(scenarioDigest(buildScenario(seed, { driver: 'pglite' })), `seed ${seed} digest`).toBe(scenarioDigest(s));
     for (const j of s.jobs) {
-      const agencies = j.posts.map((k) => s.posts.get(k)!).filter((p) => p.label === 'copy' || p.label === 'single' || p.label === 'lookalike').map((p) => p.agency);
+      const agencies = j.posts
+        .map((k) => s.posts.get(k)!)
+        .filter((p) => p.label === 'copy' || p.label === 'single' || p.label === 'lookalike')
+        .map((p) => p.agency);
       expect(new Set(agencies).size, `seed ${seed}: job ${j.id} posted twice by one agency under two codes`).toBe(agencies.length);
     }
     const byTuple = new Map<string, number>();

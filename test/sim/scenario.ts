@@ -167,12 +167,31 @@ type Style = 'a' | 'b' | 'c';
 /** One assignment in one agency's house style (b is the "reworded" one; c prints no code the extractor reads). */
 function render(style: Style, s: Subject, area: Area, rate: number, code: string | null): string {
   if (style === 'a') {
-    return [`Job Code: ${code}`, `Subject: ${s.level} ${s.subject}`, `Location: ${area.name} (S)${area.postal}`, `Rate: $${rate}/h`, 'Frequency: 1x 1.5h/week'].join('\n');
+    return [
+      `Job Code: ${code}`,
+      `Subject: ${s.level} ${s.subject}`,
+      `Location: ${area.name} (S)${area.postal}`,
+      `Rate: $${rate}/h`,
+      'Frequency: 1x 1.5h/week',
+    ].join('\n');
   }
   if (style === 'b') {
-    return [`📚 ${s.level} ${s.subject} tutor needed`, `📍 ${area.name}, S${area.postal}`, `💰 $${rate} per hour`, '🗓 Once a week, 1.5 hours', `Ref: ${code}`].join('\n');
+    return [
+      `📚 ${s.level} ${s.subject} tutor needed`,
+      `📍 ${area.name}, S${area.postal}`,
+      `💰 $${rate} per hour`,
+      '🗓 Once a week, 1.5 hours',
+      `Ref: ${code}`,
+    ].join('\n');
   }
-  return [`🆕 NEW ASSIGNMENT`, `Level & Subject: ${s.level} ${s.subject}`, `Address: ${area.name}, ${area.postal}`, `Fee: $${rate}/hr`, 'Lessons: 2x a week, 1h each', 'Apply at t.me/simapplybot'].join('\n');
+  return [
+    `🆕 NEW ASSIGNMENT`,
+    `Level & Subject: ${s.level} ${s.subject}`,
+    `Address: ${area.name}, ${area.postal}`,
+    `Fee: $${rate}/hr`,
+    'Lessons: 2x a week, 1h each',
+    'Apply at t.me/simapplybot',
+  ].join('\n');
 }
 
 const HEADERS = ['📢 Latest assignments', '🔥 Hot jobs today', 'New tuition assignments below'];
@@ -247,12 +266,33 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
   const postTimes = new Map<string, number>();
   const postAt = (p: SimPost) => postTimes.get(p.key)!;
   const newJob = (fields: Partial<SimJob>): SimJob => {
-    const job: SimJob = { id: jobs.length + 1, codes: [], rates: [], finalRate: null, fixture: false, subject: null, area: null, posts: [], edited: false, ...fields };
+    const job: SimJob = {
+      id: jobs.length + 1,
+      codes: [],
+      rates: [],
+      finalRate: null,
+      fixture: false,
+      subject: null,
+      area: null,
+      posts: [],
+      edited: false,
+      ...fields,
+    };
     jobs.push(job);
     return job;
   };
   const addPost = (agency: number, text: string, items: { job: SimJob; itemKey: string }[], label: PostLabel, at: number): SimPost => {
-    const p: SimPost = { key: `p${posts.size + 1}`, agency, channel: agencies[agency]!, messageId: 0, text, items: items.map((i) => ({ job: i.job.id, itemKey: i.itemKey })), label, deleted: false, editedText: null };
+    const p: SimPost = {
+      key: `p${posts.size + 1}`,
+      agency,
+      channel: agencies[agency]!,
+      messageId: 0,
+      text,
+      items: items.map((i) => ({ job: i.job.id, itemKey: i.itemKey })),
+      label,
+      deleted: false,
+      editedText: null,
+    };
     posts.set(p.key, p);
     postTimes.set(p.key, at);
     for (const i of items) i.job.posts.push(p.key);
@@ -310,7 +350,11 @@ export function buildScenario(seed: number, options: ScenarioOptions): Scenario 
           items.push({ job, itemKey: code, text: render('a', subject, area, rate, code) });
         } else {
           const job = newJob({ rates: [rate], finalRate: rate, subject, area });
-          items.push({ job, itemKey: String(i + 1), text: `${i + 1}. ${subject.level} ${subject.subject} @ ${area.name.split(' ').slice(0, 2).join(' ')}, $${rate}/h, 1x 1.5h/week` });
+          items.push({
+            job,
+            itemKey: String(i + 1),
+            text: `${i + 1}. ${subject.level} ${subject.subject} @ ${area.name.split(' ').slice(0, 2).join(' ')}, $${rate}/h, 1x 1.5h/week`,
+          });
         }
       }
       if (items.length === 0) continue;

@@ -8,7 +8,9 @@ import { EXAMPLES } from './assignments.ts';
 import { assertNoSecrets } from './secrets.ts';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A scratch directory with its own embedded database, and `run(argv)` calling the CLI in-process. */
 export function cliWorkspace(env: Record<string, string> = {}) {

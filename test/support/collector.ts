@@ -8,7 +8,11 @@ export const T0 = new Date('2026-03-01T00:00:00Z');
 export const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
 export function channel(name: string): ResolvedChannel & { channelId: string } {
-  return { channelLink: `t.me/${name}`, channelId: String(1000 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 1_000_000, 7)), title: `${name} assignments` };
+  return {
+    channelLink: `t.me/${name}`,
+    channelId: String(1000 + [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 1_000_000, 7)),
+    title: `${name} assignments`,
+  };
 }
 
 /** A memory channel with posts 1..n, one minute apart starting at T0 + 1 min. */
@@ -43,7 +47,10 @@ export function testConfig(overrides: Partial<Config['recovery']> & { queue?: bo
   };
 }
 
-export function context(db: Database, options: { config?: CollectorContext['config']; signal?: AbortSignal; log?: Log } = {}): CollectorContext & { log: RecordingLog } {
+export function context(
+  db: Database,
+  options: { config?: CollectorContext['config']; signal?: AbortSignal; log?: Log } = {},
+): CollectorContext & { log: RecordingLog } {
   const log = (options.log as RecordingLog | undefined) ?? recordingLog();
   return { db, config: options.config ?? testConfig(), log, signal: options.signal ?? new AbortController().signal };
 }

@@ -150,7 +150,7 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     reply(res, call, f.status, {
       ok: false,
       error_code: f.status,
-      description: f.status === 429 ? `Too Many Requests: retry after ${f.retryAfter ?? 1}` : f.description ?? DESCRIPTIONS[f.status] ?? `Error ${f.status}`,
+      description: f.status === 429 ? `Too Many Requests: retry after ${f.retryAfter ?? 1}` : (f.description ?? DESCRIPTIONS[f.status] ?? `Error ${f.status}`),
       ...(f.status === 429 ? { parameters: { retry_after: f.retryAfter ?? 1 } } : {}),
     });
   const ok = (res: ServerResponse, call: FakeBotCall, result: unknown) => reply(res, call, 200, { ok: true, result });
@@ -192,7 +192,8 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
         case 'getMe':
           return ok(res, call, { id: 1, is_bot: true, first_name: 'Fake', username: 'fake_bot' });
         case 'sendMessage': {
-          if (chatId == null || typeof body.text !== 'string' || body.text === '') return fail(res, call, { status: 400, description: 'Bad Request: message text is empty' });
+          if (chatId == null || typeof body.text !== 'string' || body.text === '')
+            return fail(res, call, { status: 400, description: 'Bad Request: message text is empty' });
           const c = chat(chatId);
           const m: FakeMessage = { messageId: c.next++, text: body.text, replyMarkup: body.reply_markup ?? null };
           c.messages.set(m.messageId, m);
@@ -203,7 +204,11 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
           if (!m) return fail(res, call, { status: 400, description: 'Bad Request: message to edit not found' });
           const markup = body.reply_markup ?? null;
           if (m.text === body.text && JSON.stringify(m.replyMarkup) === JSON.stringify(markup))
-            return fail(res, call, { status: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' });
+            return fail(res, call, {
+              status: 400,
+              description:
+                'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+            });
           m.text = String(body.text);
           m.replyMarkup = markup;
           return ok(res, call, { message_id: m.messageId, date: now, chat: { id: chatId, type: 'private' }, text: m.text });
@@ -213,15 +218,21 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
           if (!m) return fail(res, call, { status: 400, description: 'Bad Request: message to edit not found' });
           const markup = body.reply_markup ?? null;
           if (JSON.stringify(m.replyMarkup) === JSON.stringify(markup))
-            return fail(res, call, { status: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' });
+            return fail(res, call, {
+              status: 400,
+              description:
+                'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+            });
           m.replyMarkup = markup;
           return ok(res, call, { message_id: m.messageId, date: now, chat: { id: chatId, type: 'private' }, text: m.text });
         }
         case 'answerCallbackQuery':
-          if (typeof body.callback_query_id !== 'string' || body.callback_query_id === '') return fail(res, call, { status: 400, description: 'Bad Request: query is too old and response timeout expired or query ID is invalid' });
+          if (typeof body.callback_query_id !== 'string' || body.callback_query_id === '')
+            return fail(res, call, { status: 400, description: 'Bad Request: query is too old and response timeout expired or query ID is invalid' });
           return ok(res, call, true);
         case 'setWebhook':
-          if (typeof body.url !== 'string') return fail(res, call, { status: 400, description: 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook' });
+          if (typeof body.url !== 'string')
+            return fail(res, call, { status: 400, description: 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook' });
           webhook = body.url;
           return ok(res, call, true);
         case 'deleteWebhook':
@@ -257,7 +268,7 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
         }
         case 'deleteMessage': {
           const c = chatId == null ? undefined : chat(chatId);
-          if (!c || !c.messages.delete(Number(body.message_id))) return fail(res, call, { status: 400, description: 'Bad Request: message to delete not found' });
+          if (!c?.messages.delete(Number(body.message_id))) return fail(res, call, { status: 400, description: 'Bad Request: message to delete not found' });
           return ok(res, call, true);
         }
         default:

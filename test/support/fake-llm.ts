@@ -43,7 +43,11 @@ export async function startFakeLlm(options: { answer?: (post: string) => Partial
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'model crashed' } }));
         return;
       }
-      const firstLine = post.split('\n').find((l) => l.trim() !== '')?.trim() ?? null;
+      const firstLine =
+        post
+          .split('\n')
+          .find((l) => l.trim() !== '')
+          ?.trim() ?? null;
       const answer: LlmAssignment = { ...emptyLlmAssignment(), academic_display_text: firstLine, ...(options.answer?.(post) ?? {}) };
       const content = fault === 'garbage' ? 'I am not JSON at all' : JSON.stringify(answer);
       const reply = () =>

@@ -55,10 +55,7 @@ export default async function setup(project: TestProject) {
     if (admin && templateName) {
       await admin.unsafe(`drop database if exists ${templateName} with (force)`);
       // databases of files that crashed before their own cleanup
-      const leftovers = await admin.unsafe<{ datname: string }[]>(
-        `select datname from pg_database where datname like $1`,
-        [`${templateName}_%`],
-      );
+      const leftovers = await admin.unsafe<{ datname: string }[]>(`select datname from pg_database where datname like $1`, [`${templateName}_%`]);
       for (const { datname } of leftovers) await admin.unsafe(`drop database if exists ${datname} with (force)`);
       await admin.end();
     }

@@ -34,10 +34,11 @@ export async function agencyId(db: Queryable, name: string): Promise<number> {
   const channel = `t.me/${name.toLowerCase().replace(/[^a-z0-9]+/g, '') || 'agency'}`;
   const [found] = await db.query<{ id: number }>('select id from agencies where agency_display_name = $1', [name]);
   if (found) return Number(found.id);
-  const [row] = await db.query<{ id: number }>(
-    `insert into agencies (channel_link, agency_display_name) values ($1 || '_' || $3::text, $2) returning id`,
-    [channel, name, String(++seq)],
-  );
+  const [row] = await db.query<{ id: number }>(`insert into agencies (channel_link, agency_display_name) values ($1 || '_' || $3::text, $2) returning id`, [
+    channel,
+    name,
+    String(++seq),
+  ]);
   return Number(row!.id);
 }
 

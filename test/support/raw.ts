@@ -1,12 +1,7 @@
 import type { Queryable } from '../../src/db/index.ts';
 
 /** Insert raw messages directly (the collector's own writer is tested separately). Returns their ids. */
-export async function insertRaw(
-  db: Queryable,
-  channelLink: string,
-  messageIds: number[],
-  options: { deleted?: boolean; date?: Date } = {},
-): Promise<number[]> {
+export async function insertRaw(db: Queryable, channelLink: string, messageIds: number[], options: { deleted?: boolean; date?: Date } = {}): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
     `insert into telegram_messages_raw (channel_link, message_id, message_date, raw_text, message_json, deleted_at)
      select $1, m, coalesce($3::timestamptz, now()) + make_interval(secs => m), 'post ' || m, jsonb_build_object('id', m), case when $2 then now() end

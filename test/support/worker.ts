@@ -12,7 +12,14 @@ export const VERSION = 'v1';
 /** Configuration as the worker sees it, from environment variables (no .env file). DM quiet hours are off (tests must not depend on the hour). */
 export function workerConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    env: { EXTRACTION_PIPELINE_VERSION: VERSION, EXTRACTION_WORKER_IDLE_S: '0.05', EXTRACTION_BACKOFF_BASE_S: '0', EXTRACTION_BACKOFF_MAX_S: '0', DM_QUIET_HOURS: 'off', ...env },
+    env: {
+      EXTRACTION_PIPELINE_VERSION: VERSION,
+      EXTRACTION_WORKER_IDLE_S: '0.05',
+      EXTRACTION_BACKOFF_BASE_S: '0',
+      EXTRACTION_BACKOFF_MAX_S: '0',
+      DM_QUIET_HOURS: 'off',
+      ...env,
+    },
     envFile: null,
   });
 }
@@ -46,7 +53,14 @@ export async function drain(db: Database, config: Config, flags: WorkerFlags = {
 }
 
 export async function jobRows(db: Database, version = VERSION) {
-  return db.query<{ message_id: number; channel_link: string; status: string; error_json: { type: string } | null; meta: Record<string, unknown>; canonical_json: unknown }>(
+  return db.query<{
+    message_id: number;
+    channel_link: string;
+    status: string;
+    error_json: { type: string } | null;
+    meta: Record<string, unknown>;
+    canonical_json: unknown;
+  }>(
     `select message_id, channel_link, status, error_json, meta, canonical_json from telegram_extractions where pipeline_version = $1 order by channel_link, message_id`,
     [version],
   );
@@ -77,8 +91,9 @@ export function gatedExtractor(): { extractor: Extractor; entered: (n?: number) 
   let opened!: () => void;
   const gate = new Promise<void>((resolve) => (opened = resolve));
   const notify = () => {
-    for (const w of watchers.splice(0)) if (waiting >= w.n) w.resolve();
-    else watchers.push(w);
+    for (const w of watchers.splice(0))
+      if (waiting >= w.n) w.resolve();
+      else watchers.push(w);
   };
   return {
     extractor: {
@@ -90,10 +105,11 @@ export function gatedExtractor(): { extractor: Extractor; entered: (n?: number) 
         return inner.extract(text, context);
       },
     },
-    entered: (n = 1) => new Promise<void>((resolve) => {
-      watchers.push({ n, resolve });
-      notify();
-    }),
+    entered: (n = 1) =>
+      new Promise<void>((resolve) => {
+        watchers.push({ n, resolve });
+        notify();
+      }),
     open: () => opened(),
   };
 }

@@ -107,7 +107,8 @@ export function fillLearningMode<T extends Parsed>(parsed: T, rawText: string): 
 // ---------- §4.3 lesson schedule ----------
 
 const SCHEDULE_LABEL_LINE = new RegExp(String.raw`^${ICONS}${SCHEDULE_LABEL}${SEP}(.*)$`, 'iu');
-const COMPACT_LINE = /^(?:[^;\n]{0,200};\s*)?\d{1,2}(?:\.\d{1,2})?(?:\s*-\s*\d{1,2}(?:\.\d{1,2})?)?\s*(?:hrs?|hours?),?\s*\d{1,2}(?:\s*-\s*\d{1,2})?\s*(?:x|times?)\s*(?:a\s+)?week[^;\n]*/i;
+const COMPACT_LINE =
+  /^(?:[^;\n]{0,200};\s*)?\d{1,2}(?:\.\d{1,2})?(?:\s*-\s*\d{1,2}(?:\.\d{1,2})?)?\s*(?:hrs?|hours?),?\s*\d{1,2}(?:\s*-\s*\d{1,2})?\s*(?:x|times?)\s*(?:a\s+)?week[^;\n]*/i;
 const ICON_LINE = /^[^\p{L}\p{N}_\s]+\s*((?:once|twice|\d{1,2}(?:\s*-\s*\d{1,2})?)\s*(?:lessons?|x|times?)\s*(?:\/|per|a)?\s*week[^;\n]*)/iu;
 
 function scheduleFromLine(line: string): string | null {

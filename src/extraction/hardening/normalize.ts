@@ -23,5 +23,8 @@ export function normalizeText(text: unknown): string {
     .replace(ACADEMIC_TOKEN, '$1 $2')
     .replace(/\t/g, ' ');
   const lines = s.split('\n').map((line) => line.replace(/ {2,}/g, ' ').trim());
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }

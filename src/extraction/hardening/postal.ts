@@ -6,7 +6,8 @@
 
 const SIX_DIGITS = /\d{6}/g;
 /** Words that, right before the digits, mean "this is an id / money / phone", not an address. */
-const BAD_PREFIX = /(?:\$|#|(?<!singapore)\+\s?\d{0,3}|\bsgd|\bs\$|\bid|(?<!postal\s{0,3})\bcode|\bno\.?|\bref|\bjob|\bassignment|\btel|\bhp|\bphone|\bmobile|\bwhatsapp|\bcontact|\bcall|\bsms|\bnumber)\W{0,3}$/i;
+const BAD_PREFIX =
+  /(?:\$|#|(?<!singapore)\+\s?\d{0,3}|\bsgd|\bs\$|\bid|(?<!postal\s{0,3})\bcode|\bno\.?|\bref|\bjob|\bassignment|\btel|\bhp|\bphone|\bmobile|\bwhatsapp|\bcontact|\bcall|\bsms|\bnumber)\W{0,3}$/i;
 const POSTAL_PREFIX = /(?:\bsingapore\+?|\(s\)|\bs\(|\bs)\s?$/i;
 
 function isDigit(ch: string | undefined): boolean {

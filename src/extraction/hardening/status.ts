@@ -23,7 +23,8 @@ const APPLICATION_STATUS = new RegExp(String.raw`^[^\p{L}\p{N}]*application\s+st
 const STATUS_LINE = new RegExp(String.raw`^[^\p{L}\p{N}]*(?:assignment\s+|job\s+|current\s+)?status\s*[:：\-]\s*[^\p{L}\p{N}]{0,10}${STATUS_WORD}`, 'iu');
 /** A line that is only the status word, maybe decorated: "TAKEN", "❌ CLOSED ❌", "Closed.". */
 const BARE_STATUS_LINE = /^[^\p{L}\p{N}]*(closed|taken|filled|expired)[^\p{L}\p{N}]*$/iu;
-const CLOSED_PHRASE = /\b(?:assignment|job|position|slot|case|this\s+one)\s+(?:has\s+been\s+|have\s+been\s+|is\s+|was\s+|already\s+)?(?:closed|taken|filled)\b/i;
+const CLOSED_PHRASE =
+  /\b(?:assignment|job|position|slot|case|this\s+one)\s+(?:has\s+been\s+|have\s+been\s+|is\s+|was\s+|already\s+)?(?:closed|taken|filled)\b/i;
 const BRACKETED_CLOSED = /[[(](?:closed|taken|filled)[\])]/i;
 const NO_LONGER = /\bno\s+longer\s+(?:available|open)\b/i;
 const NEW_ASSIGNMENT = /\bnew\s+assignments?\b/i;
@@ -64,9 +65,5 @@ export function detectStatus(rawText: unknown): StatusDetection | null {
   if (typeof rawText !== 'string' || rawText.trim() === '') return null;
   const text = rawText.length > 100_000 ? rawText.slice(0, 100_000) : rawText;
   const all = lines(text);
-  return (
-    labelled(all, APPLICATION_STATUS, 'application_status', 0.95) ??
-    labelled(all, STATUS_LINE, 'status_line', 0.9) ??
-    marker(text, all)
-  );
+  return labelled(all, APPLICATION_STATUS, 'application_status', 0.95) ?? labelled(all, STATUS_LINE, 'status_line', 0.9) ?? marker(text, all);
 }

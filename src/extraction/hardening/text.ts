@@ -19,7 +19,10 @@ export function collapseSpaces(s: string): string {
  * made by the model do not matter, but every word must be there in order.
  */
 export function supportKey(s: string): string {
-  return s.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+  return s
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '');
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

@@ -14,7 +14,13 @@ export type Item =
   | { kind: 'neg'; start: number; end: number }
   | { kind: 'comma'; start: number; end: number };
 
-const FUZZY: Record<string, string> = { morning: '08:00-12:00', afternoon: '12:00-17:00', evening: '16:00-21:00', night: '19:00-23:00', tonight: '19:00-23:00' };
+const FUZZY: Record<string, string> = {
+  morning: '08:00-12:00',
+  afternoon: '12:00-17:00',
+  evening: '16:00-21:00',
+  night: '19:00-23:00',
+  tonight: '19:00-23:00',
+};
 const AFTER = new Set(['after', 'from', 'since']);
 const BEFORE = new Set(['before', 'until', 'till', 'til']);
 const CUES = new Set(['at', '@', 'from', 'after', 'before', 'since', 'until', 'till', 'til', 'between']);

@@ -20,15 +20,13 @@ const FUZZY = String.raw`\b(?:mornings?|afternoons?|evenings?|nights?|tonight)\b
 const WORD = String.raw`\b(?:after|from|since|before|until|till|til|onwards?|between|and|to|at)\b|@|-`;
 const NEG = String.raw`\b(?:no(?!\.)|not|except|excluding|exclude|unavailable|cannot|can't|off(?=\s*(?:on\s+)?(?:mon|tue|wed|thu|fri|sat|sun)))\b`;
 const NUM = String.raw`\d{1,4}(?::\d{2})?(?:\s?(?:am|pm|a\.m\.|p\.m\.)(?![a-z]))?`;
-const TOKEN = new RegExp(
-  [NOTE, BROAD, DAY, FUZZY, WORD, NEG, NUM, '[,;]'].map((p) => `(${p})`).join('|'),
-  'gi',
-);
+const TOKEN = new RegExp([NOTE, BROAD, DAY, FUZZY, WORD, NEG, NUM, '[,;]'].map((p) => `(${p})`).join('|'), 'gi');
 const KINDS: TokenKind[] = ['note', 'broad', 'day', 'fuzzy', 'word', 'neg', 'num', 'comma'];
 
 /** A number that is really money, an address, an id, a decimal or a quantity is not a time. */
 const BAD_NUM_PREFIX = /(?:(?:\$|#|\bblk|\bblock|\bsgd|\bno\.?|\+)\s?|[\p{L}\p{N}.])$/iu;
-const QUANTITY_SUFFIX = /^\s?(?:hrs?\b|hours?\b|h\b|mins?\b|minutes?\b|x\b|%|k\b|yrs?\b|years?\b|\/|\.\d|,\d{3}|lessons?\b|sessions?\b|students?\b|months?\b|weeks?\b|days?\b|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i;
+const QUANTITY_SUFFIX =
+  /^\s?(?:hrs?\b|hours?\b|h\b|mins?\b|minutes?\b|x\b|%|k\b|yrs?\b|years?\b|\/|\.\d|,\d{3}|lessons?\b|sessions?\b|students?\b|months?\b|weeks?\b|days?\b|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i;
 const HAS_MERIDIEM = /[ap]\.?m\.?$/i;
 
 function plausibleNumber(clause: string, start: number, end: number, text: string): boolean {
@@ -67,7 +65,13 @@ export function tokenize(clause: string): Token[] {
 // ---------- days ----------
 
 const DAY_PREFIX: [string, Day][] = [
-  ['mon', 'monday'], ['tue', 'tuesday'], ['wed', 'wednesday'], ['thu', 'thursday'], ['fri', 'friday'], ['sat', 'saturday'], ['sun', 'sunday'],
+  ['mon', 'monday'],
+  ['tue', 'tuesday'],
+  ['wed', 'wednesday'],
+  ['thu', 'thursday'],
+  ['fri', 'friday'],
+  ['sat', 'saturday'],
+  ['sun', 'sunday'],
 ];
 
 export function dayOf(text: string): Day | null {

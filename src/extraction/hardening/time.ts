@@ -34,8 +34,14 @@ export const DEFAULT_WINDOW = '08:00-23:00';
 const MAX_SPANS = 200;
 const HEADER_HINT = /\b(?:timings?|available|availability|avail|preferably|preferred)\b/i;
 const CLAUSE_SPLIT = /\s[/|]\s/;
-const NON_TIME_LABEL = /^[^\p{L}\p{N}]*(?:start(?:ing)?\s+date|date|commencement|rate|fees?|salary|price|budget|address|location|venue|postal(?:\s+code)?|(?:assignment\s+|job\s+)?(?:code|id)|contact|phone|hp|subjects?|level)\s*[:：]/iu;
-const RULE_BY_TYPE = { range: 'explicit_range', single: 'explicit_single_start_plus_lesson', relative: 'relative_time_rule', fuzzy: 'fixed_fuzzy_range' } as const;
+const NON_TIME_LABEL =
+  /^[^\p{L}\p{N}]*(?:start(?:ing)?\s+date|date|commencement|rate|fees?|salary|price|budget|address|location|venue|postal(?:\s+code)?|(?:assignment\s+|job\s+)?(?:code|id)|contact|phone|hp|subjects?|level)\s*[:：]/iu;
+const RULE_BY_TYPE = {
+  range: 'explicit_range',
+  single: 'explicit_single_start_plus_lesson',
+  relative: 'relative_time_rule',
+  fuzzy: 'fixed_fuzzy_range',
+} as const;
 
 /**
  * A start time with no end ("Tue 7pm", "Wednesday or Thursday 5pm") is one lesson from that time: as long as the
@@ -277,16 +283,32 @@ function carryPending(st: State, out: LineOutcome): void {
 
 const DAY_WORD = String.raw`(?:mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day)?s?`;
 /** "Wed cannot", "Fri & Sat not available": a day followed by a refusal is an exception, like "except Wed". */
-const DAY_REFUSED = new RegExp(String.raw`\b(${DAY_WORD}(?:\s*(?:&|and|\/|,)\s*${DAY_WORD})*)\s+(?:cannot|can't|cant|not\s+(?:available|ok|possible)|unavailable|no)\b`, 'gi');
+const DAY_REFUSED = new RegExp(
+  String.raw`\b(${DAY_WORD}(?:\s*(?:&|and|\/|,)\s*${DAY_WORD})*)\s+(?:cannot|can't|cant|not\s+(?:available|ok|possible)|unavailable|no)\b`,
+  'gi',
+);
 
 /** Rewrites exceptions into the one shape the grouping reads: "…, except Thu" and "Thu cannot" → "… except Thu". */
 function normaliseExceptions(line: string): string {
-  return line.replace(/,\s*(except|excluding)\b/gi, ' $1').replace(DAY_REFUSED, 'except $1').replace(/,\s*except\b/gi, ' except');
+  return line
+    .replace(/,\s*(except|excluding)\b/gi, ' $1')
+    .replace(DAY_REFUSED, 'except $1')
+    .replace(/,\s*except\b/gi, ' except');
 }
 
 function processLine(st: State, rawLine: string, offset: number): void {
   const line = normaliseExceptions(rawLine);
-  const out: LineOutcome = { days: [], windowCount: 0, daysWithWindows: new Set(), daysWithNote: new Set(), negatedDays: new Set(), broad: false, ranged: false, windows: [], defaulted: [] };
+  const out: LineOutcome = {
+    days: [],
+    windowCount: 0,
+    daysWithWindows: new Set(),
+    daysWithNote: new Set(),
+    negatedDays: new Set(),
+    broad: false,
+    ranged: false,
+    windows: [],
+    defaulted: [],
+  };
   let clauseOffset = 0;
   for (const clause of line.split(CLAUSE_SPLIT)) {
     const at = line.indexOf(clause, clauseOffset);
@@ -333,8 +355,15 @@ export function extractTimeAvailability(rawText: unknown, normalizedText?: strin
     const raw = typeof rawText === 'string' ? rawText : '';
     const text = normalizedText ?? normalizeText(raw);
     const st: State = {
-      result: emptyTimeAvailability(), meta, rules: new Set(), warnings: new Set(),
-      pendingDays: [], pendingHeader: false, pendingDefaulted: [], raw, rawLower: raw.toLowerCase(),
+      result: emptyTimeAvailability(),
+      meta,
+      rules: new Set(),
+      warnings: new Set(),
+      pendingDays: [],
+      pendingHeader: false,
+      pendingDefaulted: [],
+      raw,
+      rawLower: raw.toLowerCase(),
     };
     let offset = 0;
     for (const fullLine of text.split('\n')) {
@@ -346,7 +375,11 @@ export function extractTimeAvailability(rawText: unknown, normalizedText?: strin
     meta.parse_warnings = [...st.warnings].sort();
     const length = lessonMinutes(text);
     for (const span of meta.matched_spans) if (span.window) span.window = lessonEnd(span.window, length);
-    const value = { explicit: withLessonEnd(sortDayMap(st.result.explicit), length), estimated: withLessonEnd(sortDayMap(st.result.estimated), length), note: st.result.note };
+    const value = {
+      explicit: withLessonEnd(sortDayMap(st.result.explicit), length),
+      estimated: withLessonEnd(sortDayMap(st.result.estimated), length),
+      note: st.result.note,
+    };
     return { value, meta };
   } catch (err) {
     return { value: emptyTimeAvailability(), meta: { ...meta, ok: false, error: err instanceof Error ? err.message : String(err) } };

@@ -12,7 +12,8 @@ export function toNumber(v: unknown): number | null | undefined {
 /** Phrases saying "no price given". A bare "quote" no longer counts ("$40/hr, can quote higher" kept, §8.5 #28). */
 const QUOTE_LIKE = /\b(?:tutors?\s+to\s+quote|please\s+quote|pls\s+quote|plz\s+quote|kindly\s+quote|market\s+rate|mkt\s+rate|tbc|tbd|to\s+be\s+confirmed)\b/i;
 const HOURLY = /(?:\/\s*(?:hr|hour|h)\b|per\s+(?:hr|hour)\b|\bhourly\b|\bp\/?h\b|\/\s*hrs?\b|\bph\b)/i;
-const NOT_HOURLY = /(?:\/\s*(?:term|month|mth|mo|lesson|session|class|week|wk|package|pkg|year|yr)\b|\bper\s+(?:term|month|lesson|session|class|week|package|year)\b|\bmonthly\b|\bweekly\b)/i;
+const NOT_HOURLY =
+  /(?:\/\s*(?:term|month|mth|mo|lesson|session|class|week|wk|package|pkg|year|yr)\b|\bper\s+(?:term|month|lesson|session|class|week|package|year)\b|\bmonthly\b|\bweekly\b)/i;
 export const RATE_RANGE = { min: 5, max: 1000 } as const;
 
 /** Every figure printed in the rate snippet ("$1,200" → 1200, "$40.50" → 40.5, "1.2k" → 1200). */

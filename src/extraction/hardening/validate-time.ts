@@ -11,7 +11,10 @@ const pad = (h: string, m: string): string => `${h.padStart(2, '0')}:${m}`;
 export function cleanSlot(slot: unknown): { slot: string | null; reason: string | null } {
   if (slot === null || slot === undefined) return { slot: null, reason: 'null_slot' };
   if (typeof slot !== 'string') return { slot: null, reason: 'non_string_slot' };
-  const s = slot.replace(/[\u2012\u2013\u2014\u2212]/g, '-').replace(/\s*-\s*/g, '-').trim();
+  const s = slot
+    .replace(/[\u2012\u2013\u2014\u2212]/g, '-')
+    .replace(/\s*-\s*/g, '-')
+    .trim();
   if (s === '') return { slot: null, reason: 'empty_slot' };
   const m = SLOT.exec(s);
   if (!m) return { slot: null, reason: 'format' };
@@ -52,7 +55,8 @@ export function cleanTimeAvailability(value: unknown, violations: Violation[]): 
   }
   let note: string | null = null;
   if (typeof value.note === 'string') note = value.note.trim() || null;
-  else if (value.note !== null && value.note !== undefined) violations.push({ field: 'time_availability.note', code: 'TYPE', detail: 'expected string or null' });
+  else if (value.note !== null && value.note !== undefined)
+    violations.push({ field: 'time_availability.note', code: 'TYPE', detail: 'expected string or null' });
   return {
     explicit: cleanDayMap(value.explicit, 'time_availability.explicit', violations),
     estimated: cleanDayMap(value.estimated, 'time_availability.estimated', violations),

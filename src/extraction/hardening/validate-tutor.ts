@@ -23,19 +23,25 @@ export function cleanTutorTypes(value: unknown, violations: Violation[]): TutorT
     return null;
   }
   const out: TutorType[] = [];
-  value.slice(0, 100).forEach((item, i) => {
+  for (const [i, item] of value.slice(0, 100).entries()) {
     const field = `tutor_types[${i}]`;
-    if (!isRecord(item)) return void violations.push({ field, code: 'TYPE', detail: 'expected object' });
+    if (!isRecord(item)) {
+      violations.push({ field, code: 'TYPE', detail: 'expected object' });
+      continue;
+    }
     const canonical = optText(item.canonical);
-    if (!canonical) return void violations.push({ field, code: 'REQUIRED', detail: 'missing canonical' });
-    if (out.some((t) => t.canonical.toLowerCase() === canonical.toLowerCase())) return;
+    if (!canonical) {
+      violations.push({ field, code: 'REQUIRED', detail: 'missing canonical' });
+      continue;
+    }
+    if (out.some((t) => t.canonical.toLowerCase() === canonical.toLowerCase())) continue;
     out.push({
       canonical,
       original: optText(item.original) ?? canonical,
       agency: optText(item.agency),
       confidence: confidence(item.confidence, `${field}.confidence`, violations),
     });
-  });
+  }
   return out.length ? out : null;
 }
 
@@ -64,7 +70,8 @@ export function cleanRateBreakdown(value: unknown, violations: Violation[]): Rec
       min = max = null;
     }
     out[key] = {
-      min, max,
+      min,
+      max,
       original_text: optText(tier.original_text),
       currency: optText(tier.currency),
       unit: optText(tier.unit),

@@ -20,8 +20,20 @@ import { F2F_RE, NEGATED_ONLINE_RE, onlineAsFallback, ONLINE_RE, REMARKS_MARKER 
 export type { Violation, ViolationCode } from './violations.ts';
 
 const KEY_ORDER = [
-  'assignment_code', 'academic_display_text', 'learning_mode', 'address', 'postal_code', 'nearest_mrt', 'lesson_schedule',
-  'start_date', 'time_availability', 'rate', 'additional_remarks', 'postal_code_estimated', 'tutor_types', 'rate_breakdown',
+  'assignment_code',
+  'academic_display_text',
+  'learning_mode',
+  'address',
+  'postal_code',
+  'nearest_mrt',
+  'lesson_schedule',
+  'start_date',
+  'time_availability',
+  'rate',
+  'additional_remarks',
+  'postal_code_estimated',
+  'tutor_types',
+  'rate_breakdown',
 ] as const;
 const ALWAYS = new Set(['learning_mode', 'time_availability', 'rate', 'tutor_types', 'rate_breakdown']);
 /** More items than this are not a real post; the cap bounds the support checks on huge inputs. */
@@ -130,7 +142,6 @@ function rate(ctx: Ctx, v: unknown): { min: number | null; max: number | null; r
   return { min, max, raw_text };
 }
 
-
 /** The remark must occur after the first remarks marker (§8.5 #29: the reference accepted text from anywhere). */
 function remarks(ctx: Ctx, v: unknown): string | null {
   const s = scalarText(ctx, 'additional_remarks', v);
@@ -145,18 +156,30 @@ function remarks(ctx: Ctx, v: unknown): string | null {
 
 function cleanField(ctx: Ctx, key: (typeof KEY_ORDER)[number], v: unknown): unknown {
   switch (key) {
-    case 'assignment_code': return supportedText(ctx, key, v);
-    case 'academic_display_text': return supportedText(ctx, key, v);
-    case 'start_date': return supportedText(ctx, key, v);
-    case 'learning_mode': return learningMode(ctx, v);
-    case 'postal_code': return postalCodes(ctx, key, v, true);
-    case 'postal_code_estimated': return postalCodes(ctx, key, v, false);
-    case 'time_availability': return cleanTimeAvailability(v, ctx.violations);
-    case 'rate': return rate(ctx, v);
-    case 'additional_remarks': return remarks(ctx, v);
-    case 'tutor_types': return cleanTutorTypes(v, ctx.violations);
-    case 'rate_breakdown': return cleanRateBreakdown(v, ctx.violations);
-    default: return (TEXT_LISTS as readonly string[]).includes(key) ? supportedList(ctx, key, v) : null;
+    case 'assignment_code':
+      return supportedText(ctx, key, v);
+    case 'academic_display_text':
+      return supportedText(ctx, key, v);
+    case 'start_date':
+      return supportedText(ctx, key, v);
+    case 'learning_mode':
+      return learningMode(ctx, v);
+    case 'postal_code':
+      return postalCodes(ctx, key, v, true);
+    case 'postal_code_estimated':
+      return postalCodes(ctx, key, v, false);
+    case 'time_availability':
+      return cleanTimeAvailability(v, ctx.violations);
+    case 'rate':
+      return rate(ctx, v);
+    case 'additional_remarks':
+      return remarks(ctx, v);
+    case 'tutor_types':
+      return cleanTutorTypes(v, ctx.violations);
+    case 'rate_breakdown':
+      return cleanRateBreakdown(v, ctx.violations);
+    default:
+      return (TEXT_LISTS as readonly string[]).includes(key) ? supportedList(ctx, key, v) : null;
   }
 }
 
@@ -172,7 +195,7 @@ export function hardValidate(parsed: unknown, rawText: unknown, normalizedText?:
   if (!isRecord(parsed) && parsed !== null && parsed !== undefined) violate(ctx, '$', 'TYPE', 'expected object');
   const cleaned: Record<string, unknown> = {};
   for (const key of KEY_ORDER) {
-    if (ALWAYS.has(key) || Object.prototype.hasOwnProperty.call(input, key)) cleaned[key] = cleanField(ctx, key, input[key]);
+    if (ALWAYS.has(key) || Object.hasOwn(input, key)) cleaned[key] = cleanField(ctx, key, input[key]);
   }
   for (const key of Object.keys(input)) {
     if (!(KEY_ORDER as readonly string[]).includes(key)) violate(ctx, key, 'UNKNOWN', 'unknown key dropped');

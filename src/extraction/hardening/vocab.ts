@@ -14,7 +14,8 @@ export const SCHEDULE_LABEL = String.raw`(?:lesson\s+frequency|lessons?\s+per\s+
 export const ONLINE_RE = new RegExp(String.raw`\b${ONLINE_TERM}\b`, 'i');
 export const F2F_RE = new RegExp(String.raw`\b${F2F_TERM}\b`, 'i');
 /** Online offered beside an in-person lesson ("online is fine if tutor is not nearby", "Online OR at Tampines"): Hybrid. */
-const ONLINE_ACCEPTABLE_RE = /\b(?:online|zoom)\b[^.;\n]{0,20}?\b(?:is fine|(?:is\s+)?ok(?:ay)?|also possible|possible|can be considered|acceptable|also can|can also)\b/i;
+const ONLINE_ACCEPTABLE_RE =
+  /\b(?:online|zoom)\b[^.;\n]{0,20}?\b(?:is fine|(?:is\s+)?ok(?:ay)?|also possible|possible|can be considered|acceptable|also can|can also)\b/i;
 /** A place named beside online ("Online OR at Tampines", "Bishan or online"): case matters, a place is capitalised. */
 const ONLINE_OR_PLACE_RE =
   /\b(?:[Oo]nline|ONLINE|[Zz]oom)\s+(?:or|OR|Or|\/)\s+(?:at\s+|@\s*)?(?:[A-Z][a-z]{2,}|(?:the\s+)?(?:student|tutor|client|family|my|our|your|his|her|their)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|studio|office))|(?:\b[A-Z][a-z]{2,}|\b[Ss]?\d{6}\b|\))\s*,?\s*(?:or|OR|Or|\/)\s*(?:or\s+)?(?:[Oo]nline|ONLINE)\b|,\s*(?:or|OR)\s+(?:[Oo]nline|ONLINE)\b/;
@@ -28,7 +29,39 @@ export const NEGATED_ONLINE_RE =
   /\b(?:no|not|without|non)[-\s]+(?:online|zoom|virtual|remote)\b[^,.;\n]*|\b(?:not\s+keen\s+on|(?:does\s*n[o']?t|do\s*n[o']?t|doesnt|dont|won'?t)\s+(?:want|like|prefer)|no\s+need\s+for|not\s+(?:open|ok(?:ay)?)\s+(?:to|with)|against)\s+(?:(?:zoom|online|virtual)\s*\/\s*)?(?:online|zoom|virtual|remote)\b[^,.;\n]*|\b(?:online|zoom)\s*❌|\b(?:online|zoom|virtual|remote)(?:\s+lessons?)?\s+(?:is\s+|are\s+)?not\s+(?:preferred|possible|allowed|accepted|available|an\s+option|required)\b/gi;
 
 /** Labels that open a post's remarks: the rules extractor reads them, the validator accepts remarks after them. */
-export const REMARKS_LABELS: readonly string[] = ['remarks', 'remark', 'notes', 'note', 'additional remarks', 'additional notes', 'other details', 'comments', 'comment', 'requirement', 'requirements', 'special request', 'special requests', 'additional info', 'additional information', 'other info', 'others', 'other remarks', 'tutor requirements', 'important notes', 'more details', 'extra info', 'note to tutor', 'notes to tutor', 'additional requirements'];
+export const REMARKS_LABELS: readonly string[] = [
+  'remarks',
+  'remark',
+  'notes',
+  'note',
+  'additional remarks',
+  'additional notes',
+  'other details',
+  'comments',
+  'comment',
+  'requirement',
+  'requirements',
+  'special request',
+  'special requests',
+  'additional info',
+  'additional information',
+  'other info',
+  'others',
+  'other remarks',
+  'tutor requirements',
+  'important notes',
+  'more details',
+  'extra info',
+  'note to tutor',
+  'notes to tutor',
+  'additional requirements',
+];
 const escapeLabel = (l: string) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
 /** A remarks label at a line start, allowing leading bullets/emoji (§8.5 #29). */
-export const REMARKS_MARKER = new RegExp(String.raw`^[^\p{L}\p{N}]*(?:${[...REMARKS_LABELS].sort((a, b) => b.length - a.length).map(escapeLabel).join('|')})\s*[:：]`, 'iu');
+export const REMARKS_MARKER = new RegExp(
+  String.raw`^[^\p{L}\p{N}]*(?:${[...REMARKS_LABELS]
+    .sort((a, b) => b.length - a.length)
+    .map(escapeLabel)
+    .join('|')})\s*[:：]`,
+  'iu',
+);

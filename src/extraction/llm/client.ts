@@ -148,4 +148,3 @@ function readCompletion(completion: ChatCompletion, attempts: number, mode: Resp
   const finishReason = typeof choice.finish_reason === 'string' ? choice.finish_reason : null;
   return { text, usage, finishReason, attempts, responseFormat: mode };
 }
-

@@ -13,7 +13,8 @@ export function classifyCallError(err: unknown, aborted: boolean): ExtractionErr
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
     const details = { status, body: String(message).slice(0, 300) };
-    if (status === 429) return new ExtractionError('llm_rate_limited', `LLM rate limited (429)`, { transient: true, details: { ...details, retry_after_ms: retryAfterMs(err) } });
+    if (status === 429)
+      return new ExtractionError('llm_rate_limited', `LLM rate limited (429)`, { transient: true, details: { ...details, retry_after_ms: retryAfterMs(err) } });
     if (status === 408) return new ExtractionError('llm_timeout', 'LLM server reported a request timeout (408)', { transient: true, details });
     if (status >= 500) return new ExtractionError('llm_http_5xx', `LLM server error (${status})`, { transient: true, details });
     return new ExtractionError('llm_http_4xx', `LLM request rejected (${status}): ${details.body}`, { transient: false, details });

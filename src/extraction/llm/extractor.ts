@@ -2,7 +2,7 @@ import type { Config } from '../../config/config.ts';
 import type { LlmAssignment } from '../schema.ts';
 import { ExtractionError, type ExtractContext, type Extractor, type ExtractorMeta, type ExtractorResult, type Fingerprint } from '../types.ts';
 import { CircuitBreaker } from './breaker.ts';
-import { LlmClient, type LlmClientOptions } from './client.ts';
+import { LlmClient, type ChatReply, type LlmClientOptions } from './client.ts';
 import { FewShotExamples } from './few-shot.ts';
 import { buildUserMessage, promptFingerprint, resolveSystemPrompt, type SystemPrompt } from './prompt.ts';
 import { parseReply } from './reply.ts';
@@ -41,7 +41,12 @@ export class LlmExtractor implements Extractor {
   constructor(config: LlmConfig, options: LlmExtractorOptions = {}) {
     const baseDir = options.baseDir ?? process.cwd();
     this.systemPrompt = resolveSystemPrompt({ systemPromptText: config.systemPromptText, systemPromptFile: config.systemPromptFile, baseDir });
-    this.examples = new FewShotExamples({ includeExamples: config.includeExamples, examplesDir: config.examplesDir, examplesVariant: config.examplesVariant, baseDir });
+    this.examples = new FewShotExamples({
+      includeExamples: config.includeExamples,
+      examplesDir: config.examplesDir,
+      examplesVariant: config.examplesVariant,
+      baseDir,
+    });
     this.promptFingerprint = promptFingerprint(this.systemPrompt, { model: config.model, temperature: 0, maxTokens: config.maxTokens });
     this.client = new LlmClient({
       apiUrl: config.apiUrl ?? DEFAULT_API_URL,
@@ -79,10 +84,17 @@ export class LlmExtractor implements Extractor {
 
     if (!this.breaker.tryAcquire()) {
       const retryIn = this.breaker.retryInMs();
-      throw withMeta(new ExtractionError('llm_circuit_open', `LLM circuit breaker open; retry in ${Math.ceil(retryIn / 1000)}s`, { transient: true, details: { retry_in_ms: retryIn, breaker: this.breaker.stats() } }), meta, started);
+      throw withMeta(
+        new ExtractionError('llm_circuit_open', `LLM circuit breaker open; retry in ${Math.ceil(retryIn / 1000)}s`, {
+          transient: true,
+          details: { retry_in_ms: retryIn, breaker: this.breaker.stats() },
+        }),
+        meta,
+        started,
+      );
     }
     const user = buildUserMessage(message, examples?.block ?? null);
-    let reply;
+    let reply: ChatReply;
     try {
       reply = await this.client.complete(this.systemPrompt.message, user, context.signal);
     } catch (err) {

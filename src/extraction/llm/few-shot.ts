@@ -29,11 +29,16 @@ const KEYS = Object.keys(LlmAssignmentSchema.shape);
 
 /** `t.me/Name`, `https://t.me/Name/123?x`, `@Name`, `Name` → `name`; never throws. */
 export function channelUsername(ref: string | null): string | null {
-  if (!ref || !ref.trim()) return null;
+  if (!ref?.trim()) return null;
   try {
     return normalizeChannelRef(ref.replace(/[?#].*$/, '')).replace(/^t\.me\//, '');
   } catch {
-    const s = ref.trim().replace(/[?#].*$/, '').replace(/^https?:\/\//i, '').replace(/^(www\.)?t\.me\//i, '').replace(/^@/, '');
+    const s = ref
+      .trim()
+      .replace(/[?#].*$/, '')
+      .replace(/^https?:\/\//i, '')
+      .replace(/^(www\.)?t\.me\//i, '')
+      .replace(/^@/, '');
     return s.split('/')[0]?.trim().toLowerCase() || null;
   }
 }
@@ -71,7 +76,9 @@ export class FewShotExamples {
   private index(): Map<string, string> {
     if (this.byChannel) return this.byChannel;
     const map = new Map<string, string>();
-    for (const file of readdirSync(this.dir as string).filter((f) => f.endsWith('.txt')).sort()) {
+    for (const file of readdirSync(this.dir as string)
+      .filter((f) => f.endsWith('.txt'))
+      .sort()) {
       const channel = channelFromHeader(readFileSync(join(this.dir as string, file), 'utf8'));
       const user = channelUsername(channel);
       if (user && !map.has(user)) map.set(user, file);

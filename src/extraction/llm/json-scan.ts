@@ -29,9 +29,7 @@ export function stripReasoning(reply: string): { text: string; stripped: boolean
 
 /** Remove markdown fence lines (```json / ```) and leading/trailing backtick runs. */
 export function stripFences(text: string): string {
-  return text
-    .replace(/```[A-Za-z0-9_-]*/g, '\n')
-    .replace(/^[\s`]+|[\s`]+$/g, '');
+  return text.replace(/```[A-Za-z0-9_-]*/g, '\n').replace(/^[\s`]+|[\s`]+$/g, '');
 }
 
 /** String-aware cut of a balanced `{…}` starting at `start`; null when the text ends first. */

@@ -42,7 +42,7 @@ export class PromptConfigError extends Error {
 export function resolveSystemPrompt(settings: PromptSettings): SystemPrompt {
   const inline = settings.systemPromptText?.trim();
   if (inline) return buildSystemPrompt(inline, 'env:LLM_SYSTEM_PROMPT_TEXT');
-  if (settings.systemPromptFile && settings.systemPromptFile.trim()) {
+  if (settings.systemPromptFile?.trim()) {
     const given = settings.systemPromptFile.trim();
     const path = isAbsolute(given) ? given : resolve(settings.baseDir ?? process.cwd(), given);
     return buildSystemPrompt(readPromptFile(path, `LLM_SYSTEM_PROMPT_FILE=${given}`), `env:LLM_SYSTEM_PROMPT_FILE:${path}`);

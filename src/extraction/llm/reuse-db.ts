@@ -7,10 +7,7 @@ export class DatabaseReuseStore implements ReuseStore {
   constructor(private readonly db: Queryable) {}
 
   async get(key: string): Promise<LlmAssignment | null> {
-    const [row] = await this.db.query<{ value: unknown }>(
-      'update llm_reuse set hits = hits + 1, last_hit_at = now() where key = $1 returning value',
-      [key],
-    );
+    const [row] = await this.db.query<{ value: unknown }>('update llm_reuse set hits = hits + 1, last_hit_at = now() where key = $1 returning value', [key]);
     const parsed = row ? LlmAssignmentSchema.safeParse(row.value) : null;
     return parsed?.success ? parsed.data : null; // a stored value that no longer fits the schema is a miss
   }

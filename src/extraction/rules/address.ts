@@ -6,7 +6,9 @@ const POSTAL_FRAGMENT = /\(\s*[Ss]\s*\)\s*\d{6}|\(\s*(?:[Ss]\s*)?\d{6}\s*\)|\b[S
 const TRANSPORT_SEGMENT = /^(?:near\b|nearby\b|bus(?:es)?\b|\d+\s*(?:min|mins|minutes)\b|walk|\(?[^,]*\b(?:mrt|lrt)\b)/i;
 
 function cleanLocation(value: string): string {
-  let v = stripLinks(value).replace(POSTAL_FRAGMENT, ' ').replace(/\(\s*\)/g, ' ');
+  let v = stripLinks(value)
+    .replace(POSTAL_FRAGMENT, ' ')
+    .replace(/\(\s*\)/g, ' ');
   const segments = v.split(/\s*,\s*/);
   v = [segments[0], ...segments.slice(1).filter((s) => !TRANSPORT_SEGMENT.test(s.trim()))].join(', ');
   v = tidy(v);
@@ -27,7 +29,32 @@ function splitPlaces(v: string): string[] {
  * name, or a name ending in a street word ("Tampines Avenue 4", "Upper Thomson Road").
  */
 const anyCase = (words: string[]) => words.map((w) => [...w].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('')).join('|');
-const STREET_WORD = anyCase(['road', 'rd', 'street', 'st', 'avenue', 'ave', 'drive', 'dr', 'crescent', 'cres', 'close', 'lane', 'walk', 'way', 'place', 'link', 'rise', 'view', 'heights', 'grove', 'terrace', 'boulevard', 'ring', 'circle']);
+const STREET_WORD = anyCase([
+  'road',
+  'rd',
+  'street',
+  'st',
+  'avenue',
+  'ave',
+  'drive',
+  'dr',
+  'crescent',
+  'cres',
+  'close',
+  'lane',
+  'walk',
+  'way',
+  'place',
+  'link',
+  'rise',
+  'view',
+  'heights',
+  'grove',
+  'terrace',
+  'boulevard',
+  'ring',
+  'circle',
+]);
 const MALAY_STREET = anyCase(['jalan', 'lorong', 'jln', 'lor']);
 export const STREET = new RegExp(
   String.raw`\b(?:${anyCase(['blk', 'block'])})\s*\d|\b\d{1,4}[A-Za-z]?\s+(?:[A-Z][\p{L}'-]*\s+)*(?:${MALAY_STREET}|[A-Z][\p{L}'-]+)\b|\b(?:${MALAY_STREET})\s+[A-Z]|\b[A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)*\s+(?:${STREET_WORD})\b`,

@@ -7,14 +7,17 @@ const ONLINE = /\b(?:online|zoom|google meet|ms teams|virtual|remote(?:ly)?|webc
 const F2F =
   /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person|onsite|on-site|home (?:tuition|lessons?|classes?|tutors?|tutoring)|home[- ]based)\b|\bat\s+(?:the\s+)?(?:student|tutor|tutee|parent|client|family|their|his|her|my|our|your)(?:'s|s'|’s)?\s+(?:place|home|house|residence|condo|flat|studio|office)\b|\bat\s+home\b/i;
 /** "Lessons will be at home", "tuition is held at the student's house": where the lesson happens. */
-const LESSON_AT_HOME = /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|would\s+be\s+|can\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|tutor'?s?'?\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?:home|house|place|residence|condo|flat|studio)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
+const LESSON_AT_HOME =
+  /\b(?:lessons?|tuition|classes?|sessions?)\s+(?:will\s+be\s+|would\s+be\s+|can\s+be\s+|are\s+|is\s+|to\s+be\s+)?(?:held\s+|conducted\s+)?at\s+(?:the\s+)?(?:student'?s?'?\s+|tutee'?s\s+|tutor'?s?'?\s+|my\s+|our\s+|his\s+|her\s+|their\s+)?(?:home|house|place|residence|condo|flat|studio)\b|\b(?:lessons?|tuition|classes?)\s+(?:are|is|will\s+be)\s+home[- ]based\b/i;
 /** A clause that is nothing but a mode ("F2F", "strictly face to face", "Format: in-person", "Physical only"). */
 const BARE_MODE =
   /^(?:[\p{L} ]{1,24}[:：]\s*)?(?:(?:pls|please|kindly)\s+note\s*:?\s*)?(?:strictly|only|purely|prefer(?:ably|red)?)?\s*(?:online|zoom|f2f|face[- ]to[- ]face|physical|in[- ]person|hybrid|home tuition)(?:\s+(?:lessons?|classes?|tuition|sessions?|only|preferred|please|pls))*[.!]*$/iu;
 /** After an online term: the clause is about how lessons happen ("online lessons", "online is fine"). */
-const ONLINE_LESSON = /\b(?:online|zoom|virtual|remote)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|is fine|is ok|is okay|possible|only|preferred|teaching)\b/i;
+const ONLINE_LESSON =
+  /\b(?:online|zoom|virtual|remote)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|is fine|is ok|is okay|possible|only|preferred|teaching)\b/i;
 /** "lessons online on Zoom", "classes via Zoom". */
-const LESSON_ONLINE = /\b(?:lessons?|classes?|tuition|sessions?)\s+(?:(?:to\s+be|will\s+be|are|is)\s+)?(?:online|via\s+(?:zoom|google\s+meet|teams)|on\s+zoom)\b/i;
+const LESSON_ONLINE =
+  /\b(?:lessons?|classes?|tuition|sessions?)\s+(?:(?:to\s+be|will\s+be|are|is)\s+)?(?:online|via\s+(?:zoom|google\s+meet|teams)|on\s+zoom)\b/i;
 const F2F_LESSON = /\b(?:face[- ]to[- ]face|f2f|physical|in[- ]person)\b[^.,;\n]{0,40}?\b(?:lessons?|class(?:es)?|tuition|sessions?|only|preferred)\b/i;
 /** Mentions of the venue that state how lessons happen without an enum, e.g. "teach in tuition centre". */
 const VENUE_ONLY = /\bteach(?:ing)?\s+(?:in|at)\s+(?:a\s+|the\s+)?tuition\s+cent(?:re|er)\b/i;
@@ -58,7 +61,8 @@ export function extractMode(p: Parsed): { mode: Mode | null; raw_text: string | 
   const labelled = firstLabel(p, 'mode');
   if (labelled) return { mode: modeOf(labelled.value), raw_text: labelled.value };
   for (const l of p.labels) {
-    if (l.kind === 'location' && HOME_PLACE.test(l.value) && !ONLINE.test(l.value)) return { mode: 'Face-to-Face', raw_text: tidy(HOME_PLACE.exec(l.value)![0]) };
+    if (l.kind === 'location' && HOME_PLACE.test(l.value) && !ONLINE.test(l.value))
+      return { mode: 'Face-to-Face', raw_text: tidy(HOME_PLACE.exec(l.value)![0]) };
     if (l.kind !== 'location' || !ONLINE.test(l.value)) continue;
     // "Venue: 12 Jalan Kuras, S577700 / or online": a place beside online is either.
     return { mode: placeBesideOnline(l.value) ? 'Hybrid' : modeOf(l.value), raw_text: l.value };

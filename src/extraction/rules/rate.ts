@@ -9,10 +9,7 @@ export interface RateResult {
 const NUM = String.raw`\d{1,4}(?:\.\d{1,2})?`;
 const UNIT = String.raw`(?:\s*(?:\/|per|an|a)\s*(?:\d(?:\.\d)?\s*)?(?:h|hr|hrs|hour|hours|hourly|session|lesson)\b|\s*p\/?h\b)`;
 /** A money figure or range: "$40-50", "$40 - $50", "40 to 60 per hour", "$45/h", "+$5". */
-const MONEY_RE = new RegExp(
-  String.raw`(\+\s*)?(\$|SGD\s?|S\$)?\s*(${NUM})(?:\s*(?:-|–|~|to)\s*(?:\$|SGD\s?|S\$)?\s*(${NUM}))?(${UNIT})?`,
-  'gi',
-);
+const MONEY_RE = new RegExp(String.raw`(\+\s*)?(\$|SGD\s?|S\$)?\s*(${NUM})(?:\s*(?:-|–|~|to)\s*(?:\$|SGD\s?|S\$)?\s*(${NUM}))?(${UNIT})?`, 'gi');
 
 interface Money {
   min: number;
@@ -73,7 +70,10 @@ function bareFigure(value: string): { min: number; max: number } | null {
 }
 
 /** An unlabelled "$35/h" or "$40-60/h" anywhere (often in the headline). */
-const LOOSE_RE = new RegExp(String.raw`(?:\$|S\$|SGD\s?)\s*${NUM}(?:\s*(?:-|–|to)\s*\$?\s*${NUM})?(?:\s*\/\s*(?:\d(?:\.\d)?\s*)?(?:h|hr|hrs|hour|hours)\b|\s*(?:per|an|a)\s*(?:h|hr|hour)\b)`, 'i');
+const LOOSE_RE = new RegExp(
+  String.raw`(?:\$|S\$|SGD\s?)\s*${NUM}(?:\s*(?:-|–|to)\s*\$?\s*${NUM})?(?:\s*\/\s*(?:\d(?:\.\d)?\s*)?(?:h|hr|hrs|hour|hours)\b|\s*(?:per|an|a)\s*(?:h|hr|hour)\b)`,
+  'i',
+);
 
 export function extractRate(p: Parsed): RateResult {
   const labelled = firstLabel(p, 'rate');

@@ -1,7 +1,8 @@
 import { labelKind, parseLabel, type Line, type Parsed } from './labels.ts';
 
 /** Calls to action / agency boilerplate that end a remarks section when they open a new paragraph. */
-const BOILERPLATE = /\b(?:apply|applicants?|whatsapp|contact|click|forward|enquir(?:y|ies)|bid your rate|commission|agency|fees? goes|telegram)\b|https?:|www\.|t\.me\/|@\w{3,}/i;
+const BOILERPLATE =
+  /\b(?:apply|applicants?|whatsapp|contact|click|forward|enquir(?:y|ies)|bid your rate|commission|agency|fees? goes|telegram)\b|https?:|www\.|t\.me\/|@\w{3,}/i;
 /** A line that opens with an instruction to apply/contact ends the section even without a blank line. */
 const CALL_TO_ACTION = /^(?:to apply|apply|please (?:apply|contact|whatsapp|text|pm)|contact|whatsapp|click|text|interested (?:tutors|applicants)|pm)\b/i;
 const SEPARATOR = /^[\s\-–—=_~.*•]{4,}$/;

@@ -1,9 +1,11 @@
 import { tidy, type Parsed } from './labels.ts';
 
 /** Words that make a clause about lesson frequency/duration. */
-const SCHEDULE_WORD = /\b(?:once|twice|thrice|weekly|week|wk|lessons?|sessions?|hours?|hrs?|mins?|minutes|times?|x)\b|\d(?:\.\d+)?\s*(?:h|hr|hrs|x)\b|\dx\b|x\d/i;
+const SCHEDULE_WORD =
+  /\b(?:once|twice|thrice|weekly|week|wk|lessons?|sessions?|hours?|hrs?|mins?|minutes|times?|x)\b|\d(?:\.\d+)?\s*(?:h|hr|hrs|x)\b|\dx\b|x\d/i;
 /** An unlabelled line that starts like a frequency/duration statement: "Once a week, 1.5 hrs", "1 lesson/week x 2h". */
-const SCHEDULE_START = /^(?:once|twice|thrice|\d+(?:\.\d+)?(?:\s*(?:-|to|or)\s*\d+(?:\.\d+)?)?\s*(?:x\b|times?\b|lessons?\b|sessions?\b|h\b|hrs?\b|hours?\b|mins?\b))/i;
+const SCHEDULE_START =
+  /^(?:once|twice|thrice|\d+(?:\.\d+)?(?:\s*(?:-|to|or)\s*\d+(?:\.\d+)?)?\s*(?:x\b|times?\b|lessons?\b|sessions?\b|h\b|hrs?\b|hours?\b|mins?\b))/i;
 /** A bracketed/parenthesised schedule inside another line: "[1 lesson/week, 1 hr/lesson]", "(2h per lesson, once a week)". */
 const BRACKETED = /[[(]([^\])]{0,120}?\b(?:lessons?\/week|per lesson|per week|a week|\/week|\/lesson|once|twice)\b[^\])]{0,120}?)[\])]/gi;
 
@@ -39,7 +41,8 @@ export function extractSchedule(p: Parsed): string[] | null {
   return out.length ? out : null;
 }
 
-const DATEISH = /^(?:asap|immediately|immediate|now|next|this|early|mid|end|from|on|in|by|after|before|week|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|\d)/i;
+const DATEISH =
+  /^(?:asap|immediately|immediate|now|next|this|early|mid|end|from|on|in|by|after|before|week|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|\d)/i;
 /** "Start ASAP", "start date: 12-Sep-24", "Start on 10 Jan 2026", "Starting next week". */
 const INLINE_START = /\b(?:earliest\s+)?(?:start|starting|starts|commence|commencing|commencement)(?:\s+date)?\s*(?:[:：-]\s*)?((?:[^.;\n]|\.(?=\d)){1,80})/gi;
 

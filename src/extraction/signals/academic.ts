@@ -144,7 +144,11 @@ function postLevel(levels: string[]): string | null {
 }
 
 /** Per-request canonicalisation, unioned (§7.1 #1); unattached subjects use the single post level if any. */
-function canonicalizeAll(requests: AcademicRequest[], subjects: string[], levels: string[]): Pick<AcademicParse, 'subjects_canonical' | 'subjects_general' | 'canonicalization_version' | 'canonicalization_debug'> {
+function canonicalizeAll(
+  requests: AcademicRequest[],
+  subjects: string[],
+  levels: string[],
+): Pick<AcademicParse, 'subjects_canonical' | 'subjects_general' | 'canonicalization_version' | 'canonicalization_debug'> {
   const canonical: string[] = [];
   const general: string[] = [];
   const runs: CanonicalizationDebug[] = [];
@@ -163,13 +167,20 @@ function canonicalizeAll(requests: AcademicRequest[], subjects: string[], levels
     const pruned = pruneCodes(same.flatMap((r) => r.subjects_canonical));
     for (const r of same) r.subjects_canonical = r.subjects_canonical.filter((c) => pruned.includes(c));
   }
-  for (const r of requests) r.subjects_canonical.forEach((c) => addUnique(canonical, c));
+  for (const r of requests)
+    r.subjects_canonical.forEach((c) => {
+      addUnique(canonical, c);
+    });
   const attached = new Set(requests.flatMap((r) => r.subjects.map((s) => s.toLowerCase())));
   const loose = subjects.filter((s) => !attached.has(s.toLowerCase()));
   if (loose.length > 0) {
     const codes = run(postLevel(levels), loose);
     const pruned = pruneCodes([...canonical, ...codes]);
-    codes.filter((c) => pruned.includes(c)).forEach((c) => addUnique(canonical, c));
+    codes
+      .filter((c) => pruned.includes(c))
+      .forEach((c) => {
+        addUnique(canonical, c);
+      });
   }
   const tax = getTaxonomy();
   for (const c of canonical) {
@@ -226,7 +237,10 @@ export function parseAcademicRequests(text: string): AcademicParse {
   tokens.forEach((t, i) => {
     if (t.kind === 'level' || t.kind === 'specific_level') {
       addUnique(roll.levels, t.level ?? t.value);
-      if (t.kind === 'specific_level') t.values.forEach((v) => addUnique(roll.specific, v));
+      if (t.kind === 'specific_level')
+        t.values.forEach((v) => {
+          addUnique(roll.specific, v);
+        });
       openGroup(w, t);
       return;
     }

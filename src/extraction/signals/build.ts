@@ -83,7 +83,12 @@ function safeTutorTypes(text: string, agency: string | null): TutorTypeResult {
 }
 
 /** Build the signals object. Never throws: any failure is returned as `error` with `signals` null. */
-export function buildSignals(parsed: unknown, rawText: unknown, normalizedText: unknown, agency: string | null = null): { signals: Signals | null; error: string | null } {
+export function buildSignals(
+  parsed: unknown,
+  rawText: unknown,
+  normalizedText: unknown,
+  agency: string | null = null,
+): { signals: Signals | null; error: string | null } {
   try {
     const headline = isRecord(parsed) && nonBlank(parsed.academic_display_text) ? parsed.academic_display_text : null;
     const post = postText(rawText, normalizedText);

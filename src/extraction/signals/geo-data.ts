@@ -19,7 +19,13 @@ export const MRT_PATH = 'geo/mrt_data.json';
 export const REGION_PATH = 'geo/2019_region_boundary.geojson';
 
 const KML_REGIONS: Record<string, string> = { kml_1: 'West', kml_2: 'North', kml_3: 'North-East', kml_4: 'East', kml_5: 'Central' };
-const REGION_N: Record<string, string> = { 'WEST REGION': 'West', 'NORTH REGION': 'North', 'NORTH-EAST REGION': 'North-East', 'EAST REGION': 'East', 'CENTRAL REGION': 'Central' };
+const REGION_N: Record<string, string> = {
+  'WEST REGION': 'West',
+  'NORTH REGION': 'North',
+  'NORTH-EAST REGION': 'North-East',
+  'EAST REGION': 'East',
+  'CENTRAL REGION': 'Central',
+};
 
 const num = (v: unknown): number | null => {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
@@ -43,7 +49,10 @@ export function parseStations(raw: unknown): Station[] {
 
 function regionName(props: Record<string, unknown>): string | null {
   const desc = typeof props.Description === 'string' ? props.Description : '';
-  const fromDesc = desc.match(/REGION_N<\/th>\s*<td>([^<]+)</)?.[1]?.trim().toUpperCase();
+  const fromDesc = desc
+    .match(/REGION_N<\/th>\s*<td>([^<]+)</)?.[1]
+    ?.trim()
+    .toUpperCase();
   if (fromDesc && REGION_N[fromDesc]) return REGION_N[fromDesc]!;
   const name = [props.Name, props.name, props.NAME].find((v): v is string => typeof v === 'string');
   return name ? (KML_REGIONS[name] ?? null) : null;

@@ -55,7 +55,15 @@ function locate(canonical: Record<string, unknown>, rawText: string | null): { p
 
 /** Never throws; all-null with source null when nothing locates the assignment. */
 export function geoEnrich(canonical: unknown, rawText: string | null = null): GeoEnrichment {
-  const none: GeoEnrichment = { region: null, nearest_mrt_computed: null, nearest_mrt_computed_line: null, nearest_mrt_computed_distance_m: null, source: null, lat: null, lon: null };
+  const none: GeoEnrichment = {
+    region: null,
+    nearest_mrt_computed: null,
+    nearest_mrt_computed_line: null,
+    nearest_mrt_computed_distance_m: null,
+    source: null,
+    lat: null,
+    lon: null,
+  };
   try {
     if (!isRecord(canonical)) return none;
     const found = locate(canonical, typeof rawText === 'string' ? rawText : null);

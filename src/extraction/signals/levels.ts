@@ -63,7 +63,10 @@ function specificRegex(k: SpecificKind): RegExp {
 /** IP years ("Y4 IP", "IP Year 3", "Year 5 IP"): years 1–4 are Secondary 1–4, years 5–6 are JC 1–2. */
 function ipYearTokens(text: string): AcademicToken[] {
   const out: AcademicToken[] = [];
-  const re = new RegExp(`${B}(?:(?:y|yr|year)\\s*([1-6])\\s*(?:ip|integrated\\s+programme)|(?:ip|integrated\\s+programme)\\s*(?:y|yr|year)\\s*([1-6]))${E}`, 'gi');
+  const re = new RegExp(
+    `${B}(?:(?:y|yr|year)\\s*([1-6])\\s*(?:ip|integrated\\s+programme)|(?:ip|integrated\\s+programme)\\s*(?:y|yr|year)\\s*([1-6]))${E}`,
+    'gi',
+  );
   for (const m of text.matchAll(re)) {
     const year = Number(m[1] ?? m[2]);
     const [value, level] = year <= 4 ? [`Secondary ${year}`, 'Secondary'] : [`JC ${year - 4}`, 'Junior College'];
@@ -151,12 +154,18 @@ function describesTutor(text: string, start: number, end: number): boolean {
 
 /** "JC student tutors", "poly students welcome", "(NUS undergrads ok)": a school level of the tutor, not the student. */
 function levelOfTutor(text: string, end: number): boolean {
-  return /^(?:\s*\/\s*[A-Za-z]+)?\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b|\s+(?:can|ok|okay|welcome)\b)/i.test(text.slice(end, end + 30));
+  return /^(?:\s*\/\s*[A-Za-z]+)?\s*(?:[-\s]?students?\s+(?:tutors?|teachers?)|[-\s]?students?\s*(?:&\s*\w+\s*)?(?:are\s+)?(?:welcome|ok|okay|can\s+apply|preferred|only)|\s+grads?\b|\s+(?:can|ok|okay|welcome)\b)/i.test(
+    text.slice(end, end + 30),
+  );
 }
 
 /** "K2 (going P1 next year)", "entering Sec 1 in 2027": the level the student will be in, not the one taught now. */
 function futureLevel(text: string, start: number, end: number): boolean {
-  return /\b(?:going(?:\s+to)?|entering|moving\s+(?:up\s+)?to|promoted\s+to|will\s+be(?:\s+in)?|readiness\s+for|prep(?:aration)?\s+for|preparing\s+for)\s*$/i.test(text.slice(Math.max(0, start - 24), start)) || /^\s*(?:next\s+year|in\s+20\d\d)/i.test(text.slice(end, end + 16));
+  return (
+    /\b(?:going(?:\s+to)?|entering|moving\s+(?:up\s+)?to|promoted\s+to|will\s+be(?:\s+in)?|readiness\s+for|prep(?:aration)?\s+for|preparing\s+for)\s*$/i.test(
+      text.slice(Math.max(0, start - 24), start),
+    ) || /^\s*(?:next\s+year|in\s+20\d\d)/i.test(text.slice(end, end + 16))
+  );
 }
 
 function levelTokens(text: string): AcademicToken[] {
@@ -248,6 +257,11 @@ for (const [level, words] of Object.entries({
 }
 
 export function canonicalLevel(raw: string): string | null {
-  const n = raw.toLowerCase().replace(/[_-]/g, ' ').replace(/[./()]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const n = raw
+    .toLowerCase()
+    .replace(/[_-]/g, ' ')
+    .replace(/[./()]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return LEVEL_TABLE[n] ?? (n.endsWith('s') ? LEVEL_TABLE[n.slice(0, -1)] : undefined) ?? null;
 }

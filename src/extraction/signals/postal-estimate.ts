@@ -17,7 +17,10 @@ export interface PostalEstimate {
 }
 
 const flatten = (v: unknown): string[] =>
-  (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string').map((x) => x.trim()).filter(Boolean);
+  (Array.isArray(v) ? v : [v])
+    .filter((x): x is string => typeof x === 'string')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 const uniq = (xs: string[]): string[] => [...new Set(xs)];
 

@@ -19,7 +19,10 @@ const UNIT =
   '(\\/[ \\t]?(?:\\d(?:\\.\\d{1,2})?[ \\t]?)?(?:hours?|hrs?|h)|per\\s+(?:hours?|hrs?|h)|p\\/h|ph|an\\s+hour|hourly|\\/\\s?(?:lessons?|sessions?)|per\\s+(?:lessons?|sessions?)|\\/\\s?(?:months?|mths?|mo)|per\\s+(?:month|mth)|\\/\\s?(?:weeks?|wk)|per\\s+week)';
 /** "$55/hr to $60/hr": the first figure may carry the unit too. Gaps never cross a line ("570111\nPer hour: 45"). */
 const FIRST_UNIT = '(?:[ \\t]?\\/[ \\t]?(?:hours?|hrs?|h)(?![A-Za-z]))?';
-const SPAN = new RegExp(`(?<![0-9.,])(${CUR})?[ \\t]?${NUM}(?:${FIRST_UNIT}[ \\t]?(?:-|\\u2013|\\u2014|to)[ \\t]?(${CUR})?[ \\t]?${NUM})?(?:[ \\t]?${UNIT})?(?![A-Za-z0-9]|\\.\\d)`, 'gi');
+const SPAN = new RegExp(
+  `(?<![0-9.,])(${CUR})?[ \\t]?${NUM}(?:${FIRST_UNIT}[ \\t]?(?:-|\\u2013|\\u2014|to)[ \\t]?(${CUR})?[ \\t]?${NUM})?(?:[ \\t]?${UNIT})?(?![A-Za-z0-9]|\\.\\d)`,
+  'gi',
+);
 
 const toNumber = (int: string | undefined, frac: string | undefined): number => Number(`${(int ?? '').replace(/,/g, '')}${frac ? `.${frac}` : ''}`);
 
@@ -40,7 +43,10 @@ const PER_LENGTH_LESSON = new RegExp(String.raw`^[ \t]*(?:per|\/|a|for\s+a)[ \t]
 /** "$60/45min lesson". */
 const PER_MINUTES = /^[ \t]*(?:per|\/|a|for\s+a)[ \t]*(\d{2,3})[ \t]*(?:min|mins|minutes)(?![a-z])/i;
 /** After a per-lesson price: "(2 hours)", "(2 hrs)", ", 2h". */
-const LESSON_LENGTH_AFTER = new RegExp(String.raw`^(?:[ \t]+for\s+(?:both|the|\d|two|three)[^\n$()]{0,20}?)?[ \t]*[(,]?[ \t]*${HOURS}[ \t]*(?:each|per\s+${LESSON}|\/\s*${LESSON})?[ \t]*\)?`, 'i');
+const LESSON_LENGTH_AFTER = new RegExp(
+  String.raw`^(?:[ \t]+for\s+(?:both|the|\d|two|three)[^\n$()]{0,20}?)?[ \t]*[(,]?[ \t]*${HOURS}[ \t]*(?:each|per\s+${LESSON}|\/\s*${LESSON})?[ \t]*\)?`,
+  'i',
+);
 /** "$320 for 4 lessons (2h each)", "$450 for 10 lessons of 1.5 hours", "$600 for a package of 10 lessons". */
 const PACKAGE = new RegExp(String.raw`^[ \t]*(?:for|\/)[ \t]*(?:an?\s+)?(?:package\s+of\s+)?(\d{1,2})[ \t]*${LESSON}\b([^\n]{0,40})`, 'i');
 const PACKAGE_LENGTH = new RegExp(String.raw`${HOURS}|(\d{2,3})\s*(?:min|mins|minutes)(?![a-z])`, 'i');
@@ -75,7 +81,8 @@ function lessonPrice(text: string, span: RateSpan): { hours: number; unit: strin
   // "$70 (1.5hr lesson)"
   const m0 = span.unit === null ? LENGTH_IN_BRACKETS.exec(after) : null;
   if (m0 && plausibleHours(Number(m0[1]))) return { hours: Number(m0[1]), unit: 'hour', extra: m0[0].length };
-  const perLesson = span.unit === 'lesson' || span.unit === 'session' || (span.unit === null && PER_LESSON_BEFORE.test(text.slice(Math.max(0, span.start - 20), span.start)));
+  const perLesson =
+    span.unit === 'lesson' || span.unit === 'session' || (span.unit === null && PER_LESSON_BEFORE.test(text.slice(Math.max(0, span.start - 20), span.start)));
   const m3 = perLesson ? LESSON_LENGTH_AFTER.exec(after) : null;
   if (m3 && plausibleHours(Number(m3[1]))) return { hours: Number(m3[1]), unit: 'hour', extra: m3[0].length };
   const m4 = span.unit === null ? PACKAGE.exec(after) : null;
@@ -116,7 +123,15 @@ export function findRateSpans(text: string): RateSpan[] {
     const a = per(toNumber(int1, frac1));
     const b = int2 === undefined ? a : per(toNumber(int2, frac2));
     if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
-    const span: RateSpan = { start, end: (m.index ?? 0) + whole.length, min: Math.min(a, b), max: Math.max(a, b), currency: cur1 || cur2 ? 'SGD' : null, unit: unitOf(unit), text: whole.trim() };
+    const span: RateSpan = {
+      start,
+      end: (m.index ?? 0) + whole.length,
+      min: Math.min(a, b),
+      max: Math.max(a, b),
+      currency: cur1 || cur2 ? 'SGD' : null,
+      unit: unitOf(unit),
+      text: whole.trim(),
+    };
     const priced = lessonPrice(text, span);
     if (priced) {
       span.unit = priced.unit;
@@ -134,7 +149,8 @@ export function findRateSpans(text: string): RateSpan[] {
 }
 
 /** A rate written per month, week, lesson or session is no hourly figure (a monthly salary is a full-time job). */
-const NOT_HOURLY = /\/\s?(?:months?|mths?|mo|weeks?|wk|lessons?|sessions?)\b|\bper\s+(?:month|mth|week|lesson|session)\b|\bmonthly\b|\bsalary\b|\bpackage\b|\bfor\s+\d{1,2}\s*(?:lessons|sessions)\b/i;
+const NOT_HOURLY =
+  /\/\s?(?:months?|mths?|mo|weeks?|wk|lessons?|sessions?)\b|\bper\s+(?:month|mth|week|lesson|session)\b|\bmonthly\b|\bsalary\b|\bpackage\b|\bfor\s+\d{1,2}\s*(?:lessons|sessions)\b/i;
 
 /**
  * The overall hourly range a post offers, what matching compares with a tutor's minimum rate: the lowest and

@@ -19,7 +19,7 @@ interface Phrase {
 
 const ALNUM = 'A-Za-z0-9';
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Regex for one separator run between two words of a phrase (each run → one quantified class: no nested ambiguity). */
 function separatorPattern(run: string): string {
@@ -27,7 +27,7 @@ function separatorPattern(run: string): string {
   if (marks === '') return '[\\s./-]+';
   if (/^[-]+$/.test(marks)) return /\s/.test(run) ? '[\\s./-]+' : '-?';
   if (/^\.+$/.test(marks)) return /\s/.test(run) ? '[\\s./-]+' : '[.\\s]?';
-  return `\\s*${escape(marks)}\\s*`;
+  return `\\s*${escapeRegex(marks)}\\s*`;
 }
 
 /** Builds the flexible, look-around-bounded regex for a phrase (§1.2 step 3 with the §7.1 #5 boundary fix). */
@@ -36,9 +36,9 @@ export function phrasePattern(phrase: string): string {
   let body = '';
   parts.forEach((part, i) => {
     const isWord = /^[A-Za-z0-9+#]/.test(part);
-    if (isWord) body += escape(part);
-    else if (i === parts.length - 1) body += `\\s*${escape(part.replace(/\s+/g, ''))}`;
-    else if (i === 0) body += `${escape(part.replace(/\s+/g, ''))}\\s*`;
+    if (isWord) body += escapeRegex(part);
+    else if (i === parts.length - 1) body += `\\s*${escapeRegex(part.replace(/\s+/g, ''))}`;
+    else if (i === 0) body += `${escapeRegex(part.replace(/\s+/g, ''))}\\s*`;
     else body += separatorPattern(part);
   });
   return `(?<![${ALNUM}])${body}(?![${ALNUM}])`;
@@ -80,14 +80,25 @@ function isTutorPreference(text: string, start: number, end: number, key: string
   // "Student: Girl, Chinese", "Race: Malay", "boy (Tamil)": the person's background
   if (/\b(?:girl|gal|boy|female|male|race|nationality|ethnicity|son|daughter)\s*[,:/(-]?\s*$/i.test(before)) return true;
   // "speaks Malay and Tamil at home", "No need for Chinese": the home language, a subject not wanted
-  if (/\b(?:speaks?|speaking|spoken|converses?\s+in)\s+(?:[A-Za-z]+\s*(?:and|&|,|\/)\s*){0,3}$|\bno\s+need\s+(?:for\s+)?$|\b(?:no|not)\s+$/i.test(before)) return true;
+  if (/\b(?:speaks?|speaking|spoken|converses?\s+in)\s+(?:[A-Za-z]+\s*(?:and|&|,|\/)\s*){0,3}$|\bno\s+need\s+(?:for\s+)?$|\b(?:no|not)\s+$/i.test(before))
+    return true;
   // "Chinese New Year", "Tamil New Year": a festival
   if (/^\s*new\s+year\b/i.test(after)) return true;
   // "Chinese female tutor", "Chinese girl", "Malay family": the person, not the lesson
-  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|gal|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(after);
+  return /^[\s-]*(?:female|male|lady|gentleman|man|woman|speaking|speaker|preferred|educated|native|race|national|ethnic|girl|gal|boy|student|family|kid|child|parents?|household|tutors?|teachers?)\b/i.test(
+    after,
+  );
 }
 
-const SCIENCE_PART: Record<string, 'BIO' | 'CHEM' | 'PHYS'> = { bio: 'BIO', biology: 'BIO', chem: 'CHEM', chemistry: 'CHEM', phy: 'PHYS', phys: 'PHYS', physics: 'PHYS' };
+const SCIENCE_PART: Record<string, 'BIO' | 'CHEM' | 'PHYS'> = {
+  bio: 'BIO',
+  biology: 'BIO',
+  chem: 'CHEM',
+  chemistry: 'CHEM',
+  phy: 'PHYS',
+  phys: 'PHYS',
+  physics: 'PHYS',
+};
 const PART = '(bio(?:logy)?|chem(?:istry)?|phys?(?:ics)?)';
 /**
  * Combined science written as its two parts: "Comb (Bio+Chem)", "Combined Science (Chem/Bio)", "Science (Bio &
@@ -120,10 +131,19 @@ const MATH_PAIR = new RegExp(
 function mathPairs(text: string): SubjectMatch[] {
   const out: SubjectMatch[] = [];
   for (const m of text.matchAll(MATH_PAIR)) {
-    if (/^[ae]\s*(?:&|and|\/)\s*[ae]/i.test(m[0]) && m[0][0]!.toLowerCase() === m[0].trim().split(/\s*(?:&|and|\/)\s*/i)[1]?.[0]?.toLowerCase()) continue; // "A & A"
+    if (
+      /^[ae]\s*(?:&|and|\/)\s*[ae]/i.test(m[0]) &&
+      m[0][0]!.toLowerCase() ===
+        m[0]
+          .trim()
+          .split(/\s*(?:&|and|\/)\s*/i)[1]?.[0]
+          ?.toLowerCase()
+    )
+      continue; // "A & A"
     const start = m.index ?? 0;
     const end = start + m[0].length;
-    for (const key of ['A_MATHS', 'E_MATHS']) out.push({ canonical: getTaxonomy().displayByKey.get(key) ?? key, key, start, end, matched_text: m[0], source: 'custom' });
+    for (const key of ['A_MATHS', 'E_MATHS'])
+      out.push({ canonical: getTaxonomy().displayByKey.get(key) ?? key, key, start, end, matched_text: m[0], source: 'custom' });
   }
   return out;
 }
@@ -165,7 +185,8 @@ function ibMaths(text: string): SubjectMatch[] {
 }
 
 /** "Lit", "Eng Lit", "Literature (English)": literature, whose language is no second subject. */
-const LITERATURE = /(?<![A-Za-z0-9])english\s*a\s*[:\-–]?\s*lit(?:erature)?(?![A-Za-z0-9])|(?<![A-Za-z0-9])lit(?:erature)?\s+in\s+english(?![A-Za-z0-9])|(?<![A-Za-z0-9])(?:(?:Eng(?:lish)?|ENG(?:LISH)?)\.?\s+)?(?:Lit|LIT)(?:erature|ERATURE)?(?:\s*\(\s*(?:english|eng)\s*\))?(?![A-Za-z0-9])|(?<![A-Za-z0-9])literature\s*\(\s*(?:english|eng)\s*\)/gi;
+const LITERATURE =
+  /(?<![A-Za-z0-9])english\s*a\s*[:\-–]?\s*lit(?:erature)?(?![A-Za-z0-9])|(?<![A-Za-z0-9])lit(?:erature)?\s+in\s+english(?![A-Za-z0-9])|(?<![A-Za-z0-9])(?:(?:Eng(?:lish)?|ENG(?:LISH)?)\.?\s+)?(?:Lit|LIT)(?:erature|ERATURE)?(?:\s*\(\s*(?:english|eng)\s*\))?(?![A-Za-z0-9])|(?<![A-Za-z0-9])literature\s*\(\s*(?:english|eng)\s*\)/gi;
 
 function literature(text: string): SubjectMatch[] {
   const out: SubjectMatch[] = [];
@@ -212,7 +233,12 @@ export function extractSubjects(text: string): SubjectMatch[] {
   }
   // a pair is two subjects over one span: kept whole where it wins the overlap
   const pairs = mathPairs(text);
-  const kept = withoutEchoTags(resolveOverlaps([...found, ...combinedScience(text), ...ibMaths(text), ...literature(text), ...pairs.filter((p) => p.key === 'A_MATHS')], (s) => s.canonical.toLowerCase()), text);
+  const kept = withoutEchoTags(
+    resolveOverlaps([...found, ...combinedScience(text), ...ibMaths(text), ...literature(text), ...pairs.filter((p) => p.key === 'A_MATHS')], (s) =>
+      s.canonical.toLowerCase(),
+    ),
+    text,
+  );
   const withPairs = kept.flatMap((k) => (k.source === 'custom' && k.key === 'A_MATHS' && pairs.includes(k) ? [k, pairs[pairs.indexOf(k) + 1]!] : [k]));
   return distributeOlympiad(withPairs, text);
 }

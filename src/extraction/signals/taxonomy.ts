@@ -37,7 +37,18 @@ const stringMap = (v: unknown): Array<[string, string]> =>
   isRecord(v) ? Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
 
 function emptyTaxonomy(): Taxonomy {
-  return { ok: false, version: 2, levels: [], levelAliases: new Map(), aliases: [], aliasIndex: new Map(), displayByKey: new Map(), mappings: new Map(), categoryByCode: new Map(), labelByCode: new Map() };
+  return {
+    ok: false,
+    version: 2,
+    levels: [],
+    levelAliases: new Map(),
+    aliases: [],
+    aliasIndex: new Map(),
+    displayByKey: new Map(),
+    mappings: new Map(),
+    categoryByCode: new Map(),
+    labelByCode: new Map(),
+  };
 }
 
 function readMappings(raw: Record<string, unknown>): Map<string, Map<string, string[]>> {
@@ -52,7 +63,12 @@ function readMappings(raw: Record<string, unknown>): Map<string, Map<string, str
 }
 
 /** Preferred display label per key (§1.2 step 4, with §7.1 #12: prefer an explicit, properly cased label). */
-function buildDisplayLabels(raw: Record<string, unknown>, aliases: Array<[string, string]>, mappings: Map<string, Map<string, string[]>>, labelByCode: Map<string, string>): Map<string, string> {
+function buildDisplayLabels(
+  raw: Record<string, unknown>,
+  aliases: Array<[string, string]>,
+  mappings: Map<string, Map<string, string[]>>,
+  labelByCode: Map<string, string>,
+): Map<string, string> {
   const out = new Map<string, string>(stringMap(raw.subject_key_display_labels));
   for (const [k, v] of Object.entries(EXTRA_DISPLAY_LABELS)) if (!out.has(k)) out.set(k, v);
   const any = mappings.get('ANY');
@@ -66,7 +82,13 @@ function buildDisplayLabels(raw: Record<string, unknown>, aliases: Array<[string
 }
 
 function bestAliasLabel(key: string, aliases: Array<[string, string]>): string {
-  const score = (a: string): [number, number, number, number, string] => [/[A-Z]/.test(a) ? 1 : 0, a.length >= 6 ? 1 : 0, /[ /&()]/.test(a) ? 1 : 0, a.length, a];
+  const score = (a: string): [number, number, number, number, string] => [
+    /[A-Z]/.test(a) ? 1 : 0,
+    a.length >= 6 ? 1 : 0,
+    /[ /&()]/.test(a) ? 1 : 0,
+    a.length,
+    a,
+  ];
   let best = '';
   let bestScore: [number, number, number, number, string] | null = null;
   for (const [alias, k] of aliases) {

@@ -103,7 +103,9 @@ function labelsForSpan(text: string, span: RateSpan, labels: LabelHit[], ids: In
   const after = same.find(
     (l) =>
       l.start >= span.end &&
-      (l.alias.strong || RATE_THEN_LABEL.test(text.slice(span.end, l.start)) || (RATE_THEN_BARE_LABEL.test(text.slice(span.end, l.start)) && clauseEndsAt(text, l.end))),
+      (l.alias.strong ||
+        RATE_THEN_LABEL.test(text.slice(span.end, l.start)) ||
+        (RATE_THEN_BARE_LABEL.test(text.slice(span.end, l.start)) && clauseEndsAt(text, l.end))),
   );
   return after ? [after] : [];
 }
@@ -147,7 +149,8 @@ const WELCOME_AFTER =
   /^(?:\s*(?:,|\/|&|and|or)\s*[\w-]+(?:\s+[\w-]+)?)?\s*(?:tutors?\s+)?(?:are\s+|is\s+)?(?:(?:also|very|most)\s+)?(?:welcome|ok|okay|can\s+apply|can|preferred|only|accepted|encouraged|considered)\b/i;
 
 /** "Part time tutors and above", "FT & above": every type from that one up. */
-const AND_ABOVE = /(?<![A-Za-z0-9])(students?|undergrad(?:uate)?s?|part[-\s]?time(?:rs?)?|pt|full[-\s]?time(?:rs?)?|ft)\s*(?:tutors?|teachers?)?\s*(?:&|and)\s*above/gi;
+const AND_ABOVE =
+  /(?<![A-Za-z0-9])(students?|undergrad(?:uate)?s?|part[-\s]?time(?:rs?)?|pt|full[-\s]?time(?:rs?)?|ft)\s*(?:tutors?|teachers?)?\s*(?:&|and)\s*above/gi;
 const AND_ABOVE_TYPE = (word: string): (typeof TUTOR_TYPE_ORDER)[number] =>
   /^(?:stud|under)/i.test(word) ? 'student' : /^(?:part|pt)/i.test(word) ? 'part-timer' : 'full-timer';
 
@@ -161,7 +164,9 @@ function addUnowned(breakdown: Record<string, RateTier>, text: string, span: Rat
     breakdown.unknown = tier(span, 0.6);
     return;
   }
-  const surcharge = /\+\s*$/.test(text.slice(Math.max(0, span.start - 3), span.start)) || /^\s*(?:per|for\s+(?:each|every))\s+(?:extra|additional|add'?l)\b/i.test(text.slice(span.end, span.end + 30));
+  const surcharge =
+    /\+\s*$/.test(text.slice(Math.max(0, span.start - 3), span.start)) ||
+    /^\s*(?:per|for\s+(?:each|every))\s+(?:extra|additional|add'?l)\b/i.test(text.slice(span.end, span.end + 30));
   if (surcharge || known.unit !== span.unit || known.min === null || known.max === null) return;
   known.min = Math.min(known.min, span.min);
   known.max = Math.max(known.max, span.max);
@@ -194,7 +199,11 @@ export function extractTutorTypes(text: string, agency: string | null = null): T
     const start = m.index ?? 0;
     const from = TUTOR_TYPE_ORDER.indexOf(AND_ABOVE_TYPE(m[1]!));
     for (const id of TUTOR_TYPE_ORDER.slice(from)) {
-      if (!typed.has(id)) typed.set(id, { hit: { start, end: start + m[0].length, text: m[0], alias: { alias: m[0].toLowerCase(), canonical: id, strong: true } }, confidence: 0.8 });
+      if (!typed.has(id))
+        typed.set(id, {
+          hit: { start, end: start + m[0].length, text: m[0], alias: { alias: m[0].toLowerCase(), canonical: id, strong: true } },
+          confidence: 0.8,
+        });
     }
   }
   result.tutor_types = [...typed.entries()]

@@ -80,7 +80,39 @@ const RECLASSIFIED: Record<string, string | null> = {
   diploma: null,
 };
 
-const WEAK = new Set(['casual', 'temp', 'temporary', 'contract', 'freelance', 'undergraduate', 'undergrad', 'student', 'uni student', 'university student', 'poly student', 'jc student', 'undergrads', 'undergraduates', 'uni students', 'university students', 'poly students', 'jc students', 'postgrad students', 'postgraduate students', 'teachers', 'permanent', 'staff', 'senior', 'teacher', 'moe', 'm.o.e', 'p t', 'f t', 'subject teacher', 'senior teacher']);
+const WEAK = new Set([
+  'casual',
+  'temp',
+  'temporary',
+  'contract',
+  'freelance',
+  'undergraduate',
+  'undergrad',
+  'student',
+  'uni student',
+  'university student',
+  'poly student',
+  'jc student',
+  'undergrads',
+  'undergraduates',
+  'uni students',
+  'university students',
+  'poly students',
+  'jc students',
+  'postgrad students',
+  'postgraduate students',
+  'teachers',
+  'permanent',
+  'staff',
+  'senior',
+  'teacher',
+  'moe',
+  'm.o.e',
+  'p t',
+  'f t',
+  'subject teacher',
+  'senior teacher',
+]);
 
 function loadVocab(): TutorAlias[] {
   const out: TutorAlias[] = [];
@@ -111,7 +143,9 @@ function loadVocab(): TutorAlias[] {
 
 export const tutorVocab = lazy(loadVocab);
 
-const displayNames = lazy((): Record<string, string> => ({ student: 'Student', 'part-timer': 'Part-timer', 'full-timer': 'Full-timer', 'moe-exmoe': 'MOE/Ex-MOE' }));
+const displayNames = lazy(
+  (): Record<string, string> => ({ student: 'Student', 'part-timer': 'Part-timer', 'full-timer': 'Full-timer', 'moe-exmoe': 'MOE/Ex-MOE' }),
+);
 
 /** Seniority order: "<type> and above" accepts every type from it up. */
 export const TUTOR_TYPE_ORDER = ['student', 'part-timer', 'full-timer', 'moe-exmoe'] as const;

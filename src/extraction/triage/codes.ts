@@ -57,14 +57,14 @@ const PATTERNS: readonly CodePattern[] = [
   // 2. "Job ID: X", "Assignment Code - X", "Job #X", "Job No: X"
   {
     name: 'job_label',
-    re: /\b(?:job|assignment)[ \t]+(?:id|code|no\.?|#)[ \t]*[:\-]?[ \t]*#?[ \t]*([a-z0-9]{1,24})/gi,
+    re: /\b(?:job|assignment)[ \t]+(?:id|code|no\.?|#)[ \t]*[:-]?[ \t]*#?[ \t]*([a-z0-9]{1,24})/gi,
     accept: hasDigit,
     allowDigitsFrom: 4,
   },
   // 3. "ID: AB123", "Code: #ASN1712", "Code: A64258128TJ" (not after "postal")
-  { name: 'id_code', re: /(?<!postal[ \t]{1,3})\b(?:id|code)[ \t]*[:\-]?[ \t]*#?([a-z][a-z0-9]{3,15})\b/gi, accept: atLeastThreeDigits },
+  { name: 'id_code', re: /(?<!postal[ \t]{1,3})\b(?:id|code)[ \t]*[:-]?[ \t]*#?([a-z][a-z0-9]{3,15})\b/gi, accept: atLeastThreeDigits },
   // 4. "Code ID: 28011H", "Code ID: 1412wg"
-  { name: 'code_id', re: /\bcode[ \t]+id[ \t]*[:\-]?[ \t]*(\d{3,6}[a-z]{1,3})\b/gi },
+  { name: 'code_id', re: /\bcode[ \t]+id[ \t]*[:-]?[ \t]*(\d{3,6}[a-z]{1,3})\b/gi },
   // 5. "#ASN1712", "#A8703" (not "#sec4", not "#P3")
   { name: 'hash_tag', re: /#([a-z]{1,6}\d{3,12})\b/gi },
   // 6. (ours) "Ref: 11689", "Reference No: R1234"

@@ -48,7 +48,6 @@ export interface CompilationDetection {
   metrics: CompilationMetrics;
 }
 
-
 const URL_RE = /(?:https?:\/\/|t\.me\/|www\.)[^\s<>\]]{1,2000}/gi;
 
 function countDistinct(values: Iterable<string>): number {

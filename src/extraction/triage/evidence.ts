@@ -41,7 +41,8 @@ const LEVEL_RE =
 const SUBJECT_RE =
   /\b(?:math(?:s|ematics)?|e[\s-]?math|a[\s-]?math|english|science|chinese|higher\s+chinese|malay|tamil|hindi|physics|chemistry|chem|biology|bio|econ(?:s|omics)?|history|geography|geog|literature|lit|accounting|accounts|poa|phonics|abacus|piano|violin|guitar|music|art|drawing|coding|programming|python|java|computing|french|japanese|korean|german|spanish|gp|general\s+paper|social\s+studies|combined\s+science|creative\s+writing|swimming)\b/i;
 
-const RATE_RE = /(?:\$\s?\d|\bs\$|\bsgd\b|\d\s?(?:\/|per\s)\s?(?:h|hr|hrs|hour)\b|\brates?\s*[:：]|\bfees?\s*[:：]|\btutor\s+to\s+quote\b|\bquote\s+(?:your\s+)?(?:best\s+)?rates?\b)/i;
+const RATE_RE =
+  /(?:\$\s?\d|\bs\$|\bsgd\b|\d\s?(?:\/|per\s)\s?(?:h|hr|hrs|hour)\b|\brates?\s*[:：]|\bfees?\s*[:：]|\btutor\s+to\s+quote\b|\bquote\s+(?:your\s+)?(?:best\s+)?rates?\b)/i;
 
 const LOCATION_RE =
   /(?:\blocation\b|\baddress\b|\barea\b|\bmrt\b|\bblk\b|\bblock\s+\d|\bstreet\b|\bavenue\b|\bave\b|\broad\b|\brd\b|\bdrive\b|\bcrescent\b|\bonline\b|\bzoom\b|\bhome\s+tuition\b|\s@\s|[\p{L}\p{N})]\s?@[A-Z][a-z]+\b|\b\d{6}\b)/iu;

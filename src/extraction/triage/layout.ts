@@ -41,7 +41,7 @@ export function blocks(text: string): string[] {
  * e.g. "-----", "=====", "- - - - -", "_____", "•••", "〰〰〰", "➖➖➖".
  */
 export function isSeparatorLine(line: string): boolean {
-  const compact = line.replace(/[\s\uFE0F\u200D]/g, '');
+  const compact = line.replace(/\s|\uFE0F|\u200D/g, '');
   if (compact.length < 3 || compact.length > 400) return false;
   if (/[\p{L}\p{N}]/u.test(compact)) return false;
   const chars = Array.from(compact);

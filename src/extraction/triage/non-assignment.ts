@@ -62,7 +62,9 @@ function stripDecoration(line: string): string {
 
 function detectStatusOnly(text: string, markers: number): NonAssignmentResult | null {
   if (!isVeryShort(text) || markers >= 2) return null;
-  const lines = nonEmptyLines(text).map(stripDecoration).filter((l) => l !== '');
+  const lines = nonEmptyLines(text)
+    .map(stripDecoration)
+    .filter((l) => l !== '');
   if (lines.length === 0 || lines.length > 4 || text.length > 200) return null;
   const first = lines[0] ?? '';
   if (!STATUS_LINE_RE.test(first)) return null;
@@ -122,7 +124,8 @@ const ADMIN_PATTERNS: readonly [RegExp, string][] = [
   [/\b(?:our\s+)?office\b[^\n]{0,60}\b(?:will\s+be\s+)?closed\b|\b(?:assignment\s+)?postings?\s+(?:will\s+)?resume\b/i, 'office closure notice'],
 ];
 
-const STUDENT_NAMED_RE = /\b(?:we\s+have|there\s+is|got)\s+an?\s+[^.\n]{0,40}\b(?:student|boy|girl|child|kid|learner)\b|\b(?:p[1-6]|sec\s?[1-5]|jc\s?[12]|k[12])\b[^.\n]{0,40}\b(?:student|boy|girl|child|kid)\b/i;
+const STUDENT_NAMED_RE =
+  /\b(?:we\s+have|there\s+is|got)\s+an?\s+[^.\n]{0,40}\b(?:student|boy|girl|child|kid|learner)\b|\b(?:p[1-6]|sec\s?[1-5]|jc\s?[12]|k[12])\b[^.\n]{0,40}\b(?:student|boy|girl|child|kid)\b/i;
 
 function promotionalListStats(text: string): { applyNow: number; checks: number; bullets: number } {
   return {
@@ -193,11 +196,11 @@ const PROMO_PATTERNS: readonly [RegExp, string][] = [
   [/\bfree\s+(?:tutor\s+)?matching\b/i, 'free matching'],
   [/\bour\s+tutors\s+(?:teach|cover|are|have)\b/i, 'our tutors teach'],
   [/\bregister\s+(?:at|on|via|through)\s+our\s+(?:website|portal|app|page)\b/i, 'register on our website'],
-
 ];
 
 /** Recruiting tutors into an agency's pool: no job, however many subjects and rates it names. */
-const RECRUITMENT_RE = /\b(?:we(?:'re|\s+are)\s+)?(?:hiring|recruiting)\s+(?:more\s+)?tutors\b|\bjoin\s+our\s+(?:tutor\s+)?(?:team|pool|network)\b|\bbecome\s+(?:one\s+of\s+)?our\s+tutors?\b/i;
+const RECRUITMENT_RE =
+  /\b(?:we(?:'re|\s+are)\s+)?(?:hiring|recruiting)\s+(?:more\s+)?tutors\b|\bjoin\s+our\s+(?:tutor\s+)?(?:team|pool|network)\b|\bbecome\s+(?:one\s+of\s+)?our\s+tutors?\b/i;
 
 /** Shapes no job post has, however many subjects and rates they name: offers to parents, their feedback, a centre's class. */
 const PROMO_ALWAYS: readonly [RegExp, string][] = [
@@ -233,7 +236,10 @@ const SELF_INTRO_RE =
 const TUTOR_OFFER: readonly [RegExp, string][] = [
   [/\btutor\s+(?:is\s+)?(?:looking|searching)\s+for\s+(?:an?\s+)?(?:new\s+)?(?:assignments?|students?|tutees?|jobs?)\b/i, 'a tutor looking for assignments'],
   [/\b(?:looking\s+for|taking\s+in|accepting)\s+(?:more\s+|new\s+)?(?:students|tutees)\b/i, 'a tutor taking students'],
-  [/\b(?:[Ii]['’]m|[Ii]\s+am|[Ii]m)\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s+an?\b[^.\n]{0,80}\b(?:tutoring|teaching|tutor|teacher)\b/, 'a tutor introducing themself'],
+  [
+    /\b(?:[Ii]['’]m|[Ii]\s+am|[Ii]m)\s+[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s+an?\b[^.\n]{0,80}\b(?:tutoring|teaching|tutor|teacher)\b/,
+    'a tutor introducing themself',
+  ],
   [/\b(?:featured|star)\s+tutor\b|\btutor\s+of\s+the\s+(?:week|month)\b|\bmeet\s+(?:mr|ms|mrs|mdm|miss|teacher)\b/i, 'an agency featuring one tutor'],
   [/\bexpected\s+rate\b[^\n]{0,40}\b(?:free|available)\b|\bcan\s+teach\s+(?:p\d|sec|jc|primary|secondary|all)\b/i, 'a tutor saying what they can teach'],
 ];
@@ -255,7 +261,8 @@ function detectTutorProfile(text: string, hasCode: boolean, strong: boolean): No
   const titled = title !== null && (!strong || text.slice(0, title.index).trim() === '' || title[0].startsWith('#'));
   const labelled = TUTOR_PROFILE_LABEL_RE.exec(text);
   // "Tutor profile: Jane, NUS graduate …" opens a profile; below a lesson line it is the tutor the job wants
-  if (titled || (!strong && labelled !== null && text.slice(0, labelled.index).trim() === '')) return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
+  if (titled || (!strong && labelled !== null && text.slice(0, labelled.index).trim() === ''))
+    return hit('tutor_profile', 'Tutor profile: a tutor advertising themselves');
   if (SEEKING_TUTOR_RE.test(text)) return null;
   if (TUTOR_SELF_RE.test(text)) return hit('tutor_profile', 'Tutor profile: first-person tutor introduction');
   if (SELF_OFFER_RE.test(text) && CONTACT_ME_RE.test(text)) return hit('tutor_profile', 'Tutor profile: a tutor offering lessons, contact me');

@@ -53,7 +53,10 @@ function trimBlock(s: string): string {
   let b = lines.length;
   while (a < b && ((lines[a] ?? '').trim() === '' || isSeparatorLine(lines[a] ?? ''))) a++;
   while (b > a && ((lines[b - 1] ?? '').trim() === '' || isSeparatorLine(lines[b - 1] ?? ''))) b--;
-  return lines.slice(a, b).join('\n').replace(/^\s+|\s+$/g, '');
+  return lines
+    .slice(a, b)
+    .join('\n')
+    .replace(/^\s+|\s+$/g, '');
 }
 
 const TITLE_EXCLUDE_RE = /^[^\p{L}\p{N}]*(?:please|kindly|thank|thanks|note|nb|tags?|search|hashtags?)\b/iu;
@@ -102,7 +105,9 @@ function planFromStarts(text: string, rawStarts: number[]): Plan {
   }
   const header = trimBlock(text.slice(0, starts[0] ?? 0));
   const bodies: string[] = [];
-  starts.forEach((s, i) => bodies.push(trimBlock(text.slice(s, starts[i + 1] ?? text.length))));
+  starts.forEach((s, i) => {
+    bodies.push(trimBlock(text.slice(s, starts[i + 1] ?? text.length)));
+  });
   return { header, bodies };
 }
 
@@ -113,7 +118,8 @@ function distinctSorted(values: number[]): number[] {
 // ---------------------------------------------------------------- strategy 1: codes
 
 /** Paragraphs that close an item ("Tags: …", "🔍 Search Jobs: …", "Commission: …"), never open one. */
-const TAIL_PARAGRAPH_RE = /^[^\p{L}\p{N}]*(?:tags?|hashtags?|search\s+jobs|commission|agency\s+(?:fee|commission)|remarks?|notes?|date\s+posted|job\s+status)\b/iu;
+const TAIL_PARAGRAPH_RE =
+  /^[^\p{L}\p{N}]*(?:tags?|hashtags?|search\s+jobs|commission|agency\s+(?:fee|commission)|remarks?|notes?|date\s+posted|job\s+status)\b/iu;
 
 /**
  * Footer orientation: after the code at `from`, the next item starts at the first paragraph that looks like an
@@ -252,7 +258,14 @@ function planByRepeatedLabel(text: string): Plan | null {
 function detachFooter(bodies: string[]): { bodies: string[]; footer: string } {
   const last = bodies[bodies.length - 1];
   if (last === undefined || bodies.length < 2) return { bodies, footer: '' };
-  if (bodies.slice(0, -1).some((b) => b.split(/\n[ \t]*\n/).slice(1).some((p) => BOILERPLATE_RE.test(p) && !looksLikeAssignment(p)))) {
+  if (
+    bodies.slice(0, -1).some((b) =>
+      b
+        .split(/\n[ \t]*\n/)
+        .slice(1)
+        .some((p) => BOILERPLATE_RE.test(p) && !looksLikeAssignment(p)),
+    )
+  ) {
     return { bodies, footer: '' };
   }
   const paras = last.split(/\n[ \t]*\n/);

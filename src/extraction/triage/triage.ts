@@ -73,6 +73,11 @@ export function triage(input: TriageInput): TriageResult {
   } catch (e) {
     // Unreachable in practice (every detector catches); extract the post as one assignment rather than lose it.
     const empty = { suspected: false, triggers: [], metrics: { distinctCodes: 0, labelHits: 0, postalHits: 0, urlHits: 0, blocks: 0, applyNowHits: 0 } };
-    return { action: 'extract', items: [{ text, code: null }], compilation: false, details: { compilation: empty, split: { confirmed: false, reason: `error: ${String(e)}`, strategy: null } } };
+    return {
+      action: 'extract',
+      items: [{ text, code: null }],
+      compilation: false,
+      details: { compilation: empty, split: { confirmed: false, reason: `error: ${String(e)}`, strategy: null } },
+    };
   }
 }

@@ -75,7 +75,9 @@ async function main(): Promise<number> {
       if (busy) return;
       busy = true;
       void watchDb
-        .query<{ status: string }>(`select status from ingestion_runs where run_type = 'catchup' and started_at >= $1 order by id desc limit 1`, [new Date(started - 1000)])
+        .query<{ status: string }>(`select status from ingestion_runs where run_type = 'catchup' and started_at >= $1 order by id desc limit 1`, [
+          new Date(started - 1000),
+        ])
         .then(([run]) => {
           if (run?.status === 'ok') abort.abort();
         })

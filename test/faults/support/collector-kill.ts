@@ -54,7 +54,11 @@ export interface Child {
 }
 
 export function spawnCollector(feedFile: string, command: 'backfill' | 'live', flags: string[], env: Record<string, string>, cwd: string): Child {
-  const proc = spawn(process.execPath, ['--import', TSX, CHILD, feedFile, command, ...flags], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', TSX, CHILD, feedFile, command, ...flags], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
