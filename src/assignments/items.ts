@@ -2,14 +2,21 @@ import type { Queryable } from '../db/index.ts';
 import { buildContentRow } from './row.ts';
 import type { AssignmentInput } from './types.ts';
 
-interface StoredItem {
-  assignment_id: number;
-  item_key: string;
-  status: string;
+/** What tells one job from another: the columns compared by `likeness`. */
+export interface JobShape {
   subjects_canonical: string[] | null;
   specific_levels: string[] | null;
   levels: string[] | null;
   postal_code: string[] | null;
+  address: string[] | null;
+  rate_min: number | null;
+  rate_max: number | null;
+}
+
+interface StoredItem extends JobShape {
+  assignment_id: number;
+  item_key: string;
+  status: string;
 }
 
 export interface ItemIdentity {
@@ -23,19 +30,47 @@ const set = (v: readonly string[] | null | undefined) => new Set((v ?? []).map((
 const overlap = (a: Set<string>, b: Set<string>) => [...a].some((x) => b.has(x));
 const same = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
 
-/** How alike a new item and a stored one are: 0 = another job; higher = more fields agree. */
-function likeness(item: AssignmentInput, stored: StoredItem): number {
-  const row = buildContentRow(item);
-  const subjects = [set(row.subjects_canonical as string[]), set(stored.subjects_canonical)] as const;
-  const levels = [
-    set((row.specific_levels as string[])?.length ? (row.specific_levels as string[]) : (row.levels as string[])),
-    set(stored.specific_levels?.length ? stored.specific_levels : stored.levels),
-  ] as const;
+const place = (v: readonly string[] | null) =>
+  (v ?? [])
+    .map((x) =>
+      x
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}]+/gu, ' ')
+        .trim(),
+    )
+    .filter(Boolean);
+
+/**
+ * How alike two jobs are: 0 = another job (no shared subject or level, or a conflicting postal code, address or
+ * rate); higher = more fields agree. Used to tell which stored assignment an item of an edited post is.
+ */
+export function likeness(a: JobShape, b: JobShape): number {
+  const subjects = [set(a.subjects_canonical), set(b.subjects_canonical)] as const;
+  const levels = [set(a.specific_levels?.length ? a.specific_levels : a.levels), set(b.specific_levels?.length ? b.specific_levels : b.levels)] as const;
   if (!overlap(...subjects) || !overlap(...levels)) return 0;
-  const postal = [(row.postal_code as string[] | null)?.[0] ?? null, stored.postal_code?.[0] ?? null];
+  const postal = [a.postal_code?.[0] ?? null, b.postal_code?.[0] ?? null];
   if (postal[0] && postal[1] && postal[0] !== postal[1]) return 0;
-  return 1 + (same(...subjects) ? 1 : 0) + (same(...levels) ? 1 : 0) + (postal[0] && postal[0] === postal[1] ? 1 : 0);
+  const places = [place(a.address), place(b.address)];
+  const samePlace = places[0]!.length > 0 && places[1]!.length > 0 ? places[0]!.some((p) => places[1]!.some((q) => p.includes(q) || q.includes(p))) : null;
+  if (samePlace === false && !(postal[0] && postal[0] === postal[1])) return 0;
+  const sameRate = a.rate_min != null && b.rate_min != null ? a.rate_min === b.rate_min && a.rate_max === b.rate_max : null;
+  return (
+    1 + (same(...subjects) ? 1 : 0) + (same(...levels) ? 1 : 0) + (postal[0] && postal[0] === postal[1] ? 1 : 0) + (samePlace ? 1 : 0) + (sameRate ? 1 : 0)
+  );
 }
+
+const shapeOf = (item: AssignmentInput): JobShape => {
+  const row = buildContentRow(item);
+  return {
+    subjects_canonical: row.subjects_canonical as string[] | null,
+    specific_levels: row.specific_levels as string[] | null,
+    levels: row.levels as string[] | null,
+    postal_code: row.postal_code as string[] | null,
+    address: row.address as string[] | null,
+    rate_min: row.rate_min as number | null,
+    rate_max: row.rate_max as number | null,
+  };
+};
 
 /**
  * Which stored assignment each item of an edited post is. Items are keyed by their code, else their position
@@ -48,7 +83,8 @@ function likeness(item: AssignmentInput, stored: StoredItem): number {
  */
 export async function identifyItems(db: Queryable, rawId: number, items: readonly AssignmentInput[]): Promise<ItemIdentity> {
   const stored = await db.query<StoredItem>(
-    `select s.assignment_id, s.item_key, a.status, a.subjects_canonical, a.specific_levels, a.levels, a.postal_code
+    `select s.assignment_id, s.item_key, a.status, a.subjects_canonical, a.specific_levels, a.levels, a.postal_code, a.address,
+            a.rate_min::float8 as rate_min, a.rate_max::float8 as rate_max
        from assignment_sources s join assignments a on a.id = s.assignment_id
       where s.raw_id = $1 and a.raw_id = $1
       order by s.item_key`,
@@ -58,6 +94,7 @@ export async function identifyItems(db: Queryable, rawId: number, items: readonl
   if (stored.length === 0) return { keys, dropped: [] };
   if (items.length === 1 && stored.length === 1 && items[0]!.itemKey === '' && stored[0]!.item_key === '') return { keys, dropped: [] };
 
+  const shapes = items.map(shapeOf);
   const taken = new Set<string>();
   const matched = new Set<number>();
   const coded = (i: AssignmentInput) => Boolean(i.meta?.item_code);
@@ -74,7 +111,7 @@ export async function identifyItems(db: Queryable, rawId: number, items: readonl
     if (matched.has(n)) return;
     for (const s of stored) {
       if (taken.has(s.item_key)) continue;
-      const score = likeness(item, s);
+      const score = likeness(shapes[n]!, s);
       if (score > 0) pairs.push({ n, s, score: score + (s.item_key === item.itemKey ? 0.5 : 0) });
     }
   });

@@ -12,6 +12,7 @@ import {
   type ContentColumn,
   type ContentRow,
 } from './row.ts';
+import { likeness, type JobShape } from './items.ts';
 import type { AssignmentInput, AssignmentStatus, PersistAction, PersistResult } from './types.ts';
 
 interface StoredRow extends ContentRow {
@@ -62,7 +63,10 @@ async function findExisting(
 ): Promise<{ row: StoredRow; by: PersistResult['matchedBy'] } | null> {
   const fingerprint = incoming.text_fingerprint as string;
   const linked = await lockedRow(db, 'id = (select assignment_id from assignment_sources where raw_id = $1 and item_key = $2)', [input.rawId, input.itemKey]);
-  if (linked) return { row: linked, by: 'source' };
+  // An assignment that has moved to the agency's re-post of this job, while this post now reads as another job
+  // (re-used for a new one): the link is stale, and the new job is an assignment of its own.
+  const moved = linked !== null && linked.raw_id !== null && Number(linked.raw_id) !== input.rawId;
+  if (linked && !(moved && likeness(incoming as unknown as JobShape, linked as unknown as JobShape) === 0)) return { row: linked, by: 'source' };
   if (code) {
     const byCode = await lockedRow(db, 'agency_id = $1 and external_id = $2', [agencyId, `code:${code}`]);
     if (byCode) return { row: byCode, by: 'code' };
@@ -74,9 +78,11 @@ async function findExisting(
 }
 
 /**
- * The agency's re-post of a job without a code, with the text touched ("URGENT!" added, a line reworded): the
- * same specific levels and subjects at the same postal code, posted within a week, is the same job (a second
- * assignment would announce it and DM its tutors again). Both sides need all three known; a job it closed
+ * The agency's re-post of a job without a code, with the text touched ("URGENT!" added, the rate updated): the
+ * same specific levels and subjects at the same postal code, posted within a week, and nearly the same words is
+ * the same job (a second assignment would announce it and DM its tutors again). A postal code covers a whole HDB
+ * block, so the words decide: at least SAME_JOB_OVERLAP of the shorter post's words are in the other, and no
+ * differing unit number (#03-11 vs #14-20) – two families in one block are two jobs. A job the agency closed
  * itself ("taken") is not revived this way.
  */
 async function findSameJob(
@@ -89,16 +95,43 @@ async function findSameJob(
   const subjects = (incoming.subjects_canonical as string[] | null) ?? [];
   const postal = ((incoming.postal_code as string[] | null) ?? [])[0] ?? '';
   if (levels.length === 0 || subjects.length === 0 || !/^\d{6}$/.test(postal)) return null;
-  const row = await lockedRow(
-    db,
-    `agency_id = $1 and assignment_code is null and raw_id is distinct from $2 and postal_code[1] = $3
-       and specific_levels @> $4::text[] and specific_levels <@ $4::text[]
-       and subjects_canonical @> $5::text[] and subjects_canonical <@ $5::text[]
-       and (status in ('open', 'expired') or (status = 'closed' and closed_reason = 'source_deleted'))
-       and published_at between $6::timestamptz - interval '7 days' and $6::timestamptz + interval '7 days'`,
+  const candidates = await db.query<{ id: number; raw_text: string | null }>(
+    `select a.id, r.raw_text from assignments a join telegram_messages_raw r on r.id = a.raw_id
+      where a.agency_id = $1 and a.assignment_code is null and a.raw_id is distinct from $2 and a.postal_code[1] = $3
+        and a.specific_levels @> $4::text[] and a.specific_levels <@ $4::text[]
+        and a.subjects_canonical @> $5::text[] and a.subjects_canonical <@ $5::text[]
+        and (a.status in ('open', 'expired') or (a.status = 'closed' and a.closed_reason = 'source_deleted'))
+        and a.published_at between $6::timestamptz - interval '7 days' and $6::timestamptz + interval '7 days'
+      order by a.published_at desc, a.id desc
+      limit 20`,
     [agencyId, input.rawId, postal, levels, subjects, input.messageDate.toISOString()],
   );
+  const same = candidates.find((c) => nearlySameWords(input.rawText, c.raw_text ?? ''));
+  if (!same) return null;
+  const row = await lockedRow(db, 'id = $1', [same.id]);
   return row ? { row, by: 'content' } : null;
+}
+
+const SAME_JOB_OVERLAP = 0.85;
+const words = (text: string) =>
+  new Set(
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}$]+/gu) ?? [],
+  );
+const units = (text: string) => new Set(text.match(/#\s?\d{1,3}\s?-\s?\d{1,5}/g)?.map((u) => u.replace(/\s/g, '')) ?? []);
+
+/** Nearly the same post: most words shared (overlap of the smaller set) and no differing unit number. */
+export function nearlySameWords(a: string, b: string): boolean {
+  const [ua, ub] = [units(a), units(b)];
+  if (ua.size > 0 && ub.size > 0 && ![...ua].some((u) => ub.has(u))) return false;
+  const [wa, wb] = [words(a), words(b)];
+  const smaller = Math.min(wa.size, wb.size);
+  if (smaller === 0) return false;
+  let shared = 0;
+  for (const w of wa) if (wb.has(w)) shared++;
+  return shared / smaller >= SAME_JOB_OVERLAP;
 }
 
 const SOURCE_TIME = (input: AssignmentInput) => input.editDate ?? input.messageDate;
@@ -125,7 +158,11 @@ export async function persistAssignment(db: Queryable, input: AssignmentInput, o
   for (let round = 0; round < 3; round++) {
     const found = await findExisting(db, input, agencyId, code, incoming);
     if (!found) {
-      const externalId = code ? `code:${code}` : `tg:${input.channelLink}:${input.messageId}${input.itemKey ? `#${input.itemKey}` : ''}`;
+      const postKey = `tg:${input.channelLink}:${input.messageId}${input.itemKey ? `#${input.itemKey}` : ''}`;
+      // the post's key may belong to the job that moved to its re-post (findExisting ignored that stale link):
+      // a post re-used for a new job gets a key of its own
+      const keyTaken = !code && (await db.query('select 1 from assignments where agency_id = $1 and external_id = $2', [agencyId, postKey])).length > 0;
+      const externalId = code ? `code:${code}` : keyTaken ? `${postKey}~${input.extractionId}` : postKey;
       const status: AssignmentStatus = detected === 'closed' ? 'closed' : 'open';
       const cols = CONTENT_NAMES;
       const params: unknown[] = cols.map((c) => incoming[c]);
@@ -310,6 +347,21 @@ export async function bumpFromReply(
     [input.channelLink, input.parentMessageId, input.replyDate.toISOString(), input.bumpMinSeconds],
   );
   return { bumped: [...new Set(rows.map((r) => Number(r.id)))], reopened: [...new Set(rows.filter((r) => r.reopened).map((r) => Number(r.id)))] };
+}
+
+/**
+ * The post now reads as closed ("TAKEN"): every open assignment it stands for closes, including one that has
+ * moved to the agency's re-post of it (the job is the same). Returns the ids closed.
+ */
+export async function closeForPost(db: Queryable, rawId: number, reason: string): Promise<number[]> {
+  const rows = await db.query<{ id: number }>(
+    `update assignments a set status = 'closed', closed_reason = $2, closed_at = now(), updated_at = now()
+       from assignment_sources s
+      where s.assignment_id = a.id and s.raw_id = $1 and a.status = 'open'
+      returning a.id`,
+    [rawId, reason],
+  );
+  return [...new Set(rows.map((r) => Number(r.id)))];
 }
 
 /**

@@ -21,6 +21,8 @@ export { inQuietHours, quietHoursEnd, sgtDay } from './schedule.ts';
 export {
   announceGroupTakeover,
   announceLeftBehind,
+  inheritDmHistory,
+  retireRedundantBroadcasts,
   cancelPendingDms,
   groupBroadcastShown,
   reannounceBroadcasts,

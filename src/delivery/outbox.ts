@@ -77,7 +77,7 @@ export async function queueDms(db: Queryable, assignmentId: number, recipients: 
               select 1 from deliveries d join assignments x on x.id = d.assignment_id
                where d.kind = 'dm' and x.duplicate_group_id = $5 and d.assignment_id <> $1
                  and (d.tutor_id = r.tutor_id or d.recipient = r.chat_id)
-                 and d.status in ('pending', 'sending', 'sent', 'uncertain')))
+                 and (d.status in ('pending', 'sending', 'sent', 'uncertain') or d.error_json ->> 'type' = 'dm_inherited')))
       order by r.n
      on conflict (assignment_id, recipient, kind) do nothing
      returning id`,
@@ -194,6 +194,50 @@ export async function announceLeftBehind(db: Queryable, leaverId: number, others
     [leaverId, others],
   );
   if (rows.length > 0) await notify(db, 'new');
+  return rows.length;
+}
+
+/**
+ * An updated assignment that is (again) a copy of a job already shown in a chat where it is shown too – its
+ * post edited into another job and back, say – retires its own message there: the chat shows the job once.
+ * Returns the rows asked to be deleted or cancelled.
+ */
+export async function retireRedundantBroadcasts(db: Queryable, assignmentId: number): Promise<number> {
+  const retired = await db.query<{ id: number }>(
+    `update deliveries d set sync_action = 'delete', sync_requested_at = now(), updated_at = now()
+      where d.assignment_id = $1 and d.kind = 'broadcast' and d.deleted_at is null and d.status in ('sent', 'sending', 'uncertain')
+        and d.sync_action is distinct from 'delete' and ${otherOpenCopyShown('d.recipient')}
+     returning d.id`,
+    [assignmentId],
+  );
+  const cancelled = await db.query<{ id: number }>(
+    `update deliveries d set status = 'skipped', updated_at = now(),
+            error_json = jsonb_build_object('type', 'duplicate_of_existing', 'message', 'another copy of the job is shown in this chat')
+      where d.assignment_id = $1 and d.kind = 'broadcast' and d.status = 'pending' and ${otherOpenCopyShown('d.recipient')}
+     returning d.id`,
+    [assignmentId],
+  );
+  if (retired.length > 0) await notify(db, 'sync');
+  return retired.length + cancelled.length;
+}
+
+/**
+ * An assignment that became another job left its duplicate group: the tutors it DMed about the old job keep
+ * counting as told for the copies it left behind (queueDms reads these 'dm_inherited' rows), so a later copy of
+ * that job does not DM them again. Returns the rows written.
+ */
+export async function inheritDmHistory(db: Queryable, fromAssignmentId: number, toAssignmentIds: readonly number[]): Promise<number> {
+  if (toAssignmentIds.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `insert into deliveries (assignment_id, kind, recipient, tutor_id, distance_km, status, error_json)
+     select t.id, 'dm', d.recipient, d.tutor_id, d.distance_km, 'skipped',
+            jsonb_build_object('type', 'dm_inherited', 'message', 'the tutor was DMed this job through assignment ' || $1::bigint::text)
+       from deliveries d cross join unnest($2::bigint[]) as t(id)
+      where d.assignment_id = $1::bigint and d.kind = 'dm' and d.status in ('pending', 'sending', 'sent', 'uncertain')
+     on conflict (assignment_id, recipient, kind) do nothing
+     returning id`,
+    [fromAssignmentId, toAssignmentIds],
+  );
   return rows.length;
 }
 

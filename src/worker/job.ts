@@ -2,6 +2,7 @@ import {
   bumpFromReply,
   closeForRaw,
   closeDropped,
+  closeForPost,
   closeFromReply,
   detectDuplicates,
   identifyItems,
@@ -17,6 +18,8 @@ import {
   announceGroupTakeover,
   announceLeftBehind,
   groupBroadcastShown,
+  inheritDmHistory,
+  retireRedundantBroadcasts,
   queueBroadcasts,
   queueDms,
   reannounceBroadcasts,
@@ -164,6 +167,8 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
     const mayTouchBroadcast = mayTouchBroadcastFor(job, deps);
     await db
       .transaction(async (tx) => {
+        // a reply's reopen or close, like a persist, is ordered with deletions of the job's other copies
+        if (deps.live && config.assignments.duplicates.enabled) await lockDuplicateGrouping(tx);
         if (deps.live && result.reason === 'reply' && raw.reply_to !== null) {
           const parent = { channelLink: raw.channel_link, parentMessageId: raw.reply_to };
           if (readsAsClosure(raw.raw_text ?? '')) {
@@ -181,7 +186,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
         }
         if (deps.live && result.reason === 'not_assignment: not_a_request' && (result.meta.gate as { marker?: string } | undefined)?.marker === 'closed') {
           // the post now reads as closed ("TAKEN", "— FILLED"): the job it stood for is over
-          const closed = await closeForRaw(tx, raw.id, 'closed_notice');
+          const closed = await closeForPost(tx, raw.id, 'closed_notice');
           if (mayTouchBroadcast) for (const id of closed) await requestBroadcastSync(tx, id, 'delete');
           if (closed.length) meta.closed_assignments = closed;
         }
@@ -313,6 +318,8 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, input: A
     // posts or through a drain with broadcasting off were never shown, and this fresh one must be
     duplicate = { groupId: d.groupId, joinedExisting: d.groupId !== null && (await groupBroadcastShown(tx, persisted.assignmentId)), leftBehind: d.leftBehind };
     if (d.groupId !== null && persisted.action === 'inserted') metrics.duplicatesGrouped.inc();
+    // it became another job: its DMs stay counted for the copies of the old job it left behind
+    if (d.leftBehind.length > 0) await inheritDmHistory(tx, persisted.assignmentId, d.leftBehind);
   }
 
   const enqueueReason = enqueueReasonOf(job);
@@ -365,6 +372,8 @@ async function persistItem(tx: Queryable, job: ClaimedJob, raw: RawRow, input: A
       if (await requestBroadcastSync(tx, persisted.assignmentId, 'edit')) effects.sync = 'edit';
       // it became another job: the copies it left behind still advertise the old one
       if (duplicate.leftBehind.length > 0) effects.left_behind_queued = await announceLeftBehind(tx, persisted.assignmentId, duplicate.leftBehind);
+      // it is (again) a copy of a job shown where it is shown too: one message per chat
+      if (duplicate.groupId !== null && (await retireRedundantBroadcasts(tx, persisted.assignmentId)) > 0) effects.sync = 'delete';
     }
     const fresh = deps.now().getTime() - raw.message_date.getTime() <= config.assignments.sideEffectMaxAgeHours * 3_600_000;
     if (persisted.action === 'reopened' && persisted.status === 'open' && fresh) {
