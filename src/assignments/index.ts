@@ -1,5 +1,5 @@
 export * from './types.ts';
-export { persistAssignment, upsertAgency, closeForRaw, bumpFromReply, closeFromReply, closeForPost } from './persist.ts';
+export { persistAssignment, upsertAgency, closeForRaw, bumpFromReply, closeFromReply, closeForPost, markStillListed } from './persist.ts';
 export {
   detectDuplicates,
   duplicateCandidates,

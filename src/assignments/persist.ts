@@ -153,7 +153,7 @@ export async function persistAssignment(db: Queryable, input: AssignmentInput, o
   const incoming = buildContentRow(input);
   const code = verifiedCode(input.canonical.assignment_code, input.rawText);
   const detected = (incoming.meta as { status_detection: { status?: string } | null }).status_detection?.status ?? null;
-  const link = messageLink(input.channelLink, input.messageId);
+  const link = input.sourceUrl ?? messageLink(input.channelLink, input.messageId);
 
   for (let round = 0; round < 3; round++) {
     const found = await findExisting(db, input, agencyId, code, incoming);
@@ -377,4 +377,19 @@ export async function closeFromReply(db: Queryable, input: { channelLink: string
     [input.channelLink, input.parentMessageId],
   );
   return [...new Set(rows.map((r) => Number(r.id)))];
+}
+
+/**
+ * Records of a polled source (an agency's API) still listed at `at`: their open assignments count as seen then,
+ * so one that stays listed does not expire. Returns how many were touched.
+ */
+export async function markStillListed(db: Queryable, rawIds: readonly number[], at: Date): Promise<number> {
+  if (rawIds.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `update assignments set source_last_seen = greatest(source_last_seen, $2::timestamptz), updated_at = now()
+      where raw_id = any($1::bigint[]) and status = 'open' and (source_last_seen is null or source_last_seen < $2::timestamptz)
+     returning id`,
+    [rawIds, at.toISOString()],
+  );
+  return rows.length;
 }

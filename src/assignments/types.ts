@@ -19,6 +19,8 @@ export interface AssignmentInput {
   signals: Signals | null;
   /** hardening meta: status_detection, geo, parse_quality_score … */
   meta: Record<string, unknown>;
+  /** the post's own page when its source has one (an agency's API record): the link button opens it */
+  sourceUrl?: string | null;
 }
 
 export type PersistAction = 'inserted' | 'updated' | 'bumped' | 'reopened';

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseChannelList, parseTimeZone, parseWindow, type Config } from '../config/index.ts';
 import { collectStatus, runBackfill, runEnqueue, runImport, runLive, RUN_TYPES, type CollectorContext, type RunType } from '../collector/index.ts';
 import { knownChannelLinks } from '../raw/index.ts';
+import { runTutorCityPoller } from '../sources/index.ts';
 import { ConfigError, UserError } from '../errors.ts';
 import { formatQueueStats, withDatabase } from './commands.ts';
 import { table } from './format.ts';
@@ -157,6 +158,16 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
           const catchupSource = name === 'live' && config.recovery.enabled ? catchupSourceFor(config, io, source, ctx.log) : null;
           const web = config.web.metricsPort === null ? null : await startDashboard(ctx.db, config, '127.0.0.1', config.web.metricsPort);
           if (web) io.err(`metrics: ${web.url}/metrics   health: ${web.url}/health`);
+          // TUTORCITY_ENABLED: its API is polled beside the tail, into the same raw log and queue
+          const stopPoller = new AbortController();
+          const poller =
+            name === 'live' && config.tutorcity.enabled
+              ? runTutorCityPoller(ctx.db, config, {
+                  signal: AbortSignal.any([ctx.signal, stopPoller.signal]),
+                  onPoll: (r) => ctx.log.info({ ...r }, 'tutorcity_poll'),
+                  onError: (err) => ctx.log.warn({ error: err.message }, 'tutorcity_poll_failed'),
+                })
+              : null;
           try {
             const result = await runLive(ctx, source, {
               channels,
@@ -165,6 +176,8 @@ export function registerCollectorCommands(program: Command, shared: Shared): voi
             });
             summary(io, result);
           } finally {
+            stopPoller.abort();
+            await poller;
             await source.close();
             if (catchupSource && catchupSource !== source) await catchupSource.close();
             await web?.close();

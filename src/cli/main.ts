@@ -12,6 +12,7 @@ import { registerWebCommands } from './web-commands.ts';
 import { registerWorkerCommands } from './worker-commands.ts';
 import { registerBotCommand } from './bot-command.ts';
 import { registerDeliveryCommands } from './delivery-commands.ts';
+import { registerSourceCommands } from './source-commands.ts';
 import { scrubDebugOutput, type CliIO } from './runtime.ts';
 
 export type { CliIO } from './runtime.ts';
@@ -78,6 +79,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   registerWebCommands(program, { io, getConfig });
   registerBotCommand(program, { io, getConfig });
   registerDeliveryCommands(program, { io, getConfig });
+  registerSourceCommands(program, { io, getConfig });
 
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

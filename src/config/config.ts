@@ -47,6 +47,7 @@ export interface Config {
     recoverySessionFile: string;
     waitForCredentials: boolean;
   };
+  tutorcity: { enabled: boolean; apiUrl: string; limit: number; pollSeconds: number; timeoutSeconds: number };
   llm: {
     apiUrl: string | null;
     model: string;
@@ -185,6 +186,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       recoverySessionString: e.SESSION_STRING_RECOVERY,
       recoverySessionFile: e.TG_SESSION_RECOVERY,
       waitForCredentials: e.COLLECTOR_WAIT_FOR_TELEGRAM_CREDS,
+    },
+    tutorcity: {
+      enabled: e.TUTORCITY_ENABLED,
+      apiUrl: e.TUTORCITY_API_URL,
+      limit: e.TUTORCITY_LIMIT,
+      pollSeconds: e.TUTORCITY_POLL_SECONDS,
+      timeoutSeconds: e.TUTORCITY_TIMEOUT_SECONDS,
     },
     llm: {
       apiUrl: e.LLM_API_URL,

@@ -164,6 +164,16 @@ export const ENV_VARS = {
     default: null as 'llm' | 'rules' | null,
     help: 'Extractor: llm or rules. Default: llm when LLM_API_URL is set, else rules.',
   }),
+  // --- TutorCity (a non-Telegram source: its public assignments API)
+  TUTORCITY_ENABLED: v({ parser: bool, default: false, help: '`live` also polls the TutorCity assignments API.' }),
+  TUTORCITY_API_URL: v({
+    parser: httpUrl,
+    default: 'https://tutorcity.sg/api/tuition-assignments',
+    help: 'TutorCity assignments endpoint (GET ?limit=N, JSON).',
+  }),
+  TUTORCITY_LIMIT: v({ parser: int(1, 500), default: 50, help: 'Rows asked for per poll (the newest first).' }),
+  TUTORCITY_POLL_SECONDS: v({ parser: num(10), default: 300, help: 'Seconds between polls.' }),
+  TUTORCITY_TIMEOUT_SECONDS: v({ parser: num(1), default: 30, help: 'Timeout of one poll request (seconds).' }),
   // --- worker
   EXTRACTION_WORKER_BROADCAST: v({
     aliases: ['ENABLE_BROADCAST'],

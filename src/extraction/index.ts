@@ -1,6 +1,6 @@
 export * from './schema.ts';
 export * from './types.ts';
-export { createExtractor, harden, processPost, type HardenedItem, type PostInput, type PostResult } from './pipeline.ts';
+export { createExtractor, harden, processPost, processRecord, type HardenedItem, type PostInput, type PostResult } from './pipeline.ts';
 export { RulesExtractor, extractRules } from './rules/index.ts';
 export { LlmExtractor, MemoryReuseStore, DatabaseReuseStore, type ReuseStore } from './llm/index.ts';
 export { triage } from './triage/index.ts';

@@ -103,3 +103,15 @@ export async function processPost(input: PostInput, deps: { extractor: Extractor
     meta: { triage: { compilation: t.compilation, items: t.items.length, ...(refused.length ? { gated_out: refused.length } : {}) } },
   };
 }
+
+/**
+ * A structured record (an agency's API row) already is the extraction: no triage, no extractor, the same
+ * hardening and assignment gate as a post. `text` is the record as the raw log shows it.
+ */
+export function processRecord(assignment: LlmAssignment, text: string, channelLink: string | null): PostResult {
+  const hardened = harden(assignment, text, channelLink);
+  const gate = assignmentGate(hardened.canonical, hardened.signals, text);
+  hardened.meta = { ...hardened.meta, extractor: { extractor: 'structured' }, item_code: null, gate };
+  if (gate.reason) return { outcome: 'skipped', reason: `not_assignment: ${gate.reason}`, meta: { triage: { compilation: false, items: 1 }, gate } };
+  return { outcome: 'ok', items: [hardened], meta: { triage: { compilation: false, items: 1 } } };
+}

@@ -25,10 +25,11 @@ import {
   reannounceBroadcasts,
   requestBroadcastSync,
 } from '../delivery/index.ts';
-import { ExtractionError, processPost, readsAsClosure, type Extractor, type HardenedItem } from '../extraction/index.ts';
+import { ExtractionError, processPost, processRecord, readsAsClosure, type Extractor, type HardenedItem } from '../extraction/index.ts';
 import { metrics } from '../metrics/index.ts';
 import { complete, fail, release, skip, type ClaimedJob, type JobError } from '../queue/index.ts';
 import { loadMatchableAssignment, markDmQueued, matchTutors, type MatchableAssignment } from '../tutors/index.ts';
+import { structuredAssignment } from '../sources/index.ts';
 import { decideSideEffects, type Decision } from './policy.ts';
 
 export type JobOutcome = 'ok' | 'skipped' | 'failed' | 'retried' | 'released' | 'lost';
@@ -58,6 +59,7 @@ interface RawRow {
   is_reply: boolean;
   deleted_at: Date | null;
   reply_to: number | null;
+  message_json: Record<string, unknown> | null;
 }
 
 /** Thrown inside the persist transaction when the job is no longer ours (stale requeue): everything rolls back. */
@@ -67,8 +69,9 @@ const ms = (start: number) => Math.round(performance.now() - start);
 
 async function loadRaw(db: Queryable, rawId: number): Promise<RawRow | null> {
   const [row] = await db.query<RawRow>(
-    `select r.id, r.channel_link, c.agency_telegram_channel_name as channel_title, r.message_id, r.message_date, r.edit_date,
-            r.raw_text, r.is_forward, r.is_reply, r.deleted_at, (r.message_json ->> 'reply_to_msg_id')::bigint as reply_to
+    `select r.id, r.channel_link, coalesce(c.agency_telegram_channel_name, r.message_json ->> 'source_title') as channel_title, r.message_id,
+            r.message_date, r.edit_date, r.raw_text, r.is_forward, r.is_reply, r.deleted_at, (r.message_json ->> 'reply_to_msg_id')::bigint as reply_to,
+            case when r.message_json ? 'source' then r.message_json end as message_json
        from telegram_messages_raw r left join telegram_channels c on c.channel_link = r.channel_link
       where r.id = $1`,
     [rawId],
@@ -139,10 +142,14 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
   let result: Awaited<ReturnType<typeof processPost>>;
   const tExtract = performance.now();
   try {
-    result = await processPost(
-      { text: raw.raw_text, channelLink: raw.channel_link, isForward: raw.is_forward, isReply: raw.is_reply, deleted: raw.deleted_at !== null },
-      { extractor: deps.extractor, signal: deps.signal },
-    );
+    // an agency API's record is mapped, not extracted (src/sources); a post goes through triage and the extractor
+    const record = raw.deleted_at === null ? structuredAssignment(raw.message_json) : null;
+    result = record
+      ? processRecord(record, raw.raw_text ?? '', raw.channel_link)
+      : await processPost(
+          { text: raw.raw_text, channelLink: raw.channel_link, isForward: raw.is_forward, isReply: raw.is_reply, deleted: raw.deleted_at !== null },
+          { extractor: deps.extractor, signal: deps.signal },
+        );
   } catch (err) {
     if (deps.signal.aborted) {
       await release(db, [job], 'shutdown');
@@ -303,6 +310,7 @@ function inputFor(job: ClaimedJob, raw: RawRow, item: HardenedItem, itemKey: str
     canonical: item.canonical,
     signals: item.signals,
     meta: item.meta,
+    sourceUrl: typeof raw.message_json?.url === 'string' ? raw.message_json.url : null,
   };
 }
 
