@@ -12,4 +12,4 @@ export {
 export { refreshFreshness, freshnessTier, type FreshnessTier, type FreshnessResult } from './freshness.ts';
 export { liveVersion, liveVersions, setLiveVersion } from './settings.ts';
 export { messageLink, textFingerprint, verifiedCode, agencyDisplayName } from './row.ts';
-export { identifyItems, closeDropped, type ItemIdentity } from './items.ts';
+export { identifyItems, closeDropped, unlinkMovedItems, type ItemIdentity } from './items.ts';

@@ -144,3 +144,18 @@ export async function closeDropped(db: Queryable, ids: readonly number[]): Promi
   );
   return rows.map((r) => Number(r.id));
 }
+
+/**
+ * After an edit, the post stands only for the items it has now: a link from it to a job that has moved to the
+ * agency's re-post and is no item of the edited text any more goes, so a later "Taken" under this post (or it
+ * reading as closed) cannot close that job.
+ */
+export async function unlinkMovedItems(db: Queryable, rawId: number, keys: readonly string[]): Promise<number> {
+  const rows = await db.query<{ assignment_id: number }>(
+    `delete from assignment_sources s using assignments a
+      where s.raw_id = $1 and a.id = s.assignment_id and a.raw_id is distinct from $1 and not (s.item_key = any($2::text[]))
+     returning s.assignment_id`,
+    [rawId, keys],
+  );
+  return rows.length;
+}

@@ -79,7 +79,7 @@ export interface BotClient {
   /** sendMessage (HTML, no link preview, optional inline keyboard); resolves to the message_id. */
   send(chatId: string, html: string, keyboard: InlineKeyboard | null): Promise<number>;
   /** editMessageText (the keyboard is replaced too); "message is not modified" and a missing message count as done. */
-  edit(chatId: string, messageId: number, html: string, keyboard: InlineKeyboard | null): Promise<void>;
+  edit(chatId: string, messageId: number, html: string, keyboard: InlineKeyboard | null): Promise<'edited' | 'gone'>;
   /** deleteMessage; a message that is already gone (or can no longer be deleted) counts as done. */
   remove(chatId: string, messageId: number): Promise<void>;
 }
@@ -152,10 +152,11 @@ export function createBotClient(opts: BotClientOptions): BotClient {
           link_preview_options: { is_disabled: true },
           reply_markup: markup(keyboard),
         });
+        return 'edited';
       } catch (err) {
         const e = toBotError(err, 'editMessageText');
-        if (e.kind === 'bad_request' && e.description.toLowerCase().includes('message is not modified')) return;
-        if (isGone(e)) return;
+        if (e.kind === 'bad_request' && e.description.toLowerCase().includes('message is not modified')) return 'edited';
+        if (isGone(e)) return 'gone';
         throw e;
       }
     },

@@ -598,7 +598,22 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       // the link alone may have changed (the assignment moved to its agency's remaining post)
       if (html !== r.message_html || (a.messageLink ?? null) !== r.shown_link) {
         const keyboard = keyboardFor('broadcast', a.id, await linkTarget(r.id, a.id, a.messageLink, 'broadcast', r.recipient, null));
-        await callBot('editMessageText', () => client.edit(r.recipient, r.telegram_message_id, html, keyboard));
+        const outcome = await callBot('editMessageText', () => client.edit(r.recipient, r.telegram_message_id, html, keyboard));
+        if (outcome === 'gone' && a.status === 'open') {
+          // The message is not in the chat any more (a delete that reached Telegram although its answer was lost,
+          // then the job reopened): the job is sent again. "Not found" is Telegram's own answer, so no duplicate.
+          await db.query(
+            `update deliveries
+                set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
+                    sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
+                    error_json = jsonb_build_object('type', 'reannounced', 'message', 'the message to edit was gone from the chat'),
+                    updated_at = now()
+              where id = $1 and sync_requested_at = $2`,
+            [r.id, r.lease],
+          );
+          await db.query(`select pg_notify($1, 'new')`, [DELIVERIES_CHANNEL]);
+          return;
+        }
         stats.edited++;
         metrics.deliveries.inc({ kind: metricKind, outcome: 'sent' });
       }
@@ -627,6 +642,14 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       const attempt = (r.error_json?.attempt ?? 0) + (outage ? 0 : 1);
       const error = { type: `${action}_${e?.kind ?? 'internal'}`, message: errorMessage(err), attempt, ...(outage ? { outage_tries: outageTries } : {}) };
       const retryable = e == null || e.kind === 'server' || e.kind === 'network';
+      if (action === 'delete') {
+        // The request changed while the delete was in the air (the job reopened: an edit now) and the delete may
+        // have been carried out: the next edit must ask Telegram (it finds the message, or learns it is gone).
+        await db.query(`update deliveries set message_html = null where id = $1 and sync_requested_at is distinct from $2 and sync_action = 'edit'`, [
+          r.id,
+          r.lease,
+        ]);
+      }
       if (outage || (retryable && attempt < maxAttempts)) {
         const ms = outage ? outageBackoff(outageTries) : backoff(attempt);
         await db.query(

@@ -20,18 +20,28 @@ export interface GateResult {
  * always wins; the others only when nothing in the text asks for a tutor.
  */
 const CLOSURE: [string, RegExp][] = [
-  ['closed', /^\W*(closed|taken|filled|cancelled)\b/i],
-  ['closed', /\bhas been (taken|filled|closed|cancelled)\b/i],
-  // "… — CLOSED, thanks all!", "👉 TAKEN", "tutor found": the status the post ends on (not "closed on Sundays")
+  // a status line: "CLOSED", "Taken!", "[TAKEN]" (not "Closed on Sundays only")
+  ['closed', /^\W*(closed|taken|filled|cancelled)\b(?!\s+(on|for|from|during|by)\b)/i],
+  // "has been taken"; "cancelled" only of the job ("the previous tutor has been cancelled" is a new search)
+  ['closed', /\b(?<!tutor )has been (taken|filled|closed)\b|\b(job|assignment|lesson|request|case)s? (has been |was |is )?cancell?ed\b/i],
+  // "… — CLOSED, thanks all!", "👉 TAKEN": the status the post ends on
   ['closed', /(?:^|[-–—|(\n👉❌✅]\s*)(closed|taken|filled|cancelled)\s*(?:[,!.❌✅)]|$)/imu],
+  // "Job taken, thanks", "Sorry, already taken", "Assignment closed.", "Slot filled", "All taken"
+  [
+    'closed',
+    /\b(job|assignment|slot|position|vacancy|all|both)\s+(is\s+|has been\s+|now\s+)?(taken|filled|closed)\b|\balready (been )?(taken|filled|closed)\b/i,
+  ],
   ['closed', /\bfull\s*❌/i],
   [
     'closed',
-    /\b(tutor (has been )?found|assigned to (a )?tutor|no longer available|cancell?ed by (the )?(parent|client)|no longer needs? (a )?tutor)\b|已满|已找到/i,
+    /\b(tutor (has been )?found|assigned to (a )?tutor|(job|assignment|this) (is )?no longer available|cancell?ed by (the )?(parent|client)|no longer needs? (a )?tutor)\b|已满|已找到/i,
   ],
   // "Please do not apply" closes the job; "tutors who cannot commit … please do not apply" is a condition
   ['closed', /(?<!\b(?:who|if|unless|without|not)\b[^.\n]{0,80})\b(please )?do not apply\b/i],
 ];
+/** Words that keep a job open whatever else the text says ("still available", "not taken yet", "apply now"). */
+const STILL_OPEN =
+  /\b(still (available|open|looking|searching|needs?|requires?|vacant)|not (yet )?(taken|filled|closed)|(re)?opened|apply (now|asap|fast)|looking for (a |another |new )?(new )?tutor)\b/i;
 const NOT_A_REQUEST: [string, RegExp][] = [
   ['tutor_ad', /(?<!\bany\b[^.?\n]{0,30})\b(tutor|teacher) available\b(?!\s*\?)/i],
   ['tutor_ad', /\b(i am|i'm) an? .{0,60}\b(offering|teaching|available)\b/i],
@@ -52,11 +62,11 @@ const ASKS_FOR_A_TUTOR = /\b(looking for|require[sd]?|requirement|need(s|ed)?|wa
 
 /** The text announces that a job is over ("TAKEN", "has been filled", "tutor found", …). */
 export function readsAsClosure(text: string): boolean {
-  return CLOSURE.some(([, re]) => re.test(text));
+  return !STILL_OPEN.test(text) && CLOSURE.some(([, re]) => re.test(text));
 }
 
 function notARequest(text: string): string | null {
-  for (const [marker, re] of CLOSURE) if (re.test(text)) return marker;
+  if (readsAsClosure(text)) return 'closed';
   if (ASKS_FOR_A_TUTOR.test(text)) return null;
   for (const [marker, re] of NOT_A_REQUEST) if (re.test(text)) return marker;
   return null;

@@ -6,6 +6,7 @@ import {
   closeFromReply,
   detectDuplicates,
   identifyItems,
+  unlinkMovedItems,
   lockDuplicateGrouping,
   persistAssignment,
   type AssignmentInput,
@@ -242,6 +243,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
       const inputs = result.items.map((item, index) => inputFor(job, raw, item, result.items.length > 1 ? String(item.meta.item_code ?? index + 1) : ''));
       // an edit may have shifted the post's items: each keeps the assignment it already is (identifyItems)
       const identity = await identifyItems(tx, raw.id, inputs);
+      await unlinkMovedItems(tx, raw.id, identity.keys);
       const effects: (ItemEffects | { assignment_id: number; action: 'dropped_from_post'; sync?: 'delete' })[] = [];
       for (const [index, input] of inputs.entries()) effects.push(await persistItem(tx, job, raw, { ...input, itemKey: identity.keys[index]! }, deps));
       // only the agency's own edit removes a job from its post; a reparse that reads fewer items closes nothing

@@ -26,7 +26,9 @@ const BARE_STATUS_LINE = /^[^\p{L}\p{N}]*(closed|taken|filled|expired)[^\p{L}\p{
 const CLOSED_PHRASE =
   /\b(?:assignment|job|position|slot|case|this\s+one)\s+(?:has\s+been\s+|have\s+been\s+|is\s+|was\s+|already\s+)?(?:closed|taken|filled)\b/i;
 const BRACKETED_CLOSED = /[[(](?:closed|taken|filled)[\])]/i;
-const NO_LONGER = /\bno\s+longer\s+(?:available|open)\b/i;
+// of the job, not of the student on some day ("student no longer available on Mondays" keeps the job open)
+const NO_LONGER =
+  /\b(?:assignment|job|position|slot|case|this|it)\s+(?:is\s+)?no\s+longer\s+(?:available|open)\b|^[^\p{L}\p{N}]*(?:(?:sorry|unfortunately)[^\p{L}\p{N}]+)?(?:(?:it|this)\s+is\s+|it's\s+)?no\s+longer\s+(?:available|open)\b/imu;
 const NEW_ASSIGNMENT = /\bnew\s+assignments?\b/i;
 
 function wordStatus(word: string): AssignmentStatus | null {
