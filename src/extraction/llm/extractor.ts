@@ -1,4 +1,4 @@
-import type { Config } from '../../config/config.ts';
+import type { Config } from '../../config/index.ts';
 import type { LlmAssignment } from '../schema.ts';
 import { ExtractionError, type ExtractContext, type Extractor, type ExtractorMeta, type ExtractorResult, type Fingerprint } from '../types.ts';
 import { CircuitBreaker } from './breaker.ts';
