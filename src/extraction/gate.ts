@@ -1,3 +1,4 @@
+import { keepsJobOpen } from './hardening/status.ts';
 import { DEFAULT_WINDOW } from './hardening/time.ts';
 import type { CanonicalAssignment, Signals } from './schema.ts';
 
@@ -26,10 +27,11 @@ const CLOSURE: [string, RegExp][] = [
   ['closed', /\b(?<!tutor )has been (taken|filled|closed)\b|\b(job|assignment|lesson|request|case)s? (has been |was |is )?cancell?ed\b/i],
   // "… — CLOSED, thanks all!", "👉 TAKEN": the status the post ends on
   ['closed', /(?:^|[-–—|(\n👉❌✅]\s*)(closed|taken|filled|cancelled)\s*(?:[,!.❌✅)]|$)/imu],
-  // "Job taken, thanks", "Sorry, already taken", "Assignment closed.", "Slot filled", "All taken"
+  // "Job taken, thanks", "Assignment closed.", "Slot filled"; "Sorry, already taken" and "All taken" only as the
+  // sentence itself (not "has already taken O Level Maths", "weekends all taken by CCA")
   [
     'closed',
-    /\b(job|assignment|slot|position|vacancy|all|both)\s+(is\s+|has been\s+|now\s+)?(taken|filled|closed)\b|\balready (been )?(taken|filled|closed)\b/i,
+    /\b(job|assignment|slot|position|vacancy)\s+(is\s+|has been\s+|now\s+)?(taken|filled|closed)\b|(?:^|[.!?]\s+|\b(?:sorry|unfortunately)[,!.]?\s+)(?:(?:it|this|job|it's)\s+)?(?:is\s+|has\s+)?already (been )?(taken|filled|closed)\b|^\W*(all|both) (taken|filled)\b/im,
   ],
   ['closed', /\bfull\s*❌/i],
   [
@@ -39,9 +41,7 @@ const CLOSURE: [string, RegExp][] = [
   // "Please do not apply" closes the job; "tutors who cannot commit … please do not apply" is a condition
   ['closed', /(?<!\b(?:who|if|unless|without|not)\b[^.\n]{0,80})\b(please )?do not apply\b/i],
 ];
-/** Words that keep a job open whatever else the text says ("still available", "not taken yet", "apply now"). */
-const STILL_OPEN =
-  /\b(still (available|open|looking|searching|needs?|requires?|vacant)|not (yet )?(taken|filled|closed)|(re)?opened|apply (now|asap|fast)|looking for (a |another |new )?(new )?tutor)\b/i;
+
 const NOT_A_REQUEST: [string, RegExp][] = [
   ['tutor_ad', /(?<!\bany\b[^.?\n]{0,30})\b(tutor|teacher) available\b(?!\s*\?)/i],
   ['tutor_ad', /\b(i am|i'm) an? .{0,60}\b(offering|teaching|available)\b/i],
@@ -62,7 +62,7 @@ const ASKS_FOR_A_TUTOR = /\b(looking for|require[sd]?|requirement|need(s|ed)?|wa
 
 /** The text announces that a job is over ("TAKEN", "has been filled", "tutor found", …). */
 export function readsAsClosure(text: string): boolean {
-  return !STILL_OPEN.test(text) && CLOSURE.some(([, re]) => re.test(text));
+  return !keepsJobOpen(text) && CLOSURE.some(([, re]) => re.test(text));
 }
 
 function notARequest(text: string): string | null {

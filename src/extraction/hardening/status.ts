@@ -31,6 +31,20 @@ const NO_LONGER =
   /\b(?:assignment|job|position|slot|case|this|it)\s+(?:is\s+)?no\s+longer\s+(?:available|open)\b|^[^\p{L}\p{N}]*(?:(?:sorry|unfortunately)[^\p{L}\p{N}]+)?(?:(?:it|this)\s+is\s+|it's\s+)?no\s+longer\s+(?:available|open)\b/imu;
 const NEW_ASSIGNMENT = /\bnew\s+assignments?\b/i;
 
+/**
+ * Words that keep a job open whatever else the text says: explicit status words only ("still available", "not
+ * taken yet", "reopened") – not "looking for a tutor" or "apply now", which every post says and a "TAKEN" edit
+ * leaves in place.
+ */
+const STILL_OPEN = /\b(still (available|open|looking|searching|vacant|needs? a tutor)|not (yet )?(taken|filled|closed)|re-?opened)\b/i;
+/** A sentence about the agency's other jobs ("Apply now for our other assignments") says nothing of this one. */
+const OTHER_JOBS = /[^.!?\n]*\bother (assignments?|jobs?|openings?|cases?)\b[^.!?\n]*/gi;
+
+/** The text says this job is still open (a partial "Monday slot is taken, Wed still available" included). */
+export function keepsJobOpen(text: string): boolean {
+  return STILL_OPEN.test(text.replace(OTHER_JOBS, ' '));
+}
+
 function wordStatus(word: string): AssignmentStatus | null {
   const w = word.toLowerCase().replace(/\s+/g, ' ');
   if (OPEN_WORDS.has(w)) return 'open';
@@ -47,6 +61,8 @@ function labelled(all: string[], re: RegExp, rule: string, confidence: number): 
 }
 
 function marker(text: string, all: string[]): StatusDetection | null {
+  // a phrase anywhere in the text ("slot is taken") does not close a job the text calls still open
+  if (keepsJobOpen(text)) return null;
   const bare = all.find((line) => BARE_STATUS_LINE.test(line));
   if (bare !== undefined) return { status: 'closed', rule: 'status_word_line', evidence: clip(bare, 120), confidence: 0.85 };
   const phrases: [RegExp, string, number][] = [

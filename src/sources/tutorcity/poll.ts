@@ -1,5 +1,5 @@
 import type { Config } from '../../config/index.ts';
-import type { Database } from '../../db/index.ts';
+import type { Database, Queryable } from '../../db/index.ts';
 import { markStillListed } from '../../assignments/index.ts';
 import { enqueueMissingRawIds, enqueueRawIds } from '../../queue/index.ts';
 import { markDeleted, upsertRawMessages, type RawRow } from '../../raw/index.ts';
@@ -72,11 +72,31 @@ export interface PollResult {
   completeFeed: boolean;
 }
 
-function rawRowOf(r: TutorCityRecord, at: Date): RawRow {
+/**
+ * The raw-log id each record is stored under now. A record's first listing is its code's id; a record listed
+ * again after it left the feed (and its row was marked deleted, closing the assignment) is a new listing, like
+ * an agency re-posting a job: a new id, which the worker matches to the closed assignment by code and reopens.
+ */
+async function currentIds(db: Queryable, records: readonly TutorCityRecord[]): Promise<Map<string, number>> {
+  const rows = await db.query<{ message_id: number; code: string; deleted: boolean }>(
+    `select message_id, message_json -> 'record' ->> 'code' as code, deleted_at is not null as deleted
+       from telegram_messages_raw where channel_link = $1 and message_json -> 'record' ->> 'code' = any($2::text[])`,
+    [TUTORCITY_CHANNEL.channelLink, records.map((r) => r.code)],
+  );
+  const ids = new Map<string, number>();
+  for (const r of records) {
+    const stored = rows.filter((x) => x.code === r.code);
+    const live = stored.find((x) => !x.deleted);
+    ids.set(r.code, live ? Number(live.message_id) : recordMessageId(stored.length === 0 ? r.code : `${r.code}#${stored.length}`));
+  }
+  return ids;
+}
+
+function rawRowOf(r: TutorCityRecord, messageId: number, at: Date): RawRow {
   return {
     channelLink: TUTORCITY_CHANNEL.channelLink,
     channelId: null,
-    messageId: recordMessageId(r.code),
+    messageId,
     messageDate: at,
     senderId: null,
     isForward: false,
@@ -108,10 +128,11 @@ export async function pollTutorCity(db: Database, config: Config, o: { signal?: 
   const completeFeed = rows.length < c.limit;
   return db
     .transaction(async (tx) => {
+      const idOf = await currentIds(tx, records);
       const written = records.length
         ? await upsertRawMessages(
             tx,
-            records.map((r) => rawRowOf(r, at)),
+            records.map((r) => rawRowOf(r, idOf.get(r.code)!, at)),
           )
         : null;
       const ids = written ? [...written.rawIds.values()] : [];
@@ -126,13 +147,12 @@ export async function pollTutorCity(db: Database, config: Config, o: { signal?: 
         );
       }
       await markStillListed(tx, ids, at);
-      return { inserted: written?.inserted ?? 0, changed: changed.length, enqueued };
+      return { inserted: written?.inserted ?? 0, changed: changed.length, enqueued, listed: new Set(idOf.values()) };
     })
-    .then(async (stored) => {
+    .then(async ({ listed, ...stored }) => {
       // then the records that left the feed (a crash between the two steps is made good by the next poll)
       let gone = 0;
       if (completeFeed && records.length > 0) {
-        const listed = new Set(records.map((r) => recordMessageId(r.code)));
         const live = await db.query<{ message_id: number }>('select message_id from telegram_messages_raw where channel_link = $1 and deleted_at is null', [
           TUTORCITY_CHANNEL.channelLink,
         ]);
