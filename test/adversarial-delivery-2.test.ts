@@ -2,7 +2,8 @@
  * Adversarial review 2 of the delivery guarantees (issue 14 follow-up), by a fresh reviewer attacking the fixes of
  * review 1 (test/adversarial-delivery.test.ts). Every `it` here was a reproduction that failed on 52459af because a
  * guarantee broke (at most once, nothing lost, nothing published that should not be, no real job hidden); kept as
- * regression tests. Each test's comment tells the interleaving as the reviewer found it.
+ * regression tests; each title states the failure the reproduction showed. Each test's comment tells the
+ * interleaving as the reviewer found it.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Database, Queryable } from '../src/db/index.ts';
@@ -88,7 +89,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // is an ordinary week for an agency. The second job – another unit, another weekday, another rate, the first
   // job still open in its own post – is merged into the first assignment: it is never broadcast and no tutor is
   // DMed about it. The project's own cross-agency rule (duplicateMatch) rules the pair out as 'days_differ'.
-  it("B1: a different job in the same HDB block (same level, subject, postal code; other unit, day and rate) is swallowed by the agency's earlier job", async () => {
+  it("a different job in the same HDB block (same level, subject, postal code; other unit, day and rate) is swallowed by the agency's earlier job", async () => {
     await tutor(t.db, 2001, { subjects: ['MATH'], levels: ['Secondary'] });
     const first = 'Sec 1 Math @ Blk 123 Punggol Field #03-11, S820123\nMonday 7pm, 1.5h weekly\n$40/h\nMale student, weak in algebra';
     const second = 'Sec 1 Math @ Blk 123 Punggol Field #14-20, S820123\nSaturday 10am, 2h weekly\n$25/h\nFemale student, aiming for A1';
@@ -110,7 +111,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // one's shown copy A is edited into another job. If agency one then edits the post back (a mistaken edit
   // reverted: the level typo fixed), A's message is edited back to the original job and A re-joins B's group –
   // but nothing removes B's message, which was sent meanwhile: the channel shows the same job twice.
-  it('B2: the shown copy is edited into another job and then back: the channel shows the job twice', async () => {
+  it('the shown copy is edited into another job and then back: the channel shows the job twice', async () => {
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text: TEXT }]);
     await drain(t.db, liveConfig());
     await postAndEnqueue(t.db, [{ channel: 't.me/agencytwo', messageId: 7, text: TEXT }]);
@@ -138,7 +139,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // items, and a tie goes to the lowest item key. The agency edits the post to drop the filled first job: the job
   // that is left (Tampines) is taken for item 1 (Punggol) and the Tampines assignment – whose job is still in the
   // post – is closed as removed (closed_notice); the Punggol assignment, whose job was removed, stays open.
-  it('B3: an edit removing the first of two same-level same-subject jobs closes the job that is still in the post', async () => {
+  it('an edit removing the first of two same-level same-subject jobs closes the job that is still in the post', async () => {
     const both = 'Assignment 1:\nSec 1 Math @ Punggol\nMonday 7pm\n$40/h, weekly\n\nAssignment 2:\nSec 1 Math @ Tampines\nSaturday 10am\n$30/h, weekly';
     await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: both }]);
     await drain(t.db, liveConfig());
@@ -167,7 +168,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // the group of one is dissolved, and B is announced in A's place (announceLeftBehind). A third agency now posts
   // the same A Math job: it groups with B, whose group no longer contains A or A's DM, so the tutor is DMed about
   // the same job a second time.
-  it("B4: the DMed copy is edited into another job; a third agency's copy of the original job DMs the same tutor again", async () => {
+  it("the DMed copy is edited into another job; a third agency's copy of the original job DMs the same tutor again", async () => {
     await tutor(t.db, 2001, { subjects: ['MATH'], levels: ['Secondary'] });
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text: TEXT }]);
     await drain(t.db, liveConfig());
@@ -190,7 +191,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // closeForRaw(raw, 'closed_notice') closes only assignments whose current raw_id is that post – none – so the
   // filled job stays open and its broadcast stays in the channel. (A "Taken" reply under the same original post
   // does close it: closeFromReply goes through assignment_sources.)
-  it('B5: the original post of a re-posted job is edited to "TAKEN": the job stays open and shown', async () => {
+  it('the original post of a re-posted job is edited to "TAKEN": the job stays open and shown', async () => {
     const job = 'Sec 1 Math @ Punggol Field, S820123\n$40/h, twice a week';
     await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: job, date: new Date(Date.now() - 8 * H) }]);
     await drain(t.db, liveConfig());
@@ -216,7 +217,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // same message (raw_id is post 2) and not an upgrade, so the old job's fields stay and the new job's are unioned
   // in, and the assignment is moved to post 1. The P4 English job never gets an assignment of its own: never
   // broadcast, never DMed; the Sec 1 Math job (still in post 2) now points at a post that no longer has it.
-  it('B6: the original post of a re-posted job is re-used for another job: the new job is swallowed', async () => {
+  it('re-use: the original post of a re-posted job is re-used for another job: the new job is swallowed', async () => {
     const job = 'Sec 1 Math @ Punggol Field, S820123\n$40/h, twice a week';
     const d1 = new Date(Date.now() - 8 * H);
     await postAndEnqueue(t.db, [{ channel: 't.me/smallagency', messageId: 1, text: job, date: d1 }]);
@@ -247,7 +248,7 @@ describeEachDatabase('adversarial 2: delivery guarantees', (t) => {
   // lock. Agency two's copy B (shown: it took A's chat over at expiry) is deleted at that moment: the worker's
   // reannounce sees B still shown and queues nothing; the trigger's announce_group_takeover sees A still expired
   // and hands over to nobody. Both commit: A is open and fresh, and the job is shown nowhere.
-  it('B7 (Postgres): a "Still available!" reply reopening an expired copy races the delete of the shown twin: the open job ends with no message', async () => {
+  it('Postgres: a "Still available!" reply reopening an expired copy races the delete of the shown twin: the open job ends with no message', async () => {
     if (t.driver !== 'postgres') return;
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text: TEXT, date: new Date(Date.now() - 4.5 * H) }]);
     await drain(t.db, liveConfig());

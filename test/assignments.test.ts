@@ -22,7 +22,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(agency).toEqual({ agency_display_name: 'Coco Tutors', channel_link: COCO });
   });
 
-  it('B4: two unknown channels are two agencies, so the same code never merges across them', async () => {
+  it('two unknown channels are two agencies, so the same code never merges across them', async () => {
     const text = post('cocoassignments', 0);
     await persist({ channel: 't.me/agencyone', messageId: 1, text, date: T });
     await persist({ channel: 't.me/agencytwo', messageId: 1, text, date: T });
@@ -33,7 +33,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(names.map((n) => n.agency_display_name)).toEqual(['agencyone', 'agencytwo']);
   });
 
-  it('re-post of the same code 7 h later bumps, moves the message pointer and keeps published_at (B14)', async () => {
+  it('re-post of the same code 7 h later bumps, moves the message pointer and keeps published_at', async () => {
     await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
     const r = await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 0), date: h(7) });
     expect(r).toMatchObject({ action: 'bumped', matchedBy: 'code' });
@@ -59,7 +59,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(row!.published_at.toISOString()).toBe(T.toISOString()); // first seen, even if processed later
   });
 
-  it('B13: a reparse that changes the code keeps the same row (found through the raw message)', async () => {
+  it('a reparse that changes the code keeps the same row (found through the raw message)', async () => {
     const text = post('cocoassignments', 0);
     await persist({ channel: COCO, messageId: 10, text, date: T });
     const again = await assignmentInput(t.db, { channel: COCO, messageId: 10, text, date: T }, 'v2');
@@ -87,7 +87,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(await assignmentRows(t.db)).toHaveLength(1);
   });
 
-  it('B7/B28: a newer post saying "Status: Closed" closes it; a later genuine re-post reopens it (B14)', async () => {
+  it('a newer post saying "Status: Closed" closes it; a later genuine re-post reopens it', async () => {
     const text = post('cocoassignments', 0);
     await persist({ channel: COCO, messageId: 10, text, date: T });
     const closed = await persist({ channel: COCO, messageId: 11, text: `${text}\nStatus: Closed`, date: h(1) });
@@ -102,7 +102,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(r).toMatchObject({ action: 'inserted', status: 'closed' });
   });
 
-  it('B12: deleting the current source post closes the assignment; deleting an older re-post does not', async () => {
+  it('deleting the current source post closes the assignment; deleting an older re-post does not', async () => {
     await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
     await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 0), date: h(7) });
     await t.db.query(`update telegram_messages_raw set deleted_at = now() where message_id = 10`);
@@ -111,7 +111,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect((await assignmentRows(t.db))[0]).toMatchObject({ status: 'closed', closed_reason: 'source_deleted' });
   });
 
-  it('B11: a reply to a post bumps its assignment', async () => {
+  it('a reply to a post bumps its assignment', async () => {
     await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
     const ids = await bumpFromReply(t.db, { channelLink: COCO, parentMessageId: 10, replyDate: h(10), bumpMinSeconds: BUMP.bumpMinSeconds });
     expect(ids).toEqual({ bumped: [expect.any(Number)], reopened: [] });
@@ -120,7 +120,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(row!.source_last_seen.toISOString()).toBe(h(10).toISOString());
   });
 
-  it('B9/#30: concurrent inserts of the same (agency, code) produce exactly one row', async () => {
+  it('concurrent inserts of the same (agency, code) produce exactly one row', async () => {
     const a = await assignmentInput(t.db, { channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
     const b = await assignmentInput(t.db, { channel: COCO, messageId: 11, text: post('cocoassignments', 0), date: T });
     const results = await Promise.all([a, b].map((input) => t.db.transaction((tx) => persistAssignment(tx, input, BUMP))));
@@ -128,7 +128,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(await assignmentRows(t.db)).toHaveLength(1);
   });
 
-  it('freshness tiers and expiry come from source time, not processing time (B15)', async () => {
+  it('freshness tiers and expiry come from source time, not processing time', async () => {
     await persist({ channel: COCO, messageId: 10, text: post('cocoassignments', 0), date: T });
     await persist({ channel: COCO, messageId: 20, text: post('cocoassignments', 1), date: h(-30) });
     await persist({ channel: COCO, messageId: 30, text: post('cocoassignments', 2), date: h(-200) });
@@ -144,7 +144,7 @@ describeEachDatabase('assignments projection', (t) => {
     expect(await refreshFreshness(t.db, policy, h(1))).toEqual({ retiered: [], expired: [] }); // idempotent
   });
 
-  it('B16: the same assignment from two agencies forms one group with one primary, and re-detection never inflates it', async () => {
+  it('the same assignment from two agencies forms one group with one primary, and re-detection never inflates it', async () => {
     const text = post('cocoassignments', 0);
     const a = await persist({ channel: 't.me/agencyone', messageId: 1, text, date: T });
     const b = await persist({ channel: 't.me/agencytwo', messageId: 1, text, date: h(1) });
@@ -162,7 +162,7 @@ describeEachDatabase('assignments projection', (t) => {
   });
 });
 
-it('duplicate match: rule-outs first, then the score (#31, issue 14 #4)', () => {
+it('duplicate match: rule-outs first, then the score (issue 14 #4)', () => {
   const base: DuplicateCandidate = {
     id: 1,
     agency_id: 1,

@@ -78,7 +78,7 @@ function wellFormed(html: string): boolean {
   return !/&(?!(amp|lt|gt);)/.test(noTags) && (html.match(/<b>/g) ?? []).length === (html.match(/<\/b>/g) ?? []).length;
 }
 
-describe('renderAssignment (worker.md §3.2)', () => {
+describe('renderAssignment', () => {
   it('renders the reference example exactly', () => {
     expect(renderAssignment(example, { kind: 'broadcast', now: NOW, freshness: FRESHNESS })).toBe(GOLDEN);
   });
@@ -151,7 +151,7 @@ describe('renderAssignment (worker.md §3.2)', () => {
     expect(wellFormed(html)).toBe(true);
   });
 
-  it('B23: still too long after pruning: truncates text before escaping, never cutting a tag or entity', () => {
+  it('still too long after pruning: truncates text before escaping, never cutting a tag or entity', () => {
     for (const n of [3000, 5000, 9000]) {
       const a = { ...example, academicDisplayText: '<&>'.repeat(n), address: ['&'.repeat(n)] };
       const html = renderAssignment(a, { kind: 'broadcast', now: NOW, freshness: FRESHNESS });
@@ -878,7 +878,7 @@ describeEachDatabase('delivery outbox and dispatcher (fake Bot API on 127.0.0.1)
     expect(bot.calls).toHaveLength(0);
   });
 
-  it('B5: edit sync: editMessageText only when the text changed; delete sync deletes; delete wins over edit', async () => {
+  it('edit sync: editMessageText only when the text changed; delete sync deletes; delete wins over edit', async () => {
     const a = await assignment(t.db, await agency(t.db));
     await queueBroadcasts(t.db, a, [CHANNEL, '-100200']);
     const d = dispatcher();

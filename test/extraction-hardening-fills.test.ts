@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyFills, coerceList, fillAddress, fillLearningMode, fillLessonSchedule, fillPostalCode, normalizeText } from '../src/extraction/hardening/index.ts';
 
-describe('normalizeText (extraction_llm.md §7.2)', () => {
+describe('normalizeText', () => {
   it.each([
     ['N1 dashes', 'a–b — c − d ‒ e', 'a-b - c - d - e'],
     ['N2 academic tokens', 'sec3 jc2 p6 k2 year1 s3 j1', 'sec 3 jc 2 p 6 k 2 year 1 s 3 j 1'],
@@ -23,7 +23,7 @@ describe('normalizeText (extraction_llm.md §7.2)', () => {
     expect(normalizeText('Friday: 4.30 - 6.30pm')).toBe('Friday: 4:30 - 6:30pm');
   });
 
-  it('fixed (rules §7.1 #25): U+2028 and other line separators become LF', () => {
+  it('U+2028 and other line separators become LF', () => {
     expect(normalizeText('a\u2028b\u2029c')).toBe('a\nb\nc');
   });
 });
@@ -36,12 +36,12 @@ describe('coerceList', () => {
     expect(coerceList([['a', ' b '], ['', null], 5])).toEqual(['a', 'b', '5']);
     expect(coerceList([])).toBeNull();
   });
-  it('fixed (§8.4 #25): de-duplicates case-insensitively, keeping the first spelling', () => {
+  it('de-duplicates case-insensitively, keeping the first spelling', () => {
     expect(coerceList(['Bishan MRT', 'bishan mrt', 'a'])).toEqual(['Bishan MRT', 'a']);
   });
 });
 
-describe('fillPostalCode (§4.1)', () => {
+describe('fillPostalCode', () => {
   const codes = (raw: string, postal: unknown = null) => fillPostalCode({ postal_code: postal }, raw).parsed.postal_code;
   it('reference cases', () => {
     expect(codes('(S)642196')).toEqual(['642196']);
@@ -51,11 +51,11 @@ describe('fillPostalCode (§4.1)', () => {
     expect(codes('Postal code: 560123')).toEqual(['560123']);
     expect(codes('Postal Code - S560123')).toEqual(['560123']);
   });
-  it('fixed (§8.4 #24): glued S / Singapore prefixes are accepted', () => {
+  it('glued S / Singapore prefixes are accepted', () => {
     expect(codes('Blk 642 S642196')).toEqual(['642196']);
     expect(codes('Singapore642196')).toEqual(['642196']);
   });
-  it('fixed (§8.4 #24, rules §7.1 #26): ids, prices, ranges, phone prefixes and bad sectors are rejected', () => {
+  it('ids, prices, ranges, phone prefixes and bad sectors are rejected', () => {
     expect(codes('Job 123456')).toBeNull();
     expect(codes('Assignment ID: 123456')).toBeNull();
     expect(codes('S$123456 budget')).toBeNull();
@@ -68,7 +68,7 @@ describe('fillPostalCode (§4.1)', () => {
     expect(codes('Address 000123')).toBeNull();
     expect(codes('１２３４５６')).toBeNull();
   });
-  it('keeps a given code normalised to its 6 digits; fixed (§8.4 #24): invalid given codes fall back to the text', () => {
+  it('keeps a given code normalised to its 6 digits; invalid given codes fall back to the text', () => {
     expect(codes('nothing', 'S 642196')).toEqual(['642196']);
     expect(codes('nothing', ['(S)219014', '219014'])).toEqual(['219014']);
     expect(codes('Blk 1 (S)560123', 'S 111')).toEqual(['560123']);
@@ -76,7 +76,7 @@ describe('fillPostalCode (§4.1)', () => {
   });
 });
 
-describe('fillLearningMode (§4.2)', () => {
+describe('fillLearningMode', () => {
   const mode = (raw: string, existing: unknown = { mode: null, raw_text: null }) =>
     (fillLearningMode({ learning_mode: existing }, raw).parsed.learning_mode as { mode: string | null } | null)?.mode ?? null;
   it.each([
@@ -115,18 +115,18 @@ describe('fillLearningMode (§4.2)', () => {
   it('an existing enum mode is kept', () => {
     expect(mode('Online', { mode: 'Face-to-Face', raw_text: null })).toBe('Face-to-Face');
   });
-  it("fixed (§8.4 #21): the model's verbatim raw_text is kept, not overwritten with the enum label", () => {
+  it("the model's verbatim raw_text is kept, not overwritten with the enum label", () => {
     const out = fillLearningMode({ learning_mode: { mode: null, raw_text: '[Physical]' } }, '[Physical]\n- Face-to-Face Lessons');
     expect(out.parsed.learning_mode).toEqual({ mode: 'Face-to-Face', raw_text: '[Physical]' });
   });
-  it('fixed (§8.4 #21): without a model snippet, raw_text is the line that proved the mode', () => {
+  it('without a model snippet, raw_text is the line that proved the mode', () => {
     const out = fillLearningMode({ learning_mode: null }, 'Code: 1\nLesson mode: F2F');
     expect(out.parsed.learning_mode).toEqual({ mode: 'Face-to-Face', raw_text: 'Lesson mode: F2F' });
     expect(out.meta).toMatchObject({ ok: true, changed: true, inferred: 'Face-to-Face' });
   });
 });
 
-describe('fillLessonSchedule (§4.3)', () => {
+describe('fillLessonSchedule', () => {
   const sched = (raw: string, existing: unknown = null) => fillLessonSchedule({ lesson_schedule: existing }, raw).parsed.lesson_schedule;
   it.each([
     ['Frequency: 1.5 Hr, 1x A Week', ['1.5 Hr, 1x A Week']],
@@ -145,7 +145,7 @@ describe('fillLessonSchedule (§4.3)', () => {
     expect(sched('Frequency: weekly', '  Once a week ')).toEqual(['Once a week']);
     expect(sched('nothing here', [])).toEqual([]);
   });
-  it('fixed (§8.4 #22): en dash separator and "Duration Per Lesson" / "No. of hour per lesson" labels are read', () => {
+  it('en dash separator and "Duration Per Lesson" / "No. of hour per lesson" labels are read', () => {
     expect(sched('Timing – Sat 3pm')).toEqual(['Sat 3pm']);
     expect(sched('Duration Per Lesson: 1.5h')).toEqual(['1.5h']);
     expect(sched('No. of hour per lesson: 2')).toEqual(['2']);
@@ -155,7 +155,7 @@ describe('fillLessonSchedule (§4.3)', () => {
   });
 });
 
-describe('fillAddress (§4.4)', () => {
+describe('fillAddress', () => {
   const addr = (raw: string) => fillAddress({ address: null }, raw).parsed.address;
   it.each([
     ["Address: 10 Norfolk Road, King's Court, (S)219014", ["10 Norfolk Road, King's Court, (S)219014"]],
@@ -170,10 +170,10 @@ describe('fillAddress (§4.4)', () => {
   ])('%j', (raw, expected) => {
     expect(addr(raw)).toEqual(expected);
   });
-  it('fixed (§8.4 #23): an online parenthetical is dropped whole, the address is not mangled', () => {
+  it('an online parenthetical is dropped whole, the address is not mangled', () => {
     expect(addr('Location: Bukit Timah (online possible)')).toEqual(['Bukit Timah']);
   });
-  it('fixed (§8.4 #22): "Tuition venue:" fills the address too', () => {
+  it('"Tuition venue:" fills the address too', () => {
     expect(addr('Tuition venue: Tampines St 21')).toEqual(['Tampines St 21']);
   });
   it('an existing address is kept (coerced)', () => {

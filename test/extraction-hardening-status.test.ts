@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyTimeAvailability } from '../src/extraction/schema.ts';
 import { detectStatus, parseQualityScore } from '../src/extraction/hardening/index.ts';
 
-describe('detectStatus — extraction_rules.md §6.8, applied to every channel', () => {
+describe('detectStatus — reference cases, applied to every channel', () => {
   it('3: Application Status: OPEN', () => {
     expect(detectStatus('🔹Assignment Code: 0694D29\n🔹Application Status: OPEN')).toEqual({
       status: 'open',
@@ -30,7 +30,7 @@ describe('detectStatus — extraction_rules.md §6.8, applied to every channel',
       confidence: 0.75,
     });
   });
-  it('7 (fixed rules §7.1 #31: no per-channel opt-in): "Status: Closed" is read on any channel', () => {
+  it('7 (no per-channel opt-in): "Status: Closed" is read on any channel', () => {
     expect(detectStatus('Status: Closed\nAssignment code: X1')).toMatchObject({
       status: 'closed',
       rule: 'status_line',
@@ -50,7 +50,7 @@ describe('detectStatus — extraction_rules.md §6.8, applied to every channel',
     ['P5 Math [FILLED]', 'closed'],
     ['Sorry, no longer available', 'closed'],
     ['New assignment!\nStatus: closed', 'closed'],
-  ])('fixed (rules §7.1 #31): %j → %s', (text, status) => {
+  ])('any channel: %j → %s', (text, status) => {
     expect(detectStatus(text)?.status).toBe(status);
   });
   it.each(['P5 Math at Bishan, $40/hr', 'Lessons can be taken online', 'Tutor must have filled the form', 'Shop closed on Sundays so lessons on Sat', ''])(
@@ -66,7 +66,7 @@ describe('detectStatus — extraction_rules.md §6.8, applied to every channel',
   });
 });
 
-describe('parseQualityScore — worker.md sum of points', () => {
+describe('parseQualityScore — sum of points', () => {
   const full = {
     assignment_code: 'A1',
     academic_display_text: 'P5 Math',

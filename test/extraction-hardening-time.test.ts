@@ -23,7 +23,7 @@ function run(text: string) {
   return { ex: nonEmpty(value.explicit), est: nonEmpty(value.estimated), note: value.note, value, meta };
 }
 
-describe('time availability — extraction_rules.md §6.5', () => {
+describe('time availability — reference cases', () => {
   it('1: Timing: TUESDAY AT 7PM', () => {
     const r = run('Timing: TUESDAY AT 7PM');
     expect(r.ex).toEqual({ tue: ['19:00-20:30'] });
@@ -40,7 +40,7 @@ describe('time availability — extraction_rules.md §6.5', () => {
   it('3: Saturdays, from 11.45am', () => {
     expect(run('Saturdays, from 11.45am').est).toEqual({ sat: ['11:45-23:00'] });
   });
-  it('4 (fixed rules §7.1 #22: the negated "No Sunday before 3pm" is dropped, not emitted as availability)', () => {
+  it('4 (the negated "No Sunday before 3pm" is dropped, not emitted as availability)', () => {
     const r = run('Weekdays at 730pm / Saturday flexible / No Sunday before 3pm');
     expect(r.est).toEqual(days(WEEKDAYS, ['19:30-21:00']));
     expect(r.ex).toEqual({});
@@ -85,7 +85,7 @@ describe('time availability — extraction_rules.md §6.5', () => {
   });
 });
 
-describe('time availability — extraction_rules.md §3.6 observed examples', () => {
+describe('time availability — observed examples', () => {
   const cases: [string, string, Short, Short, string | null][] = [
     ['range 12h', 'Mon 7pm-9pm', { mon: ['19:00-21:00'] }, {}, null],
     ['range with "to"', 'Mon 7pm to 9pm', { mon: ['19:00-21:00'] }, {}, null],

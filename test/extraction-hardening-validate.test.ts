@@ -4,8 +4,8 @@ import { hardValidate, validateCanonical } from '../src/extraction/hardening/ind
 
 const codes = (v: { code: string }[]) => v.map((x) => x.code);
 
-describe('hardValidate — extraction_llm.md §7.1', () => {
-  it('H1 (fixed §8.5 #27: unpadded 9:00 is padded, duplicates removed): time slots', () => {
+describe('hardValidate — reference cases', () => {
+  it('H1 (unpadded 9:00 is padded, duplicates removed): time slots', () => {
     const ta = emptyTimeAvailability();
     ta.explicit.monday = ['9:00-10:00', '09:00–10:00', '25:00-26:00'];
     const { cleaned, violations } = hardValidate({ time_availability: ta }, 'Mon 9am');
@@ -23,7 +23,7 @@ describe('hardValidate — extraction_llm.md §7.1', () => {
   });
 });
 
-describe('hardValidate — shape and verified outputs (§4.6)', () => {
+describe('hardValidate — shape and verified outputs', () => {
   it('{} gives exactly the always-emitted skeleton and no violations', () => {
     expect(hardValidate({}, '')).toEqual({
       cleaned: {
@@ -51,7 +51,7 @@ describe('hardValidate — shape and verified outputs (§4.6)', () => {
       'time_availability.estimated:TYPE',
     ]);
   });
-  it('remark kept across a line break; fixed (§8.5 #29): a bulleted marker counts', () => {
+  it('remark kept across a line break; a bulleted marker counts', () => {
     expect(hardValidate({ additional_remarks: 'Tutor must be patient' }, 'Note : tutor must\nbe patient').cleaned.additional_remarks).toBe(
       'Tutor must be patient',
     );
@@ -60,7 +60,7 @@ describe('hardValidate — shape and verified outputs (§4.6)', () => {
     );
     expect(hardValidate({ additional_remarks: 'must be patient' }, '📌 Remark: must be patient').cleaned.additional_remarks).toBe('must be patient');
   });
-  it('fixed (§8.5 #29): a remark from before the marker is not supported', () => {
+  it('a remark from before the marker is not supported', () => {
     const { cleaned, violations } = hardValidate({ additional_remarks: 'Tutor must be patient' }, 'Tutor must be patient\nRemarks: none');
     expect(cleaned.additional_remarks).toBeNull();
     expect(codes(violations)).toEqual(['SUPPORT']);
@@ -75,23 +75,23 @@ describe('hardValidate — shape and verified outputs (§4.6)', () => {
     expect(cleaned.rate).toEqual({ min: null, max: null, raw_text: null });
     expect(violations).toEqual([{ field: 'rate', code: 'RATE', detail: 'raw_text is null' }]);
   });
-  it('fixed (§8.5 #27): a bare-string list is wrapped; lists de-duplicated case-insensitively', () => {
+  it('a bare-string list is wrapped; lists de-duplicated case-insensitively', () => {
     const raw = 'Bishan, near Bishan MRT. a b';
     const { cleaned } = hardValidate({ address: 'Bishan', nearest_mrt: ['Bishan MRT', 'bishan mrt'], lesson_schedule: ['a', 'b', 'A'] }, raw);
     expect(cleaned).toMatchObject({ address: ['Bishan'], nearest_mrt: ['Bishan MRT'], lesson_schedule: ['a', 'b'] });
   });
 });
 
-describe('hardValidate — fixed bugs of §8.5 and text support', () => {
-  it('fixed #27: numeric assignment code is stringified, not dropped', () => {
+describe('hardValidate — type slips, bounds and text support', () => {
+  it('numeric assignment code is stringified, not dropped', () => {
     expect(hardValidate({ assignment_code: 12345 }, 'Code: 12345').cleaned.assignment_code).toBe('12345');
   });
-  it('fixed #27: boolean rate figures are TYPE errors, not 1.0', () => {
+  it('boolean rate figures are TYPE errors, not 1.0', () => {
     const { cleaned, violations } = hardValidate({ rate: { min: true, max: null, raw_text: '$1/hr' } }, '$1/hr');
     expect((cleaned.rate as { min: unknown }).min).toBeNull();
     expect(codes(violations)).toContain('TYPE');
   });
-  it('fixed #27: mode "online" is canonicalised to Online', () => {
+  it('mode "online" is canonicalised to Online', () => {
     expect(hardValidate({ learning_mode: { mode: 'online', raw_text: 'Online lessons' } }, 'Online lessons').cleaned.learning_mode).toEqual({
       mode: 'Online',
       raw_text: 'Online lessons',
@@ -104,11 +104,11 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
     expect(r.cleaned.learning_mode).toEqual({ mode: null, raw_text: null });
     expect(codes(r.violations)).toEqual(['SUPPORT']);
   });
-  it('fixed #28: "quote" with a figure keeps the rate', () => {
+  it('"quote" with a figure keeps the rate', () => {
     const { cleaned } = hardValidate({ rate: { min: 40, max: 40, raw_text: '$40/hr, can quote higher' } }, 'Rate: $40/hr, can quote higher');
     expect(cleaned.rate).toEqual({ min: 40, max: 40, raw_text: '$40/hr, can quote higher' });
   });
-  it('fixed #28: non-hourly prices and absurd values are not hourly min/max', () => {
+  it('non-hourly prices and absurd values are not hourly min/max', () => {
     expect(hardValidate({ rate: { min: 400, max: 400, raw_text: '$400 per term' } }, 'Fee: $400 per term').cleaned.rate).toEqual({
       min: null,
       max: null,
@@ -143,7 +143,7 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
     expect(cleaned).toMatchObject({ postal_code: ['219014'], postal_code_estimated: ['642196'] });
     expect(codes(violations)).toEqual(['TYPE', 'SUPPORT']);
   });
-  it('fixed #31: rate_breakdown keeps decimals; tutor_types validated', () => {
+  it('rate_breakdown keeps decimals; tutor_types validated', () => {
     const { cleaned, violations } = hardValidate(
       {
         rate_breakdown: { pt: { min: 37.5, max: '45', original_text: ' PT $37.5-45 ', currency: '$', unit: 'hour', confidence: 2 }, bad: 3 },
@@ -185,7 +185,7 @@ describe('hardValidate — fixed bugs of §8.5 and text support', () => {
   });
 });
 
-describe('validateCanonical (§4.7, fixed §8.5 #30)', () => {
+describe('validateCanonical', () => {
   const base = () => {
     const { cleaned } = hardValidate(
       {
@@ -209,7 +209,7 @@ describe('validateCanonical (§4.7, fixed §8.5 #30)', () => {
     expect(r.errors).toEqual(expect.arrayContaining(['missing_address_or_postal', 'missing_schedule_info']));
     expect(r.errors.some((e) => e.startsWith('schema:'))).toBe(true);
   });
-  it('fixed #30: [" "] is not a location', () => {
+  it('[" "] is not a location', () => {
     expect(validateCanonical({ ...base(), address: [' '], lesson_schedule: [' '] }).errors).toEqual(['missing_address_or_postal', 'missing_schedule_info']);
   });
   it('Hybrid with raw_text Online is not online-only', () => {
@@ -223,7 +223,7 @@ describe('validateCanonical (§4.7, fixed §8.5 #30)', () => {
     const ta = { ...emptyTimeAvailability(), note: 'Sat am' };
     expect(validateCanonical({ ...base(), nearest_mrt: ['Bishan MRT'], time_availability: ta })).toEqual({ ok: true, errors: [] });
   });
-  it('fixed #30: "online-only" raw text counts as online-only', () => {
+  it('"online-only" raw text counts as online-only', () => {
     expect(validateCanonical({ ...base(), learning_mode: { mode: null, raw_text: 'online-only' }, lesson_schedule: ['x'] }).ok).toBe(true);
   });
   it('a time slot counts as schedule info; a bare-string schedule does not', () => {

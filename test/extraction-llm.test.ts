@@ -131,7 +131,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 // ── reply parsing (pure) ──────────────────────────────────────────────────────
-describe('preferredObject (spec §3.3 table)', () => {
+describe('preferredObject', () => {
   it.each([
     ['```json\n{"a": 1}\n```', '{"a": 1}'],
     ['Here you go: {"a": {"b": 2}} trailing', '{"a": {"b": 2}}'],
@@ -153,7 +153,7 @@ describe('preferredObject (spec §3.3 table)', () => {
     expect(preferredObject(r)?.text).toBe('{"assignment_code": "0606ep", "academic_display_text": "Sec 1 G3 Science"}');
   });
 
-  it('fixes bug §8.1 #7: truncated answer after </think> is repaired, never replaced by the reasoning decoy', () => {
+  it('a truncated answer after </think> is repaired, never replaced by the reasoning decoy', () => {
     const c = preferredObject('<think>{"x":1}</think> {"a": {"b": 1}');
     expect(c).toMatchObject({ text: '{"a": {"b": 1}', truncated: true });
   });
@@ -254,7 +254,7 @@ describe('parseReply', () => {
     }
   });
 
-  it('fixes bug §8.1 #5: a non-object JSON reply is an error, not an empty success', () => {
+  it('a non-object JSON reply is an error, not an empty success', () => {
     for (const reply of ['[1, 2]', '"just a string"']) {
       const r = parseReply(reply);
       expect(r.ok).toBe(false);
@@ -323,7 +323,7 @@ describe('prompt assembly', () => {
     const rule = '\u2500'.repeat(40);
     const msg = 'P5 Math {"tricky"} """ inside';
     const plain = buildUserMessage(msg, null);
-    expect(plain).not.toContain('examples'); // fixes §8.1 #3: no "examples above" when none are sent
+    expect(plain).not.toContain('examples'); // no "examples above" when none are sent
     expect(plain).toContain(`${rule}\nBEGIN TARGET MESSAGE\n${rule}\n"""\n${msg}\n"""\n${rule}\nEND TARGET MESSAGE\n${rule}`);
     const withEx = buildUserMessage(msg, 'Example 1:\nRaw:\nx\nJSON:\n{}');
     expect(withEx).toMatch(new RegExp(`^These are Raw -> JSON examples.*\\n.*\\n${rule}\\nBEGIN EXAMPLES\\n${rule}\\n\\nExample 1:`));
@@ -526,7 +526,7 @@ describe('circuit breaker', () => {
     expect(b.stats()).toMatchObject({ total_failures: 3, total_successes: 1, total_rejected: 2, consecutive_failures: 0 });
   });
 
-  it('fixes bug §8.2 #13: a failed probe re-opens at once (no fresh run of N full-timeout calls)', () => {
+  it('a failed probe re-opens at once (no fresh run of N full-timeout calls)', () => {
     let now = 0;
     const b = new CircuitBreaker({ threshold: 5, timeoutMs: 100, now: () => now });
     for (let i = 0; i < 5; i++) b.onFailure();
@@ -536,7 +536,7 @@ describe('circuit breaker', () => {
     expect(b.state()).toBe('open');
   });
 
-  it('fixes bug §8.2 #12 / worker.md §1.8: while open the extractor fails fast with a TRANSIENT llm_circuit_open, no HTTP call', async () => {
+  it('while open the extractor fails fast with a TRANSIENT llm_circuit_open, no HTTP call', async () => {
     let now = 0;
     const breaker = new CircuitBreaker({ threshold: 2, timeoutMs: 5000, now: () => now });
     fallbackHandler = status(500);

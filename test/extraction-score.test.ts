@@ -18,7 +18,7 @@ describe('examples corpus', () => {
     expect(examples.every((e) => e.raw.length > 0 && typeof e.expected === 'object')).toBe(true);
   });
 
-  it('follows the §6.1 rule: braces inside strings, skipped cases without JSON', () => {
+  it('parses Raw:/JSON: blocks: braces inside strings, skipped cases without JSON', () => {
     const text = [
       '# Agency (t.me/Example)',
       'Example 1:',
@@ -44,7 +44,7 @@ describe('scoreCase', () => {
     }
   });
 
-  it('gives an all-empty prediction about 0.285 micro (spec §6.3)', () => {
+  it('gives an all-empty prediction about 0.285 micro', () => {
     const rows = examples.map((e) => ({ agency: e.agency, ...scoreCase(e.expected, emptyLlmAssignment()) }));
     expect(Math.abs(summarize(rows).micro - 0.285)).toBeLessThanOrEqual(0.03);
   });

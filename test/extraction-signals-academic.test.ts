@@ -4,7 +4,7 @@ import { canonicalizeSubjects, extractSubjects, parseAcademicRequests } from '..
 const req = (level: string | null, specific: string | null, stream: string | null, subjects: string[]) =>
   expect.objectContaining({ level, specific_student_level: specific, stream, subjects });
 
-describe('§6.1 parse_academic_requests', () => {
+describe('parseAcademicRequests', () => {
   it('#1 P4 English and P6 Math', () => {
     const r = parseAcademicRequests('P4 English and P6 Math');
     expect(r.subjects).toEqual(['English', 'Maths']);
@@ -36,7 +36,7 @@ describe('§6.1 parse_academic_requests', () => {
     expect(r.subjects_canonical).toEqual(['ENGLISH.GENERAL', 'MATH.SEC_UNKNOWN']);
   });
 
-  it('#4 Pri Eng/Math/Sci/Chinese, Sec Eng/Creative Writing (FIX §7.1 #1: canonical codes per request, not [] for two levels)', () => {
+  it('#4 Pri Eng/Math/Sci/Chinese, Sec Eng/Creative Writing (canonical codes per request, not [] for two levels)', () => {
     const r = parseAcademicRequests('Pri Eng/Math/Sci/Chinese, Sec Eng/Creative Writing');
     expect(r.levels).toEqual(['Primary', 'Secondary']);
     expect(r.specific_student_levels).toEqual([]);
@@ -50,7 +50,7 @@ describe('§6.1 parse_academic_requests', () => {
     expect(r.academic_requests![0]!.subjects_canonical).toContain('MATH.GENERAL');
   });
 
-  it('#5 IB Year 1 HL Language & Literature (English) (FIX §7.1 #3: maps to the IB literature code)', () => {
+  it('#5 IB Year 1 HL Language & Literature (English) (maps to the IB literature code)', () => {
     const r = parseAcademicRequests('IB Year 1 HL Language & Literature (English)');
     expect(r.levels).toContain('IB');
     expect(r.specific_student_levels).toContain('IB Year 1');
@@ -60,7 +60,7 @@ describe('§6.1 parse_academic_requests', () => {
     expect(r.subjects_canonical).toEqual(['ENGLISH.IBIGCSE_LITERATURE']); // reference: []
   });
 
-  it('#6 K1 English, PSLE Maths (FIX §7.1 #1: per-request codes)', () => {
+  it('#6 K1 English, PSLE Maths (per-request codes)', () => {
     const r = parseAcademicRequests('K1 English, PSLE Maths');
     expect(r.specific_student_levels).toContain('K1');
     expect(r.levels).toEqual(['Pre-School', 'Primary']);
@@ -105,7 +105,7 @@ describe('§6.1 parse_academic_requests', () => {
   });
 });
 
-describe('§6.2 extract_subjects display labels', () => {
+describe('extractSubjects display labels', () => {
   const labels = (t: string) => extractSubjects(t).map((m) => m.canonical);
   it('#1 E.Maths, A-Math, add maths', () => expect(labels('Need E.Maths and A-Math, also add maths')).toEqual(['E Maths', 'A Maths', 'Additional Maths']));
   it('#2 combined science, phy/chem', () => expect(labels('Sec 2 combined science, phy/chem')).toEqual(['Science', 'Physics/Chem']));
@@ -120,36 +120,36 @@ describe('§6.2 extract_subjects display labels', () => {
   });
 });
 
-describe('§7.1 subject/level fixes', () => {
+describe('subject/level edge cases', () => {
   const labels = (t: string) => extractSubjects(t).map((m) => m.canonical);
-  it('FIX #5: C++, C# and labels ending in ")" match (look-around boundaries); "Accounting (POA)" is one subject', () => {
+  it('C++, C# and labels ending in ")" match (look-around boundaries); "Accounting (POA)" is one subject', () => {
     expect(labels('C++ and C#')).toEqual(['C++', 'C#']);
     expect(labels('Accounting (POA)')).toEqual(['Accounting (POA)']);
   });
-  it('FIX #4: "E Math" is E Maths and canonicalises', () => {
+  it('"E Math" is E Maths and canonicalises', () => {
     expect(labels('E Math')).toEqual(['E Maths']);
     expect(canonicalizeSubjects('Secondary', ['E Math']).subjects_canonical).toEqual(['MATH.SEC_EMATH']);
   });
-  it('FIX #6: common shorthands (econs, eng lit, geog, phy, computer science, add math, emath)', () => {
+  it('common shorthands (econs, eng lit, geog, phy, computer science, add math, emath)', () => {
     expect(labels('JC 1 Econs')).toEqual(['Economics']);
     expect(labels('Eng Lit, Geog, Phy')).toEqual(['Literature', 'Geography', 'Physics']);
     expect(labels('Computer Science')).toEqual(['Computing']);
     expect(labels('Add Math and Emath')).toEqual(['Additional Maths', 'E Maths']);
   });
-  it('FIX #3: H3 Math and Math Olympiad are reachable', () => {
+  it('H3 Math and Math Olympiad are reachable', () => {
     expect(parseAcademicRequests('JC 2 H3 Math').subjects_canonical).toEqual(['MATH.JC_H3']);
     expect(canonicalizeSubjects('Primary', ['Math Olympiad']).subjects_canonical.length).toBeGreaterThan(0);
   });
-  it('FIX #12: display labels are properly cased ("Piano", "Python")', () => expect(labels('piano and python')).toEqual(['Piano', 'Python']));
-  it('FIX #12b: language describing the tutor and "Others:" boilerplate are not subjects', () => {
+  it('display labels are properly cased ("Piano", "Python")', () => expect(labels('piano and python')).toEqual(['Piano', 'Python']));
+  it('language describing the tutor and "Others:" boilerplate are not subjects', () => {
     expect(labels('Sec 3 Maths. Chinese female tutor preferred. Others: must be patient')).toEqual(['Maths']);
   });
   it('"need a maths tutor" is Maths, not A Maths (lower-case article)', () => expect(labels('need a maths tutor')).toEqual(['Maths']));
-  it('FIX #7: bare exp / NA / IP / SL are not streams away from a level', () => {
+  it('bare exp / NA / IP / SL are not streams away from a level', () => {
     expect(parseAcademicRequests('Tutor with 2 years exp. Rate: NA. IP address. SL').streams).toEqual([]);
     expect(parseAcademicRequests('Sec 4 Exp Math').streams).toEqual(['Express']);
   });
-  it('FIX #8: subject/stream before the level on the same line attach to it ("Math P5", "IP Sec 2 Math")', () => {
+  it('subject/stream before the level on the same line attach to it ("Math P5", "IP Sec 2 Math")', () => {
     const a = parseAcademicRequests('Math P5');
     expect(a.academic_requests).toEqual([req('Primary', 'Primary 5', null, ['Maths'])]);
     expect(a.confidence_flags.ambiguous_academic_mapping).toBe(false);
@@ -161,7 +161,7 @@ describe('§7.1 subject/level fixes', () => {
     expect(r.confidence_flags.ambiguous_academic_mapping).toBe(true);
     expect(r.subjects).toEqual(['English', 'Maths']);
   });
-  it('FIX #9: ranges and lists expand ("Sec 1-4", "P5/6", "K1-K2", "P1 to P6")', () => {
+  it('ranges and lists expand ("Sec 1-4", "P5/6", "K1-K2", "P1 to P6")', () => {
     expect(parseAcademicRequests('Sec 1-4 Math').specific_student_levels).toEqual(['Secondary 1', 'Secondary 2', 'Secondary 3', 'Secondary 4']);
     expect(parseAcademicRequests('P5/6 Science').academic_requests).toEqual([
       req('Primary', 'Primary 5', null, ['Science']),
@@ -171,17 +171,17 @@ describe('§7.1 subject/level fixes', () => {
     expect(parseAcademicRequests('P1 to P6').specific_student_levels).toHaveLength(6);
     expect(parseAcademicRequests('P7 Math, Sec 6').specific_student_levels).toEqual([]);
   });
-  it('FIX #10: university / degree levels are detected', () => {
+  it('university / degree levels are detected', () => {
     expect(parseAcademicRequests('University Calculus').levels).toEqual(['Degree']);
   });
-  it('FIX #2: IB/IGCSE level falls back to the IB then IGCSE tables', () => {
+  it('IB/IGCSE level falls back to the IB then IGCSE tables', () => {
     expect(canonicalizeSubjects('IB/IGCSE', ['Physics']).subjects_canonical.length).toBeGreaterThan(0);
   });
   it('IB-math fallback uses whole words ("Maths at Tai Seng" is not IB Math AI)', () => {
     expect(canonicalizeSubjects('IB', ['Math AA HL']).subjects_canonical).toEqual(['MATH.IB_MATH_AA_HL']);
     expect(canonicalizeSubjects('IB', ['Maths at Tai Seng']).debug.resolved_subject_keys).toEqual([]);
   });
-  it('§1.5 examples: level-dependent maths codes', () => {
+  it('level-dependent maths codes', () => {
     expect(canonicalizeSubjects('Secondary', 'Maths').subjects_canonical).toEqual(['MATH.SEC_UNKNOWN']);
     expect(canonicalizeSubjects('Junior College', ['Maths']).subjects_canonical).toEqual(['MATH.JC_UNKNOWN']);
     expect(canonicalizeSubjects('Pre-School', ['Maths']).subjects_canonical).toEqual(['MATH.GENERAL']);

@@ -21,7 +21,7 @@ const KEYS = [
   'rate_breakdown',
 ];
 
-describe('§6.3 build_signals', () => {
+describe('buildSignals', () => {
   it('#1 headline used when the post yields no subject (post "normalized irrelevant")', () => {
     const { signals, error } = buildSignals({ academic_display_text: 'P4 English and P6 Math' }, 'raw irrelevant', 'normalized irrelevant');
     expect(error).toBeNull();
@@ -49,7 +49,7 @@ describe('§6.3 build_signals', () => {
     expect(signals!.source).toBe('raw_text');
     expect(signals!.text_chars).toBe(7);
   });
-  it('FIX §1.6: signals run on the whole normalised post, not only the short headline (rates and types are found)', () => {
+  it('signals run on the whole normalised post, not only the short headline (rates and types are found)', () => {
     const post = 'Code: 1234\nLevel: P5 Math and Sec 2 Science\nLocation: Bishan\nRate: PT $30-40/hr, FT $45-55/hr, Ex-MOE $60-80/hr';
     const { signals } = buildSignals({ academic_display_text: 'Maths A' }, post, post);
     expect(signals!.source).toBe('normalized_text');
@@ -60,7 +60,7 @@ describe('§6.3 build_signals', () => {
     expect(signals!.rate_breakdown['moe-exmoe']).toMatchObject({ min: 60, max: 80 });
     SignalsSchema.parse(signals);
   });
-  it('FIX §1.6: "Maths A" headline no longer yields a spurious part-timer type', () => {
+  it('a "Maths A" headline does not yield a spurious part-timer type', () => {
     const { signals } = buildSignals({ academic_display_text: 'Maths A' }, '', '');
     expect(signals!.tutor_types).toEqual([]);
   });

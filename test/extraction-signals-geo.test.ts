@@ -13,7 +13,7 @@ import {
   regionForPoint,
 } from '../src/extraction/signals/index.ts';
 
-describe('§6.6 estimated postal codes (OFFLINE adaptation: no Nominatim, area-precision representative code)', () => {
+describe('estimated postal codes (offline: no Nominatim, area-precision representative code)', () => {
   it('#1 explicit postal code present → null, skipped postal_code_present', () => {
     const r = estimatePostalCodes({ postal_code: ['642196'], address: ['196B Boon Lay Drive'] }, 'Address: 196B Boon Lay Drive (S)642196');
     expect(r.estimated).toBeNull();
@@ -45,7 +45,7 @@ describe('§6.6 estimated postal codes (OFFLINE adaptation: no Nominatim, area-p
   });
 });
 
-describe('§6.7 enrich_from_coords with fixture data', () => {
+describe('enrichFromCoords with fixture data', () => {
   const regions = parseRegions({
     type: 'FeatureCollection',
     features: [
@@ -71,7 +71,7 @@ describe('§6.7 enrich_from_coords with fixture data', () => {
     { name: 'Station A', address: 'A', latitude: 1.5, longitude: 103.5, line: 'EW' },
     { name: 'Station B', address: 'B', latitude: '1.90', longitude: '103.90', line: 'NS' },
   ]);
-  it('(1.51, 103.49) → Central, Station A, EW, integer distance, ok (FIX §7.1 #30: mean Earth radius → 1572 m, ref 1574)', () => {
+  it('(1.51, 103.49) → Central, Station A, EW, integer distance, ok (mean Earth radius → 1572 m; the equatorial radius gave 1574)', () => {
     const r = enrichFromCoords(1.51, 103.49, { regions, stations });
     expect(r.region).toBe('Central');
     expect(r.nearest_mrt).toBe('Station A');
@@ -106,7 +106,7 @@ describe('§6.7 enrich_from_coords with fixture data', () => {
   });
 });
 
-describe('§4.4 observed points with the bundled data', () => {
+describe('observed points with the bundled data', () => {
   const cases: Array<[number, number, string | null, string]> = [
     [1.3536, 103.945, 'East', 'TAMPINES MRT STATION (EW2)'],
     [1.333, 103.7423, 'West', 'JURONG EAST MRT STATION (EW24 / NS1)'],
@@ -140,7 +140,7 @@ describe('postal sectors → coordinates (offline, from bundled stations + distr
       expect(loc!.lat).toBeLessThan(1.48);
     }
   });
-  it('FIX §7.1 #26: postal codes are normalised and the sector validated', () => {
+  it('postal codes are normalised and the sector validated', () => {
     expect(normalizePostalCode('S642196')).toBe('642196');
     expect(normalizePostalCode('Singapore 642196')).toBe('642196');
     expect(normalizePostalCode('742196')).toBeNull(); // sector 74 does not exist
@@ -161,7 +161,7 @@ describe('geoEnrich(canonical) offline', () => {
   it('estimated code when no explicit one', () => {
     expect(geoEnrich({ postal_code: null, postal_code_estimated: ['520123'] })).toMatchObject({ region: 'East', source: 'postal_code_estimated' });
   });
-  it('FIX §7.1 #29: "near Bishan MRT" alone gives region and MRT', () => {
+  it('"near Bishan MRT" alone, without a postal code, gives region and MRT', () => {
     expect(geoEnrich({ nearest_mrt: ['near Bishan MRT'] })).toEqual({
       lat: expect.closeTo(1.351, 2),
       lon: expect.closeTo(103.848, 2),

@@ -11,8 +11,8 @@ import {
 
 const post = (text: string | null) => ({ text, isForward: false, isReply: false, deleted: false });
 
-// ------------------------------------------------------------------ extraction_rules.md §6.9
-describe('detectNonAssignment — §6.9 table', () => {
+// ------------------------------------------------------------------ non-assignment detection
+describe('detectNonAssignment — reference cases', () => {
   const cases: [number, string, boolean, string | null, RegExp | null][] = [
     [1, 'ASSIGNMENT CLOSED', true, 'status_only', /closed/i],
     [2, '\n\n        ASSIGNMENT CLOSED\n\n', true, 'status_only', null],
@@ -91,11 +91,11 @@ describe('detectNonAssignment — §6.9 table', () => {
     expect(detectNonAssignment('Hello').isNonAssignment).toBe(false);
   });
 
-  it('plain values, never "MessageType.X" (FIX rules §7.1 #33)', () => {
+  it('plain values, never "MessageType.X"', () => {
     expect(detectNonAssignment('Closed').type).toBe('status_only');
   });
 
-  it('decorated / punctuated status notices are status_only (FIX rules §7.1 #31)', () => {
+  it('decorated / punctuated status notices are status_only', () => {
     for (const t of [
       '⛔️ Assignment Closed ⛔️',
       'CLOSED!',
@@ -110,12 +110,12 @@ describe('detectNonAssignment — §6.9 table', () => {
     expect(detectNonAssignment('Assignment closed\nP5 Math @ Bedok $40/h').isNonAssignment).toBe(false);
   });
 
-  it('"S$/SGD N incentive" is detected (FIX rules §7.1 #32)', () => {
+  it('"S$/SGD N incentive" is detected', () => {
     expect(detectNonAssignment('Get S$50 incentive now').type).toBe('promotional');
     expect(detectNonAssignment('SGD 50 incentive for every successful referral!').type).toBe('promotional');
   });
 
-  it('promotional posts and tutor profiles are detected (FIX rules §7.1 #34)', () => {
+  it('promotional posts and tutor profiles are detected', () => {
     expect(detectNonAssignment('Refer a friend to be a tutor with us and earn a reward!').type).toBe('promotional');
     expect(detectNonAssignment('Testimonials from our happy parents ⭐⭐⭐⭐⭐ "Great tutor!"').type).toBe('promotional');
     expect(detectNonAssignment('Join our Telegram channel for daily updates!').type).toBe('promotional');
@@ -146,8 +146,8 @@ describe('detectNonAssignment — §6.9 table', () => {
   });
 });
 
-// ------------------------------------------------------------------ extraction_rules.md §6.10
-describe('detectCompilation / splitCompilation — §6.10 table', () => {
+// ------------------------------------------------------------------ compilation detection and splitting
+describe('detectCompilation / splitCompilation — reference cases', () => {
   it('#1: one post with a repeated code is not a compilation', () => {
     const t =
       '🔥 Available Assignment:\n\nLevel: Primary 5 English\nLocation: Kingsford Waterbay (Postal Code: 123456)\n\nJob ID: NT29838\nAssignment Code: NT29838\nRate: $55/hr\n\nPlease apply via https://example.com/apply';
@@ -216,7 +216,7 @@ describe('detectCompilation / splitCompilation — §6.10 table', () => {
     expect(r.triggers).toEqual(['Multiple distinct assignment codes (2 >= 2)', 'Multiple unique postal codes (2 >= 2)']);
   });
 
-  it('#8: lower-case codes are confirmed and split, header shared (FIX rules §7.1 #35 / llm §8.3 #16)', () => {
+  it('#8: lower-case codes are confirmed and split, header shared', () => {
     const s = splitCompilation(compact);
     expect(s.confirmed).toBe(true);
     expect(s.items.map((i) => i.code)).toEqual(['0706si', '0706ts']);
@@ -226,7 +226,7 @@ describe('detectCompilation / splitCompilation — §6.10 table', () => {
     expect(s.items[1]?.text).not.toContain('Abacus');
   });
 
-  it('compact list without blank lines splits per code line (FIX rules §7.1 #35)', () => {
+  it('compact list without blank lines splits per code line', () => {
     const t = compact.replace(/\n\n/g, '\n');
     const s = splitCompilation(t);
     expect(s.confirmed).toBe(true);
@@ -234,7 +234,7 @@ describe('detectCompilation / splitCompilation — §6.10 table', () => {
     expect(s.items[1]?.text).not.toContain('Abacus');
   });
 
-  it('"#A9638 and #A9639" counts two codes (FIX llm §8.3 #20)', () => {
+  it('"#A9638 and #A9639" counts two codes', () => {
     expect(extractAssignmentCodes('#A9638 and #A9639').codes).toEqual(['A9638', 'A9639']);
     expect(detectCompilation('#A9638 and #A9639').suspected).toBe(true);
   });
@@ -255,8 +255,8 @@ describe('detectCompilation / splitCompilation — §6.10 table', () => {
   });
 });
 
-// ------------------------------------------------------------------ extraction_rules.md §6.11
-describe('extractAssignmentCodes — §6.11 table', () => {
+// ------------------------------------------------------------------ assignment codes
+describe('extractAssignmentCodes — reference cases', () => {
   it('#1: three Job IDs', () => {
     const r = extractAssignmentCodes('\nJob ID: ABC123\nJob ID: XYZ789\nJob ID: DEF456\n');
     expect(r.codes).toEqual(['ABC123', 'XYZ789', 'DEF456']);
@@ -316,7 +316,7 @@ describe('extractAssignmentCodes — §6.11 table', () => {
     expect(shouldProcessCompilation(['ABC123', 'XYZ789'], 3)).toBe(false);
     expect(shouldProcessCompilation(['ABC123', 'XYZ789'], 2)).toBe(true);
   });
-  it('"Job code for …" captures no word (FIX rules §7.1 #36)', () => {
+  it('"Job code for …" captures no word', () => {
     expect(extractAssignmentCodes('Job code for this one will be sent later').codes).toEqual([]);
   });
   it('lower-case "Code ID: 1412wg" and single-letter hash codes are codes (improvement)', () => {
@@ -328,7 +328,7 @@ describe('extractAssignmentCodes — §6.11 table', () => {
   });
 });
 
-// ------------------------------------------------------------------ fixtures (extraction_llm.md §6.4)
+// ------------------------------------------------------------------ fixtures
 describe('real single-assignment posts', () => {
   const examples = loadExamples('test/fixtures/message_examples');
   it('loads the fixture corpus', () => {
@@ -350,7 +350,7 @@ describe('real single-assignment posts', () => {
   });
 });
 
-// ------------------------------------------------------------------ triage (extraction_llm.md §5.1)
+// ------------------------------------------------------------------ triage (docs/extraction.md, "Triage")
 describe('triage — ordered decision list', () => {
   it('deleted → forward → reply → empty text, in that order', () => {
     expect(triage({ text: 'x', isForward: true, isReply: true, deleted: true })).toEqual({ action: 'skip', reason: 'deleted' });
@@ -363,7 +363,7 @@ describe('triage — ordered decision list', () => {
     const r = triage(post('ASSIGNMENT CLOSED'));
     expect(r).toMatchObject({ action: 'skip', reason: 'non_assignment', details: { nonAssignment: { type: 'status_only' } } });
   });
-  it('promotional teaser list with codes is skipped before compilation splitting (FIX llm §8.3 #17)', () => {
+  it('promotional teaser list with codes is skipped before compilation splitting', () => {
     const t =
       '🔥 Calling All Tutors!\n\nThere are many Tuition job opportunities. Apply now!\n\n✅ Primary 5 English @ Kingsford Waterbay - Job ID: NT29838\n✅ Primary 3 English @ Chai Chee - Assignment Code: FT12345\n✅ Primary 6 English @ Jurong West - Code: SG99999';
     expect(triage(post(t))).toMatchObject({ action: 'skip', reason: 'non_assignment' });

@@ -121,7 +121,7 @@ describeEachDatabase('queue', (t) => {
     expect(third!.meta.attempt_base).toBe(1); // …but the re-enqueue started a fresh budget
   });
 
-  it('B1: a re-enqueued job gets a full attempt budget again (retries are not double-counted)', async () => {
+  it('a re-enqueued job gets a full attempt budget again (retries are not double-counted)', async () => {
     await insertRaw(t.db, CH, [1]);
     await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] });
     const policy = { maxAttempts: 2, backoffBaseSeconds: 0, backoffMaxSeconds: 0 };
@@ -184,7 +184,7 @@ describeEachDatabase('queue', (t) => {
     expect((await claim(t.db, V, 1)).map((j) => j.attempt)).toEqual([2]);
   });
 
-  it('B19: a worker sweeps only its own version for stale jobs', async () => {
+  it('a worker sweeps only its own version for stale jobs', async () => {
     await insertRaw(t.db, CH, [1, 2]);
     await enqueue(t.db, { pipelineVersion: V, channelLink: CH, messageIds: [1] });
     await enqueue(t.db, { pipelineVersion: 'other', channelLink: CH, messageIds: [2] });

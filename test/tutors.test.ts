@@ -428,7 +428,7 @@ describeEachDatabase('matchTutors', (t) => {
     expect((await matchTutors(t.db, assignment(), { cap: 1 })).map((x) => x.chatId)).toEqual(['2']);
   });
 
-  it('fairness (B17): 10 equal tutors, cap 3 – every tutor is reached within 4 rounds', async () => {
+  it('fairness: 10 equal tutors, cap 3 – every tutor is reached within 4 rounds', async () => {
     for (let i = 1; i <= 10; i++) await addTutor(100 + i, { postalCode: null });
     const reached = new Set<string>();
     for (let round = 0; round < 4; round++) {

@@ -98,7 +98,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(broadcasts()).toHaveLength(1);
   });
 
-  it('B7: an assignment detected as closed on arrival is neither broadcast nor DMed', async () => {
+  it('an assignment detected as closed on arrival is neither broadcast nor DMed', async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: `${post('cocoassignments', 0)}\nStatus: Closed` }]);
     await drain(t.db, liveConfig());
@@ -135,7 +135,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(broadcasts()).toHaveLength(1);
   });
 
-  it('B12: deleting the source post closes the assignment and deletes its broadcast', async () => {
+  it('deleting the source post closes the assignment and deletes its broadcast', async () => {
     await postAndEnqueue(t.db, [{ channel: COCO, messageId: 1, text: post('cocoassignments', 0) }]);
     await drain(t.db, liveConfig());
     expect(broadcasts()).toHaveLength(1);
@@ -145,7 +145,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(bot.calls.filter((c) => c.method === 'deleteMessage')).toHaveLength(1);
   });
 
-  it('B6: the same assignment posted by two agencies is broadcast once and DMs each tutor once', async () => {
+  it('the same assignment posted by two agencies is broadcast once and DMs each tutor once', async () => {
     await tutor(t.db, 1001, { subjects: ['MATH'], levels: ['Secondary'] });
     const text = post('cocoassignments', 0);
     await postAndEnqueue(t.db, [{ channel: 't.me/agencyone', messageId: 1, text }]);
@@ -448,7 +448,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(broadcasts()).toHaveLength(1);
   });
 
-  it('B5: every broadcast is tracked per (assignment, chat) with its message id; a restart re-posts nothing', async () => {
+  it('every broadcast is tracked per (assignment, chat) with its message id; a restart re-posts nothing', async () => {
     await postAndEnqueue(t.db, [
       { channel: COCO, messageId: 1, text: post('cocoassignments', 0) },
       { channel: COCO, messageId: 2, text: post('cocoassignments', 1) },
@@ -465,7 +465,7 @@ describeEachDatabase('worker with delivery (fake Bot API on 127.0.0.1)', (t) => 
     expect(bot.calls.length).toBe(before);
   });
 
-  it('B25/B35: a Mode 4 drain with a bot configured makes no Bot API call at all', async () => {
+  it('a Mode 4 drain with a bot configured makes no Bot API call at all', async () => {
     const posts = [
       { channel: COCO, messageId: 1, text: post('cocoassignments', 0) },
       { channel: COCO, messageId: 2, text: 'ASSIGNMENT CLOSED' },

@@ -17,17 +17,17 @@ const base: SideEffectInput = {
 };
 const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
 
-describe('side-effect policy (worker.md §3.1, §3.5 with the §7 fixes)', () => {
+describe('side-effect policy', () => {
   it.each<[string, Partial<SideEffectInput>, string | true, string | true]>([
     ['a fresh new open assignment is announced', {}, true, true],
-    ['B8: a non-live version (drain, A/B) never has side effects', { live: false }, 'non_live_version', 'non_live_version'],
+    ['a non-live version (drain, A/B) never has side effects', { live: false }, 'non_live_version', 'non_live_version'],
     ['--no-broadcast / --no-dms', { broadcastOn: false, dmsOn: false }, 'broadcast_disabled', 'dms_disabled'],
     ['--no-broadcast alone keeps DMs', { broadcastOn: false }, 'broadcast_disabled', true],
     ['a forced reparse has no side effects', { enqueueReason: 'force' }, 'forced_reparse', 'forced_reparse'],
     ['an edit that creates a new assignment is announced', { enqueueReason: 'edit' }, true, true],
     ['an update is never re-announced', { action: 'updated' }, 'not_new', 'not_new'],
     ['a bump is never re-announced', { action: 'bumped' }, 'not_new', 'not_new'],
-    ['B7: an insert detected as closed is not announced', { status: 'closed' }, 'not_open', 'not_open'],
+    ['an insert detected as closed is not announced', { status: 'closed' }, 'not_open', 'not_open'],
     ['25 h old source post → historical', { sourceDate: hoursAgo(25) }, 'historical_source_message', 'historical_source_message'],
     ['23 h old source post is still announced', { sourceDate: hoursAgo(23) }, true, true],
     ['SIDE_EFFECT_MAX_AGE_HOURS is honoured', { sourceDate: hoursAgo(3), maxAgeHours: 2 }, 'historical_source_message', 'historical_source_message'],
@@ -39,7 +39,7 @@ describe('side-effect policy (worker.md §3.1, §3.5 with the §7 fixes)', () =>
     expect(d.dm.send ? true : (d.dm as { reason: string }).reason).toBe(dm);
   });
 
-  it('B35 (Mode 4): a drain that is also old reports the toggle, not a stale reason, and sends nothing', () => {
+  it('Mode 4: a drain that is also old reports the toggle, not a stale reason, and sends nothing', () => {
     const d = decideSideEffects({ ...base, broadcastOn: false, dmsOn: false, sourceDate: hoursAgo(100) });
     expect(d).toEqual({ broadcast: { send: false, reason: 'broadcast_disabled' }, dm: { send: false, reason: 'dms_disabled' } });
   });

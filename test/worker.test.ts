@@ -65,7 +65,7 @@ const workerOptions = (o: Pick<WorkerOptions, 'db' | 'config' | 'extractor' | 's
 });
 
 describeEachDatabase('worker', (t) => {
-  it('Mode 4: --oneshot --max-jobs N --no-broadcast --no-dms processes exactly N and leaves nothing processing (B10)', async () => {
+  it('Mode 4: --oneshot --max-jobs N --no-broadcast --no-dms processes exactly N and leaves nothing processing', async () => {
     await postAndEnqueue(t.db, fixturePosts(8));
     const { result } = await drain(t.db, workerConfig(), { maxJobs: 3, batchSize: 10, concurrency: 4, broadcast: false, dms: false });
     expect(result).toMatchObject({ claimed: 3, exit: 'max_jobs', broadcast: false, dms: false, delivery: null });
@@ -85,7 +85,7 @@ describeEachDatabase('worker', (t) => {
     expect((await jobRows(t.db, 'v-other')).map((j) => j.status)).toEqual(['pending', 'pending']);
   });
 
-  it('oneshot on an empty queue exits at once (§6 #1)', async () => {
+  it('oneshot on an empty queue exits at once', async () => {
     const started = Date.now();
     const { result } = await drain(t.db, workerConfig());
     expect(result).toMatchObject({ exit: 'drained', claimed: 0 });
@@ -107,7 +107,7 @@ describeEachDatabase('worker', (t) => {
     });
   });
 
-  it('B8: a drain of another pipeline version writes only its queue rows, never assignments', async () => {
+  it('a drain of another pipeline version writes only its queue rows, never assignments', async () => {
     await postAndEnqueue(t.db, fixturePosts(4), { version: 'v2' });
     const { result } = await drain(t.db, workerConfig(), { pipelineVersion: 'v2', broadcast: true, dms: true });
     expect(result).toMatchObject({ live: false, broadcast: false, dms: false });
@@ -130,7 +130,7 @@ describeEachDatabase('worker', (t) => {
     expect(await assignmentRows(t.db)).toEqual([]);
   });
 
-  it('skips with reasons: forward, empty text, non-assignment, deleted; a reply bumps its parent (B11)', async () => {
+  it('skips with reasons: forward, empty text, non-assignment, deleted; a reply bumps its parent', async () => {
     const ch = 't.me/cocoassignments';
     await postAndEnqueue(t.db, [{ channel: ch, messageId: 1, text: post('cocoassignments', 0), date: new Date(Date.now() - 10 * 3_600_000) }]);
     await drain(t.db, workerConfig());
@@ -168,7 +168,7 @@ describeEachDatabase('worker', (t) => {
     expect((await assignmentRows(t.db))[0]!.bump_count).toBe(1);
   });
 
-  it('B3/B4: an agency not in any registry is persisted under its own channel title', async () => {
+  it('an agency not in any registry is persisted under its own channel title', async () => {
     await postAndEnqueue(t.db, [{ channel: 't.me/brandnewagency', messageId: 1, text: post('cocoassignments', 0), title: 'Brand New Tutors' }]);
     await drain(t.db, workerConfig());
     expect(await assignmentRows(t.db)).toHaveLength(1);
@@ -177,7 +177,7 @@ describeEachDatabase('worker', (t) => {
     ]);
   });
 
-  it('B18: a compilation post becomes one assignment per item, all in one transaction, canonical_json stored', async () => {
+  it('a compilation post becomes one assignment per item, all in one transaction, canonical_json stored', async () => {
     const text =
       'Compiled Tuition Assignments\n\n0706si: N1 Abacus @ 414 Jurong West Street 42 (S)640414\n1 Hr, 1x A Week; $25-35/Hr\n\n0706ts: N1 Phonics @ 105 Clementi Street 12. (S)120105\nFemale Tutor; 1.5 Hr, 1x A Week; $25-35/Hr';
     await postAndEnqueue(t.db, [{ channel: 't.me/compiler', messageId: 1, text }]);
@@ -191,7 +191,7 @@ describeEachDatabase('worker', (t) => {
     expect((job!.meta.assignments as unknown[]).length).toBe(2);
   });
 
-  it('B14: a stale error_json does not survive an eventual ok', async () => {
+  it('a stale error_json does not survive an eventual ok', async () => {
     llm.setMode('down');
     await postAndEnqueue(t.db, fixturePosts(1));
     await drain(t.db, workerConfig({ EXTRACTION_MAX_ATTEMPTS: '5' }), { maxJobs: 1 }, { extractor: llmExtractor({ threshold: 50 }) });
@@ -201,7 +201,7 @@ describeEachDatabase('worker', (t) => {
     expect((await jobRows(t.db))[0]).toMatchObject({ status: 'ok', error_json: null });
   });
 
-  it('B20: the worker records the time of its last successful loop (the health check reads it)', async () => {
+  it('the worker records the time of its last successful loop (the health check reads it)', async () => {
     const { metrics } = await import('../src/metrics/index.ts');
     metrics.lastLoopAt.set(0);
     await postAndEnqueue(t.db, fixturePosts(1));
@@ -210,7 +210,7 @@ describeEachDatabase('worker', (t) => {
     expect(Math.abs(value - Date.now() / 1000)).toBeLessThan(60);
   });
 
-  it('B2: an LLM outage never burns the queue – jobs go back to pending with their budget, the breaker recovers', async () => {
+  it('an LLM outage never burns the queue – jobs go back to pending with their budget, the breaker recovers', async () => {
     llm.setMode('down');
     await postAndEnqueue(t.db, fixturePosts(6));
     const abort = new AbortController();
@@ -326,7 +326,7 @@ describeEachDatabase('worker', (t) => {
     expect((await jobRows(t.db)).map((j) => [j.status, j.meta.stale_requeues])).toEqual([['pending', 1]]);
   });
 
-  it('B10: a failed claim (database connections cut) is retried with backoff, not an exit', async () => {
+  it('a failed claim (database connections cut) is retried with backoff, not an exit', async () => {
     if (t.driver !== 'postgres') return; // PGlite runs in-process: there is no connection to cut
     await postAndEnqueue(t.db, fixturePosts(4));
     const abort = new AbortController();

@@ -6,10 +6,10 @@ import { nt, scoreCase, summarize, FIELDS as GOLD_FIELDS, type ScoredCase, type 
 import { buildSignals } from '../extraction/signals/index.ts';
 
 /**
- * A/B comparison of two pipeline versions over the same raw messages (worker.md §4.2, with the B21 fixes):
- * keyset pagination by raw_id (no silent truncation), the channel filter applied, null/null reported as
- * `both_empty` and never as agreement, compilation posts compared through their items, and gold scoring through
- * the §6.3 scorer (`scoreCase` / `summarize`), never re-implemented here.
+ * A/B comparison of two pipeline versions over the same raw messages (docs/operations.md, "Enqueue, drain, reparse,
+ * A/B"): keyset pagination by raw_id (no silent truncation), the channel filter applied, null/null reported as
+ * `both_empty` and never as agreement, compilation posts compared through their items, and gold scoring through the
+ * eval scorer (`scoreCase` / `summarize`), never re-implemented here.
  */
 
 export type FieldKind = 'text' | 'list' | 'number';

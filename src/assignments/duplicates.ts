@@ -233,11 +233,10 @@ async function leaveGroup(db: Queryable, self: DuplicateCandidate, groupId: numb
 }
 
 /**
- * Put an assignment into a duplicate group when another agency's open assignment is the same job (see
- * duplicateMatch; a grouped candidate counts only through its group's primary: fitsGroup). Idempotent (B16):
- * membership is one column, so running it again on every update never inflates a group, and an assignment whose
- * update makes it no longer fit its group leaves it. The primary (higher quality, then earlier, then lower id)
- * is recomputed whenever a member joins.
+ * Put an assignment into a duplicate group when another agency's open assignment is the same job (see duplicateMatch;
+ * a grouped candidate counts only through its group's primary: fitsGroup). Idempotent: membership is one column, so
+ * running it again on every update never inflates a group, and an assignment whose update makes it no longer fit its
+ * group leaves it. The primary (higher quality, then earlier, then lower id) is recomputed whenever a member joins.
  */
 export async function detectDuplicates(db: Queryable, assignmentId: number, options: { minScore: number }): Promise<DuplicateResult> {
   await lockDuplicateGrouping(db); // already held when the caller took it first, as the worker does

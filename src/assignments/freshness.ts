@@ -19,8 +19,9 @@ export interface FreshnessResult {
 }
 
 /**
- * Re-tier every open assignment by the age of its source (`source_last_seen`, B15) and expire the ones older than
- * expireHours. Cheap enough to run every few minutes: it only writes rows whose tier or status changes.
+ * Re-tier every open assignment by the age of its source (`source_last_seen`, not processing time) and expire the
+ * ones older than expireHours. Cheap enough to run every few minutes: it only writes rows whose tier or status
+ * changes.
  */
 export async function refreshFreshness(db: Queryable, policy: FreshnessPolicy, now = new Date(), options: { dryRun?: boolean } = {}): Promise<FreshnessResult> {
   const age = `extract(epoch from ($1::timestamptz - coalesce(source_last_seen, published_at, created_at))) / 3600`;

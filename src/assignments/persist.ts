@@ -31,7 +31,7 @@ const SELECT_STORED = `select id, external_id, status, closed_reason, raw_id, pu
   ${CONTENT_NAMES.map((c) => (CONTENT_COLUMNS[c] === 'float8' ? `${c}::float8 as ${c}` : c)).join(', ')}
   from assignments`;
 
-/** One agency per channel, keyed by the channel link (the earlier system merged unknown channels: B4). */
+/** One agency per channel, keyed by the channel link (unknown channels are never merged into one agency). */
 export async function upsertAgency(db: Queryable, channelLink: string, channelTitle: string | null): Promise<number> {
   // Read first: nearly every job's agency exists already, and a no-op upsert would still write a row version.
   const [known] = await db.query<{ id: number; agency_telegram_channel_name: string | null }>(
@@ -143,10 +143,10 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Insert or merge one assignment under a row lock (B9): the row is found through the raw message it came from
- * (so an edit or a reparse that changes a field never creates a second row: B13), else the agency's verified
- * code, else the same text re-posted by the same agency; otherwise it is new, identified by agency + code or
- * channel + message. Run it inside a transaction.
+ * Insert or merge one assignment under a row lock (concurrent inserts of one job make one row): the row is found
+ * through the raw message it came from (so an edit or a reparse that changes a field never creates a second row),
+ * else the agency's verified code, else the same text re-posted by the same agency; otherwise it is new, identified
+ * by agency + code or channel + message. Run it inside a transaction.
  */
 export async function persistAssignment(db: Queryable, input: AssignmentInput, options: { bumpMinSeconds: number }): Promise<PersistResult> {
   const agencyId = await upsertAgency(db, input.channelLink, input.channelTitle);
@@ -208,10 +208,10 @@ async function linkSource(db: Queryable, input: AssignmentInput, assignmentId: n
 }
 
 /**
- * The merge policy (worker.md §2.5 with the B14 fixes): the newest sighting of the current message, or a richer
- * parse, replaces the content; anything else only fills blanks and unions the signal arrays. published_at stays
- * the first-seen time; source_last_seen only moves forward; a genuine newer re-post bumps (at most once per
- * BUMP_MIN_SECONDS) and reopens a closed/expired row; a "closed" notice in the newest sighting closes it.
+ * The merge policy: the newest sighting of the current message, or a richer parse, replaces the content; anything
+ * else only fills blanks and unions the signal arrays. published_at stays the first-seen time; source_last_seen only
+ * moves forward; a genuine newer re-post bumps (at most once per BUMP_MIN_SECONDS) and reopens a closed/expired row;
+ * a "closed" notice in the newest sighting closes it.
  */
 async function merge(
   db: Queryable,
@@ -319,9 +319,9 @@ export async function closeForRaw(db: Queryable, rawId: number, reason: string):
 }
 
 /**
- * A reply in the agency's channel to one of its posts ("still available", "urgent") bumps that post's
- * assignment (B11): source_last_seen moves forward, bump_count at most once per BUMP_MIN_SECONDS, and an expired
- * row opens again. Returns the bumped assignment ids.
+ * A reply in the agency's channel to one of its posts ("still available", "urgent") bumps that post's assignment:
+ * source_last_seen moves forward, bump_count at most once per BUMP_MIN_SECONDS, and an expired row opens again.
+ * Returns the bumped assignment ids.
  */
 export async function bumpFromReply(
   db: Queryable,

@@ -96,7 +96,7 @@ export function messageLink(channelLink: string, messageId: number): string | nu
   return null;
 }
 
-/** Display name of an agency from its channel title, else the channel name (never a shared placeholder: B4). */
+/** Display name of an agency from its channel title, else the channel name (never a placeholder shared by channels). */
 export function agencyDisplayName(channelLink: string, title: string | null): string {
   const t = title?.trim();
   if (t) return t;

@@ -3,7 +3,7 @@ import type { InlineKeyboard } from './bot-client.ts';
 
 /** Telegram's message limit. */
 export const MAX_MESSAGE_LEN = 4096;
-/** Remarks longer than this are middle-truncated (worker.md §3.2 line 12). */
+/** Remarks longer than this are middle-truncated. */
 export const MAX_REMARKS_LEN = 800;
 
 /** The fields of an assignment (and its agency) a broadcast or DM shows. */
@@ -156,8 +156,8 @@ function join(lines: readonly Line[]): string {
 }
 
 /**
- * The HTML text of a broadcast or DM (worker.md §3.2). Too long: prunable lines go first, from the bottom;
- * then the longest line's text is middle-truncated before escaping, so tags and entities are never cut.
+ * The HTML text of a broadcast or DM. Too long: prunable lines go first, from the bottom; then the longest line's
+ * text is middle-truncated before escaping, so tags and entities are never cut.
  */
 export function renderAssignment(a: AssignmentForMessage, o: RenderOptions): string {
   const limit = o.maxLength ?? MAX_MESSAGE_LEN;

@@ -29,8 +29,8 @@ export interface EvalReport extends Summary {
 
 /**
  * Runs `extract` over every example in `dir` and scores it: display fields against the example's `JSON:` block
- * (§6.3, first item), and – with `matchingGold` – the fields matching uses against the gold labels, every item of
- * the post. `extract` returns the post's items (null or [] when skipped); a failure scores as no prediction.
+ * (`scoreCase`, first item), and – with `matchingGold` – the fields matching uses against the gold labels, every item
+ * of the post. `extract` returns the post's items (null or [] when skipped); a failure scores as no prediction.
  */
 export async function evaluateExamples(
   dir: string,

@@ -16,7 +16,7 @@ export interface LoadedExample extends ExampleCase {
 
 const RAW_RE = /Raw:\s*([\s\S]*?)(?=\nJSON *:)/g;
 
-/** §6.1: every `Raw:` block up to a line starting `JSON:`, then the first balanced `{…}` after it. */
+/** Every `Raw:` block up to a line starting `JSON:`, then the first balanced `{…}` after it. */
 export function parseExamplesFile(text: string): ExampleCase[] {
   const out: ExampleCase[] = [];
   for (const m of text.matchAll(RAW_RE)) {

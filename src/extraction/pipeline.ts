@@ -24,8 +24,8 @@ export interface HardenedItem {
 }
 
 /**
- * Everything after the extractor, the same for LLM and rules (extraction_llm.md §4.0): fills, estimated postal
- * code, deterministic time availability, hard validation (enforce), signals with tutor types and tiered rates,
+ * Everything after the extractor, the same for LLM and rules (docs/extraction.md, "Hardening"): fills, estimated
+ * postal code, deterministic time availability, hard validation (enforce), signals with tutor types and tiered rates,
  * status, region / nearest MRT, parse quality score, then the contract check.
  */
 export function harden(assignment: LlmAssignment, rawText: string, channelLink: string | null): HardenedItem {

@@ -71,7 +71,7 @@ export const CanonicalAssignmentSchema = LlmAssignmentSchema.extend({
 });
 export type CanonicalAssignment = z.infer<typeof CanonicalAssignmentSchema>;
 
-/** One subject/level request found in the text (extraction_rules.md §1.4), with its own canonical codes (§7.1 #1). */
+/** One subject/level request found in the text, with its own canonical codes (not one shared list for all levels). */
 export const AcademicRequestSchema = z.object({
   level: text.nullable(),
   specific_student_level: text.nullable(),
@@ -82,7 +82,7 @@ export const AcademicRequestSchema = z.object({
 
 export const SignalTokenSchema = z.object({ kind: text, value: text, start: z.number().int(), end: z.number().int(), text });
 
-/** Deterministic signals (extraction_rules.md §1.6 key set), stored beside the canonical object. */
+/** Deterministic signals, stored beside the canonical object. */
 export const SignalsSchema = z.object({
   schema_version: z.literal(1),
   source: z.enum(['academic_display_text', 'normalized_text', 'raw_text']),

@@ -1,6 +1,6 @@
 /**
- * The §6.3 scoring function (extraction_llm.md): compares a predicted assignment with the expected one field by field.
- * Both sides are `unknown` (LLM output may be malformed); every accessor is defensive.
+ * The scoring function of `eval`: compares a predicted assignment with the expected one field by field. Both sides
+ * are `unknown` (LLM output may be malformed); every accessor is defensive.
  */
 
 export const FIELD_WEIGHTS: Record<string, number> = {

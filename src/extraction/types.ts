@@ -36,7 +36,7 @@ export interface ExtractorResult {
 /** LLM or rules: raw post text → the ten canonical keys. Hardening runs afterwards, the same for both. */
 export interface Extractor {
   readonly kind: 'llm' | 'rules';
-  /** LLM extractors: while open, the worker stops claiming instead of burning the queue (B2). */
+  /** LLM extractors: while open, the worker stops claiming instead of spending every job's attempts on an outage. */
   readonly breaker?: { isOpen(): boolean; retryInMs(): number };
   extract(text: string, context: ExtractContext): Promise<ExtractorResult>;
 }

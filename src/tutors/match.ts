@@ -210,10 +210,10 @@ function modeAllows(tutorModes: string[], assignmentMode: string | null): boolea
 }
 
 /**
- * Active tutors for an assignment, fairly ordered, at most `cap`.
- * Subject and level overlap are filtered in SQL (`&&` on the text[] columns); distance, rate floor, learning mode and
- * tutor types in TypeScript. Order (B17): least recently DMed first (never DMed first of all), then nearer, then a
- * hash of (assignment id, tutor id) – never the tutor id itself, so no tutor is starved by its id.
+ * Active tutors for an assignment, fairly ordered, at most `cap`. Subject and level overlap are filtered in SQL (`&&`
+ * on the text[] columns); distance, rate floor, learning mode and tutor types in TypeScript. Order, fair so that
+ * every tutor is reached in turn under the cap: least recently DMed first (never DMed first of all), then nearer,
+ * then a hash of (assignment id, tutor id) – never the tutor id itself, so no tutor is starved by its id.
  */
 export async function matchTutors(db: Queryable, assignment: MatchableAssignment, opts: { cap: number }): Promise<TutorMatch[]> {
   const parsed = AssignmentSchema.parse(assignment);

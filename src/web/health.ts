@@ -30,8 +30,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Health of the whole pipeline, not a constant "ok" (B20): the database answers; a running tail has a recent
- * heartbeat; the oldest claimable job is not stuck; no channel's catch-up has failed. A failing check names itself.
+ * Health of the whole pipeline, not a constant "ok" (docs/operations.md, "Health and metrics"): the database answers;
+ * a running tail has a recent heartbeat; the oldest claimable job is not stuck; no channel's catch-up has failed. A
+ * failing check names itself.
  */
 export async function checkHealth(db: Queryable, options: HealthOptions = DEFAULT_HEALTH): Promise<HealthResponse> {
   const checks: HealthResponse['checks'] = [];

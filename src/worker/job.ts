@@ -158,7 +158,7 @@ export async function processJob(job: ClaimedJob, deps: JobDeps): Promise<JobOut
     }
     if (err instanceof ExtractionError && err.type.startsWith('llm_')) metrics.llmErrors.inc({ type: err.type });
     if (err instanceof ExtractionError && err.type === 'llm_circuit_open') {
-      // B2: an LLM outage must not spend the job's budget or fail it; give it back untouched.
+      // An LLM outage must not spend the job's budget or fail it; give it back untouched.
       await release(db, [job], 'llm_circuit_open');
       return 'released';
     }

@@ -1,8 +1,9 @@
 import type { AssignmentStatus, PersistAction } from '../assignments/index.ts';
 
 /**
- * Why a broadcast or DM was not sent. The earlier system leaked side effects from replays and test runs (B8, B25)
- * and sent them for posts detected as closed (B7); every one of these is now an explicit, counted reason.
+ * Why a broadcast or DM was not sent. The earlier system leaked side effects from replays and test runs and sent them
+ * for posts detected as closed; every one of these is now an explicit, counted reason (docs/delivery.md, "When side
+ * effects are off").
  */
 export type SuppressReason =
   | 'non_live_version' // a drain or A/B run of another pipeline version: it never touches assignments

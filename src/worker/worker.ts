@@ -44,11 +44,11 @@ const emptyOutcomes = (): Record<JobOutcome, number> => ({ ok: 0, skipped: 0, fa
 
 /**
  * The extraction worker (Mode 4 and live processing). Claims jobs of one pipeline version and runs up to
- * `concurrency` at once. Wakes on NOTIFY, not a sleep loop. Stops claiming while the LLM breaker is open (B2).
- * A failed claim or database outage is logged and retried with backoff, never an exit (B10). On abort, or once
- * max-jobs were claimed, it finishes (or releases) what it holds and returns; nothing stays `processing`.
- * Jobs in flight are heartbeated on a timer of their own, so a long job keeps its claim even while every slot is
- * busy and the loop only waits.
+ * `concurrency` at once. Wakes on NOTIFY, not a sleep loop. Stops claiming while the LLM breaker is open, so an
+ * outage does not spend the queue's attempts. A failed claim or database outage is logged and retried with backoff,
+ * never an exit (docs/queue.md, "The worker loop"). On abort, or once max-jobs were claimed, it finishes (or
+ * releases) what it holds and returns; nothing stays `processing`. Jobs in flight are heartbeated on a timer of their
+ * own, so a long job keeps its claim even while every slot is busy and the loop only waits.
  */
 export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const now = o.now ?? (() => new Date());
@@ -186,7 +186,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
         }
         await waitForWork(o.db, o.pipelineVersion, { timeoutMs: o.idleMs, signal: o.signal });
       } catch (err) {
-        // B10: a failed claim (database restarting, network) is not a reason to exit
+        // A failed claim (database restarting, network) is not a reason to exit
         errorStreak++;
         metrics.workerLoopErrors.inc();
         // capped at 5 s: a long outage must not leave the worker asleep for long after Postgres is back (the

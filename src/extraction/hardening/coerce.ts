@@ -1,7 +1,7 @@
 /**
- * "Coerce list" (extraction_llm.md §4.0): null → null; string → [trimmed]; arrays flattened; numbers stringified;
- * blanks dropped; de-duplicated case-insensitively keeping the first spelling (fixes §8.4 #25: the reference
- * de-duplicated case-sensitively here but case-insensitively in the validator). Empty → null.
+ * "Coerce list": null → null; string → [trimmed]; arrays flattened; numbers stringified; blanks dropped;
+ * de-duplicated case-insensitively keeping the first spelling (the same rule as the validator, so fills and
+ * validation never disagree on duplicates). Empty → null.
  */
 export function coerceList(value: unknown): string[] | null {
   const out: string[] = [];

@@ -1,6 +1,6 @@
 /**
- * The four deterministic fills (extraction_llm.md §4.1–§4.4). Each is pure: `(parsed, rawText) → {parsed, meta}`,
- * fills only an empty field, never throws, and reads the raw text line by line.
+ * The four deterministic fills: postal code, learning mode, lesson schedule, address. Each is pure:
+ * `(parsed, rawText) → {parsed, meta}`, fills only an empty field, never throws, and reads the raw text line by line.
  */
 import { coerceList } from './coerce.ts';
 import { canonicalPostalCode, findPostalCodes } from './postal.ts';
@@ -34,11 +34,11 @@ function sameList(a: unknown, b: string[] | null): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b);
 }
 
-// ---------- §4.1 postal code ----------
+// ---------- postal code ----------
 
 /**
- * Keeps given codes (normalised to 6 digits; "S 111" and other non-codes dropped — §8.4 #24), else takes the codes
- * printed in the text with the false-positive guards of extraction_rules.md §7.1 #26. None → null.
+ * Keeps given codes (normalised to 6 digits; "S 111" and other non-codes dropped), else takes the codes printed in
+ * the text, with the false-positive guards of postal.ts. None → null.
  */
 export function fillPostalCode<T extends Parsed>(parsed: T, rawText: string): FillResult<T> {
   const given = coerceList(parsed.postal_code);
@@ -48,7 +48,7 @@ export function fillPostalCode<T extends Parsed>(parsed: T, rawText: string): Fi
   return { parsed: { ...parsed, postal_code: codes }, meta: { ok: true, changed, postal_code_count: codes?.length ?? 0 } };
 }
 
-// ---------- §4.2 learning mode ----------
+// ---------- learning mode ----------
 
 const ONLINE_LINE_PATTERNS: RegExp[] = [
   new RegExp(String.raw`^${ICONS}(?:tuition\s+)?(?:${MODE_LABEL}|address|addre)${SEP}.*\b${ONLINE_TERM}\b`, 'iu'),
@@ -85,8 +85,8 @@ function existingRawText(value: unknown): string | null {
 }
 
 /**
- * Infers Online / Face-to-Face / Hybrid from explicit lines. Fixes §8.4 #21: the reference overwrote raw_text with
- * the enum label; we keep the model's verbatim snippet, or store the first line that proved the mode.
+ * Infers Online / Face-to-Face / Hybrid from explicit lines. raw_text is never overwritten with the enum label: we
+ * keep the model's verbatim snippet, or store the first line that proved the mode.
  */
 export function fillLearningMode<T extends Parsed>(parsed: T, rawText: string): FillResult<T> {
   if (hasEnumMode(parsed.learning_mode)) return { parsed, meta: { ok: true, changed: false, inferred: null } };
@@ -104,7 +104,7 @@ export function fillLearningMode<T extends Parsed>(parsed: T, rawText: string): 
   return { parsed: { ...parsed, learning_mode: { mode, raw_text } }, meta: { ok: true, changed: true, inferred: mode } };
 }
 
-// ---------- §4.3 lesson schedule ----------
+// ---------- lesson schedule ----------
 
 const SCHEDULE_LABEL_LINE = new RegExp(String.raw`^${ICONS}${SCHEDULE_LABEL}${SEP}(.*)$`, 'iu');
 const COMPACT_LINE =
@@ -122,7 +122,7 @@ function scheduleFromLine(line: string): string | null {
   return null;
 }
 
-/** Frequency/duration/schedule lines; label table unified with the other fills (§8.4 #22). */
+/** Frequency/duration/schedule lines; the label table is shared with the other fills (vocab.ts). */
 export function fillLessonSchedule<T extends Parsed>(parsed: T, rawText: string): FillResult<T> {
   const existing = coerceList(parsed.lesson_schedule);
   if (existing) return { parsed: { ...parsed, lesson_schedule: existing }, meta: { ok: true, changed: !sameList(parsed.lesson_schedule, existing) } };
@@ -134,7 +134,7 @@ export function fillLessonSchedule<T extends Parsed>(parsed: T, rawText: string)
   };
 }
 
-// ---------- §4.4 address ----------
+// ---------- address ----------
 
 const ADDRESS_LABEL_LINE = new RegExp(String.raw`^${ICONS}(?:tuition\s+)?${ADDRESS_LABEL}${SEP}(.*)$`, 'iu');
 const COMPACT_HEADER = /^\s*\d{3,6}[A-Za-z]{1,3}\s*:/;
@@ -142,7 +142,7 @@ const ONLINE_PAREN = new RegExp(String.raw`\([^()]{0,80}\b${ONLINE_TERM}\b[^()]{
 
 /**
  * Online wording is removed by dropping whole parts ("X OR Online lessons", "X / Zoom") and whole parentheticals
- * ("(online possible)"), never by cutting words out of the middle — fixes §8.4 #23 ("Bukit Timah (possible)").
+ * ("(online possible)"), never by cutting words out of the middle (which would leave "Bukit Timah (possible)").
  */
 function physicalParts(value: string): string[] {
   if (!ONLINE_RE.test(value)) return [value];
@@ -171,7 +171,7 @@ function addressesFromLine(line: string): string[] {
   return compact ? [compact] : [];
 }
 
-/** "Address:/Venue:/Location:" lines (also "Tuition venue:", §8.4 #22) and "0706si: … @ <place>" headers. */
+/** "Address:/Venue:/Location:" lines (also "Tuition venue:") and "0706si: … @ <place>" headers. */
 export function fillAddress<T extends Parsed>(parsed: T, rawText: string): FillResult<T> {
   const existing = coerceList(parsed.address);
   if (existing) return { parsed: { ...parsed, address: existing }, meta: { ok: true, changed: !sameList(parsed.address, existing) } };

@@ -1,10 +1,10 @@
 /**
- * Text normalisation (extraction_llm.md §4.8): the deterministic time extractor and the support checks
- * read this form. Every pattern is linear (bounded quantifiers, no nested repetition).
+ * Text normalisation: the deterministic time extractor and the support checks read this form. Every pattern is linear
+ * (bounded quantifiers, no nested repetition).
  */
 
 const DASHES = /[\u2012\u2013\u2014\u2212]/g;
-/** Line separators other than LF that would otherwise drift line offsets (extraction_rules.md §7.1 #25). */
+/** Line separators other than LF (U+2028 and others) that would otherwise drift line offsets. */
 const LINE_BREAKS = /\r\n|[\r\u2028\u2029\u0085\v\f]/g;
 /** "2.30-5.30pm" / "4.30 - 6.30pm": the left time takes a colon too. */
 const DOTTED_RANGE_START = /\b(\d{1,2})\.(\d{2})(?=[ ]{0,3}-[ ]{0,3}\d{1,2}\.\d{2}[ ]{0,3}[ap]m\b)/gi;

@@ -1,7 +1,7 @@
 /**
- * Singapore postal codes in free text (extraction_rules.md §4.1 with the §7.1 #26 guards): six digits not part of
- * a longer digit run, optionally prefixed by "S", "(S)", "S(" or "Singapore" (glued or spaced), in a real postal
- * sector (01–82), and not an id, price, phone fragment or range.
+ * Singapore postal codes in free text, with false-positive guards: six digits not part of a longer digit run,
+ * optionally prefixed by "S", "(S)", "S(" or "Singapore" (glued or spaced), in a real postal sector (01–82), and not
+ * an id, price, phone fragment or range.
  */
 
 const SIX_DIGITS = /\d{6}/g;

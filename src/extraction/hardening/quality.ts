@@ -1,4 +1,4 @@
-/** parse_quality_score (worker.md §2.2): a sum of points for the fields a post yielded. Never throws. */
+/** parse_quality_score: a sum of points for the fields a post yielded. Never throws. */
 import { DAYS } from '../schema.ts';
 import { isRecord } from './text.ts';
 

@@ -1,6 +1,6 @@
 /**
- * Schema (contract) validation (extraction_llm.md §4.7 with the §8.5 #30 fixes): the zod schema first, then the two
- * contract checks with real emptiness ("[" "]" and 0 are not a location) and a word-based online-only test.
+ * Schema (contract) validation: the zod schema first, then the two contract checks with real emptiness ("[" "]" and 0
+ * are not a location) and a word-based online-only test.
  */
 import { CanonicalAssignmentSchema, DAYS } from '../schema.ts';
 import { isRecord } from './text.ts';

@@ -1,7 +1,7 @@
 /**
- * Status detection (extraction_rules.md §5.1), generalised: the reference only read three opted-in channels; these
- * label and marker rules apply to every channel (§7.1 #31). An explicit status label wins; otherwise closed markers
- * outrank the generic open marker ("New Assignment").
+ * Status detection, generalised: the reference only read three opted-in channels; these label and marker rules apply
+ * to every channel. An explicit status label wins; otherwise closed markers outrank the generic open marker ("New
+ * Assignment").
  */
 import { clip, lines } from './text.ts';
 

@@ -1,4 +1,4 @@
-/** "Does the post support this snippet?" — checked against the raw and the normalised text (extraction_llm.md §4.6). */
+/** "Does the post support this snippet?" — checked against the raw and the normalised text. */
 import { normalizeText } from './normalize.ts';
 import { supportKey } from './text.ts';
 

@@ -1,6 +1,5 @@
 /**
- * Turns a clause's tokens into items (extraction_rules.md §3.4 with the §7.1 #18–#20 fixes): day sets, windows,
- * notes, negations and commas, in text order.
+ * Turns a clause's tokens into items: day sets, windows, notes, negations and commas, in text order.
  */
 import type { Day } from '../schema.ts';
 import type { NumInfo, Token } from './time-tokens.ts';
@@ -32,7 +31,7 @@ function adjacent(clause: string, a: Token | undefined, b: Token | undefined): b
   return a !== undefined && b !== undefined && /^\s*$/.test(clause.slice(a.end, b.start));
 }
 
-/** A bare 3–4 digit number is a clock time only right after a day name or a time cue (§7.1 #18). */
+/** A bare 3–4 digit number is a clock time only right after a day name or a time cue (not a year or a price). */
 function hasCue(clause: string, tokens: Token[], i: number): boolean {
   const prev = tokens[i - 1];
   if (!adjacent(clause, prev, tokens[i])) return false;
@@ -48,8 +47,8 @@ function window(start: number, end: number): string | null {
 }
 
 /**
- * Range with meridiem inference (§7.1 #19): a side without am/pm borrows the other side's, and flips to the other
- * half of the day when that is the only way to get start < end ("7-9pm" 19–21, "11-1pm" 11–13, "10am-2" 10–14).
+ * Range with meridiem inference: a side without am/pm borrows the other side's, and flips to the other half of the
+ * day when that is the only way to get start < end ("7-9pm" 19–21, "11-1pm" 11–13, "10am-2" 10–14).
  */
 function rangeWindow(a: NumInfo, b: NumInfo, cued: boolean): string | null {
   // Two bare numbers must both be compact clock times after a cue ("Mon 1930-2100", not "2025-2026"); a bare
@@ -71,7 +70,7 @@ function rangeWindow(a: NumInfo, b: NumInfo, cued: boolean): string | null {
   return null;
 }
 
-/** Relative windows are clamped so they never run backwards (§7.1 #19: "after 11:30pm" was 23:30-23:00). */
+/** Relative windows are clamped so they never run backwards ("after 11:30pm" must not give 23:30-23:00). */
 function relativeWindow(direction: 'after' | 'before', t: number): string | null {
   if (direction === 'after') return window(t, t < 23 * 60 ? 23 * 60 : 23 * 60 + 59);
   if (t === 0) return null;

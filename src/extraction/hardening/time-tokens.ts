@@ -1,6 +1,6 @@
 /**
- * Tokeniser for the deterministic time extractor (extraction_rules.md §3.3–3.4): one linear scan of a clause
- * yields day, time-number, connector, fuzzy-word, note-hint, negation and comma tokens with their offsets.
+ * Tokeniser for the deterministic time extractor: one linear scan of a clause yields day, time-number, connector,
+ * fuzzy-word, note-hint, negation and comma tokens with their offsets.
  */
 import type { Day } from '../schema.ts';
 import { DAYS } from '../schema.ts';

@@ -1,8 +1,8 @@
 /**
- * Deterministic time availability (extraction_rules.md §3) on the normalised text, with the §7.1 #18–#25 fixes:
- * day–time groups (a day after a time starts a new group; commas close a group that has a time or a negation),
- * negated groups dropped, meridiem inference, clamped relative windows, plural fuzzy words, "Thur", "until",
- * "between … and …", "onwards", non-time labelled lines ("Start date:", "Rate:", "Address:") skipped.
+ * Deterministic time availability on the normalised text: day–time groups (a day after a time starts a new group;
+ * commas close a group that has a time or a negation), negated groups dropped, meridiem inference, clamped relative
+ * windows, plural fuzzy words, "Thur", "until", "between … and …", "onwards", non-time labelled lines ("Start date:",
+ * "Rate:", "Address:") skipped.
  */
 import type { Day, DayMap, TimeAvailability } from '../schema.ts';
 import { DAYS, emptyTimeAvailability } from '../schema.ts';

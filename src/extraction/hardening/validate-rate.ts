@@ -1,7 +1,7 @@
-/** Rate checks of the hard validator (extraction_llm.md §4.6 rule 5, with the §8.5 #27/#28 fixes). */
+/** Rate checks of the hard validator. */
 import type { Violation } from './violations.ts';
 
-/** number, or a plain numeric string ("45", "-3.5"); booleans are not numbers (§8.5 #27). */
+/** number, or a plain numeric string ("45", "-3.5"); booleans are not numbers. */
 export function toNumber(v: unknown): number | null | undefined {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
@@ -9,7 +9,7 @@ export function toNumber(v: unknown): number | null | undefined {
   return undefined;
 }
 
-/** Phrases saying "no price given". A bare "quote" no longer counts ("$40/hr, can quote higher" kept, §8.5 #28). */
+/** Phrases saying "no price given". A bare "quote" does not count ("$40/hr, can quote higher" keeps its rate). */
 const QUOTE_LIKE = /\b(?:tutors?\s+to\s+quote|please\s+quote|pls\s+quote|plz\s+quote|kindly\s+quote|market\s+rate|mkt\s+rate|tbc|tbd|to\s+be\s+confirmed)\b/i;
 const HOURLY = /(?:\/\s*(?:hr|hour|h)\b|per\s+(?:hr|hour)\b|\bhourly\b|\bp\/?h\b|\/\s*hrs?\b|\bph\b)/i;
 const NOT_HOURLY =

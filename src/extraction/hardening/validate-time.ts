@@ -1,4 +1,4 @@
-/** time_availability checks of the hard validator (extraction_llm.md §4.6 rule 4, §8.5 #27 fixes). */
+/** time_availability checks of the hard validator: unpadded times ("9:00") are padded, duplicate slots removed. */
 import type { DayMap, TimeAvailability } from '../schema.ts';
 import { DAYS, emptyDayMap, emptyTimeAvailability } from '../schema.ts';
 import { clip, isRecord } from './text.ts';

@@ -1,4 +1,4 @@
-/** tutor_types and rate_breakdown checks of the hard validator (extraction_llm.md §4.6 rules 6–7, §8.5 #31). */
+/** tutor_types and rate_breakdown checks of the hard validator. */
 import type { RateTier, TutorType } from '../schema.ts';
 import { isRecord } from './text.ts';
 import { toNumber } from './validate-rate.ts';
@@ -45,7 +45,7 @@ export function cleanTutorTypes(value: unknown, violations: Violation[]): TutorT
   return out.length ? out : null;
 }
 
-/** Tier min/max keep their decimals (the reference truncated 37.5 to 37, §8.5 #31). */
+/** Tier min/max keep their decimals (37.5 stays 37.5, not 37). */
 export function cleanRateBreakdown(value: unknown, violations: Violation[]): Record<string, RateTier> | null {
   if (value === null || value === undefined) return null;
   if (!isRecord(value)) {

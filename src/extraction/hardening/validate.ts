@@ -1,9 +1,9 @@
 /**
- * Hard validator, enforce mode (extraction_llm.md §4.6 with the §8.5 fixes). Types are coerced or nulled, and
- * snippets the post does not support are nulled: authoritative text must occur in the text (after normalisation),
- * postal codes must be printed, rate figures must be printed in an hourly rate snippet, remarks must follow a
- * remarks marker. Always emits learning_mode, time_availability, rate, tutor_types and rate_breakdown; the other
- * keys only when present. Never throws.
+ * Hard validator, enforce mode (docs/extraction.md, "Hardening"). Types are coerced or nulled, and snippets the post
+ * does not support are nulled: authoritative text must occur in the text (after normalisation), postal codes must be
+ * printed, rate figures must be printed in an hourly rate snippet, remarks must follow a remarks marker. Always emits
+ * learning_mode, time_availability, rate, tutor_types and rate_breakdown; the other keys only when present. Never
+ * throws.
  */
 import { LEARNING_MODES } from '../schema.ts';
 import { coerceList } from './coerce.ts';
@@ -51,7 +51,7 @@ function violate(ctx: Ctx, field: string, code: Violation['code'], detail: strin
   return null;
 }
 
-/** A string, or a finite number stringified (a numeric assignment code is kept, §8.5 #27). */
+/** A string, or a finite number stringified (a numeric assignment code is kept, not nulled). */
 function scalarText(ctx: Ctx, field: string, v: unknown): string | null {
   if (v === null || v === undefined) return null;
   const s = typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : null;
@@ -65,7 +65,7 @@ function supportedText(ctx: Ctx, field: string, v: unknown): string | null {
   return s;
 }
 
-/** Bare strings are wrapped (§8.5 #27), non-text items dropped, de-duplicated case-insensitively. */
+/** Bare strings are wrapped in a list, non-text items dropped, de-duplicated case-insensitively. */
 function textList(ctx: Ctx, field: string, v: unknown): string[] | null {
   if (v === null || v === undefined) return null;
   if (typeof v !== 'string' && !Array.isArray(v)) return violate(ctx, field, 'TYPE', 'expected list of strings');
@@ -142,7 +142,7 @@ function rate(ctx: Ctx, v: unknown): { min: number | null; max: number | null; r
   return { min, max, raw_text };
 }
 
-/** The remark must occur after the first remarks marker (§8.5 #29: the reference accepted text from anywhere). */
+/** The remark must occur after the first remarks marker, not anywhere in the post. */
 function remarks(ctx: Ctx, v: unknown): string | null {
   const s = scalarText(ctx, 'additional_remarks', v);
   if (s === null) return null;

@@ -1,4 +1,4 @@
-/** Vocabulary shared by the fills and the validator (one label table for all fills, extraction_llm.md §8.4 #22). */
+/** Vocabulary shared by the fills and the validator (one label table for all fills, so they read the same labels). */
 
 export const ONLINE_TERM = String.raw`(?:online|zoom|google\s?meet|teams|virtual|remote|skype|webcam)`;
 /** "le on" is "lesson" with the s's eaten by a Telegram font. */
@@ -57,7 +57,7 @@ export const REMARKS_LABELS: readonly string[] = [
   'additional requirements',
 ];
 const escapeLabel = (l: string) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
-/** A remarks label at a line start, allowing leading bullets/emoji (§8.5 #29). */
+/** A remarks label at a line start, allowing leading bullets/emoji. */
 export const REMARKS_MARKER = new RegExp(
   String.raw`^[^\p{L}\p{N}]*(?:${[...REMARKS_LABELS]
     .sort((a, b) => b.length - a.length)

@@ -1,9 +1,9 @@
 /**
- * LLM circuit breaker (spec §3.4, worker.md §1.8, fixing §8.2 #12/#13):
- * closed → open after `threshold` consecutive TRANSIENT failures (timeouts, connection errors, 5xx, 429; content
- * errors such as bad JSON prove the backend is alive and do not count) → half-open after `timeoutMs`, where
- * exactly one probe call is let through → closed on its success, open again on its failure.
- * While open the extractor throws a transient `llm_circuit_open`, and `isOpen()` tells the worker to stop claiming.
+ * LLM circuit breaker (docs/extraction.md, "The extractor"): closed → open after `threshold` consecutive TRANSIENT
+ * failures (timeouts, connection errors, 5xx, 429; content errors such as bad JSON prove the backend is alive and do
+ * not count) → half-open after `timeoutMs`, where exactly one probe call is let through → closed on its success, open
+ * again at once on its failure (no fresh run of `threshold` full-timeout calls). While open the extractor throws a
+ * transient `llm_circuit_open`, and `isOpen()` tells the worker to stop claiming.
  */
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

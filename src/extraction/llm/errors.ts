@@ -2,7 +2,7 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { ExtractionError } from '../types.ts';
 
 /**
- * Typed classification of a failed HTTP call (spec §3.5, fixing §8.1 #9: no substring matching on messages).
+ * Typed classification of a failed HTTP call, by error type and status, never by substring matching on messages.
  * transient = worth retrying later: the job goes back to the queue instead of failing.
  */
 export function classifyCallError(err: unknown, aborted: boolean): ExtractionError {

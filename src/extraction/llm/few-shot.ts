@@ -44,10 +44,10 @@ export function channelUsername(ref: string | null): string | null {
 }
 
 /**
- * Few-shot examples (spec §2.2): per-agency file chosen by channel (from the file's `# Name (t.me/x)` header, or
- * `<username>.txt`), else `general.txt`. Files are parsed and re-rendered with only the ten schema keys, so the
- * stray `time_availability` key of old examples never reaches the model (§8.1 #1); a file without a single
- * parseable example sends no examples at all instead of empty stubs (§8.1 #3).
+ * Few-shot examples: per-agency file chosen by channel (from the file's `# Name (t.me/x)` header, or
+ * `<username>.txt`), else `general.txt`. Files are parsed and re-rendered with only the ten schema keys, so the stray
+ * `time_availability` key of old examples never reaches the model; a file without a single parseable example sends no
+ * examples at all instead of empty stubs.
  */
 export class FewShotExamples {
   readonly enabled: boolean;

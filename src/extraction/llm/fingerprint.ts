@@ -5,7 +5,7 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** Length in code points (an emoji counts as one, as in the reference, spec §8.6 #34). */
+/** Length in code points (an emoji counts as one, not as two UTF-16 units). */
 export function codePointLength(text: string): number {
   let n = 0;
   for (const _ of text) n++;

@@ -1,6 +1,5 @@
 /**
- * Finding the JSON object in a model reply (spec §3.3, with the §8.1 #7/#8 fixes) and repairing common damage.
- * Pure string functions, no exceptions.
+ * Finding the JSON object in a model reply and repairing common damage. Pure string functions, no exceptions.
  */
 
 const THINK_CLOSE = /<\/(think|thinking|reasoning|reflection|analysis)\s*>/gi;
@@ -78,10 +77,10 @@ export function objectCandidates(text: string): Array<{ text: string; truncated:
 const SCHEMA_HINT = /"(assignment_code|academic_display_text|learning_mode|rate|lesson_schedule)"\s*:/;
 
 /**
- * The preferred object: after a closed reasoning block only what follows it counts, first object there (a
- * truncated answer is repaired, never swapped for a decoy inside the reasoning, §8.1 #7); otherwise the last
- * object. Objects carrying a schema key are preferred over stray ones. If no object starts cleanly, the text
- * from the first `{` is returned as truncated.
+ * The preferred object: after a closed reasoning block only what follows it counts, first object there (a truncated
+ * answer is repaired, never swapped for a decoy inside the reasoning); otherwise the last object. Objects carrying a
+ * schema key are preferred over stray ones. If no object starts cleanly, the text from the first `{` is returned as
+ * truncated.
  */
 export function preferredObject(reply: string): Candidate | null {
   const { text: afterThink, stripped } = stripReasoning(reply);

@@ -36,8 +36,8 @@ export class PromptConfigError extends Error {
 }
 
 /**
- * Precedence (spec §2.1): LLM_SYSTEM_PROMPT_TEXT (non-blank) > LLM_SYSTEM_PROMPT_FILE > the bundled prompt.
- * A configured prompt file that is missing or empty is an error, never a silent fallback to the default.
+ * Precedence: LLM_SYSTEM_PROMPT_TEXT (non-blank) > LLM_SYSTEM_PROMPT_FILE > the bundled prompt. A configured prompt
+ * file that is missing or empty is an error, never a silent fallback to the default.
  */
 export function resolveSystemPrompt(settings: PromptSettings): SystemPrompt {
   const inline = settings.systemPromptText?.trim();
@@ -58,13 +58,13 @@ function readPromptFile(path: string, what: string): string {
 }
 
 function buildSystemPrompt(text: string, source: string): SystemPrompt {
-  // The schema comes from the zod schema (single source, spec §8.1 #1), so JSON-mode/plain fallbacks still see it.
+  // The schema is generated from the zod schema (one definition), so JSON-mode/plain fallbacks still see it.
   const schema = JSON.stringify(llmJsonSchema());
   const message = `${text}\n\nThe JSON object must validate against this JSON Schema:\n${schema}\n\n${REMINDER}\n`;
   return { text, message, source };
 }
 
-/** User message (spec §2.3). Without examples the footer no longer mentions "the examples above" (§8.1 #3). */
+/** User message. Without examples the footer does not mention "the examples above". */
 export function buildUserMessage(message: string, examplesBlock: string | null): string {
   const target = [RULE, 'BEGIN TARGET MESSAGE', RULE, '"""', message, '"""', RULE, 'END TARGET MESSAGE', RULE].join('\n');
   if (!examplesBlock) {
@@ -100,9 +100,8 @@ export function buildUserMessage(message: string, examplesBlock: string | null):
 }
 
 /**
- * Prompt fingerprint (spec §2.4, fixing §8.1 #10): sha256 over the rendered system message, the user template
- * (with and without examples, message replaced by a placeholder) and the model parameters; `chars` is the
- * length of the trimmed prompt text.
+ * Prompt fingerprint: sha256 over the rendered system message, the user template (with and without examples, message
+ * replaced by a placeholder) and the model parameters; `chars` is the length of the trimmed prompt text.
  */
 export function promptFingerprint(prompt: SystemPrompt, params: { model: string; temperature: number; maxTokens: number }): Fingerprint {
   const material = JSON.stringify({

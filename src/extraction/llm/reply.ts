@@ -15,7 +15,7 @@ export function snippet(text: string): string {
 }
 
 function fail(type: string, message: string, reply: string, extra: Record<string, unknown> = {}): ParseReplyResult {
-  // Every parse-stage failure carries the reply artefact (spec §8.1 #6).
+  // Every parse-stage failure carries the reply artefact (snippet, length, hash), so a bad reply can be diagnosed.
   const details = { snippet: snippet(reply), reply_chars: codePointLength(reply), reply_sha256: sha256Hex(reply), ...extra };
   return { ok: false, error: new ExtractionError(type, message, { transient: false, details }) };
 }
@@ -49,9 +49,9 @@ function parseJson(candidate: string, truncated: boolean, repaired: string[]): u
 }
 
 /**
- * Model reply text → the ten validated keys (spec §3.3 with the §8.1 fixes): reasoning blocks and code fences
- * stripped, preferred object chosen, `\_` unescaped in the candidate only, JSON repaired where safe, extra keys
- * dropped, harmless type slips coerced, then strict zod validation. A non-object is an error, never `{}`.
+ * Model reply text → the ten validated keys: reasoning blocks and code fences stripped, preferred object chosen, `\_`
+ * unescaped in the candidate only, JSON repaired where safe, extra keys dropped, harmless type slips coerced, then
+ * strict zod validation. A non-object is an error, never `{}`.
  */
 export function parseReply(reply: string | null | undefined): ParseReplyResult {
   const text = reply ?? '';

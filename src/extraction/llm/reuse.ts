@@ -8,7 +8,7 @@ export interface ReuseStore {
   put(key: string, value: LlmAssignment): Promise<void>;
 }
 
-/** The text the model sees: line endings unified and the whole trimmed (spec §2.3 sends the stripped text). */
+/** The text the model sees: line endings unified and the whole trimmed. */
 export function normalizeMessage(text: string): string {
   return text.replace(/\r\n?/g, '\n').trim();
 }

@@ -12,7 +12,7 @@ function fromLabel(value: string): string | null {
 
 /** `#A8703`, `#ASN1607`, `#C717` style tags (uppercase letters then ≥3 digits); not hashtags like #Primary_Math or #P3. */
 const HASH_TAG_RE = /(?:^|[\s(])#([A-Z]{1,4}\d{3,}[A-Z0-9]{0,4})(?![\w])/g;
-/** §5.3 pattern 1: compact list item at a line start, "0706si:". */
+/** Compact list item at a line start, "0706si:". */
 const COMPACT_RE = /^\s*(\d{3,6}[A-Za-z]{1,3})\s*:/;
 /** A line holding nothing but an uppercase alphanumeric code (e.g. "AAB2768"). */
 const LONE_CODE_RE = /^([A-Z]{1,5}\d{3,8}[A-Z]{0,3})$/;
@@ -47,7 +47,7 @@ export function extractCode(p: Parsed): string | null {
   for (const line of p.lines) {
     for (const m of line.raw.matchAll(HASH_TAG_RE)) if (m[1]) tags.add(m[1]);
   }
-  // Several distinct tags are ambiguous (§1.1: null when ambiguous).
+  // Several distinct tags are ambiguous: no code rather than a guess.
   if (tags.size === 1) return [...tags][0] ?? null;
   if (tags.size > 1) return null;
   for (const line of p.lines) {

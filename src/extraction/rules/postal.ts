@@ -1,9 +1,9 @@
 import type { Parsed } from './labels.ts';
 
 /**
- * Singapore postal codes (extraction_rules.md §4.1 + §7.1 item 26): six digits, optionally written as
- * "S123456", "(S)123456", "S(123456)", "Singapore 123456"; rejected when glued to other digits/letters,
- * preceded by "$", "#", "+65" or an id/code label, or when the sector (first two digits) is outside 01–82.
+ * Singapore postal codes: six digits, optionally written as "S123456", "(S)123456", "S(123456)", "Singapore 123456";
+ * rejected when glued to other digits/letters, preceded by "$", "#", "+65" or an id/code label, or when the sector
+ * (first two digits) is outside 01–82.
  */
 const POSTAL_RE = /(^|[^A-Za-z0-9$#+])((?:\(\s*[Ss]\s*\)\s*|[Ss]\s?\(?\s*|Singapore[\s+]*\(?\s*)?)(\d{6})(?![0-9A-Za-z])/g;
 const GUARD_BEFORE = /(?:\b(?:id|code|ref|no|job|number|#|tel|hp|phone|call|whatsapp)\s*[:.]?\s*|\+65\s*|\$\s*)$/i;

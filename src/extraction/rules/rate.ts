@@ -54,7 +54,7 @@ function continuation(p: Parsed, lineIndex: number): string[] {
 }
 
 function minMax(money: Money[]): { min: number | null; max: number | null } {
-  // One unified range or single figure only; tiers or surcharges make it ambiguous (§1.1).
+  // One unified range or single figure only; tiers or surcharges make it ambiguous, so min/max stay null.
   const m = money[0];
   if (money.length !== 1 || !m || m.plus) return { min: null, max: null };
   if (m.max > 1000 || m.min <= 0) return { min: null, max: null };

@@ -27,7 +27,7 @@ export interface AcademicParse {
 
 const KIND_ORDER = ['level', 'specific_level', 'stream', 'subject'];
 
-/** Every academic token in document order, overlaps resolved first-wins with the kind name as tie-break (§1.4 step 1). */
+/** Every academic token in document order, overlaps resolved first-wins with the kind name as tie-break. */
 export function academicTokens(text: string): AcademicToken[] {
   const subjects: AcademicToken[] = extractSubjects(text).map((s) => ({
     kind: 'subject',
@@ -68,7 +68,10 @@ const addUnique = (list: string[], v: string): void => {
   if (!list.some((x) => x.toLowerCase() === v.toLowerCase())) list.push(v);
 };
 
-/** For each token: does it precede the first level token of its own line, with a level token on that line? (§7.1 #8) Linear. */
+/**
+ * For each token: does it precede the first level token of its own line, with a level token on that line? Such a
+ * subject or stream attaches to that level ("Math P5", "IP Sec 2 Math"). Linear.
+ */
 function lookAheadFlags(tokens: AcademicToken[], text: string): boolean[] {
   const lines: number[] = [];
   let line = 0;
@@ -143,7 +146,7 @@ function postLevel(levels: string[]): string | null {
   return levels.length === 1 ? levels[0]! : null;
 }
 
-/** Per-request canonicalisation, unioned (§7.1 #1); unattached subjects use the single post level if any. */
+/** Per-request canonicalisation, unioned (a post with two levels still gets codes); unattached subjects use the single post level. */
 function canonicalizeAll(
   requests: AcademicRequest[],
   subjects: string[],
@@ -227,7 +230,10 @@ function independentLearner(roll: { levels: string[]; specific: string[] }, requ
   }
 }
 
-/** Levels, streams, subjects and per-level academic requests of a text (§1.4 with §7.1 #1, #8, #9 fixes). Never throws. */
+/**
+ * Levels, streams, subjects and per-level academic requests of a text: canonical codes per request, a subject before
+ * its level on the same line attaches to it, level ranges and lists expand. Never throws.
+ */
 export function parseAcademicRequests(text: string): AcademicParse {
   const src = typeof text === 'string' ? text : '';
   const tokens = academicTokens(src);

@@ -4,10 +4,10 @@ import { isRecord } from './load-json.ts';
 import { extractTutorTypes, type TutorTypeResult } from './tutor-types.ts';
 
 /**
- * The signals object (extraction_rules.md §1.6), with our fix of the text choice (§1.6 "Consequences"):
- * the reference parsed only the LLM's short `academic_display_text` headline, so rates were almost always empty.
- * We parse the whole normalised post (else the raw post); the headline is used for the academic part only when the
- * post itself yields no subject, or when there is no post text at all. Tutor types and rates always use the post.
+ * The signals object. Which text is parsed matters: the reference parsed only the LLM's short `academic_display_text`
+ * headline, so rates were almost always empty. We parse the whole normalised post (else the raw post); the headline
+ * is used for the academic part only when the post itself yields no subject, or when there is no post text at all.
+ * Tutor types and rates always use the post.
  */
 export const MAX_SIGNAL_TEXT = 20_000;
 

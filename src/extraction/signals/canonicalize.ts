@@ -29,7 +29,7 @@ function resolveLevel(tax: Taxonomy, level: string | null | undefined): string |
   return /\bib\b/.test(n) && /\bigcse\b/.test(n) ? 'IB/IGCSE' : null;
 }
 
-/** IB-math fallback of §1.5, restricted to whole words (so "Maths at Tai Seng" is no longer IB Math AI). */
+/** IB-math fallback, restricted to whole words (so "Maths at Tai Seng" is not IB Math AI). */
 function ibMathKey(n: string): string | null {
   const words = new Set(n.split(' '));
   if (!words.has('math') && !words.has('maths') && !words.has('mathematics')) return null;
@@ -45,7 +45,7 @@ function subjectKey(tax: Taxonomy, subject: string): string | null {
   return tax.aliasIndex.get(n) ?? ibMathKey(n);
 }
 
-/** Level tables to consult; "IB/IGCSE" has none, so it falls back to IB then IGCSE (§7.1 #2). */
+/** Level tables to consult; "IB/IGCSE" has none, so it falls back to IB then IGCSE. */
 const tablesFor = (level: string | null): string[] => (level === 'IB/IGCSE' ? ['IB', 'IGCSE'] : level ? [level] : []);
 
 function codesFor(tax: Taxonomy, level: string | null, key: string): string[] {
@@ -78,7 +78,7 @@ const pushUnique = (list: string[], v: string): void => {
   if (!list.includes(v)) list.push(v);
 };
 
-/** Map display/alias labels to stable subject codes for one level (§1.5). Never throws. */
+/** Map display/alias labels to stable subject codes for one level. Never throws. */
 export function canonicalizeSubjects(level: string | null | undefined, subjects: string | string[] | null | undefined): CanonicalizationResult {
   const tax = getTaxonomy();
   const input = (Array.isArray(subjects) ? subjects : [subjects]).filter((s): s is string => typeof s === 'string' && s.trim() !== '');

@@ -1,6 +1,6 @@
 /**
- * Aliases missing from taxonomy v2 (extraction_rules.md §7.1 #3 and #6: common shorthands from the unused v1 list,
- * and aliases that make otherwise unreachable mapping keys reachable). Each maps to an existing v2 subject key.
+ * Aliases missing from taxonomy v2 (common shorthands from the unused v1 list, and aliases that make otherwise
+ * unreachable mapping keys reachable). Each maps to an existing v2 subject key.
  */
 export const EXTRA_ALIASES: Array<[string, string]> = [
   ['econs', 'ECONOMICS'],
@@ -94,8 +94,8 @@ export const EXTRA_DISPLAY_LABELS: Record<string, string> = {
 };
 
 /**
- * When a level's table lacks a key, these equivalent keys are tried in order (§7.1 #2/#3: e.g. "Literature" at IB
- * is the IB English Literature code; "Additional Maths" at Secondary is A Maths).
+ * When a level's table lacks a key, these equivalent keys are tried in order (e.g. "Literature" at IB is the IB
+ * English Literature code; "Additional Maths" at Secondary is A Maths).
  */
 export const EQUIVALENT_KEYS: Record<string, string[]> = {
   LITERATURE: ['ENGLISH_LITERATURE'],

@@ -1,6 +1,6 @@
 import { isRecord, lazy, readDataJson } from './load-json.ts';
 
-/** Bundled geo data (extraction_rules.md §4.4–4.5), loaded once. */
+/** Bundled geo data (regions, MRT stations), loaded once. */
 export interface Station {
   name: string;
   line: string | null;

@@ -5,9 +5,9 @@ import { addressLinesFromText } from './postal-estimate.ts';
 import { coordsForPostalCode, type LatLon } from './postal-coords.ts';
 
 /**
- * Region and nearest MRT for an assignment, offline (extraction_rules.md §4.4 plus §7.1 #29: posts without a postal
- * code still get a location from MRT or area names). Location source, in order: explicit postal code → estimated
- * postal code → MRT name (nearest_mrt field, address field, address-like lines of the raw text) → district area name.
+ * Region and nearest MRT for an assignment, offline (posts without a postal code still get a location from MRT or
+ * area names). Location source, in order: explicit postal code → estimated postal code → MRT name (nearest_mrt field,
+ * address field, address-like lines of the raw text) → district area name.
  */
 export type GeoSource = 'postal_code' | 'postal_code_estimated' | 'mrt_name' | 'area_name';
 

@@ -1,8 +1,8 @@
 import { bundledRegions, bundledStations, type Region, type Station } from './geo-data.ts';
 
-/** Region and nearest MRT from coordinates, offline (extraction_rules.md §4.4). */
+/** Region and nearest MRT from coordinates, offline. */
 
-/** Mean Earth radius (§7.1 #30: the reference's 6,378,137 m equatorial radius overstates distances by ~0.1 %). */
+/** Mean Earth radius (the 6,378,137 m equatorial radius would overstate distances by ~0.1 %). */
 export const EARTH_RADIUS_M = 6_371_008.8;
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -82,7 +82,7 @@ export interface CoordsEnrichment {
   meta: { ok: boolean; skipped?: string; region_error?: string; mrt_error?: string };
 }
 
-/** §4.4 enrich_from_coords: region + nearest MRT for one point; optional data for tests/fixtures. Never throws. */
+/** Region + nearest MRT for one point; optional data for tests/fixtures. Never throws. */
 export function enrichFromCoords(lat: unknown, lon: unknown, data: { regions?: Region[]; stations?: Station[] } = {}): CoordsEnrichment {
   const empty: CoordsEnrichment = { region: null, nearest_mrt: null, nearest_mrt_line: null, nearest_mrt_distance_m: null, meta: { ok: true } };
   if (!finite(lat) || !finite(lon)) return { ...empty, meta: { ok: true, skipped: 'missing_coords' } };

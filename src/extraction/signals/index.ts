@@ -1,4 +1,4 @@
-/** Deterministic extraction signals: subjects/levels, tutor types and rates, offline geo (extraction_rules.md §1, §2, §4). */
+/** Deterministic extraction signals: subjects/levels, tutor types and rates, offline geo. */
 export { getTaxonomy, normalizeLabel, type Taxonomy } from './taxonomy.ts';
 export { extractSubjects, type SubjectMatch } from './subjects.ts';
 export { levelAndStreamTokens, canonicalLevel, type AcademicToken } from './levels.ts';

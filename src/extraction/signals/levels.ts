@@ -1,8 +1,8 @@
 /**
- * Level, specific-level and stream tokens (extraction_rules.md §1.3), with fixes:
- * §7.1 #9 ranges and lists ("Sec 1-4", "P5/6", "K1-K2", "P1 to P6") expand to every level;
- * §7.1 #10 university / uni / degree / undergrad are detected (→ Degree);
- * §7.1 #7 short stream words (exp, na, nt, ip, sl, hl) count only next to a level token.
+ * Level, specific-level and stream tokens:
+ * - ranges and lists ("Sec 1-4", "P5/6", "K1-K2", "P1 to P6") expand to every level;
+ * - university / uni / degree / undergrad are detected (→ Degree);
+ * - short stream words (exp, na, nt, ip, sl, hl) count only next to a level token.
  */
 
 export type TokenKind = 'level' | 'specific_level' | 'stream' | 'subject';
@@ -241,7 +241,7 @@ export function levelAndStreamTokens(text: string): AcademicToken[] {
   return [...levels, ...streams.map(({ weak: _weak, ...t }) => t)];
 }
 
-/** Level canonicaliser of §1.3 (normalise, look up, retry without a trailing "s"). */
+/** Level canonicaliser (normalise, look up, retry without a trailing "s"). */
 const LEVEL_TABLE: Record<string, string> = {};
 for (const [level, words] of Object.entries({
   'Pre-School': ['pre school', 'preschool', 'kindergarten', 'kinder', 'kg', 'nursery', 'childcare', 'child care', 'pre k', 'prek'],

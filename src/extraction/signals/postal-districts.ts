@@ -43,7 +43,7 @@ const BY_SECTOR = new Map<string, PostalDistrict>(POSTAL_DISTRICTS.flatMap((d) =
 
 export const districtForSector = (sector: string): PostalDistrict | null => BY_SECTOR.get(sector) ?? null;
 
-/** A six-digit code with a valid sector (§7.1 #26), from forms like "S642196", "S(642196)", "Singapore 642196". */
+/** A six-digit code with a valid sector (01–82), from forms like "S642196", "S(642196)", "Singapore 642196". */
 export function normalizePostalCode(raw: unknown): string | null {
   if (typeof raw !== 'string' && typeof raw !== 'number') return null;
   const digits = String(raw).replace(/\D/g, '');

@@ -5,11 +5,11 @@ import { findPlace, type Place } from './places.ts';
 import { normalizePostalCode } from './postal-districts.ts';
 
 /**
- * Estimated postal codes, OFFLINE (extraction_rules.md §4.2 adapted: no Nominatim). The bundled data has no street
- * or building gazetteer, so an address can only be placed at area precision: we find an MRT station or postal-district
- * area named in the address and return a *representative* code — the postal code of that station, or of the station
- * nearest to the district's centre. It shares the postal sector/district of the real address in the common case but is
- * not the building's code; meta.precision says so. Nothing recognised → null.
+ * Estimated postal codes, OFFLINE (no Nominatim or other geocoder). The bundled data has no street or building
+ * gazetteer, so an address can only be placed at area precision: we find an MRT station or postal-district area named
+ * in the address and return a *representative* code — the postal code of that station, or of the station nearest to
+ * the district's centre. It shares the postal sector/district of the real address in the common case but is not the
+ * building's code; meta.precision says so. Nothing recognised → null.
  */
 export interface PostalEstimate {
   estimated: string[] | null;
@@ -36,7 +36,7 @@ export function addressLinesFromText(raw: string): string[] {
   return uniq(out.filter(Boolean));
 }
 
-/** §4.2 step 5: drop the word "near" and bracketed segments, collapse whitespace. */
+/** Drop the word "near" and bracketed segments, collapse whitespace. */
 export function cleanAddress(candidate: string): string {
   return candidate
     .replace(/\bnear\b/gi, ' ')
@@ -53,7 +53,7 @@ function representativeCode(place: Place): string | null {
   return normalizePostalCode(station?.postal ?? null);
 }
 
-/** Offline replacement for §4.2's estimate_postal_codes(parsed, raw_text). Never throws; never overrides an explicit code. */
+/** Estimated postal codes of one assignment, offline. Never throws; never overrides an explicit code. */
 export function estimatePostalCodes(parsed: unknown, rawText: string | null | undefined): PostalEstimate {
   if (!isRecord(parsed)) return { estimated: null, meta: { ok: false, error: 'parsed_not_dict' } };
   if (flatten(parsed.postal_code).length > 0) return { estimated: null, meta: { ok: true, skipped: 'postal_code_present' } };

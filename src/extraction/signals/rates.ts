@@ -1,7 +1,6 @@
 /**
- * Rate amounts in free text (extraction_rules.md §2.3 span scan, with the §2.5 / §7.1 #15 fixes:
- * thousands separators and decimals parsed correctly, "/hr" kept whole, per-lesson/session/month/week units,
- * a bare "hr" after a number (lesson length) is not a rate unit).
+ * Rate amounts in free text, one span scan: thousands separators and decimals parsed correctly, "/hr" kept whole,
+ * per-lesson/session/month/week units; a bare "hr" after a number (lesson length) is not a rate unit.
  */
 export interface RateSpan {
   start: number;

@@ -1,6 +1,6 @@
 import { getTaxonomy } from './taxonomy.ts';
 
-/** One subject phrase found in the text (extraction_rules.md §1.2). */
+/** One subject phrase found in the text. */
 export interface SubjectMatch {
   canonical: string;
   key: string;
@@ -30,7 +30,10 @@ function separatorPattern(run: string): string {
   return `\\s*${escapeRegex(marks)}\\s*`;
 }
 
-/** Builds the flexible, look-around-bounded regex for a phrase (§1.2 step 3 with the §7.1 #5 boundary fix). */
+/**
+ * Builds the flexible regex for a phrase, bounded by look-arounds rather than `\b`, so "C++", "C#" and labels ending
+ * in ")" match.
+ */
 export function phrasePattern(phrase: string): string {
   const parts = phrase.trim().match(/[A-Za-z0-9+#]+|[^A-Za-z0-9+#]+/g) ?? [];
   let body = '';
@@ -67,7 +70,7 @@ function isArticleFalsePositive(key: string, text: string): boolean {
   return key === 'A_MATHS' && /^a\s/.test(text);
 }
 
-/** Language subjects describing the tutor, not the lesson ("Chinese female tutor preferred"), §7.1 #12b. */
+/** Language subjects describing the tutor, not the lesson ("Chinese female tutor preferred"). */
 function isTutorPreference(text: string, start: number, end: number, key: string): boolean {
   const after = text.slice(end, end + 30);
   const before = text.slice(Math.max(0, start - 30), start);
@@ -218,7 +221,7 @@ export function resolveOverlaps<T extends { start: number; end: number }>(items:
   return kept;
 }
 
-/** Ordered, non-overlapping subject matches with display labels (§1.2). Never throws. */
+/** Ordered, non-overlapping subject matches with display labels. Never throws. */
 export function extractSubjects(text: string): SubjectMatch[] {
   if (typeof text !== 'string' || text.length === 0) return [];
   const found: SubjectMatch[] = [];

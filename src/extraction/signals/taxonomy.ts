@@ -1,13 +1,13 @@
 import { isRecord, lazy, readDataJson } from './load-json.ts';
 import { EXTRA_ALIASES, EXTRA_DISPLAY_LABELS } from './extra-aliases.ts';
 
-/** The taxonomy v2 file (extraction_rules.md §1.1), loaded once, plus derived indexes. */
+/** The taxonomy v2 file, loaded once, plus derived indexes. */
 export interface Taxonomy {
   ok: boolean;
   version: number;
   levels: string[];
   levelAliases: Map<string, string>;
-  /** alias phrase (as written) → subject key; file aliases first, then our extra aliases (§7.1 #3, #6). */
+  /** alias phrase (as written) → subject key; file aliases first, then our extra aliases (extra-aliases.ts). */
   aliases: Array<[string, string]>;
   /** normalised alias → subject key (first wins). */
   aliasIndex: Map<string, string>;
@@ -21,7 +21,7 @@ export interface Taxonomy {
 
 export const TAXONOMY_PATH = 'taxonomy/subjects_taxonomy_v2.json';
 
-/** Label normaliser of §1.5 (lowercase, punctuation to spaces; keeps +, # for C++/C#). */
+/** Label normaliser (lowercase, punctuation to spaces; keeps +, # for C++/C#). */
 export function normalizeLabel(label: string): string {
   return label
     .toLowerCase()
@@ -62,7 +62,7 @@ function readMappings(raw: Record<string, unknown>): Map<string, Map<string, str
   return out;
 }
 
-/** Preferred display label per key (§1.2 step 4, with §7.1 #12: prefer an explicit, properly cased label). */
+/** Preferred display label per key: an explicit, properly cased label ("Piano", "Python") wins. */
 function buildDisplayLabels(
   raw: Record<string, unknown>,
   aliases: Array<[string, string]>,

@@ -3,7 +3,7 @@ import { findRateSpans, type RateSpan } from './rates.ts';
 import { TUTOR_TYPE_ORDER, tutorVocab, type TutorAlias } from './tutor-vocab.ts';
 
 /**
- * Tutor types and tiered rates (extraction_rules.md §2.3, implemented as §2.5 recommends):
+ * Tutor types and tiered rates:
  * whole-word alias matching only; each rate is tied to the nearest label before it in the same clause
  * (else the nearest after it), labels chained with "/" or "&" share the rate ("FT/Ex-MOE $40-55");
  * an existing entry is never overwritten; a rate with no label is kept under "unknown".

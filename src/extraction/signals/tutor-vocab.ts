@@ -2,10 +2,10 @@ import { parse } from 'yaml';
 import { isRecord, lazy, readDataFile } from './load-json.ts';
 
 /**
- * Tutor-type vocabulary from tutor_types.yaml (extraction_rules.md §2.1) plus the aliases §2.5 recommends.
- * "Strong" aliases count anywhere in the text; "weak" ones (student, teacher, moe, …) are common words and count
- * only where the text is about tutors: the label directly in front of a rate ("Undergrad $25-30/hr"), a line
- * labelled as the tutor type, or next to a strong label (tutor-types.ts).
+ * Tutor-type vocabulary from tutor_types.yaml plus extra aliases (current MOE, NIE-trained, full-time tutor, …).
+ * "Strong" aliases count anywhere in the text; "weak" ones (student, teacher, moe, …) are common words and count only
+ * where the text is about tutors: the label directly in front of a rate ("Undergrad $25-30/hr"), a line labelled as
+ * the tutor type, or next to a strong label (tutor-types.ts).
  */
 export interface TutorAlias {
   alias: string;
@@ -151,7 +151,7 @@ const displayNames = lazy(
 export const TUTOR_TYPE_ORDER = ['student', 'part-timer', 'full-timer', 'moe-exmoe'] as const;
 export const tutorTypeDisplay = (id: string): string => displayNames()[id] ?? id;
 
-/** Label normaliser (§2.2) restricted to exact alias matches (§7.1 #13: no substring or fuzzy steps). */
+/** Label normaliser restricted to exact alias matches: no substring or fuzzy steps, so "per" or "at" is no type. */
 export function normalizeTutorLabel(label: string): { canonical: string; original: string; confidence: number } {
   const original = typeof label === 'string' ? label.trim() : '';
   const key = original.toLowerCase().replace(/\s+/g, ' ');

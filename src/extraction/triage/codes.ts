@@ -1,10 +1,10 @@
 /**
- * Assignment-code extraction (extraction_rules.md §5.3), a pure function of the raw text.
+ * Assignment-code extraction, a pure function of the raw text.
  *
- * Differences from the reference, each a fix from extraction_rules.md §7.1 / extraction_llm.md §8.3:
- * - #36: the "job/assignment id|code" pattern no longer captures any following word ("Job code for" → FOR):
+ * Differences from the reference, each a fix:
+ * - the "job/assignment id|code" pattern no longer captures any following word ("Job code for" → FOR):
  *   a captured value must contain a digit.
- * - #20: "#" tags with a single-letter prefix ("#A9638", "#C717") are codes (the reference needed ≥2 letters).
+ * - "#" tags with a single-letter prefix ("#A9638", "#C717") are codes (the reference needed ≥2 letters).
  * - "Code ID: 1412wg" (digits + up to 3 letters) is a code (the reference took exactly one letter).
  * - "Assignment Code: 11310" keeps explicitly labelled all-digit codes of ≥4 digits (pattern 2 only);
  *   a bare "ID: 12345" is still not a code.
@@ -132,7 +132,7 @@ export function extractAssignmentCodes(text: string | null | undefined): CodeExt
   return { codes, meta: { ok: true, codes_count: codes.length, total_matches: totalMatches, patterns_hit: patternsHit } };
 }
 
-/** §5.3 `should_process_compilation`: at least `minCodes` codes. */
+/** Worth treating as a possible compilation: at least `minCodes` codes. */
 export function shouldProcessCompilation(codes: readonly string[], minCodes = 1): boolean {
   return codes.length >= minCodes;
 }

@@ -1,9 +1,9 @@
 /**
- * Compilation (multi-assignment post) detection — the heuristic trigger list of extraction_rules.md §5.4 /
- * extraction_llm.md §5.3. "Suspected" only; `splitCompilation` (split.ts, re-exported here) confirms and cuts.
+ * Compilation (multi-assignment post) detection by heuristic triggers (docs/extraction.md, "Triage").
+ * "Suspected" only; `splitCompilation` (split.ts, re-exported here) confirms and cuts.
  *
  * Differences from the reference: codes come from codes.ts (with its fixes, e.g. "#A9638 and #A9639" now
- * counts as two codes — extraction_llm.md §8.3 #20); enumerated labels also accept "Assignment 1" / "Job #2" /
+ * counts as two codes); enumerated labels also accept "Assignment 1" / "Job #2" /
  * "Case 3" followed by ")", "-", "." or the end of the line, not only ":"; and when no reference trigger fires,
  * a numbered / separator-delimited / repeated-label list whose items all look like assignments is suspected too.
  */

@@ -4,7 +4,7 @@
  */
 import { findCodeOccurrences } from './codes.ts';
 
-/** extraction_rules.md §5.2 assignment markers (lower-case substrings). */
+/** Assignment markers (lower-case substrings). */
 export const ASSIGNMENT_MARKERS = [
   'job id:',
   'job code:',

@@ -1,5 +1,5 @@
 /**
- * Non-assignment detection (extraction_rules.md §5.2, extraction_llm.md §5.2): posts that are not a tuition
+ * Non-assignment detection (docs/extraction.md, "Triage"): posts that are not a tuition
  * assignment and must not reach the extractor. Pure function of the text; never throws.
  *
  * Checked in order, first hit wins:
@@ -12,12 +12,12 @@
  * Types 3–5 are never returned when the text carries strong assignment evidence (evidence.ts), except the
  * promotional-list case which keeps the reference's own guard (fewer than 3 markers / labelled field lines).
  *
- * Fixes relative to the reference (extraction_rules.md §7.1):
- *  - #31: decorated / punctuated status notices ("⛔️ Assignment Closed ⛔️", "CLOSED!", "Closed.",
+ * Fixes relative to the reference:
+ *  - decorated / punctuated status notices ("⛔️ Assignment Closed ⛔️", "CLOSED!", "Closed.",
  *    "Assignment 123 closed", "Assignment closed⏎Thank you") are status_only.
- *  - #32: the "S$/SGD <n> incentive" pattern works (as promotional).
- *  - #33: the type is the plain value ("status_only"), never "MessageType.STATUS_ONLY".
- *  - #34: promotional posts and tutor profiles are detected.
+ *  - the "S$/SGD <n> incentive" pattern works (as promotional).
+ *  - the type is the plain value ("status_only"), never "MessageType.STATUS_ONLY".
+ *  - promotional posts and tutor profiles are detected.
  */
 import { assignmentEvidence, hasStrongAssignmentEvidence, type AssignmentEvidence } from './evidence.ts';
 import { nonEmptyLines, normalizeNewlines } from './layout.ts';
@@ -34,7 +34,7 @@ const NOT: NonAssignmentResult = { isNonAssignment: false, type: null, details: 
 
 const hit = (type: NonAssignmentType, details: string): NonAssignmentResult => ({ isNonAssignment: true, type, details });
 
-/** §5.2 "very short": fewer than 3 non-empty lines or fewer than 50 characters. */
+/** "Very short": fewer than 3 non-empty lines or fewer than 50 characters. */
 function isVeryShort(text: string): boolean {
   return nonEmptyLines(text).length < 3 || text.length < 50;
 }

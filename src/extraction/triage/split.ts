@@ -1,12 +1,11 @@
 /**
- * Deterministic compilation confirmation and splitting (replaces the reference's LLM code extractor,
- * extraction_rules.md §5.5 / extraction_llm.md §5.4).
+ * Deterministic compilation confirmation and splitting (replaces the reference's LLM code extractor).
  *
  * Strategies, tried in order; the first that yields ≥2 items that each look like an assignment wins:
  *  1. codes        — one item per distinct assignment code (codes.ts). Codes are taken verbatim from the text,
- *                    so verification is case-insensitive by construction (FIX §7.1 #35 / llm §8.3 #16:
+ *                    so verification is case-insensitive by construction (lower-case
  *                    "0706si" confirms). Cuts at the code's paragraph; when several codes share a paragraph,
- *                    at the code's line instead (FIX §7.1 #35: compact lists no longer collapse). When the
+ *                    at the code's line instead (so compact lists do not collapse into one item). When the
  *                    text before the first code is itself an assignment, codes are footers ("Job ID" last)
  *                    and the next item starts at the first later paragraph that looks like an assignment
  *                    ("Tags:" / "Commission:" tails stay with their item). A one-line title paragraph

@@ -1,18 +1,18 @@
 /**
- * Triage of one raw post before extraction (extraction_llm.md §5.1 steps 3–8). Pure; never throws.
+ * Triage of one raw post before extraction (docs/extraction.md, "Triage"). Pure; never throws.
  *
  * Order: deleted → forward → reply → empty text → non-assignment → compilation → single assignment.
  *
  * Deliberate change from the reference (which checks compilation before non-assignment): we run the cheap
- * non-assignment check first, as extraction_llm.md §8.3 #17 recommends, so admin notices and promotional
+ * non-assignment check first, so admin notices and promotional
  * teaser lists with several codes are skipped instead of being split into pseudo-assignments. This is safe
  * because the detector never flags text with strong assignment evidence (≥3 markers / labelled field lines, or
  * a subject/level with two details — see evidence.ts): a compilation of real assignments always has that
  * evidence, and the only checks without the guard (status_only, redirect) require a very short post whose
  * every line is a status notice / a redirect phrase.
  *
- * Forwards and replies are still skipped unconditionally (reference behaviour; §8.3 #18/#19 — extracting
- * forwarded assignments or closing parents from replies — belong to the worker, which knows the parent).
+ * Forwards and replies are still skipped unconditionally (reference behaviour; extracting forwarded
+ * assignments or acting on a reply's parent belongs to the worker, which knows the parent).
  */
 import { firstCodeVerbatim } from './codes.ts';
 import { detectCompilation, type CompilationDetection } from './compilation.ts';
