@@ -109,6 +109,14 @@ describeEachDatabase('TutorCity: its public assignments API as a source (fake AP
     expect(await pollTutorCity(t.db, config())).toMatchObject({ rows: 5, completeFeed: false, gone: 0 });
   });
 
+  it('two polls at once: an older answer never closes a record a newer poll listed', async () => {
+    const t1 = new Date();
+    await pollTutorCity(t.db, config(), { now: () => t1 }); // the newer poll lists all five rows (four records)
+    api.rows = api.rows.filter((r) => r.assignment_code !== '33954'); // the other poll's answer, fetched earlier
+    expect(await pollTutorCity(t.db, config(), { now: () => new Date(t1.getTime() - 60_000) })).toMatchObject({ completeFeed: true, gone: 0 });
+    expect(await t.db.query(`select count(*)::int as n from telegram_messages_raw where deleted_at is not null`)).toEqual([{ n: 0 }]);
+  });
+
   it('malformed, failing, slow and empty answers write nothing and close nothing', async () => {
     await pollTutorCity(t.db, config());
     const before = await t.db.query(`select id, raw_text, deleted_at from telegram_messages_raw order by id`);

@@ -153,9 +153,13 @@ export async function pollTutorCity(db: Database, config: Config, o: { signal?: 
       // then the records that left the feed (a crash between the two steps is made good by the next poll)
       let gone = 0;
       if (completeFeed && records.length > 0) {
-        const live = await db.query<{ message_id: number }>('select message_id from telegram_messages_raw where channel_link = $1 and deleted_at is null', [
-          TUTORCITY_CHANNEL.channelLink,
-        ]);
+        // only rows this poll's answer is newer than: a record another poll (live's, and a `poll --once` beside
+        // it) listed after this one fetched is not gone, just not in this older answer
+        const live = await db.query<{ message_id: number }>(
+          `select message_id from telegram_messages_raw
+            where channel_link = $1 and deleted_at is null and coalesce((message_json ->> 'fetched_at')::timestamptz, '-infinity') < $2::timestamptz`,
+          [TUTORCITY_CHANNEL.channelLink, at.toISOString()],
+        );
         const vanished = live.map((s) => Number(s.message_id)).filter((m) => !listed.has(m));
         if (vanished.length) gone = await markDeleted(db, TUTORCITY_CHANNEL, vanished, at);
       }
