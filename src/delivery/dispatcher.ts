@@ -6,7 +6,7 @@ import { metrics } from '../metrics/index.ts';
 import { sleep } from '../sleep.ts';
 import { BotError, type BotClient } from './bot-client.ts';
 import { createFloodGate, DEFAULT_RETRY_AFTER_SECONDS } from './flood.ts';
-import { announceGroupTakeover, DELIVERIES_CHANNEL } from './outbox.ts';
+import { announceGroupTakeover, DELIVERIES_CHANNEL, rearmBroadcast } from './outbox.ts';
 import { buttonUrlFor, keyboardFor, loadAssignmentForMessage, renderAssignment, type FreshnessHours } from './render.ts';
 import { inQuietHours, quietHoursEnd, sgtDay } from './schedule.ts';
 
@@ -579,10 +579,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           // is gone, so it is sent again.
           await db.query(
             `update deliveries
-                set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
-                    sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
-                    error_json = jsonb_build_object('type', 'reannounced', 'message', 'the assignment reopened while its message was being deleted'),
-                    updated_at = now()
+                set ${rearmBroadcast('reannounced', 'the assignment reopened while its message was being deleted')}
               where id = $1 and status = 'sent' and deleted_at is null`,
             [r.id],
           );
@@ -604,10 +601,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           // then the job reopened): the job is sent again. "Not found" is Telegram's own answer, so no duplicate.
           await db.query(
             `update deliveries
-                set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
-                    sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
-                    error_json = jsonb_build_object('type', 'reannounced', 'message', 'the message to edit was gone from the chat'),
-                    updated_at = now()
+                set ${rearmBroadcast('reannounced', 'the message to edit was gone from the chat')}
               where id = $1 and sync_requested_at = $2`,
             [r.id, r.lease],
           );

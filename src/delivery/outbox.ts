@@ -3,6 +3,17 @@ import type { Queryable } from '../db/index.ts';
 /** NOTIFY channel the dispatcher listens on. */
 export const DELIVERIES_CHANNEL = 'tutordex_deliveries';
 
+/**
+ * SQL SET list that re-arms a broadcast row to be sent afresh (its old message gone or never shown): every field of
+ * the previous send cleared, with `error_json` saying why. Reason and message are constants of this folder.
+ */
+export function rearmBroadcast(type: string, message: string): string {
+  const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  return `status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
+          sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
+          error_json = jsonb_build_object('type', ${lit(type)}, 'message', ${lit(message)}), updated_at = now()`;
+}
+
 async function notify(db: Queryable, payload: string): Promise<void> {
   await db.query(`select pg_notify($1, $2)`, [DELIVERIES_CHANNEL, payload]);
 }
@@ -185,10 +196,7 @@ export async function announceLeftBehind(db: Queryable, leaverId: number, others
                  and x.status in ('pending', 'sending', 'sent', 'uncertain') and x.deleted_at is null
                  and x.sync_action is distinct from 'delete')
      on conflict (assignment_id, recipient, kind) do update
-       set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, shown_link = null, sent_at = null,
-           sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
-           error_json = jsonb_build_object('type', 'group_left', 'message', 'the announced copy became another job; this one still advertises it'),
-           updated_at = now()
+       set ${rearmBroadcast('group_left', 'the announced copy became another job; this one still advertises it')}
        where deliveries.status in ('skipped', 'failed') or deliveries.deleted_at is not null
      returning id`,
     [leaverId, others],
@@ -258,10 +266,7 @@ export async function reannounceBroadcasts(db: Queryable, assignmentId: number):
   );
   const rows = await db.query<{ id: number }>(
     `update deliveries d
-        set status = 'pending', deleted_at = null, telegram_message_id = null, message_html = null, sent_at = null,
-            sync_action = null, sync_requested_at = null, attempts = 0, not_before = null, lease_owner = null,
-            error_json = jsonb_build_object('type', 'reannounced', 'message', 'the assignment reopened after its broadcast was deleted'),
-            updated_at = now()
+        set ${rearmBroadcast('reannounced', 'the assignment reopened after its broadcast was deleted')}
       where d.assignment_id = $1 and d.kind = 'broadcast'
         and ((d.status = 'sent' and d.deleted_at is not null) or (d.status = 'skipped' and d.error_json->>'type' in ('assignment_closed', 'assignment_not_open')))
         and not ${otherOpenCopyShown('d.recipient')}
